@@ -1,0 +1,82 @@
+/**
+ * Types shared by the reference server's layers: transports decode wire requests into InferRequest,
+ * the core validates and schedules them, model instances execute batches.
+ */
+import type { ModelConfig } from '../../../src/protocol/gen/model_config_pb.ts';
+import type { Tensor } from '../../../src/protocol/tensor.ts';
+
+export type ParameterValue = string | number | boolean | bigint;
+
+export interface RequestedOutput {
+  name: string;
+  /** HTTP binary tensor extension: `parameters.binary_data` of this output (undefined = not given). */
+  binaryData?: boolean;
+  /** Classification extension: top-N (0 = off). */
+  classification?: number;
+}
+
+export interface InferRequest {
+  /** Request id ('' when none was given). */
+  id: string;
+  modelName: string;
+  /** '' = the server picks the highest ready version. */
+  modelVersion: string;
+  inputs: Tensor[];
+  /** Requested outputs; empty = all, in model order. */
+  outputs: RequestedOutput[];
+  /** Non-reserved request parameters, passed through. */
+  parameters: Record<string, ParameterValue>;
+  /** 0 = model default priority level. */
+  priority: number;
+  /** Per-request queue timeout in µs (0 = none); honoured only under `allow_timeout_override`. */
+  timeoutUs: number;
+  /** HTTP: top-level `binary_data_output`. */
+  binaryDataOutput: boolean;
+  /** Clock ns when the transport finished parsing (Triton's request_start). */
+  receivedNs: number;
+  /** Aborted when the client goes away (HTTP close, gRPC cancel): queued requests are then CANCELLED. */
+  signal?: AbortSignal;
+}
+
+export interface InferResponse {
+  id: string;
+  modelName: string;
+  /** The version that executed, as a string. */
+  modelVersion: string;
+  /** Outputs in model order (only the requested ones when some were requested). */
+  outputs: Tensor[];
+  parameters?: Record<string, ParameterValue>;
+}
+
+/** Durations of one batch execution, as the ORT backend reports them (§5 of the reference). */
+export interface ExecutionTimings {
+  computeInputNs: number;
+  computeInferNs: number;
+  computeOutputNs: number;
+}
+
+export interface ExecutionResult extends ExecutionTimings {
+  /** Batched outputs (batch dim first when the model batches), all model outputs, in the order asked. */
+  outputs: Tensor[];
+}
+
+/**
+ * One model instance (Triton: one ORT session in its own worker thread). Executes one batch at a time.
+ * `requests[i]` holds request i's input tensors (each with its own batch dim); the instance concatenates
+ * them along dim 0 in order.
+ */
+export interface ModelInstance {
+  readonly name: string;
+  readonly kind: 'KIND_CPU' | 'KIND_GPU';
+  readonly deviceId: number;
+  execute(requests: ReadonlyArray<readonly Tensor[]>, outputNames: readonly string[]): Promise<ExecutionResult>;
+  close(): Promise<void>;
+}
+
+/** A model version as the core sees it once loaded. */
+export interface LoadedModelVersion {
+  readonly name: string;
+  readonly version: string;
+  /** Normalised (autocompleted) config, what `/config` returns. */
+  readonly config: ModelConfig;
+}

@@ -1,0 +1,77 @@
+/**
+ * Exit codes and error classes of the CLI, in one place (perf_analyzer's constants.h kept where they exist,
+ * so scripts written for perf_analyzer keep reading them the same way).
+ *
+ * | code | meaning |
+ * | ---- | ------- |
+ * | 0    | success: every requested level measured (or the sweep stopped at the latency limit) |
+ * | 1    | a threshold/gate or a `compare` regression failed (never used for crashes) |
+ * | 2    | the first load level did not stabilize (perf_analyzer's STABILITY_ERROR) |
+ * | 3    | bad options, config file or input data; an unsupported flag (perf_analyzer's OPTION_ERROR) |
+ * | 4    | request errors exceeded the allowed error rate (`--max-error-rate`) |
+ * | 5    | no valid request completed in a window / the server could not be reached |
+ * | 99   | unexpected internal error (perf_analyzer's GENERIC_ERROR) |
+ * | 130  | interrupted (SIGINT) before any level was measured |
+ */
+export const ExitCode = {
+  Success: 0,
+  GateFailed: 1,
+  Unstable: 2,
+  BadOptions: 3,
+  ErrorsOverLimit: 4,
+  NoData: 5,
+  Unexpected: 99,
+  Interrupted: 130,
+} as const;
+
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** Base class: every error the CLI expects carries the exit code it should end the process with. */
+export class InferbenchError extends Error {
+  readonly exitCode: ExitCodeValue;
+  constructor(message: string, exitCode: ExitCodeValue, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.exitCode = exitCode;
+  }
+}
+
+/** Bad flag, flag combination, config file or input data. */
+export class OptionError extends InferbenchError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, ExitCode.BadOptions, options);
+  }
+}
+
+/** A perf_analyzer flag we recognise but do not implement: refused by name, never silently ignored. */
+export class UnsupportedOptionError extends OptionError {}
+
+/** The server could not be reached, or said something that makes a run impossible (unknown model…). */
+export class ServerError extends InferbenchError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, ExitCode.NoData, options);
+  }
+}
+
+export class UnstableError extends InferbenchError {
+  constructor(message: string) {
+    super(message, ExitCode.Unstable);
+  }
+}
+
+export class ErrorRateError extends InferbenchError {
+  constructor(message: string) {
+    super(message, ExitCode.ErrorsOverLimit);
+  }
+}
+
+export class GateError extends InferbenchError {
+  constructor(message: string) {
+    super(message, ExitCode.GateFailed);
+  }
+}
+
+/** Maps anything thrown to the exit code the process should end with. */
+export function exitCodeOf(error: unknown): ExitCodeValue {
+  return error instanceof InferbenchError ? error.exitCode : ExitCode.Unexpected;
+}

@@ -1,0 +1,76 @@
+/**
+ * The seam between load generation and the wire. A transport pre-encodes each distinct request once
+ * (`prepare`) and then sends the same bytes again and again (`infer`), so per-request work stays tiny.
+ * Implementations: http-client.ts (undici, JSON or binary tensor extension), grpc-client.ts (@grpc/grpc-js,
+ * unary or bidi streaming).
+ */
+import type { Clock } from '../protocol/clock.ts';
+import type { Tensor } from '../protocol/tensor.ts';
+
+/** What one request carries, before encoding. */
+export interface RequestSpec {
+  modelName: string;
+  modelVersion: string; // '' = server's choice
+  inputs: Tensor[];
+  /** Outputs to ask for; empty = all. */
+  outputs: string[];
+  /** HTTP: ask for binary outputs (binary tensor extension). Ignored by gRPC, which is always raw. */
+  binaryOutputs: boolean;
+  /** HTTP: send inputs with the binary tensor extension (true) or as JSON (false). */
+  binaryInputs: boolean;
+  /** Request-level parameters (priority, timeout, custom). */
+  parameters: Record<string, string | number | boolean>;
+}
+
+/** Opaque, transport-specific pre-encoded request. */
+export interface PreparedRequest {
+  readonly spec: RequestSpec;
+  /** Encoded size in bytes (for reports). */
+  readonly byteLength: number;
+}
+
+/** Timestamps (Clock ns) and result of one request. Never throws for a failed inference: failures are data. */
+export interface InferOutcome {
+  ok: boolean;
+  /** Stable error class for counting: "http:503", "grpc:UNAVAILABLE", "timeout", "transport:ECONNRESET", "stream:error". */
+  errorKind?: string;
+  errorMessage?: string;
+  /** Just before the request was handed to the client library. */
+  sendStartNs: number;
+  /** When the request body was fully written (best effort; equals sendStartNs when unknown). */
+  sendEndNs: number;
+  /** First byte (HTTP headers / gRPC message) of the response. */
+  responseStartNs: number;
+  /** Response fully read. */
+  endNs: number;
+  responseBytes: number;
+}
+
+export interface InferClient {
+  readonly protocol: 'http' | 'grpc';
+  prepare(spec: RequestSpec): PreparedRequest;
+  /** Sends one request; resolves (never rejects) with its outcome. `timeoutMs` 0 = no timeout. */
+  infer(request: PreparedRequest, timeoutMs: number): Promise<InferOutcome>;
+  close(): Promise<void>;
+}
+
+export interface ClientOptions {
+  /** `host:port`, with or without `http://` / `https://`. */
+  url: string;
+  clock: Clock;
+  /** Connections (HTTP) or channels (gRPC) to open; perf_analyzer semantics want one per in-flight request for HTTP. */
+  connections: number;
+  headers: Record<string, string>;
+  /** gRPC: use the bidirectional ModelStreamInfer stream. */
+  streaming?: boolean;
+  tls?: {
+    /** HTTPS / TLS gRPC on. */
+    enabled: boolean;
+    caFile?: string;
+    certFile?: string;
+    keyFile?: string;
+    verifyPeer?: boolean;
+    verifyHost?: boolean;
+  };
+  grpcCompression?: 'none' | 'gzip' | 'deflate';
+}
