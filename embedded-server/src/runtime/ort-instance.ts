@@ -1,0 +1,199 @@
+/**
+ * Main-thread handle of one model instance (Triton: one ORT session per instance_group entry × count).
+ * The session lives in its own worker thread because ORT's `run()` blocks its thread; the main thread only
+ * moves buffers. Input buffers are transferred when a tensor owns its whole ArrayBuffer (the caller's view
+ * is detached afterwards: execute() takes ownership of its inputs) and copied once otherwise.
+ */
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { InferenceSession } from 'onnxruntime-node';
+import { type Clock, systemClock } from '../../../src/protocol/clock.ts';
+import { InferenceError } from '../../../src/protocol/status.ts';
+import type { Tensor } from '../../../src/protocol/tensor.ts';
+import type { ExecutionResult, ModelInstance } from '../core/types.ts';
+import { ModelLoadError } from './runtime-errors.ts';
+import type { InstanceKind } from './session-options.ts';
+import type { FromWorker, OrtValueInfo, RunMessage, WireInput, WorkerInit } from './worker-protocol.ts';
+
+/** `.ts` under tsx (workers inherit `--import tsx` through execArgv), `.js` once compiled to dist/. */
+const WORKER_URL = new URL(`./ort-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+
+export interface OrtInstanceOptions {
+  /** Triton's instance name, e.g. `simple_0_0`. */
+  name: string;
+  modelPath: string;
+  kind: InstanceKind;
+  deviceId: number;
+  sessionOptions: InferenceSession.SessionOptions;
+  clock?: Clock;
+}
+
+/** A ModelInstance backed by ORT, plus what ORT says about the model (for config autocomplete and checks). */
+export interface OrtInstance extends ModelInstance {
+  readonly inputs: readonly OrtValueInfo[];
+  readonly outputs: readonly OrtValueInfo[];
+  /** Time the session took to load, on the injected clock. */
+  readonly loadDurationNs: number;
+}
+
+interface InFlight {
+  seq: number;
+  resolve: (r: ExecutionResult) => void;
+  reject: (e: Error) => void;
+}
+
+/** Whole ArrayBuffer holding exactly `data`: the buffer itself when the view spans it, else a copy. */
+function ownBuffer(data: Uint8Array): ArrayBuffer {
+  const whole = data.buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+  return whole ? (data.buffer as ArrayBuffer) : (data.slice().buffer as ArrayBuffer);
+}
+
+/** Groups per-request tensors by input name (in the first request's order) into transferable batches. */
+function wireInputs(requests: ReadonlyArray<readonly Tensor[]>): WireInput[] {
+  const first = requests[0] ?? [];
+  return first.map((t0) => {
+    const shapes: number[][] = [];
+    const buffers: ArrayBuffer[] = [];
+    requests.forEach((tensors, i) => {
+      const t = tensors.find((x) => x.name === t0.name);
+      if (!t) throw new InferenceError('INTERNAL', `request ${i} of the batch has no input '${t0.name}'`);
+      if (t.datatype !== t0.datatype) {
+        throw new InferenceError('INTERNAL', `input '${t0.name}' has datatype ${t.datatype} in request ${i}, ${t0.datatype} in request 0`);
+      }
+      shapes.push([...t.shape]);
+      buffers.push(ownBuffer(t.data));
+    });
+    return { name: t0.name, datatype: t0.datatype, shapes, buffers };
+  });
+}
+
+class OrtWorkerInstance implements OrtInstance {
+  readonly name: string;
+  readonly kind: InstanceKind;
+  readonly deviceId: number;
+  readonly inputs: readonly OrtValueInfo[];
+  readonly outputs: readonly OrtValueInfo[];
+  readonly loadDurationNs: number;
+  private readonly worker: Worker;
+  private inFlight: InFlight | undefined;
+  private seq = 0;
+  /** Set once the worker is gone: every later execute() fails with this. */
+  private deadReason: string | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    options: OrtInstanceOptions,
+    worker: Worker,
+    ready: { inputs: OrtValueInfo[]; outputs: OrtValueInfo[] },
+    loadDurationNs: number,
+  ) {
+    this.name = options.name;
+    this.kind = options.kind;
+    this.deviceId = options.deviceId;
+    this.inputs = ready.inputs;
+    this.outputs = ready.outputs;
+    this.loadDurationNs = loadDurationNs;
+    this.worker = worker;
+    worker.on('message', (m: FromWorker) => this.onMessage(m));
+    worker.on('error', (e: Error) => this.die(`model instance '${this.name}' failed: ${e.message}`));
+    worker.on('exit', (code) => this.die(`model instance '${this.name}' stopped (worker exit code ${code})`));
+    // Idle instances must not keep the process alive; an execution in flight does.
+    worker.unref();
+  }
+
+  execute(requests: ReadonlyArray<readonly Tensor[]>, outputNames: readonly string[]): Promise<ExecutionResult> {
+    if (this.deadReason !== undefined) return Promise.reject(new InferenceError('INTERNAL', this.deadReason));
+    if (this.inFlight) {
+      return Promise.reject(new InferenceError('INTERNAL', `model instance '${this.name}' is already executing a batch`));
+    }
+    if (requests.length === 0) return Promise.reject(new InferenceError('INTERNAL', 'empty batch'));
+    let msg: RunMessage;
+    try {
+      msg = { type: 'run', seq: ++this.seq, inputs: wireInputs(requests), outputNames: [...outputNames] };
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return new Promise<ExecutionResult>((resolve, reject) => {
+      this.inFlight = { seq: msg.seq, resolve, reject };
+      this.worker.ref();
+      this.worker.postMessage(msg, [...new Set(msg.inputs.flatMap((i) => i.buffers))]);
+    });
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.die(`model instance '${this.name}' is closed`);
+      await this.worker.terminate();
+    })();
+    return this.closing;
+  }
+
+  private settle(): InFlight | undefined {
+    const f = this.inFlight;
+    this.inFlight = undefined;
+    this.worker.unref();
+    return f;
+  }
+
+  private die(reason: string): void {
+    this.deadReason ??= reason;
+    this.settle()?.reject(new InferenceError('INTERNAL', reason));
+  }
+
+  private onMessage(m: FromWorker): void {
+    if ((m.type !== 'result' && m.type !== 'run-error') || m.seq !== this.inFlight?.seq) return;
+    const f = this.settle() as InFlight;
+    if (m.type === 'run-error') {
+      f.reject(new InferenceError('INTERNAL', m.message));
+      return;
+    }
+    f.resolve({
+      outputs: m.outputs.map((o) => ({
+        name: o.name,
+        datatype: o.datatype,
+        shape: o.shape,
+        data: new Uint8Array(o.buffer, o.byteOffset, o.byteLength),
+      })),
+      computeInputNs: m.computeInputNs,
+      computeInferNs: m.computeInferNs,
+      computeOutputNs: m.computeOutputNs,
+    });
+  }
+}
+
+/**
+ * Starts the worker and loads the session. Resolves once ORT has created it; rejects with ModelLoadError
+ * carrying ORT's text when it cannot (the worker is stopped then).
+ */
+export function createOrtInstance(options: OrtInstanceOptions): Promise<OrtInstance> {
+  const clock = options.clock ?? systemClock;
+  const startNs = clock.nowNs();
+  const init: WorkerInit = { modelPath: options.modelPath, sessionOptions: options.sessionOptions };
+  const worker = new Worker(WORKER_URL, { workerData: init, name: `ort:${options.name}` });
+  return new Promise<OrtInstance>((resolve, reject) => {
+    const fail = (message: string) => {
+      cleanup();
+      void worker.terminate();
+      reject(new ModelLoadError(message));
+    };
+    const onMessage = (m: FromWorker) => {
+      if (m.type === 'load-error') {
+        fail(m.message);
+      } else if (m.type === 'ready') {
+        cleanup();
+        resolve(new OrtWorkerInstance(options, worker, m, clock.nowNs() - startNs));
+      }
+    };
+    const onError = (e: Error) => fail(e.message);
+    const onExit = (code: number) => fail(`model instance '${options.name}' worker exited with code ${code} while loading`);
+    const cleanup = () => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+    };
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+  });
+}

@@ -1,0 +1,150 @@
+/**
+ * `--html FILE` and `inferbench report RECORD.json`: one self-contained HTML file (no network, no script,
+ * styles inlined) with the latency-vs-throughput curve, the per-level table, the server-side time breakdown,
+ * errors and the run's settings. Given a second run it overlays it (compare mode).
+ */
+import type { DurationStat, LevelResult, RunResult } from '../report/model.ts';
+import { renderLineChart, renderStackedBars, type Series, type StackedBar } from './svg-chart.ts';
+
+const COLORS = { p50: '#2b7bb9', p95: '#e07b00', p99: '#c62828' };
+const SEGMENT_COLORS: Record<string, string> = {
+  queue: '#8e6c8a',
+  'compute input': '#6aa84f',
+  'compute infer': '#2b7bb9',
+  'compute output': '#45a0a0',
+  'server overhead': '#b0b0b0',
+  'client + network': '#e0a030',
+};
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+function avgUs(stat: DurationStat | undefined): number {
+  return stat && stat.count > 0 ? stat.ns / stat.count / 1000 : 0;
+}
+
+function levelName(l: LevelResult): string {
+  return l.mode === 'concurrency' ? `c=${l.value}` : `${l.value}/s`;
+}
+
+function measured(run: RunResult): LevelResult[] {
+  return run.levels.filter((l) => l.merged);
+}
+
+function latencySeries(run: RunResult, suffix: string, dashed: boolean): Series[] {
+  return (['50', '95', '99'] as const).map((p) => ({
+    name: `p${p}${suffix}`,
+    color: COLORS[`p${p}`],
+    dashed,
+    points: measured(run).map((l) => ({
+      x: l.merged!.throughputPerSec,
+      y: (l.merged!.latency.percentilesUs[p] ?? 0) / 1000,
+      label: levelName(l),
+    })),
+  }));
+}
+
+function breakdown(l: LevelResult): StackedBar {
+  const m = l.merged!;
+  const s = m.server;
+  const queue = avgUs(s?.queue);
+  const input = avgUs(s?.computeInput);
+  const infer = avgUs(s?.computeInfer);
+  const output = avgUs(s?.computeOutput);
+  const request = avgUs(s?.success);
+  const serverOverhead = Math.max(0, request - queue - input - infer - output);
+  const client = Math.max(0, m.latency.meanUs - (s ? request : 0));
+  return {
+    label: levelName(l),
+    segments: [
+      { name: 'queue', value: queue },
+      { name: 'compute input', value: input },
+      { name: 'compute infer', value: infer },
+      { name: 'compute output', value: output },
+      { name: 'server overhead', value: serverOverhead },
+      { name: 'client + network', value: client },
+    ],
+  };
+}
+
+function fmt(n: number, digits = 1): string {
+  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+function levelTable(run: RunResult): string {
+  const rows = run.levels.map((l) => {
+    const m = l.merged;
+    const p = m?.latency.percentilesUs ?? {};
+    const cell = (v: number | undefined) => (v === undefined ? '—' : fmt(v / 1000, 2));
+    const errors = m && m.errorCount > 0 ? Object.entries(m.errorsByKind).map(([k, n]) => `${esc(k)}: ${n}`).join(', ') : '0';
+    return `<tr class="status-${esc(l.status)}"><td>${esc(l.mode === 'concurrency' ? 'concurrency' : 'request rate')} ${l.value}</td><td>${m ? fmt(m.throughputPerSec) : '—'}</td><td>${cell(p['50'])}</td><td>${cell(p['90'])}</td><td>${cell(p['95'])}</td><td>${cell(p['99'])}</td><td>${m ? fmt(m.latency.meanUs / 1000, 2) : '—'}</td><td>${m ? m.requestCount : '—'}</td><td>${errors}</td><td>${l.windows.length}</td><td>${esc(l.status)}${l.reported ? '' : ' (not reported)'}</td></tr>`;
+  });
+  return `<table class="levels"><thead><tr><th>level</th><th>infer/s</th><th>p50 ms</th><th>p90 ms</th><th>p95 ms</th><th>p99 ms</th><th>avg ms</th><th>requests</th><th>errors</th><th>windows</th><th>status</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+function errorsSection(run: RunResult): string {
+  const totals = new Map<string, number>();
+  for (const l of run.levels) for (const w of l.windows) for (const [k, n] of Object.entries(w.errorsByKind)) totals.set(k, (totals.get(k) ?? 0) + n);
+  if (totals.size === 0) return '<p>No request failed.</p>';
+  const items = [...totals].sort((a, b) => b[1] - a[1]).map(([k, n]) => `<li><code>${esc(k)}</code>: ${n}</li>`);
+  return `<ul class="errors">${items.join('')}</ul>`;
+}
+
+function warningsSection(run: RunResult): string {
+  const all = [...run.warnings, ...run.levels.flatMap((l) => l.merged?.generator.bottleneckWarnings ?? [])];
+  if (all.length === 0) return '';
+  return `<h2>Warnings</h2><ul class="warnings">${[...new Set(all)].map((w) => `<li>${esc(w)}</li>`).join('')}</ul>`;
+}
+
+const STYLE = `body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:980px;color:#222;padding:0 16px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
+.meta{color:#555}table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
+th,td{border-bottom:1px solid #e5e5e5;padding:4px 8px;text-align:right}th:first-child,td:first-child{text-align:left}
+tr.status-unstable td,tr.status-errors_over_limit td{color:#a33}
+.chart{max-width:100%;height:auto;display:block;margin:8px 0}.chart .grid{stroke:#eee}.chart .tick,.chart .legend,.chart .label{font-size:11px;fill:#444}
+.chart .axis{font-size:12px;fill:#333}.chart .title{font-size:14px;font-weight:600;fill:#222}
+pre{background:#f6f6f6;padding:12px;overflow:auto;font-size:12px}`;
+
+export interface HtmlReportOptions {
+  /** A second run to overlay (compare mode); drawn dashed. */
+  baseline?: RunResult;
+  title?: string;
+}
+
+export function renderHtmlReport(run: RunResult, options: HtmlReportOptions = {}): string {
+  const base = options.baseline;
+  const series = [...latencySeries(run, base ? ' (current)' : '', false), ...(base ? latencySeries(base, ' (baseline)', true) : [])];
+  const chart = renderLineChart({
+    title: 'Latency vs throughput',
+    xLabel: 'throughput (infer/s)',
+    yLabel: 'latency (ms)',
+    series,
+  });
+  const bars = measured(run).map(breakdown);
+  const breakdownSvg = run.serverStats.available
+    ? renderStackedBars('Where the time goes (average per request)', 'µs', bars, SEGMENT_COLORS)
+    : `<p>Server statistics were not available${run.serverStats.reason ? `: ${esc(run.serverStats.reason)}` : ''}. Only client-side figures are shown.</p>`;
+  const title = options.title ?? `inferbench: ${run.model.name}`;
+  const started = new Date(run.startedAtWallMs).toISOString();
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${esc(title)}</title><style>${STYLE}</style></head>
+<body>
+<h1>${esc(title)}</h1>
+<p class="meta">Model <b>${esc(run.model.name)}</b> version ${esc(run.model.version)} (${esc(run.model.platform)}) · ${esc(started)} · inferbench ${esc(run.tool.version)} · Node ${esc(run.environment.node)} · ${run.environment.cpus}× ${esc(run.environment.cpuModel)}${base ? ` · overlaid with the baseline of ${esc(new Date(base.startedAtWallMs).toISOString())}` : ''}</p>
+<h2>Latency vs throughput</h2>
+${chart}
+<h2>Levels</h2>
+${levelTable(run)}
+${base ? `<h3>Baseline</h3>${levelTable(base)}` : ''}
+<h2>Server-side breakdown</h2>
+${breakdownSvg}
+<h2>Errors</h2>
+${errorsSection(run)}
+${warningsSection(run)}
+<h2>Settings</h2>
+<pre>${esc(JSON.stringify(run.config, null, 2))}</pre>
+</body></html>
+`;
+}

@@ -1,0 +1,99 @@
+/**
+ * Concurrency mode (closed loop): exactly N requests outstanding; each slot sends its next request when its
+ * previous one completes. perf_analyzer's sync mode (one blocking thread per request) and async mode (a worker
+ * re-sending from completion callbacks) behave the same under Node's single event loop — both are promise
+ * loops here — so `callMode` only labels the run ("Using synchronous/asynchronous calls") and selects the
+ * async stability relaxation. Changing N does not drain (perf_analyzer): extra slots start at once; surplus slots
+ * finish their current request and stop.
+ */
+import type { InferClient, PreparedRequest } from '../transport/client.ts';
+import { requestCycle } from './request-cycle.ts';
+import type { RequestObserver } from './request-observer.ts';
+
+export type CallMode = 'sync' | 'async';
+
+export interface ClosedLoopOptions {
+  client: InferClient;
+  requests: readonly PreparedRequest[];
+  observer: RequestObserver;
+  /** Per-request timeout (ms); 0 = none. */
+  timeoutMs: number;
+  callMode: CallMode;
+  /** Total sends allowed (perf_analyzer --request-count, warm-up included); undefined = unbounded. */
+  maxSends?: number;
+}
+
+interface Slot {
+  active: boolean;
+  done: Promise<void>;
+}
+
+export class ClosedLoop {
+  readonly callMode: CallMode;
+  private readonly nextRequest: () => PreparedRequest;
+  private slots: Slot[] = [];
+  private sends = 0;
+  private outstanding = 0;
+  private stopped = false;
+
+  constructor(private readonly options: ClosedLoopOptions) {
+    this.callMode = options.callMode;
+    this.nextRequest = requestCycle(options.requests);
+  }
+
+  /** Requests currently in flight. */
+  get inFlight(): number {
+    return this.outstanding;
+  }
+
+  /** Requests handed to the client so far. */
+  get sentCount(): number {
+    return this.sends;
+  }
+
+  /** Target concurrency; takes effect at once for new slots, at the next completion for surplus ones. */
+  setConcurrency(concurrency: number): void {
+    if (this.stopped) throw new Error('ClosedLoop: already stopped');
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be ≥ 1, got ${concurrency}`);
+    const active = this.slots.filter((s) => s.active);
+    for (const slot of active.slice(concurrency)) slot.active = false;
+    this.slots = this.slots.filter((s) => s.active);
+    for (let i = active.length; i < concurrency; i++) {
+      const slot: Slot = { active: true, done: Promise.resolve() };
+      slot.done = this.run(slot);
+      this.slots.push(slot);
+    }
+  }
+
+  /** Stops sending and resolves when every outstanding request has completed. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const slot of this.slots) slot.active = false;
+    await this.drained();
+  }
+
+  private drainWaiters: (() => void)[] = [];
+
+  private drained(): Promise<void> {
+    if (this.outstanding === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private async run(slot: Slot): Promise<void> {
+    const { client, observer, timeoutMs, maxSends } = this.options;
+    while (slot.active && !this.stopped && (maxSends === undefined || this.sends < maxSends)) {
+      const request = this.nextRequest();
+      this.sends++;
+      this.outstanding++;
+      observer.onSent(false);
+      const outcome = await client.infer(request, timeoutMs);
+      this.outstanding--;
+      observer.onCompleted(outcome, undefined);
+      if (this.outstanding === 0 && this.drainWaiters.length > 0) {
+        const waiters = this.drainWaiters;
+        this.drainWaiters = [];
+        for (const w of waiters) w();
+      }
+    }
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Request-rate / custom-interval mode (open loop): sends follow a schedule, not responses. The loop sleeps
+ * until the next due time and then issues EVERY request whose intended time has passed (timers fire late under
+ * load; a backlog goes out at once, as in perf_analyzer), stamping each with its intended time so latency is
+ * measured from it (coordinated-omission corrected; the recorder keeps the from-actual-send figure too). A send
+ * more than `delayToleranceNs` late counts as delayed. With `maxInFlight` > 0, a due request that would exceed
+ * the cap is not sent and is counted as an error of kind "dropped" (k6's dropped_iterations): it stays visible in
+ * errorsByKind and in the error rate. A new rate needs a new OpenLoop; `stop()` drains in-flight requests first
+ * (perf_analyzer drains between rates).
+ */
+import type { Clock, TimerHandle } from '../protocol/clock.ts';
+import type { InferClient, PreparedRequest } from '../transport/client.ts';
+import { requestCycle } from './request-cycle.ts';
+import type { RequestObserver } from './request-observer.ts';
+import type { Pacer } from './schedule.ts';
+
+export interface OpenLoopOptions {
+  clock: Clock;
+  client: InferClient;
+  requests: readonly PreparedRequest[];
+  observer: RequestObserver;
+  pacer: Pacer;
+  /** Per-request timeout (ms); 0 = none. */
+  timeoutMs: number;
+  /** Cap on outstanding requests; 0 = unbounded. */
+  maxInFlight: number;
+  /** A send later than this after its intended time is "delayed" (perf_analyzer: 1 ms). */
+  delayToleranceNs: number;
+  /** Total due requests to issue (sent or dropped), warm-up included; undefined = unbounded. */
+  maxSends?: number;
+}
+
+export class OpenLoop {
+  private readonly nextRequest: () => PreparedRequest;
+  private startNs = 0;
+  private nextDueNs = 0;
+  private issued = 0;
+  private outstanding = 0;
+  private timer: TimerHandle | undefined;
+  private running = false;
+  private drainWaiters: (() => void)[] = [];
+
+  constructor(private readonly options: OpenLoopOptions) {
+    this.nextRequest = requestCycle(options.requests);
+  }
+
+  get inFlight(): number {
+    return this.outstanding;
+  }
+
+  /** Starts the schedule now (the schedule's time 0). */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.startNs = this.options.clock.nowNs();
+    this.nextDueNs = this.startNs + this.options.pacer.next();
+    this.arm();
+  }
+
+  /** Stops issuing and resolves when every outstanding request has completed. */
+  stop(): Promise<void> {
+    this.running = false;
+    this.timer?.cancel();
+    this.timer = undefined;
+    if (this.outstanding === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private arm(): void {
+    if (!this.running || this.budgetSpent()) return;
+    const delayNs = Math.max(0, this.nextDueNs - this.options.clock.nowNs());
+    this.timer = this.options.clock.setTimer(() => this.tick(), delayNs);
+  }
+
+  private budgetSpent(): boolean {
+    return this.options.maxSends !== undefined && this.issued >= this.options.maxSends;
+  }
+
+  private tick(): void {
+    this.timer = undefined;
+    if (!this.running) return;
+    const nowNs = this.options.clock.nowNs();
+    while (this.nextDueNs <= nowNs && !this.budgetSpent()) {
+      this.issue(this.nextDueNs);
+      this.nextDueNs = this.startNs + this.options.pacer.next();
+    }
+    this.arm();
+  }
+
+  private issue(intendedNs: number): void {
+    const { clock, client, observer, timeoutMs, maxInFlight, delayToleranceNs } = this.options;
+    this.issued++;
+    if (maxInFlight > 0 && this.outstanding >= maxInFlight) {
+      observer.onDropped();
+      return;
+    }
+    const request = this.nextRequest();
+    this.outstanding++;
+    observer.onSent(clock.nowNs() - intendedNs > delayToleranceNs);
+    void client.infer(request, timeoutMs).then((outcome) => {
+      this.outstanding--;
+      observer.onCompleted(outcome, intendedNs);
+      if (this.outstanding === 0 && !this.running && this.drainWaiters.length > 0) {
+        const waiters = this.drainWaiters;
+        this.drainWaiters = [];
+        for (const w of waiters) w();
+      }
+    });
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * The figure reported for a level: the last ≤ 3 windows merged (perf_analyzer §3.3). Latency histograms and
+ * moments are ADDED (pooled), never averaged; counts and durations are summed, so throughput is recomputed as
+ * Σrequests × batch / Σduration; server deltas are summed; generator health is weighted by time.
+ */
+import { LatencyAccumulator } from './latency-accumulator.ts';
+import { mergeLoopHealth } from './loop-health.ts';
+import { addServerDeltas } from './server-stats.ts';
+import type { WindowData } from './window-data.ts';
+
+export function mergeWindows(windows: readonly WindowData[]): WindowData {
+  if (windows.length === 0) throw new RangeError('mergeWindows needs at least one window');
+  const first = windows[0]!;
+  const latency = new LatencyAccumulator();
+  const uncorrected = first.uncorrected ? new LatencyAccumulator() : undefined;
+  const errorsByKind: Record<string, number> = {};
+  const merged: WindowData = {
+    startNs: first.startNs,
+    endNs: windows[windows.length - 1]!.endNs,
+    durationNs: 0,
+    startWallMs: first.startWallMs,
+    latency,
+    uncorrected,
+    okCount: 0,
+    sentCount: 0,
+    delayedCount: 0,
+    errorsByKind,
+    clientSendNsSum: 0,
+    clientRecvNsSum: 0,
+    responseWaitNsSum: 0,
+  };
+  for (const w of windows) {
+    merged.durationNs += w.durationNs;
+    latency.add(w.latency);
+    if (uncorrected && w.uncorrected) uncorrected.add(w.uncorrected);
+    merged.okCount += w.okCount;
+    merged.sentCount += w.sentCount;
+    merged.delayedCount += w.delayedCount;
+    for (const [kind, n] of Object.entries(w.errorsByKind)) errorsByKind[kind] = (errorsByKind[kind] ?? 0) + n;
+    merged.clientSendNsSum += w.clientSendNsSum;
+    merged.clientRecvNsSum += w.clientRecvNsSum;
+    merged.responseWaitNsSum += w.responseWaitNsSum;
+    if (w.server) merged.server = merged.server ? addServerDeltas(merged.server, w.server) : w.server;
+  }
+  const loop = mergeLoopHealth(windows.flatMap((w) => (w.loop ? [w.loop] : [])));
+  if (loop) merged.loop = loop;
+  return merged;
+}

@@ -1,0 +1,200 @@
+/**
+ * Server-side figures per window, as perf_analyzer forms them (§5.2): deltas of two cumulative
+ * statistics snapshots, version selection when the user gave none, and the derived averages every renderer
+ * shows (queue / compute / overhead with the max(0, …) clamp), defined once here so they cannot drift apart.
+ */
+import type { DurationStat, ServerStatsDelta } from '../report/model.ts';
+import type { ModelStatsSnapshot } from '../transport/server-api.ts';
+
+const DURATION_FIELDS = [
+  'success',
+  'fail',
+  'queue',
+  'computeInput',
+  'computeInfer',
+  'computeOutput',
+  'cacheHit',
+  'cacheMiss',
+] as const;
+
+/** end − start for one model version; a missing start counts as all zeros (perf_analyzer). */
+export function serverStatsDelta(
+  start: ModelStatsSnapshot | undefined,
+  end: ModelStatsSnapshot,
+  composing: ServerStatsDelta[] = [],
+): ServerStatsDelta {
+  const d = (f: (typeof DURATION_FIELDS)[number]): DurationStat => ({
+    count: end[f].count - (start?.[f].count ?? 0),
+    ns: end[f].ns - (start?.[f].ns ?? 0),
+  });
+  return {
+    model: end.name,
+    version: end.version,
+    inferenceCount: end.inferenceCount - (start?.inferenceCount ?? 0),
+    executionCount: end.executionCount - (start?.executionCount ?? 0),
+    success: d('success'),
+    fail: d('fail'),
+    queue: d('queue'),
+    computeInput: d('computeInput'),
+    computeInfer: d('computeInfer'),
+    computeOutput: d('computeOutput'),
+    cacheHit: d('cacheHit'),
+    cacheMiss: d('cacheMiss'),
+    composing,
+  };
+}
+
+/** perf_analyzer's warning when several versions of the model saw traffic and no version was given. */
+export function multipleVersionsWarning(model: string): string {
+  return `Multiple versions of model ${model} are loaded in the triton server, and the version to use was unspecified. The stats for that model may be inaccurate.`;
+}
+
+export const VERSION_NOT_FOUND = 'failed to find the requested model version';
+
+export type VersionChoice = { version: string; warning?: string } | { error: string };
+
+/**
+ * Which version's statistics describe the window. Given a version: that one. Otherwise the version whose
+ * queue.count grew; if several grew, the highest (numerically), with perf_analyzer's warning.
+ */
+export function selectStatsVersion(
+  start: readonly ModelStatsSnapshot[],
+  end: readonly ModelStatsSnapshot[],
+  model: string,
+  requestedVersion: string,
+): VersionChoice {
+  const candidates = end.filter((s) => s.name === model);
+  if (requestedVersion !== '') {
+    return candidates.some((s) => s.version === requestedVersion)
+      ? { version: requestedVersion }
+      : { error: VERSION_NOT_FOUND };
+  }
+  const grew = candidates.filter((e) => {
+    const s = start.find((x) => x.name === model && x.version === e.version);
+    return e.queue.count > (s?.queue.count ?? 0);
+  });
+  if (grew.length === 0) return { error: VERSION_NOT_FOUND };
+  const highest = grew.reduce((a, b) => (compareVersions(b.version, a.version) > 0 ? b : a));
+  return grew.length > 1 ? { version: highest.version, warning: multipleVersionsWarning(model) } : { version: highest.version };
+}
+
+/** Delta for the window of the selected version of `model`, or the reason there is none. */
+export function windowServerDelta(
+  start: readonly ModelStatsSnapshot[],
+  end: readonly ModelStatsSnapshot[],
+  model: string,
+  requestedVersion: string,
+): { delta: ServerStatsDelta; warning?: string } | { error: string } {
+  const choice = selectStatsVersion(start, end, model, requestedVersion);
+  if ('error' in choice) return choice;
+  const endSnap = end.find((s) => s.name === model && s.version === choice.version)!;
+  const startSnap = start.find((s) => s.name === model && s.version === choice.version);
+  return { delta: serverStatsDelta(startSnap, endSnap), warning: choice.warning };
+}
+
+/** Sum of two deltas of the same model (window merge); composing models are summed by name and version. */
+export function addServerDeltas(a: ServerStatsDelta, b: ServerStatsDelta): ServerStatsDelta {
+  const add = (x: DurationStat, y: DurationStat): DurationStat => ({ count: x.count + y.count, ns: x.ns + y.ns });
+  const composing = a.composing.map((ca) => {
+    const cb = b.composing.find((c) => c.model === ca.model && c.version === ca.version);
+    return cb ? addServerDeltas(ca, cb) : ca;
+  });
+  for (const cb of b.composing) {
+    if (!a.composing.some((c) => c.model === cb.model && c.version === cb.version)) composing.push(cb);
+  }
+  return {
+    model: a.model,
+    version: a.version,
+    inferenceCount: a.inferenceCount + b.inferenceCount,
+    executionCount: a.executionCount + b.executionCount,
+    success: add(a.success, b.success),
+    fail: add(a.fail, b.fail),
+    queue: add(a.queue, b.queue),
+    computeInput: add(a.computeInput, b.computeInput),
+    computeInfer: add(a.computeInfer, b.computeInfer),
+    computeOutput: add(a.computeOutput, b.computeOutput),
+    cacheHit: add(a.cacheHit, b.cacheHit),
+    cacheMiss: add(a.cacheMiss, b.cacheMiss),
+    composing,
+  };
+}
+
+export interface ServerAverages {
+  /** Average successful request time on the server (µs). */
+  avgRequestUs: number;
+  queueUs: number;
+  computeInputUs: number;
+  computeInferUs: number;
+  computeOutputUs: number;
+  /** (input + infer + output ns) / compute count. */
+  computeUs: number;
+  /** max(0, request − queue − compute), with cache hits folded into "compute" when the cache saw traffic. */
+  overheadUs: number;
+  cacheHitUs: number;
+  /** perf_analyzer's "Average Cache Miss Latency": cache-miss average + compute average. */
+  cacheMissUs: number;
+}
+
+/** perf_analyzer's integer µs average: ns / (count × 1000), truncated; 0 when the count is 0. */
+export function averageUs(stat: DurationStat): number {
+  return stat.count > 0 ? Math.trunc(stat.ns / (stat.count * 1000)) : 0;
+}
+
+/**
+ * The derived per-request averages of a delta (perf_analyzer §5.2). For an ensemble (composing models
+ * present), queue and compute are the sums over the leaf composing models, walked recursively.
+ */
+export function serverAverages(delta: ServerStatsDelta): ServerAverages {
+  const avgRequestUs = averageUs(delta.success);
+  const computeCount = delta.computeInput.count;
+  const computeNs = delta.computeInput.ns + delta.computeInfer.ns + delta.computeOutput.ns;
+  const computeUs = computeCount > 0 ? Math.trunc(computeNs / (computeCount * 1000)) : 0;
+  const cacheHitUs = averageUs(delta.cacheHit);
+  const cacheUsed = delta.cacheHit.count + delta.cacheMiss.count > 0;
+  let queueUs = averageUs(delta.queue);
+  let combinedUs = computeUs;
+  if (delta.composing.length > 0) {
+    const leaves = leafAverages(delta.composing);
+    queueUs = leaves.queueUs;
+    combinedUs = leaves.computeUs;
+  } else if (cacheUsed) {
+    const denominator = (computeCount + delta.cacheHit.count) * 1000;
+    combinedUs =
+      denominator > 0 ? Math.trunc((delta.cacheHit.ns + delta.cacheMiss.ns + computeNs) / denominator) : 0;
+  }
+  return {
+    avgRequestUs,
+    queueUs,
+    computeInputUs: averageUs(delta.computeInput),
+    computeInferUs: averageUs(delta.computeInfer),
+    computeOutputUs: averageUs(delta.computeOutput),
+    computeUs,
+    overheadUs: Math.max(0, avgRequestUs - queueUs - combinedUs),
+    cacheHitUs,
+    cacheMissUs: cacheUsed ? averageUs(delta.cacheMiss) + computeUs : 0,
+  };
+}
+
+function leafAverages(composing: readonly ServerStatsDelta[]): { queueUs: number; computeUs: number } {
+  let queueUs = 0;
+  let computeUs = 0;
+  for (const c of composing) {
+    if (c.composing.length > 0) {
+      const inner = leafAverages(c.composing);
+      queueUs += inner.queueUs;
+      computeUs += inner.computeUs;
+    } else {
+      const a = serverAverages(c);
+      queueUs += a.queueUs;
+      computeUs += a.computeUs;
+    }
+  }
+  return { queueUs, computeUs };
+}
+
+function compareVersions(a: string, b: string): number {
+  const na = Number(a);
+  const nb = Number(b);
+  if (Number.isFinite(na) && Number.isFinite(nb)) return na - nb;
+  return a < b ? -1 : a > b ? 1 : 0;
+}

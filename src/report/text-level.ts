@@ -1,0 +1,185 @@
+/**
+ * One load level on stdout, as perf_analyzer prints it (§3.5): the level header, `-v` pass lines, and for a
+ * reported level the `  Client: ` and `  Server: ` blocks (both with perf_analyzer's trailing space). What
+ * perf_analyzer cannot tell (errors, coordinated-omission-free latency, a saturated generator) is added as
+ * whole extra lines whose first tokens no perf_analyzer parser looks for.
+ */
+import type { ProfileSettings } from '../profile/settings.ts';
+import type { LatencySummary, LevelResult, Measurement, MetricsSummary, RunResult, ServerStatsDelta } from './model.ts';
+import { formatCppDouble, formatFixed2, truncUs } from './number-format.ts';
+import { settingsOf, type TextRenderOptions } from './run-settings.ts';
+import { ensembleFigures, serverFigures } from './server-figures.ts';
+
+/** perf_analyzer's DELAY_PCT_THRESHOLD: more than 1 % delayed sends triggers the warning. */
+const DELAY_PCT_THRESHOLD = 1.0;
+/** perf_analyzer's overhead_pct_threshold (50 %), applied to our event-loop utilisation. */
+const OVERHEAD_PCT_THRESHOLD = 50.0;
+/** perf_analyzer prints per-GPU metrics for at most this many GPUs. */
+const MAX_GPUS_PRINTED = 16;
+const STANDARD_PERCENTILES = [50, 90, 95, 99];
+
+/** Every level of the run, in measured order. */
+export function renderLevels(result: RunResult, options: TextRenderOptions): string {
+  return result.levels.map((level) => renderLevel(result, level, options)).join('');
+}
+
+/** One level: header, pass lines (-v), and the client/server blocks when the level is reported. */
+export function renderLevel(result: RunResult, level: LevelResult, options: TextRenderOptions): string {
+  const settings = settingsOf(result);
+  const lines: string[] = [];
+  if (level.mode === 'concurrency') lines.push(`Request concurrency: ${level.value}`);
+  if (level.mode === 'request_rate') {
+    lines.push(`Request Rate: ${formatCppDouble(level.value)} inference requests per second`);
+  }
+  if (options.verbose) lines.push(...passLines(level, settings));
+  if (level.status === 'over_latency_limit') {
+    lines.push(`Measured latency went over the set limit of ${settings.measurement.latencyThresholdMs} msec. `);
+  }
+  if (level.reported && level.merged) {
+    lines.push(...clientBlock(level.merged, settings, options));
+    if (level.merged.server) lines.push(...serverBlock(level.merged.server, result.model.responseCache));
+    if (level.merged.metrics) lines.push(...metricsBlock(level.merged.metrics));
+    lines.push(...generatorWarnings(level.merged));
+    lines.push('');
+  }
+  return lines.length > 0 ? lines.join('\n') + '\n' : '';
+}
+
+function passLines(level: LevelResult, settings: ProfileSettings): string[] {
+  const p = settings.measurement.percentile;
+  return level.windows.map((w) => {
+    if (w.requestCount === 0) {
+      return `  Pass [${w.index}] cb::Error: No valid requests recorded within time interval. Please use a larger time window.`;
+    }
+    const tput = `  Pass [${w.index}] throughput: ${formatCppDouble(w.throughputPerSec)} infer/sec.`;
+    if (p !== undefined) return `${tput} p${p} latency: ${truncUs(percentileUs(w.latency, p))} usec`;
+    return `${tput} Avg latency: ${truncUs(w.latency.meanUs)} usec (std ${truncUs(w.latency.stdUs)} usec). `;
+  });
+}
+
+function percentileUs(latency: LatencySummary, p: number): number {
+  return latency.percentilesUs[String(p)] ?? 0;
+}
+
+function clientBlock(m: Measurement, settings: ProfileSettings, options: TextRenderOptions): string[] {
+  const lines = ['  Client: ', `    Request count: ${m.requestCount}`];
+  const delayedPct = m.requestCount > 0 ? (m.delayedCount / m.requestCount) * 100 : 0;
+  if (delayedPct > DELAY_PCT_THRESHOLD) {
+    lines.push(`    Avg send request rate: ${formatFixed2(m.sendRatePerSec)} infer/sec`);
+    lines.push(
+      `    [WARNING] Perf Analyzer was not able to keep up with the desired request rate. ${formatFixed2(delayedPct)}% of the requests were delayed. `,
+    );
+  }
+  lines.push(`    Throughput: ${formatCppDouble(m.throughputPerSec)} infer/sec`);
+  if (options.verbose) {
+    lines.push(`    Avg client overhead: ${formatFixed2(m.generator.eventLoopUtilization * 100)}%`);
+  }
+  const p = settings.measurement.percentile;
+  if (p === undefined) {
+    lines.push(`    Avg latency: ${truncUs(m.latency.meanUs)} usec (standard deviation ${truncUs(m.latency.stdUs)} usec)`);
+  }
+  const percentiles = [...new Set([...STANDARD_PERCENTILES, ...(p === undefined ? [] : [p])])].sort((a, b) => a - b);
+  for (const q of percentiles) {
+    const value = m.latency.percentilesUs[String(q)];
+    if (value !== undefined) lines.push(`    p${q} latency: ${truncUs(value)} usec`);
+  }
+  lines.push(clientLibraryLine(m, settings.protocol, options.verbose));
+  if (m.uncorrectedLatency) {
+    const u = m.uncorrectedLatency;
+    const parts = STANDARD_PERCENTILES.filter((q) => u.percentilesUs[String(q)] !== undefined).map(
+      (q) => `p${q} ${truncUs(percentileUs(u, q))} usec`,
+    );
+    lines.push(`    Uncorrected latency (from actual send): avg ${truncUs(u.meanUs)} usec, ${parts.join(', ')}`);
+  }
+  if (m.errorCount > 0) {
+    const kinds = Object.keys(m.errorsByKind)
+      .sort()
+      .map((k) => `${k}: ${m.errorsByKind[k]}`);
+    lines.push(`    Errors: ${m.errorCount} (${kinds.join(', ')})`);
+  }
+  return lines;
+}
+
+function clientLibraryLine(m: Measurement, protocol: 'http' | 'grpc', verbose: boolean): string {
+  const send = truncUs(m.clientSendUs);
+  const recv = truncUs(m.clientRecvUs);
+  const wait = truncUs(m.responseWaitUs);
+  const total = send + recv + wait;
+  if (protocol === 'http') {
+    return verbose
+      ? `    Avg HTTP time: ${total} usec (send ${send} usec + response wait ${wait} usec + receive ${recv} usec)`
+      : `    Avg HTTP time: ${total} usec (send/recv ${send + recv} usec + response wait ${wait} usec)`;
+  }
+  return verbose
+    ? `    Avg gRPC time: ${total} usec (marshal ${send} usec + response wait ${wait} usec + unmarshal ${recv} usec)`
+    : `    Avg gRPC time: ${total} usec ((un)marshal request/response ${send + recv} usec + response wait ${wait} usec)`;
+}
+
+function serverBlock(server: ServerStatsDelta, cacheEnabled: boolean): string[] {
+  return ['  Server: ', ...modelStatsLines(server, cacheEnabled, '    ')];
+}
+
+/** One model's server lines at `indent`; composing models follow, 2 spaces deeper (perf_analyzer's recursion). */
+function modelStatsLines(stats: ServerStatsDelta, cacheEnabled: boolean, indent: string): string[] {
+  if (stats.success.count === 0) return [`${indent}Request count: 0`];
+  const lines = [`${indent}Inference count: ${stats.inferenceCount}`, `${indent}Execution count: ${stats.executionCount}`];
+  if (cacheEnabled) {
+    lines.push(`${indent}Cache hit count: ${stats.cacheHit.count}`, `${indent}Cache miss count: ${stats.cacheMiss.count}`);
+  }
+  lines.push(`${indent}Successful request count: ${stats.success.count}`);
+  if (stats.composing.length > 0) {
+    const e = ensembleFigures(stats);
+    lines.push(
+      `${indent}Avg request latency: ${e.requestUs} usec (overhead ${e.overheadUs} usec + queue ${e.queueUs} usec + compute ${e.computeUs} usec)`,
+      '',
+    );
+    const outer = indent.slice(2);
+    lines.push(`${outer}Composing models: `);
+    for (const child of stats.composing) {
+      lines.push(`${outer}${child.model}, version: ${child.version}`);
+      lines.push(...modelStatsLines(child, false, `${indent}  `));
+    }
+    return lines;
+  }
+  const f = serverFigures(stats, cacheEnabled);
+  if (cacheEnabled) {
+    lines.push(
+      `${indent}Avg request latency: ${f.requestUs} usec (overhead ${f.overheadUs} usec + queue ${f.queueUs} usec + cache hit/miss ${f.cacheCombinedUs} usec)`,
+      `${indent}  Average Cache Hit Latency: ${f.cacheHitUs} usec`,
+      `${indent}  Average Cache Miss Latency: ${f.cacheMissUs + f.computeUs} usec (cache lookup/insertion ${f.cacheMissUs} usec + compute input ${f.computeInputUs} usec + compute infer ${f.computeInferUs} usec + compute output ${f.computeOutputUs} usec)`,
+    );
+  } else {
+    lines.push(
+      `${indent}Avg request latency: ${f.requestUs} usec (overhead ${f.overheadUs} usec + queue ${f.queueUs} usec + compute input ${f.computeInputUs} usec + compute infer ${f.computeInferUs} usec + compute output ${f.computeOutputUs} usec)`,
+    );
+  }
+  return lines;
+}
+
+function metricsBlock(metrics: MetricsSummary): string[] {
+  const lines = ['  Server Prometheus Metrics: '];
+  if (Object.keys(metrics.gpuUtilization).length > MAX_GPUS_PRINTED) {
+    lines.push(
+      '    Too many GPUs on system to print out individual Prometheus metrics, use the CSV output feature to see metrics.',
+    );
+    return lines;
+  }
+  const section = (title: string, values: Record<string, number>, render: (v: number) => string): void => {
+    lines.push(`    ${title}:`);
+    for (const uuid of Object.keys(values).sort()) lines.push(`      ${uuid} : ${render(values[uuid]!)}`);
+  };
+  section('Avg GPU Utilization', metrics.gpuUtilization, (v) => `${formatCppDouble(v * 100)}%`);
+  section('Avg GPU Power Usage', metrics.gpuPowerUsageW, (v) => `${formatCppDouble(v)} watts`);
+  section('Max GPU Memory Usage', metrics.gpuMemoryUsedBytes, (v) => `${Math.trunc(v)} bytes`);
+  section('Total GPU Memory', metrics.gpuMemoryTotalBytes, (v) => `${Math.trunc(v)} bytes`);
+  return lines;
+}
+
+function generatorWarnings(m: Measurement): string[] {
+  const lines: string[] = [];
+  if (m.generator.eventLoopUtilization * 100 > OVERHEAD_PCT_THRESHOLD) {
+    lines.push('[WARNING] Perf Analyzer is not able to keep up with the desired load. The results may not be accurate.');
+  }
+  for (const warning of m.generator.bottleneckWarnings) lines.push(`[WARNING] Load generator: ${warning}`);
+  return lines;
+}
