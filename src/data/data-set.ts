@@ -2,8 +2,9 @@
  * The loaded input data, before batching and encoding: streams of steps, each step one batch-1 tensor per
  * input (perf_analyzer's data model, §6). Shared by the generated, JSON and directory sources.
  */
-import type { Datatype } from '../protocol/datatypes.ts';
+
 import { OptionError } from '../errors.ts';
+import type { Datatype } from '../protocol/datatypes.ts';
 
 /** What the data sources need to know about one model input. */
 export interface InputTensorSpec {
@@ -59,7 +60,9 @@ export function resolveGeneratedShape(
 ): number[] {
   const resolved = resolveShape(input, shapes);
   if (resolved.includes(-1)) {
-    const dims = input.dims.map((d, i) => (d === -1 ? placeholder(i, input.dims.length) : String(d))).join(',');
+    const dims = input.dims
+      .map((d, i) => (d === -1 ? placeholder(i, input.dims.length) : String(d)))
+      .join(',');
     const note = modelBatches ? ' (dims without the batch dimension)' : '';
     throw new OptionError(
       `input ${input.name} contains dynamic shape, provide shapes to send along with the request: pass --shape ${input.name}:${dims}${note}`,

@@ -4,9 +4,9 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { byteSizeOf, elementCount } from '../protocol/datatypes.ts';
 import { OptionError } from '../errors.ts';
 import { serializeBytesElements } from '../protocol/bytes-tensor.ts';
+import { byteSizeOf, elementCount } from '../protocol/datatypes.ts';
 import { type DataSet, type DataStep, type InputTensorSpec, resolveGeneratedShape } from './data-set.ts';
 
 function textLines(text: string): string[] {
@@ -25,7 +25,9 @@ export function readDirectoryDataSet(
   const known = new Set([...inputs.map((i) => i.name), ...outputNames]);
   for (const file of readdirSync(dir)) {
     if (!known.has(file)) {
-      throw new OptionError(`Provided data file '${file}' does not correspond to a valid model input or output.`);
+      throw new OptionError(
+        `Provided data file '${file}' does not correspond to a valid model input or output.`,
+      );
     }
   }
   const step: DataStep = new Map();
@@ -41,14 +43,18 @@ export function readDirectoryDataSet(
     if (input.datatype === 'BYTES') {
       const lines = textLines(readFileSync(path, 'utf8'));
       if (lines.length !== count) {
-        throw new OptionError(`provided data for input ${input.name} has ${lines.length} elements, expect ${count}`);
+        throw new OptionError(
+          `provided data for input ${input.name} has ${lines.length} elements, expect ${count}`,
+        );
       }
       data = serializeBytesElements(lines);
     } else {
       data = new Uint8Array(readFileSync(path));
       const expected = count * byteSizeOf(input.datatype);
       if (data.byteLength !== expected) {
-        throw new OptionError(`provided data for input ${input.name} has byte size ${data.byteLength}, expect ${expected}`);
+        throw new OptionError(
+          `provided data for input ${input.name} has byte size ${data.byteLength}, expect ${expected}`,
+        );
       }
     }
     step.set(input.name, { datatype: input.datatype, shape, data });

@@ -3,9 +3,10 @@
  * every non-BYTES input is a view of ONE shared buffer sized for the largest input (so a model with many
  * large inputs costs one allocation); unlike it, the bytes come from a seeded generator.
  */
-import { byteSizeOf, elementCount } from '../protocol/datatypes.ts';
+
 import { OptionError } from '../errors.ts';
 import { serializeBytesElements } from '../protocol/bytes-tensor.ts';
+import { byteSizeOf, elementCount } from '../protocol/datatypes.ts';
 import { type DataSet, type DataStep, type InputTensorSpec, resolveGeneratedShape } from './data-set.ts';
 import { createRandom, randomBytes, randomString } from './seeded-random.ts';
 
@@ -28,11 +29,14 @@ export function generateDataSet(
   let largest = 0;
   for (const input of inputs) {
     if (input.shapeTensor) {
-      throw new OptionError(`can not generate data for shape tensor '${input.name}', user-provided data is needed.`);
+      throw new OptionError(
+        `can not generate data for shape tensor '${input.name}', user-provided data is needed.`,
+      );
     }
     const shape = resolveGeneratedShape(input, options.shapes, modelBatches);
     shapes.set(input.name, shape);
-    if (input.datatype !== 'BYTES') largest = Math.max(largest, elementCount(shape) * byteSizeOf(input.datatype));
+    if (input.datatype !== 'BYTES')
+      largest = Math.max(largest, elementCount(shape) * byteSizeOf(input.datatype));
   }
   const next = createRandom(options.seed);
   const shared = options.kind === 'zero' ? new Uint8Array(largest) : randomBytes(next, largest);

@@ -5,11 +5,11 @@
  * pre-encodes once and then sends round robin.
  */
 import { existsSync, statSync } from 'node:fs';
+import { OptionError } from '../errors.ts';
 import { isDatatype } from '../protocol/datatypes.ts';
 import type { Tensor } from '../protocol/tensor.ts';
 import type { RequestSpec } from '../transport/client.ts';
 import type { ModelMetadataInfo } from '../transport/server-api.ts';
-import { OptionError } from '../errors.ts';
 import { type DataSet, type DataStep, type InputTensorSpec, shapeText } from './data-set.ts';
 import { readDirectoryDataSet } from './directory-input-data.ts';
 import { generateDataSet } from './generated-data.ts';
@@ -96,7 +96,9 @@ function batchTensor(name: string, steps: readonly DataStep[], modelBatches: boo
   const present = parts.filter((p) => p !== undefined);
   if (present.length === 0) return undefined;
   if (present.length !== parts.length) {
-    throw new OptionError(`optional input ${name} is given in only some of the steps batched into one request`);
+    throw new OptionError(
+      `optional input ${name} is given in only some of the steps batched into one request`,
+    );
   }
   const first = present[0] as NonNullable<(typeof present)[number]>;
   for (const p of present) {

@@ -3,9 +3,9 @@
  * `{"b64": …}` or `{"content": …, "shape": […]}`, with perf_analyzer's error texts so users can search them.
  */
 import { readFileSync } from 'node:fs';
-import { byteSizeOf, type Datatype, elementCount } from '../protocol/datatypes.ts';
 import { OptionError } from '../errors.ts';
 import { parseBytesElements, serializeBytesElements } from '../protocol/bytes-tensor.ts';
+import { byteSizeOf, type Datatype, elementCount } from '../protocol/datatypes.ts';
 import {
   type DataSet,
   type DataStep,
@@ -34,6 +34,30 @@ function flatten(values: Json[], out: Json[] = []): Json[] {
   return out;
 }
 
+/** Writes one explicit JSON value at `at` as `datatype` (little-endian), or throws `fail()`. */
+function writeElement(
+  view: DataView,
+  at: number,
+  datatype: Datatype,
+  v: Json,
+  fail: () => OptionError,
+): void {
+  if (datatype === 'BOOL') {
+    if (typeof v !== 'boolean') throw fail();
+    view.setUint8(at, v ? 1 : 0);
+    return;
+  }
+  if (typeof v !== 'number') throw fail();
+  if (datatype === 'FP32') view.setFloat32(at, v, true);
+  else if (datatype === 'FP64') view.setFloat64(at, v, true);
+  else if (!Number.isInteger(v) || (datatype.startsWith('U') && v < 0)) throw fail();
+  else if (datatype === 'UINT8' || datatype === 'INT8') view.setUint8(at, v & 0xff);
+  else if (datatype === 'UINT16' || datatype === 'INT16') view.setUint16(at, v & 0xffff, true);
+  else if (datatype === 'UINT32' || datatype === 'INT32') view.setUint32(at, v >>> 0, true);
+  else if (datatype === 'UINT64') view.setBigUint64(at, BigInt(v), true);
+  else view.setBigInt64(at, BigInt(v), true);
+}
+
 /** Explicit JSON values → little-endian bytes, with perf_analyzer's type strictness. */
 function serializeExplicit(values: Json[], datatype: Datatype): Uint8Array {
   if (datatype === 'FP16' || datatype === 'BF16') {
@@ -48,33 +72,7 @@ function serializeExplicit(values: Json[], datatype: Datatype): Uint8Array {
   const size = byteSizeOf(datatype);
   const out = new Uint8Array(flat.length * size);
   const view = new DataView(out.buffer);
-  flat.forEach((v, i) => {
-    const at = i * size;
-    if (datatype === 'BOOL') {
-      if (typeof v !== 'boolean') throw fail();
-      view.setUint8(at, v ? 1 : 0);
-      return;
-    }
-    if (typeof v !== 'number') throw fail();
-    if (datatype === 'FP32') return view.setFloat32(at, v, true);
-    if (datatype === 'FP64') return view.setFloat64(at, v, true);
-    if (!Number.isInteger(v) || (datatype.startsWith('U') && v < 0)) throw fail();
-    switch (datatype) {
-      case 'UINT8':
-      case 'INT8':
-        return view.setUint8(at, v & 0xff);
-      case 'UINT16':
-      case 'INT16':
-        return view.setUint16(at, v & 0xffff, true);
-      case 'UINT32':
-      case 'INT32':
-        return view.setUint32(at, v >>> 0, true);
-      case 'UINT64':
-        return view.setBigUint64(at, BigInt(v), true);
-      default:
-        return view.setBigInt64(at, BigInt(v), true);
-    }
-  });
+  for (let i = 0; i < flat.length; i++) writeElement(view, i * size, datatype, flat[i] as Json, fail);
   return out;
 }
 
@@ -83,9 +81,12 @@ function countBytesElements(data: Uint8Array, name: string): number {
   try {
     return parseBytesElements(data, { inputName: name, modelName: '' }).length;
   } catch (cause) {
-    throw new OptionError(`provided b64 data for input ${name} is not a valid sequence of length-prefixed strings`, {
-      cause,
-    });
+    throw new OptionError(
+      `provided b64 data for input ${name} is not a valid sequence of length-prefixed strings`,
+      {
+        cause,
+      },
+    );
   }
 }
 
@@ -133,7 +134,8 @@ function parseTensor(
   const count = elementCount(shape);
   if (input.datatype === 'BYTES') {
     const got = countBytesElements(data, input.name);
-    if (got !== count) throw new OptionError(`provided data for input ${input.name} has ${got} elements, expect ${count}`);
+    if (got !== count)
+      throw new OptionError(`provided data for input ${input.name} has ${got} elements, expect ${count}`);
   } else {
     const expected = count * byteSizeOf(input.datatype);
     if (data.byteLength !== expected) {
@@ -200,7 +202,8 @@ export function parseDocument(
   shapes: Readonly<Record<string, number[]>>,
   streams: DataStep[][],
 ): void {
-  if (!isObject(doc) || !Array.isArray(doc.data)) throw new OptionError("The json file doesn't contain data field");
+  if (!isObject(doc) || !Array.isArray(doc.data))
+    throw new OptionError("The json file doesn't contain data field");
   const data = doc.data;
   const objects = data.filter(isObject).length;
   const arrays = data.filter(Array.isArray).length;
@@ -218,7 +221,8 @@ export function parseDocument(
       Array.isArray(validation) &&
       vStreams.length === fileStreams.length &&
       vStreams.every((s, i) => Array.isArray(s) && s.length === (fileStreams[i] as Json[]).length);
-    if (!aligned) throw new OptionError("The 'validation_data' field doesn't align with 'data' field in the json file");
+    if (!aligned)
+      throw new OptionError("The 'validation_data' field doesn't align with 'data' field in the json file");
   }
   for (const stepsJson of fileStreams) {
     const streamIndex = arrays > 0 ? streams.length : 0;

@@ -25,7 +25,6 @@ export interface ClosedLoopOptions {
 
 interface Slot {
   active: boolean;
-  done: Promise<void>;
 }
 
 export class ClosedLoop {
@@ -35,33 +34,25 @@ export class ClosedLoop {
   private sends = 0;
   private outstanding = 0;
   private stopped = false;
+  private drainWaiters: (() => void)[] = [];
 
   constructor(private readonly options: ClosedLoopOptions) {
     this.callMode = options.callMode;
     this.nextRequest = requestCycle(options.requests);
   }
 
-  /** Requests currently in flight. */
-  get inFlight(): number {
-    return this.outstanding;
-  }
-
-  /** Requests handed to the client so far. */
-  get sentCount(): number {
-    return this.sends;
-  }
-
   /** Target concurrency; takes effect at once for new slots, at the next completion for surplus ones. */
   setConcurrency(concurrency: number): void {
     if (this.stopped) throw new Error('ClosedLoop: already stopped');
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be ≥ 1, got ${concurrency}`);
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new RangeError(`concurrency must be ≥ 1, got ${concurrency}`);
     const active = this.slots.filter((s) => s.active);
     for (const slot of active.slice(concurrency)) slot.active = false;
     this.slots = this.slots.filter((s) => s.active);
     for (let i = active.length; i < concurrency; i++) {
-      const slot: Slot = { active: true, done: Promise.resolve() };
-      slot.done = this.run(slot);
+      const slot: Slot = { active: true };
       this.slots.push(slot);
+      void this.run(slot);
     }
   }
 
@@ -71,8 +62,6 @@ export class ClosedLoop {
     for (const slot of this.slots) slot.active = false;
     await this.drained();
   }
-
-  private drainWaiters: (() => void)[] = [];
 
   private drained(): Promise<void> {
     if (this.outstanding === 0) return Promise.resolve();

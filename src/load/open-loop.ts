@@ -44,10 +44,6 @@ export class OpenLoop {
     this.nextRequest = requestCycle(options.requests);
   }
 
-  get inFlight(): number {
-    return this.outstanding;
-  }
-
   /** Starts the schedule now (the schedule's time 0). */
   start(): void {
     if (this.running) return;

@@ -76,5 +76,6 @@ export function customIntervalsRatePerSec(intervalsUs: readonly number[]): numbe
 }
 
 function assertPositive(value: number, what: string): void {
-  if (!(value > 0) || !Number.isFinite(value)) throw new RangeError(`${what} must be a positive number, got ${value}`);
+  if (!(value > 0) || !Number.isFinite(value))
+    throw new RangeError(`${what} must be a positive number, got ${value}`);
 }

@@ -4,7 +4,12 @@
  * event-loop utilisation, CPU time) with real time: it measures this process, not the system under test, so it
  * does not take the injected Clock. `generatorHealth` turns a sample into warnings and is pure.
  */
-import { type EventLoopUtilization, type IntervalHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import {
+  type EventLoopUtilization,
+  type IntervalHistogram,
+  monitorEventLoopDelay,
+  performance,
+} from 'node:perf_hooks';
 import type { GeneratorHealth } from '../report/model.ts';
 
 export interface LoopHealthSample {
@@ -103,7 +108,11 @@ export function generatorHealth(sample: LoopHealthSample | undefined, ctx: Healt
       `Generator event loop was busy ${pct(sample.eventLoopUtilization)} of the time; the client may be the bottleneck (try --worker-threads).`,
     );
   }
-  if (sample && ctx.latencyP50Us > 0 && sample.eventLoopDelayP99Us > HEALTH_LIMITS.maxLoopDelayToP50 * ctx.latencyP50Us) {
+  if (
+    sample &&
+    ctx.latencyP50Us > 0 &&
+    sample.eventLoopDelayP99Us > HEALTH_LIMITS.maxLoopDelayToP50 * ctx.latencyP50Us
+  ) {
     warnings.push(
       `Generator event-loop delay p99 (${Math.round(sample.eventLoopDelayP99Us)} usec) exceeds 10% of the p50 latency (${Math.round(ctx.latencyP50Us)} usec); latencies include client-side waiting.`,
     );

@@ -36,7 +36,8 @@ export function mergeWindows(windows: readonly WindowData[]): WindowData {
     merged.okCount += w.okCount;
     merged.sentCount += w.sentCount;
     merged.delayedCount += w.delayedCount;
-    for (const [kind, n] of Object.entries(w.errorsByKind)) errorsByKind[kind] = (errorsByKind[kind] ?? 0) + n;
+    for (const [kind, n] of Object.entries(w.errorsByKind))
+      errorsByKind[kind] = (errorsByKind[kind] ?? 0) + n;
     merged.clientSendNsSum += w.clientSendNsSum;
     merged.clientRecvNsSum += w.clientRecvNsSum;
     merged.responseWaitNsSum += w.responseWaitNsSum;

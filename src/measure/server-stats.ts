@@ -75,7 +75,9 @@ export function selectStatsVersion(
   });
   if (grew.length === 0) return { error: VERSION_NOT_FOUND };
   const highest = grew.reduce((a, b) => (compareVersions(b.version, a.version) > 0 ? b : a));
-  return grew.length > 1 ? { version: highest.version, warning: multipleVersionsWarning(model) } : { version: highest.version };
+  return grew.length > 1
+    ? { version: highest.version, warning: multipleVersionsWarning(model) }
+    : { version: highest.version };
 }
 
 /** Delta for the window of the selected version of `model`, or the reason there is none. */
@@ -94,7 +96,10 @@ export function windowServerDelta(
 
 /** Sum of two deltas of the same model (window merge); composing models are summed by name and version. */
 export function addServerDeltas(a: ServerStatsDelta, b: ServerStatsDelta): ServerStatsDelta {
-  const add = (x: DurationStat, y: DurationStat): DurationStat => ({ count: x.count + y.count, ns: x.ns + y.ns });
+  const add = (x: DurationStat, y: DurationStat): DurationStat => ({
+    count: x.count + y.count,
+    ns: x.ns + y.ns,
+  });
   const composing = a.composing.map((ca) => {
     const cb = b.composing.find((c) => c.model === ca.model && c.version === ca.version);
     return cb ? addServerDeltas(ca, cb) : ca;

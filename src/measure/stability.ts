@@ -29,9 +29,13 @@ export interface StabilityVerdict {
 }
 
 /** perf_analyzer's text when async mode accepts a level on throughput alone. */
-export const LATENCY_NOT_STABILIZING_WARNING = 'Request latency is not stabilizing. Please try lowering the request rate.';
+export const LATENCY_NOT_STABILIZING_WARNING =
+  'Request latency is not stabilizing. Please try lowering the request rate.';
 
-export function assessStability(history: readonly StabilityPoint[], options: StabilityOptions): StabilityVerdict {
+export function assessStability(
+  history: readonly StabilityPoint[],
+  options: StabilityOptions,
+): StabilityVerdict {
   const last = history.slice(-options.windows);
   const enoughWindows = history.length >= options.windows && last.length > 0;
   const throughputSpread = spreadOf(last.map((p) => p.throughputPerSec));
@@ -53,9 +57,13 @@ export function assessStability(history: readonly StabilityPoint[], options: Sta
  * perf_analyzer's async relaxation, applied when a level ended without stabilising: in async mode a level whose
  * throughput alone is stable is accepted, with LATENCY_NOT_STABILIZING_WARNING.
  */
-export function relaxForAsync(verdict: StabilityVerdict, asyncMode: boolean): { stable: boolean; warning?: string } {
+export function relaxForAsync(
+  verdict: StabilityVerdict,
+  asyncMode: boolean,
+): { stable: boolean; warning?: string } {
   if (verdict.stable) return { stable: true };
-  if (asyncMode && verdict.throughputStable) return { stable: true, warning: LATENCY_NOT_STABILIZING_WARNING };
+  if (asyncMode && verdict.throughputStable)
+    return { stable: true, warning: LATENCY_NOT_STABILIZING_WARNING };
   return { stable: false };
 }
 

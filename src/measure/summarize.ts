@@ -30,7 +30,8 @@ export function summarizeLatency(acc: LatencyAccumulator, extraPercentile?: numb
   const percentiles = new Set<number>(STANDARD_PERCENTILES);
   if (extraPercentile !== undefined) percentiles.add(extraPercentile);
   const percentilesUs: Record<string, number> = {};
-  for (const p of percentiles) percentilesUs[String(p)] = acc.count > 0 ? acc.histogram.getValueAtPercentile(p) : 0;
+  for (const p of percentiles)
+    percentilesUs[String(p)] = acc.count > 0 ? acc.histogram.getValueAtPercentile(p) : 0;
   return {
     count: acc.count,
     minUs: acc.count > 0 ? acc.minUs : 0,
@@ -48,7 +49,9 @@ export function summarizeWindow(window: WindowData, options: SummarizeOptions): 
   const latency = summarizeLatency(window.latency, options.percentile);
   const sendRatePerSec = perSec(window.sentCount);
   const achievedRateRatio =
-    options.intendedRatePerSec && options.intendedRatePerSec > 0 ? sendRatePerSec / options.intendedRatePerSec : undefined;
+    options.intendedRatePerSec && options.intendedRatePerSec > 0
+      ? sendRatePerSec / options.intendedRatePerSec
+      : undefined;
   const perOk = (ns: number) => (window.okCount > 0 ? ns / window.okCount / 1000 : 0);
   const measurement: Measurement = {
     durationNs: window.durationNs,
@@ -71,7 +74,8 @@ export function summarizeWindow(window: WindowData, options: SummarizeOptions): 
       achievedRateRatio,
     }),
   };
-  if (window.uncorrected) measurement.uncorrectedLatency = summarizeLatency(window.uncorrected, options.percentile);
+  if (window.uncorrected)
+    measurement.uncorrectedLatency = summarizeLatency(window.uncorrected, options.percentile);
   if (window.server) measurement.server = window.server;
   if (window.metrics) measurement.metrics = window.metrics;
   return measurement;

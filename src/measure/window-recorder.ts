@@ -8,7 +8,7 @@ import type { RequestObserver } from '../load/request-observer.ts';
 import { DROPPED_ERROR_KIND } from '../load/request-observer.ts';
 import type { Clock } from '../protocol/clock.ts';
 import type { InferOutcome } from '../transport/client.ts';
-import { emptyWindowData, type WindowData } from './window-data.ts';
+import { emptyWindowData, errorTotal, type WindowData } from './window-data.ts';
 
 interface Waiter {
   done: () => boolean;
@@ -92,10 +92,7 @@ export class WindowRecorder implements RequestObserver {
   waitForWindowCount(count: number, signal?: AbortSignal): Promise<void> {
     return this.waitUntil(() => {
       const w = this.current;
-      if (!w) return true;
-      let errors = 0;
-      for (const n of Object.values(w.errorsByKind)) errors += n;
-      return w.okCount + errors >= count;
+      return !w || w.okCount + errorTotal(w) >= count;
     }, signal);
   }
 

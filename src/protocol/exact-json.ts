@@ -222,7 +222,8 @@ class Reader {
     }
     for (;;) {
       this.skipWs();
-      if (this.s.charCodeAt(this.i) !== 0x22) throw new JsonSyntaxError('Missing a name for object member.', this.i);
+      if (this.s.charCodeAt(this.i) !== 0x22)
+        throw new JsonSyntaxError('Missing a name for object member.', this.i);
       const key = this.string();
       this.skipWs();
       if (this.s.charCodeAt(this.i) !== 0x3a) {
@@ -270,8 +271,8 @@ export type JsonWritable =
   | { readonly [key: string]: JsonWritable | undefined };
 
 function numberText(v: number): string {
-  // String() writes NaN/Infinity/-Infinity as rapidjson does with its NaN/Inf flag.
-  return String(v);
+  // String() writes NaN/Infinity/-Infinity as rapidjson does with its NaN/Inf flag; it would drop the sign of -0.
+  return Object.is(v, -0) ? '-0.0' : String(v);
 }
 
 /**
@@ -313,5 +314,11 @@ export function stringifyExactJson(value: JsonWritable): string {
 
 /** True for a JSON object (not array, not JsonFloat/JsonRaw). */
 export function isJsonObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof JsonFloat) && !(v instanceof JsonRaw);
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    !Array.isArray(v) &&
+    !(v instanceof JsonFloat) &&
+    !(v instanceof JsonRaw)
+  );
 }

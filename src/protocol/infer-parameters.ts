@@ -5,8 +5,8 @@
  * (a JSON `1.0` or a gRPC `uint64_param` look alike afterwards).
  */
 import { create } from '@bufbuild/protobuf';
+import { isJsonObject, JsonFloat, type JsonObject, type JsonValue } from './exact-json.ts';
 import { type InferParameter, InferParameterSchema } from './gen/grpc_service_pb.ts';
-import { JsonFloat, type JsonObject, type JsonValue, isJsonObject } from './exact-json.ts';
 import type { WireParameters, WireParameterValue } from './infer-message.ts';
 import { InferenceError } from './status.ts';
 
@@ -35,7 +35,10 @@ function isUnsignedJsonInteger(v: JsonValue): v is number | bigint {
   return (typeof v === 'number' && Number.isInteger(v) && v >= 0) || (typeof v === 'bigint' && v >= 0n);
 }
 
-function accessText(key: string, what: 'non-unsigned-integer as unsigned-integer' | 'non-boolean as boolean'): string {
+function accessText(
+  key: string,
+  what: 'non-unsigned-integer as unsigned-integer' | 'non-boolean as boolean',
+): string {
   return `Unable to parse '${key}': attempt to access JSON ${what}`;
 }
 
@@ -56,7 +59,8 @@ export function jsonBoolean(key: string, v: JsonValue): boolean {
  * `triton_` keys refused, arrays/objects refused, reserved keys type-checked (Triton's accessor texts).
  */
 export function httpRequestParametersToWire(json: JsonValue): WireParameters {
-  if (!isJsonObject(json)) throw invalid("Unable to parse 'parameters': attempt to access JSON non-object as object");
+  if (!isJsonObject(json))
+    throw invalid("Unable to parse 'parameters': attempt to access JSON non-object as object");
   const out: WireParameters = {};
   for (const [key, v] of Object.entries(json as JsonObject)) {
     if (key.startsWith('triton_')) throw invalid(TRITON_PREFIX_TEXT);
@@ -82,7 +86,8 @@ export function httpRequestParametersToWire(json: JsonValue): WireParameters {
 
 /** A non-reserved parameter value from JSON: string, bool, int or double; arrays/objects/null refused. */
 export function jsonScalarParameter(key: string, v: JsonValue): WireParameterValue {
-  if (typeof v === 'string' || typeof v === 'boolean' || typeof v === 'number' || typeof v === 'bigint') return v;
+  if (typeof v === 'string' || typeof v === 'boolean' || typeof v === 'number' || typeof v === 'bigint')
+    return v;
   if (v instanceof JsonFloat) return v.value;
   throw invalid(`parameter '${key}' has invalid type. It should be either 'int', 'bool', or 'string'.`);
 }
@@ -91,20 +96,25 @@ export function jsonScalarParameter(key: string, v: JsonValue): WireParameterVal
  * Converts a gRPC parameter map to wire values with Triton's gRPC rules (infer_handler.cc): typed reserved
  * keys, `priority` ≥ 0, custom `uint64_param` refused, `triton_` keys refused except the empty-final-response flag.
  */
-export function grpcRequestParametersToWire(params: Readonly<Record<string, InferParameter>>): WireParameters {
+export function grpcRequestParametersToWire(
+  params: Readonly<Record<string, InferParameter>>,
+): WireParameters {
   const out: WireParameters = {};
   for (const [key, p] of Object.entries(params)) {
     const choice = p.parameterChoice;
     switch (key) {
       case 'sequence_id':
         if (choice.case !== 'int64Param' && choice.case !== 'stringParam') {
-          throw invalid("invalid value type for 'sequence_id' parameter, expected int64_param or string_param.");
+          throw invalid(
+            "invalid value type for 'sequence_id' parameter, expected int64_param or string_param.",
+          );
         }
         out[key] = choice.value;
         continue;
       case 'sequence_start':
       case 'sequence_end':
-        if (choice.case !== 'boolParam') throw invalid(`invalid value type for '${key}' parameter, expected bool_param.`);
+        if (choice.case !== 'boolParam')
+          throw invalid(`invalid value type for '${key}' parameter, expected bool_param.`);
         out[key] = choice.value;
         continue;
       case 'priority':
@@ -116,7 +126,8 @@ export function grpcRequestParametersToWire(params: Readonly<Record<string, Infe
         out[key] = choice.value;
         continue;
       case 'timeout':
-        if (choice.case !== 'int64Param') throw invalid("invalid value type for 'timeout' parameter, expected int64_param.");
+        if (choice.case !== 'int64Param')
+          throw invalid("invalid value type for 'timeout' parameter, expected int64_param.");
         out[key] = choice.value;
         continue;
       default:
@@ -124,7 +135,9 @@ export function grpcRequestParametersToWire(params: Readonly<Record<string, Infe
     }
     if (key.startsWith('triton_') && !GRPC_ALLOWED_TRITON_KEYS.has(key)) throw invalid(TRITON_PREFIX_TEXT);
     if (choice.case === undefined || choice.case === 'uint64Param') {
-      throw invalid(`invalid value type for '${key}' parameter, expected int64_param, bool_param, or string_param.`);
+      throw invalid(
+        `invalid value type for '${key}' parameter, expected int64_param, bool_param, or string_param.`,
+      );
     }
     out[key] = choice.value;
   }
@@ -135,8 +148,10 @@ const INT64_MAX = 2n ** 63n - 1n;
 
 /** One wire value as a gRPC InferParameter (integers → int64_param, or uint64_param above INT64 max). */
 export function wireParameterToGrpc(v: WireParameterValue): InferParameter {
-  if (typeof v === 'string') return create(InferParameterSchema, { parameterChoice: { case: 'stringParam', value: v } });
-  if (typeof v === 'boolean') return create(InferParameterSchema, { parameterChoice: { case: 'boolParam', value: v } });
+  if (typeof v === 'string')
+    return create(InferParameterSchema, { parameterChoice: { case: 'stringParam', value: v } });
+  if (typeof v === 'boolean')
+    return create(InferParameterSchema, { parameterChoice: { case: 'boolParam', value: v } });
   if (typeof v === 'bigint') {
     return create(InferParameterSchema, {
       parameterChoice: v > INT64_MAX ? { case: 'uint64Param', value: v } : { case: 'int64Param', value: v },

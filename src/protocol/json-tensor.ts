@@ -107,12 +107,15 @@ export function jsonDataToTensorBytes(
   }
   const leaves: JsonValue[] = [];
   flatten(data, leaves);
-  if (leaves.length < expected) throw invalid("Failed to parse 'data' field: shape does not match true shape");
-  if (leaves.length > expected) throw invalid("Unable to parse 'data': Shape does not match true shape of 'data' field");
+  if (leaves.length < expected)
+    throw invalid("Failed to parse 'data' field: shape does not match true shape");
+  if (leaves.length > expected)
+    throw invalid("Unable to parse 'data': Shape does not match true shape of 'data' field");
 
   if (datatype === 'BYTES') {
     const strings = leaves.map((v) => {
-      if (typeof v !== 'string') throw invalid("Unable to parse 'data': attempt to access JSON non-string as string");
+      if (typeof v !== 'string')
+        throw invalid("Unable to parse 'data': attempt to access JSON non-string as string");
       return v;
     });
     return serializeBytesElements(strings);
@@ -121,7 +124,8 @@ export function jsonDataToTensorBytes(
   if (datatype === 'BOOL') {
     for (let k = 0; k < expected; k++) {
       const v = leaves[k];
-      if (typeof v !== 'boolean') throw invalid("Unable to parse 'data': attempt to access JSON non-boolean as boolean");
+      if (typeof v !== 'boolean')
+        throw invalid("Unable to parse 'data': attempt to access JSON non-boolean as boolean");
       bytes[k] = v ? 1 : 0;
     }
     return bytes;
@@ -135,11 +139,13 @@ export function jsonDataToTensorBytes(
   }
   if (datatype === 'INT64' || datatype === 'UINT64') {
     const view = new (Ctor as BigInt64ArrayConstructor | BigUint64ArrayConstructor)(bytes.buffer);
-    for (let k = 0; k < expected; k++) view[k] = BigInt(checkedInteger(leaves[k] as JsonValue, datatype, inputName));
+    for (let k = 0; k < expected; k++)
+      view[k] = BigInt(checkedInteger(leaves[k] as JsonValue, datatype, inputName));
     return bytes;
   }
   const view = new (Ctor as Int32ArrayConstructor)(bytes.buffer);
-  for (let k = 0; k < expected; k++) view[k] = Number(checkedInteger(leaves[k] as JsonValue, datatype, inputName));
+  for (let k = 0; k < expected; k++)
+    view[k] = Number(checkedInteger(leaves[k] as JsonValue, datatype, inputName));
   return bytes;
 }
 
@@ -152,7 +158,9 @@ const utf8Decoder = new TextDecoder();
 export function tensorToJsonElements(tensor: Tensor): JsonElement[] {
   const { datatype, data } = tensor;
   if (datatype === 'FP16' || datatype === 'BF16') {
-    throw invalid(`sending ${datatype} data via JSON is not supported. Please use the binary data format for output`);
+    throw invalid(
+      `sending ${datatype} data via JSON is not supported. Please use the binary data format for output`,
+    );
   }
   if (datatype === 'BYTES') {
     const out: string[] = [];
@@ -168,10 +176,10 @@ export function tensorToJsonElements(tensor: Tensor): JsonElement[] {
   if (datatype === 'BOOL') return Array.from(data, (b) => b !== 0);
   const info = datatypeInfo(datatype);
   const Ctor = info.arrayType as Exclude<typeof info.arrayType, undefined>;
-  const count = data.byteLength / info.byteSize;
+  const count = Math.floor(data.byteLength / info.byteSize);
   // Typed arrays need aligned offsets: copy only when the view is misaligned.
   const aligned = data.byteOffset % info.byteSize === 0 ? data : data.slice();
-  const typed = new Ctor(aligned.buffer, aligned.byteOffset, count);
+  const typed = new Ctor(aligned.buffer as ArrayBuffer, aligned.byteOffset, count);
   if (typed instanceof BigInt64Array || typed instanceof BigUint64Array) {
     const out = new Array<number | bigint>(count);
     const maxSafe = BigInt(Number.MAX_SAFE_INTEGER);

@@ -81,21 +81,39 @@ function mainColumns(result: RunResult, options: CsvOptions): Column[] {
   }
   columns.push({ header: 'Client Recv', cell: (_l, m) => String(truncUs(m.clientRecvUs)) });
   const p = settings.measurement.percentile;
-  const percentiles = [...new Set([...STANDARD_PERCENTILES, ...(p === undefined ? [] : [p])])].sort((a, b) => a - b);
+  const percentiles = [...new Set([...STANDARD_PERCENTILES, ...(p === undefined ? [] : [p])])].sort(
+    (a, b) => a - b,
+  );
   for (const q of percentiles) {
-    columns.push({ header: `p${q} latency`, cell: (_l, m) => String(truncUs(m.latency.percentilesUs[String(q)] ?? 0)) });
+    columns.push({
+      header: `p${q} latency`,
+      cell: (_l, m) => String(truncUs(m.latency.percentilesUs[String(q)] ?? 0)),
+    });
   }
   if (options.verboseCsv) {
-    if (p === undefined) columns.push({ header: 'Avg latency', cell: (_l, m) => String(truncUs(m.latency.meanUs)) });
+    if (p === undefined)
+      columns.push({ header: 'Avg latency', cell: (_l, m) => String(truncUs(m.latency.meanUs)) });
     columns.push(
-      { header: 'request/response', cell: (_l, m) => String(truncUs(m.clientSendUs) + truncUs(m.clientRecvUs)) },
+      {
+        header: 'request/response',
+        cell: (_l, m) => String(truncUs(m.clientSendUs) + truncUs(m.clientRecvUs)),
+      },
       { header: 'response wait', cell: (_l, m) => String(truncUs(m.responseWaitUs)) },
     );
     if (settings.metrics) {
       columns.push(
-        { header: 'Avg GPU Utilization', cell: (_l, m) => gpuCell(m.metrics?.gpuUtilization, formatCppDouble) },
-        { header: 'Avg GPU Power Usage', cell: (_l, m) => gpuCell(m.metrics?.gpuPowerUsageW, formatCppDouble) },
-        { header: 'Max GPU Memory Usage', cell: (_l, m) => gpuCell(m.metrics?.gpuMemoryUsedBytes, intString) },
+        {
+          header: 'Avg GPU Utilization',
+          cell: (_l, m) => gpuCell(m.metrics?.gpuUtilization, formatCppDouble),
+        },
+        {
+          header: 'Avg GPU Power Usage',
+          cell: (_l, m) => gpuCell(m.metrics?.gpuPowerUsageW, formatCppDouble),
+        },
+        {
+          header: 'Max GPU Memory Usage',
+          cell: (_l, m) => gpuCell(m.metrics?.gpuMemoryUsedBytes, intString),
+        },
         { header: 'Total GPU Memory', cell: (_l, m) => gpuCell(m.metrics?.gpuMemoryTotalBytes, intString) },
       );
     }
@@ -118,7 +136,11 @@ function networkServerUs(m: Measurement, cache: boolean): { us: number; clamped:
   if (!m.server) return { us: 0, clamped: false };
   const f = serverFigures(m.server, cache);
   const accounted =
-    f.queueUs + f.computeInputUs + f.computeInferUs + f.computeOutputUs + (cache ? f.cacheHitUs + f.cacheMissUs : 0);
+    f.queueUs +
+    f.computeInputUs +
+    f.computeInferUs +
+    f.computeOutputUs +
+    (cache ? f.cacheHitUs + f.cacheMissUs : 0);
   const raw = truncUs(m.latency.meanUs) - truncUs(m.clientSendUs) - truncUs(m.clientRecvUs) - accounted;
   return { us: Math.max(0, raw), clamped: raw <= 0 };
 }
@@ -152,9 +174,15 @@ function extraColumns(): Column[] {
       cell: (_l, m) => formatFixed2(m.requestCount > 0 ? (m.delayedCount / m.requestCount) * 100 : 0),
     },
     { header: 'Avg Send Request Rate', cell: (_l, m) => formatCppDouble(m.sendRatePerSec) },
-    { header: 'Generator Event Loop Utilization', cell: (_l, m) => formatFixed2(m.generator.eventLoopUtilization) },
+    {
+      header: 'Generator Event Loop Utilization',
+      cell: (_l, m) => formatFixed2(m.generator.eventLoopUtilization),
+    },
     { header: 'Generator CPU Cores', cell: (_l, m) => formatFixed2(m.generator.cpuCores) },
-    { header: 'Generator Event Loop Delay p99 usec', cell: (_l, m) => String(truncUs(m.generator.eventLoopDelayP99Us)) },
+    {
+      header: 'Generator Event Loop Delay p99 usec',
+      cell: (_l, m) => String(truncUs(m.generator.eventLoopDelayP99Us)),
+    },
     { header: 'Generator Warnings', cell: (_l, m) => textCell(m.generator.bottleneckWarnings.join('; ')) },
   ];
 }

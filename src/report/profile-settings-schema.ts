@@ -17,7 +17,11 @@ export const loadSettingsSchema = z.discriminatedUnion('mode', [
     seed: z.number(),
     maxInFlight: z.number(),
   }),
-  z.object({ mode: z.literal('custom_intervals'), intervalsUs: z.array(z.number()), maxInFlight: z.number() }),
+  z.object({
+    mode: z.literal('custom_intervals'),
+    intervalsUs: z.array(z.number()),
+    maxInFlight: z.number(),
+  }),
 ]);
 
 export const measurementSettingsSchema = z.object({

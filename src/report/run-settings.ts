@@ -13,7 +13,9 @@ import { profileSettingsSchema } from './profile-settings-schema.ts';
 export function settingsOf(result: RunResult): ProfileSettings {
   const parsed = profileSettingsSchema.safeParse(result.config);
   if (!parsed.success) {
-    throw new OptionError(`run record config is not a valid ProfileSettings:\n${z.prettifyError(parsed.error)}`);
+    throw new OptionError(
+      `run record config is not a valid ProfileSettings:\n${z.prettifyError(parsed.error)}`,
+    );
   }
   return parsed.data;
 }

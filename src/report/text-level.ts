@@ -5,7 +5,14 @@
  * whole extra lines whose first tokens no perf_analyzer parser looks for.
  */
 import type { ProfileSettings } from '../profile/settings.ts';
-import type { LatencySummary, LevelResult, Measurement, MetricsSummary, RunResult, ServerStatsDelta } from './model.ts';
+import type {
+  LatencySummary,
+  LevelResult,
+  Measurement,
+  MetricsSummary,
+  RunResult,
+  ServerStatsDelta,
+} from './model.ts';
 import { formatCppDouble, formatFixed2, truncUs } from './number-format.ts';
 import { settingsOf, type TextRenderOptions } from './run-settings.ts';
 import { ensembleFigures, serverFigures } from './server-figures.ts';
@@ -33,7 +40,9 @@ export function renderLevel(result: RunResult, level: LevelResult, options: Text
   }
   if (options.verbose) lines.push(...passLines(level, settings));
   if (level.status === 'over_latency_limit') {
-    lines.push(`Measured latency went over the set limit of ${settings.measurement.latencyThresholdMs} msec. `);
+    lines.push(
+      `Measured latency went over the set limit of ${settings.measurement.latencyThresholdMs} msec. `,
+    );
   }
   if (level.reported && level.merged) {
     lines.push(...clientBlock(level.merged, settings, options));
@@ -76,9 +85,13 @@ function clientBlock(m: Measurement, settings: ProfileSettings, options: TextRen
   }
   const p = settings.measurement.percentile;
   if (p === undefined) {
-    lines.push(`    Avg latency: ${truncUs(m.latency.meanUs)} usec (standard deviation ${truncUs(m.latency.stdUs)} usec)`);
+    lines.push(
+      `    Avg latency: ${truncUs(m.latency.meanUs)} usec (standard deviation ${truncUs(m.latency.stdUs)} usec)`,
+    );
   }
-  const percentiles = [...new Set([...STANDARD_PERCENTILES, ...(p === undefined ? [] : [p])])].sort((a, b) => a - b);
+  const percentiles = [...new Set([...STANDARD_PERCENTILES, ...(p === undefined ? [] : [p])])].sort(
+    (a, b) => a - b,
+  );
   for (const q of percentiles) {
     const value = m.latency.percentilesUs[String(q)];
     if (value !== undefined) lines.push(`    p${q} latency: ${truncUs(value)} usec`);
@@ -89,7 +102,9 @@ function clientBlock(m: Measurement, settings: ProfileSettings, options: TextRen
     const parts = STANDARD_PERCENTILES.filter((q) => u.percentilesUs[String(q)] !== undefined).map(
       (q) => `p${q} ${truncUs(percentileUs(u, q))} usec`,
     );
-    lines.push(`    Uncorrected latency (from actual send): avg ${truncUs(u.meanUs)} usec, ${parts.join(', ')}`);
+    lines.push(
+      `    Uncorrected latency (from actual send): avg ${truncUs(u.meanUs)} usec, ${parts.join(', ')}`,
+    );
   }
   if (m.errorCount > 0) {
     const kinds = Object.keys(m.errorsByKind)
@@ -122,9 +137,15 @@ function serverBlock(server: ServerStatsDelta, cacheEnabled: boolean): string[] 
 /** One model's server lines at `indent`; composing models follow, 2 spaces deeper (perf_analyzer's recursion). */
 function modelStatsLines(stats: ServerStatsDelta, cacheEnabled: boolean, indent: string): string[] {
   if (stats.success.count === 0) return [`${indent}Request count: 0`];
-  const lines = [`${indent}Inference count: ${stats.inferenceCount}`, `${indent}Execution count: ${stats.executionCount}`];
+  const lines = [
+    `${indent}Inference count: ${stats.inferenceCount}`,
+    `${indent}Execution count: ${stats.executionCount}`,
+  ];
   if (cacheEnabled) {
-    lines.push(`${indent}Cache hit count: ${stats.cacheHit.count}`, `${indent}Cache miss count: ${stats.cacheMiss.count}`);
+    lines.push(
+      `${indent}Cache hit count: ${stats.cacheHit.count}`,
+      `${indent}Cache miss count: ${stats.cacheMiss.count}`,
+    );
   }
   lines.push(`${indent}Successful request count: ${stats.success.count}`);
   if (stats.composing.length > 0) {
@@ -178,7 +199,9 @@ function metricsBlock(metrics: MetricsSummary): string[] {
 function generatorWarnings(m: Measurement): string[] {
   const lines: string[] = [];
   if (m.generator.eventLoopUtilization * 100 > OVERHEAD_PCT_THRESHOLD) {
-    lines.push('[WARNING] Perf Analyzer is not able to keep up with the desired load. The results may not be accurate.');
+    lines.push(
+      '[WARNING] Perf Analyzer is not able to keep up with the desired load. The results may not be accurate.',
+    );
   }
   for (const warning of m.generator.bottleneckWarnings) lines.push(`[WARNING] Load generator: ${warning}`);
   return lines;

@@ -18,7 +18,11 @@ export function renderSettingsBlock(result: RunResult): string {
 /** The block's lines for a settings object (also used before a run starts, when no RunResult exists yet). */
 export function renderSettingsLines(settings: ProfileSettings): string[] {
   const m = settings.measurement;
-  const lines = ['*** Measurement Settings ***', `  Batch size: ${settings.batchSize}`, '  Service Kind: TRITON'];
+  const lines = [
+    '*** Measurement Settings ***',
+    `  Batch size: ${settings.batchSize}`,
+    '  Service Kind: TRITON',
+  ];
   if (m.warmupRequestCount > 0) lines.push(`  Sending ${plural(m.warmupRequestCount, 'warmup request')}`);
   if (m.requestCount > 0) {
     lines.push(`  Sending ${plural(m.requestCount, 'benchmark request')}`);
@@ -38,7 +42,9 @@ export function renderSettingsLines(settings: ProfileSettings): string[] {
       lines.push('  Single measurement per level: one window, no stability check');
     } else {
       const pct = formatCppDouble(m.stabilityThreshold * 100);
-      lines.push(`  Stability rule: last ${m.stabilityWindows} windows within ${pct}% (max/min), at most ${m.maxTrials} windows`);
+      lines.push(
+        `  Stability rule: last ${m.stabilityWindows} windows within ${pct}% (max/min), at most ${m.maxTrials} windows`,
+      );
     }
   }
   lines.push(...limitLines(settings.load, m.latencyThresholdMs));

@@ -13,7 +13,10 @@ export function renderSummary(result: RunResult): string {
   const p = settingsOf(result).measurement.percentile;
   const title = `Inferences/Second vs. Client ${p === undefined ? 'Average' : `p${p}`} Batch Latency`;
   const lines = reported.map((level) => {
-    const load = level.mode === 'concurrency' ? `Concurrency: ${level.value}` : `Request Rate: ${formatCppDouble(level.value)}`;
+    const load =
+      level.mode === 'concurrency'
+        ? `Concurrency: ${level.value}`
+        : `Request Rate: ${formatCppDouble(level.value)}`;
     const tput = formatCppDouble(level.merged!.throughputPerSec);
     return `${load}, throughput: ${tput} infer/sec, latency ${truncUs(level.stabilizingLatencyUs ?? 0)} usec`;
   });

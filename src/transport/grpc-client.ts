@@ -3,22 +3,21 @@
  * connections), pre-encoded ModelInferRequest bytes sent through an identity serializer, unary `ModelInfer`
  * or one bidi `ModelStreamInfer` stream per channel. Failures resolve as outcomes, never as rejections.
  */
-import * as grpc from '@grpc/grpc-js';
+
+import { toBinary } from '@bufbuild/protobuf';
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
+import * as grpc from '@grpc/grpc-js';
 import type { Clock, TimerHandle } from '../protocol/clock.ts';
+import { ModelInferRequestSchema } from '../protocol/gen/grpc_service_pb.ts';
+import { wireToGrpcRequest } from '../protocol/grpc-infer-codec.ts';
+import { asBuffer, preencodedModelInfer, preencodedModelStreamInfer } from '../protocol/grpc-service.ts';
 import type { ClientOptions, InferClient, InferOutcome, PreparedRequest, RequestSpec } from './client.ts';
-import { encodeGrpcInferRequest } from './grpc-infer-request.ts';
 import { grpcTarget } from './server-url.ts';
 import { loadTlsMaterial } from './tls-files.ts';
-
-export const MODEL_INFER_PATH = '/inference.GRPCInferenceService/ModelInfer';
-export const MODEL_STREAM_INFER_PATH = '/inference.GRPCInferenceService/ModelStreamInfer';
 
 interface GrpcPrepared extends PreparedRequest {
   readonly bytes: Buffer;
 }
-
-const identity = (b: Buffer): Buffer => b;
 
 /** Channel options shared by the infer client and the server API client. */
 export function grpcChannelOptions(options: Pick<ClientOptions, 'grpcCompression'>): grpc.ChannelOptions {
@@ -27,13 +26,17 @@ export function grpcChannelOptions(options: Pick<ClientOptions, 'grpcCompression
     'grpc.use_local_subchannel_pool': 1,
     'grpc.max_receive_message_length': -1,
     'grpc.max_send_message_length': -1,
-    ...(compression === 'none' ? {} : { 'grpc.default_compression_algorithm': grpc.compressionAlgorithms[compression] }),
+    ...(compression === 'none'
+      ? {}
+      : { 'grpc.default_compression_algorithm': grpc.compressionAlgorithms[compression] }),
   };
 }
 
 /** Channel credentials from `options.tls` (`--ssl-grpc-*`); insecure when TLS is off and the URL is not grpcs/https. */
 export function grpcCredentials(options: Pick<ClientOptions, 'tls' | 'url'>): grpc.ChannelCredentials {
-  const tls = loadTlsMaterial(options.tls?.enabled ? options.tls : grpcTarget(options.url).secure ? { enabled: true } : undefined);
+  const tls = loadTlsMaterial(
+    options.tls?.enabled ? options.tls : grpcTarget(options.url).secure ? { enabled: true } : undefined,
+  );
   if (!tls) return grpc.credentials.createInsecure();
   return grpc.credentials.createSsl(
     tls.ca ?? null,
@@ -81,7 +84,7 @@ interface PendingStreamRequest {
  * dropped) so later responses stay aligned. Decoupled models (0..n responses per request) are not supported.
  */
 class InferStream {
-  private call: grpc.ClientDuplexStream<Buffer, Buffer> | undefined;
+  private call: grpc.ClientDuplexStream<Uint8Array, Buffer> | undefined;
   private readonly pending: PendingStreamRequest[] = [];
 
   constructor(
@@ -90,10 +93,18 @@ class InferStream {
     private readonly clock: Clock,
   ) {}
 
-  private open(): grpc.ClientDuplexStream<Buffer, Buffer> {
-    const call = this.client.makeBidiStreamRequest(MODEL_STREAM_INFER_PATH, identity, identity, this.metadata);
+  private open(): grpc.ClientDuplexStream<Uint8Array, Buffer> {
+    const m = preencodedModelStreamInfer;
+    const call = this.client.makeBidiStreamRequest(
+      m.path,
+      m.requestSerialize,
+      m.responseDeserialize,
+      this.metadata,
+    );
     call.on('data', (bytes: Buffer) => this.onResponse(bytes));
-    call.on('error', (err: grpc.ServiceError) => this.fail(call, grpcErrorKind(err.code), err.details || err.message));
+    call.on('error', (err: grpc.ServiceError) =>
+      this.fail(call, grpcErrorKind(err.code), err.details || err.message),
+    );
     call.on('end', () => this.fail(call, 'grpc:CANCELLED', 'the server ended the inference stream'));
     return call;
   }
@@ -105,7 +116,11 @@ class InferStream {
       const entry: PendingStreamRequest = { sendStartNs: this.clock.nowNs(), settled: false, resolve };
       if (timeoutMs > 0) {
         entry.timer = this.clock.setTimer(() => {
-          this.settle(entry, { ok: false, errorKind: 'timeout', errorMessage: `no response within ${timeoutMs} ms` }, 0);
+          this.settle(
+            entry,
+            { ok: false, errorKind: 'timeout', errorMessage: `no response within ${timeoutMs} ms` },
+            0,
+          );
         }, timeoutMs * 1e6);
       }
       this.pending.push(entry);
@@ -113,7 +128,11 @@ class InferStream {
     });
   }
 
-  private settle(entry: PendingStreamRequest, result: Pick<InferOutcome, 'ok' | 'errorKind' | 'errorMessage'>, bytes: number): void {
+  private settle(
+    entry: PendingStreamRequest,
+    result: Pick<InferOutcome, 'ok' | 'errorKind' | 'errorMessage'>,
+    bytes: number,
+  ): void {
     if (entry.settled) return;
     entry.settled = true;
     entry.timer?.cancel();
@@ -132,13 +151,18 @@ class InferStream {
     const entry = this.pending.shift();
     if (!entry) return;
     const error = streamErrorMessage(bytes);
-    this.settle(entry, error ? { ok: false, errorKind: 'stream:error', errorMessage: error } : { ok: true }, bytes.byteLength);
+    this.settle(
+      entry,
+      error ? { ok: false, errorKind: 'stream:error', errorMessage: error } : { ok: true },
+      bytes.byteLength,
+    );
   }
 
-  private fail(call: grpc.ClientDuplexStream<Buffer, Buffer>, kind: string, message: string): void {
+  private fail(call: grpc.ClientDuplexStream<Uint8Array, Buffer>, kind: string, message: string): void {
     if (this.call !== call) return;
     this.call = undefined;
-    for (const entry of this.pending.splice(0)) this.settle(entry, { ok: false, errorKind: kind, errorMessage: message }, 0);
+    for (const entry of this.pending.splice(0))
+      this.settle(entry, { ok: false, errorKind: kind, errorMessage: message }, 0);
   }
 
   close(): void {
@@ -169,17 +193,28 @@ export function createGrpcClient(options: ClientOptions): InferClient {
       let responseStartNs = 0;
       const callOptions: grpc.CallOptions = timeoutMs > 0 ? { deadline: Date.now() + timeoutMs } : {};
       const call = client.makeUnaryRequest(
-        MODEL_INFER_PATH,
-        identity,
-        identity,
+        preencodedModelInfer.path,
+        preencodedModelInfer.requestSerialize,
+        preencodedModelInfer.responseDeserialize,
         bytes,
         metadata,
         callOptions,
         (err: grpc.ServiceError | null, response?: Buffer) => {
           const endNs = clock.nowNs();
-          const base = { sendStartNs, sendEndNs: sendStartNs, responseStartNs: responseStartNs || endNs, endNs };
+          const base = {
+            sendStartNs,
+            sendEndNs: sendStartNs,
+            responseStartNs: responseStartNs || endNs,
+            endNs,
+          };
           if (err) {
-            resolve({ ...base, ok: false, errorKind: grpcErrorKind(err.code), errorMessage: err.details || err.message, responseBytes: 0 });
+            resolve({
+              ...base,
+              ok: false,
+              errorKind: grpcErrorKind(err.code),
+              errorMessage: err.details || err.message,
+              responseBytes: 0,
+            });
           } else {
             resolve({ ...base, ok: true, responseBytes: response?.byteLength ?? 0 });
           }
@@ -194,8 +229,7 @@ export function createGrpcClient(options: ClientOptions): InferClient {
   return {
     protocol: 'grpc',
     prepare(spec: RequestSpec): PreparedRequest {
-      const raw = encodeGrpcInferRequest(spec);
-      const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+      const bytes = asBuffer(toBinary(ModelInferRequestSchema, wireToGrpcRequest(spec)));
       const prepared: GrpcPrepared = { spec, byteLength: bytes.byteLength, bytes };
       return prepared;
     },

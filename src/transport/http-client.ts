@@ -10,8 +10,9 @@
  * (undici's headersTimeout/bodyTimeout): a request that hits either is an outcome of kind "timeout".
  */
 import { Pool } from 'undici';
+import { OptionError } from '../errors.ts';
+import { encodeHttpInferRequest, INFERENCE_HEADER } from '../protocol/http-infer-codec.ts';
 import type { ClientOptions, InferClient, InferOutcome, PreparedRequest, RequestSpec } from './client.ts';
-import { encodeHttpInferBody } from './http-infer-body.ts';
 import { type HttpTarget, httpTarget } from './server-url.ts';
 import { loadTlsMaterial } from './tls-files.ts';
 
@@ -22,7 +23,10 @@ interface HttpPrepared extends PreparedRequest {
 }
 
 /** The undici Pool both the infer client and the server API client use. */
-export function createHttpPool(options: ClientOptions, target: HttpTarget = httpTarget(options.url, options.tls?.enabled)): Pool {
+export function createHttpPool(
+  options: ClientOptions,
+  target: HttpTarget = httpTarget(options.url, options.tls?.enabled),
+): Pool {
   const tls = loadTlsMaterial(target.secure ? { ...options.tls, enabled: true } : undefined);
   return new Pool(target.origin, {
     connections: Math.max(1, options.connections),
@@ -86,12 +90,20 @@ export function createHttpClient(options: ClientOptions): InferClient {
   return {
     protocol: 'http',
     prepare(spec: RequestSpec): PreparedRequest {
-      const { body, jsonHeaderLength } = encodeHttpInferBody(spec);
+      if (!spec.binaryInputs) {
+        const half = spec.inputs.find((t) => t.datatype === 'FP16' || t.datatype === 'BF16');
+        if (half) {
+          throw new OptionError(
+            `input ${half.name} is ${half.datatype}, which JSON cannot carry: use --input-tensor-format binary`,
+          );
+        }
+      }
+      const { body, headerLength } = encodeHttpInferRequest(spec);
       const headers: Record<string, string> = {
         ...options.headers,
-        'content-type': jsonHeaderLength === undefined ? 'application/json' : 'application/octet-stream',
+        'content-type': headerLength === undefined ? 'application/json' : 'application/octet-stream',
       };
-      if (jsonHeaderLength !== undefined) headers['inference-header-content-length'] = String(jsonHeaderLength);
+      if (headerLength !== undefined) headers[INFERENCE_HEADER.toLowerCase()] = String(headerLength);
       const prepared: HttpPrepared = {
         spec,
         byteLength: body.byteLength,
@@ -141,8 +153,9 @@ export function createHttpClient(options: ClientOptions): InferClient {
         };
       }
     },
+    /** Closes the sockets at once; a request still in flight resolves as a transport error (never hangs). */
     async close(): Promise<void> {
-      await pool.close();
+      await pool.destroy();
     },
   };
 }

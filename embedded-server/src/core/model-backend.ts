@@ -6,7 +6,6 @@
 import type { ModelConfig } from '../../../src/protocol/gen/model_config_pb.ts';
 import type { ModelStatsRecorder } from '../stats/model-stats.ts';
 import type { InferRequest, InferResponse } from './types.ts';
-import type { RequestValidation } from './validate-request.ts';
 
 /** One version directory selected by the model's version policy. */
 export interface VersionSource {
@@ -26,7 +25,7 @@ export interface ModelSource {
 export interface VersionRuntime {
   readonly stats: ModelStatsRecorder;
   /** Schedules a validated request; resolves with its response or rejects with InferenceError. */
-  infer(request: InferRequest, validation: RequestValidation): Promise<InferResponse>;
+  infer(request: InferRequest): Promise<InferResponse>;
   /** Requests enqueued but not yet started by an instance (`nv_inference_pending_request_count`). */
   pendingCount(): number;
   /** From now on new requests are refused with Triton's "Server is stopping…" UNAVAILABLE error. */

@@ -23,6 +23,8 @@ export interface PendingCount extends ModelLabels {
 export interface TritonMetricsOptions {
   /** Requests enqueued but not yet picked by an instance, per loaded model version; read on scrape. */
   pendingCounts: () => Iterable<PendingCount>;
+  /** The server has a response cache: only then the `nv_cache_*_per_model` families exist (as in Triton). */
+  cacheEnabled?: boolean;
   host?: HostUsage;
   /** Present only when a GPU was detected; then the `nv_gpu_*` families exist. */
   gpu?: GpuReader;
@@ -115,10 +117,14 @@ export function createTritonMetrics(options: TritonMetricsOptions): TritonMetric
     labelNames: MODEL_LABELS,
     registers: [registry],
   });
-  const cacheHits = counter('nv_cache_num_hits_per_model');
-  const cacheMisses = counter('nv_cache_num_misses_per_model');
-  const cacheHitUs = counter('nv_cache_hit_duration_per_model');
-  const cacheMissUs = counter('nv_cache_miss_duration_per_model');
+  const cacheCounters = options.cacheEnabled
+    ? {
+        hits: counter('nv_cache_num_hits_per_model'),
+        misses: counter('nv_cache_num_misses_per_model'),
+        hitUs: counter('nv_cache_hit_duration_per_model'),
+        missUs: counter('nv_cache_miss_duration_per_model'),
+      }
+    : undefined;
   const perModel = [
     success,
     inferenceCount,
@@ -128,10 +134,7 @@ export function createTritonMetrics(options: TritonMetricsOptions): TritonMetric
     inputUs,
     inferUs,
     outputUs,
-    cacheHits,
-    cacheMisses,
-    cacheHitUs,
-    cacheMissUs,
+    ...(cacheCounters ? Object.values(cacheCounters) : []),
   ];
 
   const host = options.host;
@@ -211,12 +214,12 @@ export function createTritonMetrics(options: TritonMetricsOptions): TritonMetric
           execCount.inc(l);
           break;
         case 'cache-hit':
-          cacheHits.inc(l);
-          cacheHitUs.inc(l, nsToWholeUs(event.durationNs));
+          cacheCounters?.hits.inc(l);
+          cacheCounters?.hitUs.inc(l, nsToWholeUs(event.durationNs));
           break;
         case 'cache-miss':
-          cacheMisses.inc(l);
-          cacheMissUs.inc(l, nsToWholeUs(event.durationNs));
+          cacheCounters?.misses.inc(l);
+          cacheCounters?.missUs.inc(l, nsToWholeUs(event.durationNs));
           break;
       }
     },

@@ -159,7 +159,8 @@ function writeNode(w: BinaryWriter, n: OnnxNodeSpec, index: number): void {
 /** Serialises a model (ir_version 8, default-domain opset ≥ 13) to ONNX protobuf bytes. */
 export function buildOnnxModel(spec: OnnxModelSpec): Uint8Array {
   const opset = spec.opset ?? MIN_OPSET;
-  if (!Number.isInteger(opset) || opset < MIN_OPSET) throw new RangeError(`opset must be >= ${MIN_OPSET}, got ${opset}`);
+  if (!Number.isInteger(opset) || opset < MIN_OPSET)
+    throw new RangeError(`opset must be >= ${MIN_OPSET}, got ${opset}`);
   const w = new BinaryWriter();
   w.tag(1, WireType.Varint).int64(IR_VERSION);
   w.tag(2, WireType.LengthDelimited).string('inferbench');

@@ -49,7 +49,10 @@ export function simpleAddSubModel(): Uint8Array {
 }
 
 /** INPUT0 → Identity → OUTPUT0 of any datatype ORT supports (not BF16); default dims [batch, n]. */
-export function identityModel(datatype: Datatype, dims: readonly (number | string)[] = ['batch', 'n']): Uint8Array {
+export function identityModel(
+  datatype: Datatype,
+  dims: readonly (number | string)[] = ['batch', 'n'],
+): Uint8Array {
   const elemType = onnxTypeOf(datatype);
   return buildOnnxModel({
     graphName: `identity_${datatype.toLowerCase()}`,
@@ -76,13 +79,19 @@ export interface SlowIdentityOptions {
 export function slowIdentityModel(options: SlowIdentityOptions): Uint8Array {
   const { iterations } = options;
   const m = options.matrixSize ?? 128;
-  if (!Number.isInteger(iterations) || iterations < 1) throw new RangeError(`iterations must be >= 1, got ${iterations}`);
+  if (!Number.isInteger(iterations) || iterations < 1)
+    throw new RangeError(`iterations must be >= 1, got ${iterations}`);
   const eye = new Float32Array(m * m);
   for (let i = 0; i < m; i++) eye[i * m + i] = 1;
   const dims = ['batch', 'n'];
   const nodes = [
     { opType: 'Shape', inputs: ['INPUT0'], outputs: ['in_shape'] },
-    { opType: 'Cast', inputs: ['in_shape'], outputs: ['in_shape_f'], attributes: { to: { kind: 'int', value: 1 } } },
+    {
+      opType: 'Cast',
+      inputs: ['in_shape'],
+      outputs: ['in_shape_f'],
+      attributes: { to: { kind: 'int', value: 1 } },
+    },
     { opType: 'ReduceSum', inputs: ['in_shape_f'], outputs: ['shape_sum'] },
     { opType: 'Mul', inputs: ['shape_sum', 'zero'], outputs: ['shape_zero'] },
     { opType: 'Add', inputs: ['eye', 'shape_zero'], outputs: ['m_0'] },
@@ -121,8 +130,18 @@ export function failingModel(): Uint8Array {
     initializers: [int64Tensor('index0', [0]), int64Tensor('four', [4])],
     nodes: [
       { opType: 'Shape', inputs: ['INPUT0'], outputs: ['in_shape'] },
-      { opType: 'Gather', inputs: ['in_shape', 'index0'], outputs: ['batch_dim'], attributes: { axis: { kind: 'int', value: 0 } } },
-      { opType: 'Concat', inputs: ['batch_dim', 'four'], outputs: ['target'], attributes: { axis: { kind: 'int', value: 0 } } },
+      {
+        opType: 'Gather',
+        inputs: ['in_shape', 'index0'],
+        outputs: ['batch_dim'],
+        attributes: { axis: { kind: 'int', value: 0 } },
+      },
+      {
+        opType: 'Concat',
+        inputs: ['batch_dim', 'four'],
+        outputs: ['target'],
+        attributes: { axis: { kind: 'int', value: 0 } },
+      },
       { opType: 'Reshape', inputs: ['INPUT0', 'target'], outputs: ['OUTPUT0'] },
     ],
   });

@@ -91,7 +91,9 @@ export function backendOfPlatform(platform: string): string {
 
 /** Backend type of a backend name, as Triton's GetBackendType ('' when it is a user-provided backend). */
 export function knownBackendType(backend: string): string {
-  return [TENSORFLOW_SAVEDMODEL.backend, TENSORRT.backend, ONNXRUNTIME_BACKEND, PYTORCH.backend].includes(backend)
+  return [TENSORFLOW_SAVEDMODEL.backend, TENSORRT.backend, ONNXRUNTIME_BACKEND, PYTORCH.backend].includes(
+    backend,
+  )
     ? backend
     : '';
 }
@@ -205,14 +207,22 @@ export function normalizeModelConfig(input: ModelConfig): ModelConfig {
     const seq = scheduling.value;
     if (seq.maxSequenceIdleMicroseconds === 0n) seq.maxSequenceIdleMicroseconds = SEQUENCE_IDLE_DEFAULT_US;
     const strategy = seq.strategyChoice;
-    if (strategy.case === 'oldest' && strategy.value.preferredBatchSize.length === 0 && config.maxBatchSize > 0) {
+    if (
+      strategy.case === 'oldest' &&
+      strategy.value.preferredBatchSize.length === 0 &&
+      config.maxBatchSize > 0
+    ) {
       strategy.value.preferredBatchSize.push(config.maxBatchSize);
     }
   }
   if (scheduling.case !== 'ensembleScheduling') {
     const optimization = config.optimization ?? create(ModelOptimizationPolicySchema);
-    optimization.inputPinnedMemory ??= create(ModelOptimizationPolicy_PinnedMemoryBufferSchema, { enable: true });
-    optimization.outputPinnedMemory ??= create(ModelOptimizationPolicy_PinnedMemoryBufferSchema, { enable: true });
+    optimization.inputPinnedMemory ??= create(ModelOptimizationPolicy_PinnedMemoryBufferSchema, {
+      enable: true,
+    });
+    optimization.outputPinnedMemory ??= create(ModelOptimizationPolicy_PinnedMemoryBufferSchema, {
+      enable: true,
+    });
     config.optimization = optimization;
   }
   return config;

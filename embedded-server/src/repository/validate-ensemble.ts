@@ -25,7 +25,8 @@ function buildGraph(config: ModelConfig, ensemble: ModelEnsembling): Map<string,
     return t;
   };
   ensemble.step.forEach((step, idx) => {
-    if (step.modelName === '') throw invalidConfig(`must specify 'model_name' in step ${idx} of ensemble '${m}'`);
+    if (step.modelName === '')
+      throw invalidConfig(`must specify 'model_name' in step ${idx} of ensemble '${m}'`);
     if (Object.keys(step.inputMap).length === 0) {
       throw invalidConfig(`must specify 'input_map' in step ${idx} of ensemble '${m}'`);
     }
@@ -81,11 +82,15 @@ function notWrittenMessage(output: EnsembleTensor, m: string): string {
 export function validateEnsembleScheduling(config: ModelConfig, ensemble: ModelEnsembling): void {
   const m = config.name;
   if (config.platform !== ENSEMBLE_PLATFORM) {
-    throw invalidConfig(`ensemble scheduling cannot be set for model '${m}' whose platform is not ${ENSEMBLE_PLATFORM}`);
+    throw invalidConfig(
+      `ensemble scheduling cannot be set for model '${m}' whose platform is not ${ENSEMBLE_PLATFORM}`,
+    );
   }
-  if (config.instanceGroup.length !== 0) throw invalidConfig(`instance group should not be specified for ensemble '${m}'`);
+  if (config.instanceGroup.length !== 0)
+    throw invalidConfig(`instance group should not be specified for ensemble '${m}'`);
   if (config.optimization) throw invalidConfig(`optimization should not be specified for ensemble '${m}'`);
-  if (config.modelWarmup.length !== 0) throw invalidConfig(`model_warmup can not be specified for ensemble '${m}'`);
+  if (config.modelWarmup.length !== 0)
+    throw invalidConfig(`model_warmup can not be specified for ensemble '${m}'`);
   if (ensemble.step.length === 0) throw invalidConfig(`must specify 'step' for ensemble '${m}'`);
 
   const tensors = buildGraph(config, ensemble);
@@ -114,6 +119,7 @@ export function validateEnsembleScheduling(config: ModelConfig, ensemble: ModelE
   }
   for (const t of tensors.values()) {
     if (outputs.has(t.name)) continue;
-    if (!t.ready || t.next.length === 0) throw invalidConfig(`ensemble tensor '${t.name}' is unused in ensemble '${m}'`);
+    if (!t.ready || t.next.length === 0)
+      throw invalidConfig(`ensemble tensor '${t.name}' is unused in ensemble '${m}'`);
   }
 }

@@ -53,16 +53,21 @@ export function validateModelLevel(config: ModelConfig): void {
   const m = config.name;
   if (m === '') throw invalidConfig("model configuration must specify 'name'");
   if (config.backend === '') {
-    if (config.platform !== ENSEMBLE_PLATFORM) throw invalidConfig(`unexpected platform type '${config.platform}' for ${m}`);
+    if (config.platform !== ENSEMBLE_PLATFORM)
+      throw invalidConfig(`unexpected platform type '${config.platform}' for ${m}`);
   } else if (config.platform === ENSEMBLE_PLATFORM) {
-    throw invalidConfig(`Ensemble model '${m}' must have platform type '${config.platform}' and empty backend type`);
+    throw invalidConfig(
+      `Ensemble model '${m}' must have platform type '${config.platform}' and empty backend type`,
+    );
   }
   if (config.platform === '' && config.backend === '') {
     throw invalidConfig(`must specify 'platform' or 'backend' for '${m}'`);
   }
   const backendType = knownBackendType(config.backend);
   if (backendType !== '' && backendType !== backendOfPlatform(config.platform)) {
-    throw invalidConfig(`unexpected 'platform' and 'backend' pair, got:${config.platform}, ${config.backend}`);
+    throw invalidConfig(
+      `unexpected 'platform' and 'backend' pair, got:${config.platform}, ${config.backend}`,
+    );
   }
   if (config.maxBatchSize < 0) throw invalidConfig(`'max_batch_size' must be non-negative value for ${m}`);
   if (!config.versionPolicy) throw invalidConfig(`must specify 'version policy' for ${m}`);
@@ -73,7 +78,9 @@ export function validateModelLevel(config: ModelConfig): void {
   if (scheduling.case === 'ensembleScheduling') {
     validateEnsembleScheduling(config, scheduling.value);
   } else if (config.platform === ENSEMBLE_PLATFORM) {
-    throw invalidConfig(`ensemble scheduling must be set for ensemble ${m} whose platform is ${ENSEMBLE_PLATFORM}`);
+    throw invalidConfig(
+      `ensemble scheduling must be set for ensemble ${m} whose platform is ${ENSEMBLE_PLATFORM}`,
+    );
   }
   if (config.modelTransactionPolicy?.decoupled && config.responseCache?.enable) {
     throw invalidConfig(
@@ -82,7 +89,8 @@ export function validateModelLevel(config: ModelConfig): void {
   }
   for (const control of config.modelMetrics?.metricControl ?? []) {
     if (!control.metricIdentifier) throw invalidConfig("metric control must specify 'metric_identifier'");
-    if (control.metricIdentifier.family === '') throw invalidConfig("metric identifier must specify non-empty 'family'");
+    if (control.metricIdentifier.family === '')
+      throw invalidConfig("metric identifier must specify non-empty 'family'");
     if (control.metricOptions.case !== 'histogramOptions') {
       throw invalidConfig("metric control must specify 'histogram_options'");
     }
@@ -116,15 +124,20 @@ function validateDynamicBatching(db: ModelDynamicBatching, config: ModelConfig):
     for (const key of Object.keys(db.priorityQueuePolicy)) {
       const level = BigInt(key);
       if (level === 0n || level > levels) {
-        throw invalidConfig(`priority queue policy must have priority level in range [1, ${levels}] for ${m}`);
+        throw invalidConfig(
+          `priority queue policy must have priority level in range [1, ${levels}] for ${m}`,
+        );
       }
     }
   }
   if (db.preserveOrdering) {
-    if (levels > 1n) throw invalidConfig(`Only one priority level is allowed when 'preserve_ordering' is true for ${m}`);
+    if (levels > 1n)
+      throw invalidConfig(`Only one priority level is allowed when 'preserve_ordering' is true for ${m}`);
     const policies = [db.defaultQueuePolicy, ...Object.values(db.priorityQueuePolicy)];
     if (policies.some(hasDelayTimeout)) {
-      throw invalidConfig(`Queue policy can not have DELAY as timeout action when 'preserve_ordering' is true for ${m}`);
+      throw invalidConfig(
+        `Queue policy can not have DELAY as timeout action when 'preserve_ordering' is true for ${m}`,
+      );
     }
   }
 }
@@ -142,7 +155,8 @@ function checkSequenceControl(
   const seenTensors = new Set<string>();
   let found: DataType | undefined;
   for (const controlInput of batcher.controlInput) {
-    if (controlInput.name === '') throw invalidConfig(`sequence batching control tensor must have a name for ${m}`);
+    if (controlInput.name === '')
+      throw invalidConfig(`sequence batching control tensor must have a name for ${m}`);
     if (seenTensors.has(controlInput.name)) {
       throw invalidConfig(
         `sequence batching control tensor '${controlInput.name}' is specified for multiple control kinds for ${m}`,
@@ -151,7 +165,8 @@ function checkSequenceControl(
     seenTensors.add(controlInput.name);
     for (const c of controlInput.control) {
       if (c.kind !== kind) continue;
-      if (found !== undefined) throw invalidConfig(`sequence batching specifies multiple ${kindName} tensors for ${m}`);
+      if (found !== undefined)
+        throw invalidConfig(`sequence batching specifies multiple ${kindName} tensors for ${m}`);
       const lists = [
         ['int32_false_true', c.int32FalseTrue.length, DataType.TYPE_INT32],
         ['fp32_false_true', c.fp32FalseTrue.length, DataType.TYPE_FP32],
@@ -179,7 +194,9 @@ function checkSequenceControl(
       }
       const [field, count, dataType] = given[0]!;
       if (count !== 2) {
-        throw invalidConfig(`sequence batching control '${field}' must have exactly 2 entries for ${kindName} for ${m}`);
+        throw invalidConfig(
+          `sequence batching control '${field}' must have exactly 2 entries for ${kindName} for ${m}`,
+        );
       }
       found = dataType;
     }
@@ -209,7 +226,12 @@ function validateSequenceBatching(batcher: ModelSequenceBatching, config: ModelC
   ]) {
     checkSequenceControl(batcher, m, kind, false);
   }
-  const corrId = checkSequenceControl(batcher, m, ModelSequenceBatching_Control_Kind.CONTROL_SEQUENCE_CORRID, true);
+  const corrId = checkSequenceControl(
+    batcher,
+    m,
+    ModelSequenceBatching_Control_Kind.CONTROL_SEQUENCE_CORRID,
+    true,
+  );
   if (corrId !== undefined && !CORRID_TYPES.includes(corrId)) {
     throw invalidConfig(
       `unexpected data type for control CONTROL_SEQUENCE_CORRID for ${m}. Allowed data types are TYPE_UINT64, TYPE_INT64, TYPE_UINT32, TYPE_INT32 and TYPE_STRING`,
@@ -241,14 +263,16 @@ function cppDoubleString(value: number): string {
 export function validateInstanceGroups(config: ModelConfig, options: ValidateOptions): void {
   if (config.schedulingChoice.case === 'ensembleScheduling') return;
   const m = config.name;
-  if (config.instanceGroup.length === 0) throw invalidConfig(`must specify one or more 'instance group's for ${m}`);
+  if (config.instanceGroup.length === 0)
+    throw invalidConfig(`must specify one or more 'instance group's for ${m}`);
   const available = [...new Set(options.gpuIds)].sort((a, b) => a - b);
   const minCc = options.minComputeCapability ?? DEFAULT_MIN_COMPUTE_CAPABILITY;
   for (const group of config.instanceGroup) {
     const prefix = `instance group ${group.name} of model ${m}`;
     switch (group.kind) {
       case ModelInstanceGroup_Kind.MODEL:
-        if (group.gpus.length > 0) throw invalidConfig(`${prefix} has kind KIND_MODEL but specifies one or more GPUs`);
+        if (group.gpus.length > 0)
+          throw invalidConfig(`${prefix} has kind KIND_MODEL but specifies one or more GPUs`);
         break;
       case ModelInstanceGroup_Kind.GPU:
         if (group.gpus.length === 0) {
@@ -267,10 +291,14 @@ export function validateInstanceGroups(config: ModelConfig, options: ValidateOpt
         }
         break;
       case ModelInstanceGroup_Kind.CPU:
-        if (group.gpus.length > 0) throw invalidConfig(`${prefix} has kind KIND_CPU but specifies one or more GPUs`);
+        if (group.gpus.length > 0)
+          throw invalidConfig(`${prefix} has kind KIND_CPU but specifies one or more GPUs`);
         break;
       default:
-        throw new ConfigError(`${prefix} has unexpected kind KIND_AUTO`, { kind: 'invalid', code: 'INTERNAL' });
+        throw new ConfigError(`${prefix} has unexpected kind KIND_AUTO`, {
+          kind: 'invalid',
+          code: 'INTERNAL',
+        });
     }
     if (config.platform !== TENSORRT_PLATFORM && group.profile.length > 0) {
       // Triton's text lacks the space before "specifies"; kept verbatim.
@@ -309,7 +337,11 @@ function segmentCounts(dims: readonly bigint[]): bigint[] {
 }
 
 /** ValidateIOShape; the message is returned without the model suffix. */
-function ioShapeProblem(io: ModelInput | ModelOutput, maxBatchSize: number, prefix: string): string | undefined {
+function ioShapeProblem(
+  io: ModelInput | ModelOutput,
+  maxBatchSize: number,
+  prefix: string,
+): string | undefined {
   if (io.name === '') return `${prefix}must specify 'name'`;
   const p = `${prefix}'${io.name}' `;
   if (io.dataType === DataType.TYPE_INVALID) return `${p}must specify 'data_type'`;
@@ -334,7 +366,8 @@ function ioShapeProblem(io: ModelInput | ModelOutput, maxBatchSize: number, pref
   if (dimsSize === -1n) {
     const a = segmentCounts(io.dims);
     const b = segmentCounts(shape);
-    if (a.length !== b.length) return `${p}has different number of variable-size dimensions for dims and reshape`;
+    if (a.length !== b.length)
+      return `${p}has different number of variable-size dimensions for dims and reshape`;
     if (a.some((count, i) => count !== b[i])) return `${p}has different size for dims and reshape`;
   }
   return undefined;
@@ -343,7 +376,10 @@ function ioShapeProblem(io: ModelInput | ModelOutput, maxBatchSize: number, pref
 function inputProblem(io: ModelInput, config: ModelConfig): string | undefined {
   const shape = ioShapeProblem(io, config.maxBatchSize, 'model input ');
   if (shape) return shape;
-  if ((io.format === ModelInput_Format.NHWC || io.format === ModelInput_Format.NCHW) && io.dims.length !== 3) {
+  if (
+    (io.format === ModelInput_Format.NHWC || io.format === ModelInput_Format.NCHW) &&
+    io.dims.length !== 3
+  ) {
     return 'model input NHWC/NCHW require 3 dims';
   }
   if (config.platform !== TENSORRT_PLATFORM && io.isShapeTensor) {
@@ -364,7 +400,8 @@ function outputProblem(io: ModelOutput, config: ModelConfig): string | undefined
 }
 
 function nonLinearProblem(rank: number, platform: string, what: 'input' | 'output'): string | undefined {
-  if (platform !== TENSORRT_PLATFORM) return 'Non-linear IO format is only supported for the TensorRT platform';
+  if (platform !== TENSORRT_PLATFORM)
+    return 'Non-linear IO format is only supported for the TensorRT platform';
   return rank === 3 ? undefined : `Non-linear IO format ${what} requires 3 dims`;
 }
 
@@ -373,7 +410,8 @@ function batchIoProblem(config: ModelConfig): string | undefined {
   const outputNames = new Set(config.output.map((o) => o.name));
   for (const bi of config.batchInput) {
     const kindName = enumName(BatchInput_KindSchema, bi.kind);
-    if (!BatchInput_KindSchema.values.some((v) => v.number === bi.kind)) return `unknown batch input kind '${kindName}'`;
+    if (!BatchInput_KindSchema.values.some((v) => v.number === bi.kind))
+      return `unknown batch input kind '${kindName}'`;
     if (bi.sourceInput.length !== 1) {
       return `batch input kind '${kindName}' expects 1 source input, got ${bi.sourceInput.length}`;
     }
@@ -385,7 +423,8 @@ function batchIoProblem(config: ModelConfig): string | undefined {
   }
   for (const bo of config.batchOutput) {
     const kindName = enumName(BatchOutput_KindSchema, bo.kind);
-    if (!BatchOutput_KindSchema.values.some((v) => v.number === bo.kind)) return `unknown batch output kind '${kindName}'`;
+    if (!BatchOutput_KindSchema.values.some((v) => v.number === bo.kind))
+      return `unknown batch output kind '${kindName}'`;
     if (bo.sourceInput.length !== 1) {
       return `batch output kind '${kindName}' expects 1 source input, got ${bo.sourceInput.length}`;
     }
@@ -416,7 +455,9 @@ export function validateWarmup(config: ModelConfig): void {
     if (sample.batchSize === 0) continue;
     for (const [name, input] of Object.entries(sample.inputs)) {
       if (input.dims.includes(WILDCARD_DIM)) {
-        throw invalidConfig(`warmup setting expects all variable-size dimensions are specified for input '${name}'`);
+        throw invalidConfig(
+          `warmup setting expects all variable-size dimensions are specified for input '${name}'`,
+        );
       }
       if (input.inputDataType.case === undefined) {
         throw invalidConfig(`warmup setting expects input '${name}' to have input_data_type set`);

@@ -14,10 +14,23 @@ import type { Tensor } from '../../../src/protocol/tensor.ts';
 import type { ExecutionResult, ModelInstance } from '../core/types.ts';
 import { ModelLoadError } from './runtime-errors.ts';
 import type { InstanceKind } from './session-options.ts';
-import type { FromWorker, OrtValueInfo, RunMessage, WireInput, WorkerInit } from './worker-protocol.ts';
+import type { FromWorker, OrtValueInfo, RunMessage, WireInput, WorkerData } from './worker-protocol.ts';
 
-/** `.ts` under tsx (workers inherit `--import tsx` through execArgv), `.js` once compiled to dist/. */
-const WORKER_URL = new URL(`./ort-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+const SOURCE_EXT = extname(fileURLToPath(import.meta.url));
+/** `.ts` when running from sources under tsx, `.js` once compiled to dist/. */
+const WORKER_URL = new URL(`./ort-worker${SOURCE_EXT}`, import.meta.url);
+/**
+ * Node 20 runs `--import tsx` in workers but its module hooks do not apply there, so a `.ts` worker entry
+ * registers tsx itself before importing the entry.
+ */
+const TS_BOOTSTRAP = `const { workerData } = require('node:worker_threads');
+import(workerData.tsxApi).then((tsx) => { tsx.register(); return import(workerData.entry); });`;
+
+function startWorker(data: WorkerData, name: string): Worker {
+  if (SOURCE_EXT !== '.ts') return new Worker(WORKER_URL, { workerData: data, name });
+  const bootstrap = { ...data, tsxApi: import.meta.resolve('tsx/esm/api'), entry: WORKER_URL.href };
+  return new Worker(TS_BOOTSTRAP, { eval: true, workerData: bootstrap, name });
+}
 
 export interface OrtInstanceOptions {
   /** Triton's instance name, e.g. `simple_0_0`. */
@@ -26,6 +39,12 @@ export interface OrtInstanceOptions {
   kind: InstanceKind;
   deviceId: number;
   sessionOptions: InferenceSession.SessionOptions;
+  /**
+   * Default true: an input tensor that spans its whole ArrayBuffer is transferred to the worker (no copy;
+   * the caller's buffer is detached afterwards). False: inputs are always copied, so the caller may reuse
+   * them (model warmup repeats one request).
+   */
+  transferInputs?: boolean;
   clock?: Clock;
 }
 
@@ -43,14 +62,15 @@ interface InFlight {
   reject: (e: Error) => void;
 }
 
-/** Whole ArrayBuffer holding exactly `data`: the buffer itself when the view spans it, else a copy. */
-function ownBuffer(data: Uint8Array): ArrayBuffer {
-  const whole = data.buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
-  return whole ? (data.buffer as ArrayBuffer) : (data.slice().buffer as ArrayBuffer);
+/** Whole ArrayBuffer holding exactly `data`: the buffer itself when the view spans it (and may move), else a copy. */
+function ownBuffer(data: Uint8Array, transfer: boolean): ArrayBuffer {
+  const whole =
+    data.buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+  return transfer && whole ? (data.buffer as ArrayBuffer) : (data.slice().buffer as ArrayBuffer);
 }
 
 /** Groups per-request tensors by input name (in the first request's order) into transferable batches. */
-function wireInputs(requests: ReadonlyArray<readonly Tensor[]>): WireInput[] {
+function wireInputs(requests: ReadonlyArray<readonly Tensor[]>, transfer: boolean): WireInput[] {
   const first = requests[0] ?? [];
   return first.map((t0) => {
     const shapes: number[][] = [];
@@ -59,10 +79,19 @@ function wireInputs(requests: ReadonlyArray<readonly Tensor[]>): WireInput[] {
       const t = tensors.find((x) => x.name === t0.name);
       if (!t) throw new InferenceError('INTERNAL', `request ${i} of the batch has no input '${t0.name}'`);
       if (t.datatype !== t0.datatype) {
-        throw new InferenceError('INTERNAL', `input '${t0.name}' has datatype ${t.datatype} in request ${i}, ${t0.datatype} in request 0`);
+        throw new InferenceError(
+          'INTERNAL',
+          `input '${t0.name}' has datatype ${t.datatype} in request ${i}, ${t0.datatype} in request 0`,
+        );
+      }
+      if (t.data.buffer.byteLength === 0 && t.shape.every((d) => d > 0) && t.datatype !== 'BYTES') {
+        throw new InferenceError(
+          'INTERNAL',
+          `input '${t.name}' of request ${i} has no data (its buffer was already handed to a model instance?)`,
+        );
       }
       shapes.push([...t.shape]);
-      buffers.push(ownBuffer(t.data));
+      buffers.push(ownBuffer(t.data, transfer));
     });
     return { name: t0.name, datatype: t0.datatype, shapes, buffers };
   });
@@ -76,6 +105,7 @@ class OrtWorkerInstance implements OrtInstance {
   readonly outputs: readonly OrtValueInfo[];
   readonly loadDurationNs: number;
   private readonly worker: Worker;
+  private readonly transferInputs: boolean;
   private inFlight: InFlight | undefined;
   private seq = 0;
   /** Set once the worker is gone: every later execute() fails with this. */
@@ -95,6 +125,7 @@ class OrtWorkerInstance implements OrtInstance {
     this.outputs = ready.outputs;
     this.loadDurationNs = loadDurationNs;
     this.worker = worker;
+    this.transferInputs = options.transferInputs ?? true;
     worker.on('message', (m: FromWorker) => this.onMessage(m));
     worker.on('error', (e: Error) => this.die(`model instance '${this.name}' failed: ${e.message}`));
     worker.on('exit', (code) => this.die(`model instance '${this.name}' stopped (worker exit code ${code})`));
@@ -102,15 +133,25 @@ class OrtWorkerInstance implements OrtInstance {
     worker.unref();
   }
 
-  execute(requests: ReadonlyArray<readonly Tensor[]>, outputNames: readonly string[]): Promise<ExecutionResult> {
+  execute(
+    requests: ReadonlyArray<readonly Tensor[]>,
+    outputNames: readonly string[],
+  ): Promise<ExecutionResult> {
     if (this.deadReason !== undefined) return Promise.reject(new InferenceError('INTERNAL', this.deadReason));
     if (this.inFlight) {
-      return Promise.reject(new InferenceError('INTERNAL', `model instance '${this.name}' is already executing a batch`));
+      return Promise.reject(
+        new InferenceError('INTERNAL', `model instance '${this.name}' is already executing a batch`),
+      );
     }
     if (requests.length === 0) return Promise.reject(new InferenceError('INTERNAL', 'empty batch'));
     let msg: RunMessage;
     try {
-      msg = { type: 'run', seq: ++this.seq, inputs: wireInputs(requests), outputNames: [...outputNames] };
+      msg = {
+        type: 'run',
+        seq: ++this.seq,
+        inputs: wireInputs(requests, this.transferInputs),
+        outputNames: [...outputNames],
+      };
     } catch (e) {
       return Promise.reject(e);
     }
@@ -169,8 +210,8 @@ class OrtWorkerInstance implements OrtInstance {
 export function createOrtInstance(options: OrtInstanceOptions): Promise<OrtInstance> {
   const clock = options.clock ?? systemClock;
   const startNs = clock.nowNs();
-  const init: WorkerInit = { modelPath: options.modelPath, sessionOptions: options.sessionOptions };
-  const worker = new Worker(WORKER_URL, { workerData: init, name: `ort:${options.name}` });
+  const data: WorkerData = { modelPath: options.modelPath, sessionOptions: options.sessionOptions };
+  const worker = startWorker(data, `ort:${options.name}`);
   return new Promise<OrtInstance>((resolve, reject) => {
     const fail = (message: string) => {
       cleanup();
@@ -186,7 +227,8 @@ export function createOrtInstance(options: OrtInstanceOptions): Promise<OrtInsta
       }
     };
     const onError = (e: Error) => fail(e.message);
-    const onExit = (code: number) => fail(`model instance '${options.name}' worker exited with code ${code} while loading`);
+    const onExit = (code: number) =>
+      fail(`model instance '${options.name}' worker exited with code ${code} while loading`);
     const cleanup = () => {
       worker.off('message', onMessage);
       worker.off('error', onError);

@@ -8,11 +8,18 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { InferenceSession, type Tensor as OrtTensor } from 'onnxruntime-node';
 import { datatypeFromOrtType } from '../../../src/protocol/datatypes.ts';
 import { concatBatch, fromOrtTensor, toOrtTensor } from './tensor-map.ts';
-import type { FromWorker, OrtValueInfo, RunMessage, ToWorker, WireOutput, WorkerInit } from './worker-protocol.ts';
+import type {
+  FromWorker,
+  OrtValueInfo,
+  RunMessage,
+  ToWorker,
+  WireOutput,
+  WorkerData,
+} from './worker-protocol.ts';
 
 const port = parentPort;
 if (!port) throw new Error('ort-worker.ts must run in a worker thread');
-const init = workerData as WorkerInit;
+const init = workerData as WorkerData;
 
 function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   (port as NonNullable<typeof port>).postMessage(message, transfer);
@@ -42,7 +49,10 @@ async function run(session: InferenceSession, msg: RunMessage): Promise<void> {
   const t0 = nowNs();
   const feeds: Record<string, OrtTensor> = {};
   for (const input of msg.inputs) {
-    const parts = input.buffers.map((b, i) => ({ shape: input.shapes[i] as number[], data: new Uint8Array(b) }));
+    const parts = input.buffers.map((b, i) => ({
+      shape: input.shapes[i] as number[],
+      data: new Uint8Array(b),
+    }));
     feeds[input.name] = toOrtTensor(input.name, input.datatype, concatBatch(input.name, parts));
   }
   const t1 = nowNs();
@@ -78,7 +88,10 @@ async function run(session: InferenceSession, msg: RunMessage): Promise<void> {
       o.buffer = o.buffer.slice(o.byteOffset, o.byteOffset + o.byteLength);
       o.byteOffset = 0;
     }
-    post(result, outputs.map((o) => o.buffer));
+    post(
+      result,
+      outputs.map((o) => o.buffer),
+    );
   }
 }
 
@@ -94,7 +107,11 @@ async function main(): Promise<void> {
   (port as NonNullable<typeof port>).on('message', (msg: ToWorker) => {
     run(session, msg).catch((e: unknown) => post({ type: 'run-error', seq: msg.seq, message: errorText(e) }));
   });
-  post({ type: 'ready', inputs: valueInfos(session.inputMetadata), outputs: valueInfos(session.outputMetadata) });
+  post({
+    type: 'ready',
+    inputs: valueInfos(session.inputMetadata),
+    outputs: valueInfos(session.outputMetadata),
+  });
 }
 
 await main();

@@ -9,7 +9,10 @@
  * TensorRT, so such a config is refused unless this parameter says that running on CUDA instead is fine.
  */
 import type { InferenceSession } from 'onnxruntime-node';
-import type { ModelConfig, ModelOptimizationPolicy_ExecutionAccelerators_Accelerator } from '../../../src/protocol/gen/model_config_pb.ts';
+import type {
+  ModelConfig,
+  ModelOptimizationPolicy_ExecutionAccelerators_Accelerator,
+} from '../../../src/protocol/gen/model_config_pb.ts';
 import { RuntimeConfigError } from './runtime-errors.ts';
 
 export type InstanceKind = 'KIND_CPU' | 'KIND_GPU';
@@ -81,7 +84,11 @@ const CUDA_BOOL_KEYS = new Set([
   'fuse_conv_bias',
 ]);
 
-const CUDNN_CONV_ALGO_SEARCH: Record<string, string> = { '0': 'EXHAUSTIVE', '1': 'HEURISTIC', '2': 'DEFAULT' };
+const CUDNN_CONV_ALGO_SEARCH: Record<string, string> = {
+  '0': 'EXHAUSTIVE',
+  '1': 'HEURISTIC',
+  '2': 'DEFAULT',
+};
 const ARENA_EXTEND_STRATEGY: Record<string, string> = { '0': 'kNextPowerOfTwo', '1': 'kSameAsRequested' };
 
 /** Triton backend_common's ParseBoolValue: true/on/1, false/off/0, case-insensitive. */
@@ -95,7 +102,8 @@ function parseBool(value: string, key: string): boolean {
 /** Triton backend_common's ParseIntValue (a non-negative count here). */
 function parseCount(value: string, key: string): number {
   const v = value.trim();
-  if (!/^\+?\d+$/.test(v)) throw new RuntimeConfigError(`failed to convert '${value}' to integral number (parameter '${key}')`);
+  if (!/^\+?\d+$/.test(v))
+    throw new RuntimeConfigError(`failed to convert '${value}' to integral number (parameter '${key}')`);
   return Number(v);
 }
 
@@ -109,7 +117,9 @@ function graphLevel(level: number): NonNullable<InferenceSession.SessionOptions[
 function tensorrtOptionsCheck(acc: ModelOptimizationPolicy_ExecutionAccelerators_Accelerator): void {
   for (const [key, value] of Object.entries(acc.parameters)) {
     if (!TENSORRT_KEYS.has(key)) {
-      throw new RuntimeConfigError(`unknown parameter '${key}' is provided for TensorRT Execution Accelerator`);
+      throw new RuntimeConfigError(
+        `unknown parameter '${key}' is provided for TensorRT Execution Accelerator`,
+      );
     }
     if (key === 'precision_mode' && !TENSORRT_PRECISIONS.has(value)) {
       throw new RuntimeConfigError(`unsupported precision mode '${value}' is requested`);
@@ -218,7 +228,9 @@ export function sessionOptionsFromConfig(
     options.extra = { session: { use_device_allocator_for_initializers: on ? '1' : '0' } };
   }
   if (params['memory.enable_memory_arena_shrinkage'] !== undefined) {
-    warnings.push("parameter 'memory.enable_memory_arena_shrinkage' is a run option onnxruntime-node cannot set; ignored");
+    warnings.push(
+      "parameter 'memory.enable_memory_arena_shrinkage' is a run option onnxruntime-node cannot set; ignored",
+    );
   }
 
   const accelerators = config.optimization?.executionAccelerators;

@@ -4,7 +4,12 @@
  * once per batch on the hot path of every instance worker.
  */
 import { Tensor as OrtTensor } from 'onnxruntime-node';
-import { type Datatype, datatypeFromOrtType, datatypeInfo, elementCount } from '../../../src/protocol/datatypes.ts';
+import {
+  type Datatype,
+  datatypeFromOrtType,
+  datatypeInfo,
+  elementCount,
+} from '../../../src/protocol/datatypes.ts';
 
 /** One tensor's raw bytes and shape (the worker's view of a protocol Tensor). */
 export interface RawTensor {
@@ -29,7 +34,8 @@ export function concatBatch(name: string, parts: readonly RawTensor[]): RawTenso
   if (parts.length === 0) throw new TensorMapError(`no data for input '${name}'`);
   if (parts.length === 1) return parts[0] as RawTensor;
   const first = parts[0] as RawTensor;
-  if (first.shape.length === 0) throw new TensorMapError(`input '${name}' has no batch dimension to concatenate along`);
+  if (first.shape.length === 0)
+    throw new TensorMapError(`input '${name}' has no batch dimension to concatenate along`);
   const rest = first.shape.slice(1);
   let batch = 0;
   let bytes = 0;
@@ -60,14 +66,17 @@ export function decodeBytesElements(name: string, data: Uint8Array, count: numbe
   const out: string[] = new Array(count);
   let pos = 0;
   for (let i = 0; i < count; i++) {
-    if (pos + 4 > data.byteLength) throw new TensorMapError(`input '${name}': BYTES data holds fewer than ${count} elements`);
+    if (pos + 4 > data.byteLength)
+      throw new TensorMapError(`input '${name}': BYTES data holds fewer than ${count} elements`);
     const len = view.getUint32(pos, true);
     pos += 4;
-    if (pos + len > data.byteLength) throw new TensorMapError(`input '${name}': BYTES element ${i} runs past the data`);
+    if (pos + len > data.byteLength)
+      throw new TensorMapError(`input '${name}': BYTES element ${i} runs past the data`);
     out[i] = decoder.decode(data.subarray(pos, pos + len));
     pos += len;
   }
-  if (pos !== data.byteLength) throw new TensorMapError(`input '${name}': BYTES data holds more than ${count} elements`);
+  if (pos !== data.byteLength)
+    throw new TensorMapError(`input '${name}': BYTES data holds more than ${count} elements`);
   return out;
 }
 
@@ -95,7 +104,8 @@ export function toOrtTensor(name: string, datatype: Datatype, raw: RawTensor): O
   } catch (e) {
     throw new TensorMapError(`input '${name}': ${(e as Error).message}`);
   }
-  if (!info.ortType) throw new TensorMapError(`input '${name}': datatype ${datatype} is not supported by ONNX Runtime`);
+  if (!info.ortType)
+    throw new TensorMapError(`input '${name}': datatype ${datatype} is not supported by ONNX Runtime`);
   if (datatype === 'BYTES') return new OrtTensor('string', decodeBytesElements(name, raw.data, count), dims);
   if (raw.data.byteLength !== count * info.byteSize) {
     throw new TensorMapError(
@@ -104,14 +114,18 @@ export function toOrtTensor(name: string, datatype: Datatype, raw: RawTensor): O
   }
   const ArrayType = info.arrayType as NonNullable<typeof info.arrayType>;
   const bytes = raw.data.byteOffset % info.byteSize === 0 ? raw.data : raw.data.slice();
-  const typed = new ArrayType(bytes.buffer, bytes.byteOffset, count);
+  const typed = new ArrayType(bytes.buffer as ArrayBuffer, bytes.byteOffset, count);
   return new OrtTensor(info.ortType as 'float32', typed as Float32Array, dims);
 }
 
 /** An ORT output as protocol datatype, shape and raw bytes (a view on ORT's buffer for numeric types). */
-export function fromOrtTensor(name: string, tensor: OrtTensor): { datatype: Datatype; shape: number[]; data: Uint8Array } {
+export function fromOrtTensor(
+  name: string,
+  tensor: OrtTensor,
+): { datatype: Datatype; shape: number[]; data: Uint8Array } {
   const datatype = datatypeFromOrtType(tensor.type);
-  if (!datatype) throw new TensorMapError(`output '${name}': ONNX Runtime type '${tensor.type}' has no protocol datatype`);
+  if (!datatype)
+    throw new TensorMapError(`output '${name}': ONNX Runtime type '${tensor.type}' has no protocol datatype`);
   const shape = [...tensor.dims];
   if (datatype === 'BYTES') return { datatype, shape, data: encodeBytesElements(tensor.data as string[]) };
   const typed = tensor.data as Exclude<OrtTensor['data'], string[]>;

@@ -5,7 +5,8 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import type { Datatype } from '../../../src/protocol/datatypes.ts';
 
-export interface WorkerInit {
+/** The worker's `workerData` (a `.ts` bootstrap adds its own fields next to these). */
+export interface WorkerData {
   modelPath: string;
   sessionOptions: InferenceSession.SessionOptions;
 }

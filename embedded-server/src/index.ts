@@ -1,0 +1,150 @@
+/**
+ * Public entry of the reference server: `startServer` loads a model repository and serves it over HTTP,
+ * gRPC and Prometheus metrics. The `serve` CLI command, tests, benchmarks and the load generator's
+ * "embedded default" all start the server through this one function, so they all get the same wiring.
+ */
+import { type Clock, systemClock } from '../../src/protocol/clock.ts';
+import { type CacheConfig, parseCacheConfig, ResponseCache } from './cache/response-cache.ts';
+import type { InferenceCore } from './core/api.ts';
+import { createServerCore, type ServerCore } from './core/inference-core.ts';
+import type { Logger } from './core/model-manager.ts';
+import { OrtModelBackend } from './core/ort-model-backend.ts';
+import { materializeEmbeddedRepository } from './embedded-repository.ts';
+import { createHostUsage } from './metrics/host-usage.ts';
+import { startMetricsServer } from './metrics/metrics-server.ts';
+import { detectGpuReader } from './metrics/nvidia-smi.ts';
+import { createTritonMetrics, type TritonMetrics } from './metrics/prometheus.ts';
+import { startGrpcServer } from './transport/grpc-server.ts';
+import { startHttpServer } from './transport/http-server.ts';
+
+export type { InferenceCore } from './core/api.ts';
+export type { Logger } from './core/model-manager.ts';
+
+export interface StartServerOptions {
+  /** Triton-layout repository; default: the embedded models, materialised to a temp directory. */
+  modelRepository?: string;
+  /** Address to bind; default 127.0.0.1 (Triton binds 0.0.0.0). */
+  host?: string;
+  /** Ports; default 0 = any free port (the `serve` command passes Triton's 8000/8001/8002). */
+  httpPort?: number;
+  grpcPort?: number;
+  metricsPort?: number;
+  /** `--cache-config`: `local,size=<bytes>` or its parsed form; default no cache. */
+  cacheConfig?: CacheConfig | string;
+  /** Triton's `--strict-readiness`; default true. */
+  strictReadiness?: boolean;
+  clock?: Clock;
+  /** Where server logs go; default silent. */
+  log?: Logger;
+}
+
+export interface StopOptions {
+  /** Time allowed for in-flight requests to finish (`--exit-timeout-secs`); default 30 s. */
+  timeoutMs?: number;
+}
+
+export interface RunningServer {
+  readonly host: string;
+  readonly httpPort: number;
+  readonly grpcPort: number;
+  readonly metricsPort: number;
+  /** `http://host:port` (for undici / fetch). */
+  readonly httpUrl: string;
+  /** `host:port` (a grpc-js target). */
+  readonly grpcUrl: string;
+  /** `http://host:port/metrics`. */
+  readonly metricsUrl: string;
+  readonly repositoryDir: string;
+  readonly core: InferenceCore & Pick<ServerCore, 'state' | 'isExiting' | 'repositoryIndex'>;
+  readonly metrics: TritonMetrics;
+  /**
+   * Graceful stop: readiness off, new requests refused (503 / UNAVAILABLE), in-flight ones finished, models
+   * unloaded, listeners closed. `drained` is false when the timeout expired before everything finished.
+   */
+  stop(options?: StopOptions): Promise<{ drained: boolean }>;
+}
+
+const SILENT: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const DEFAULT_EXIT_TIMEOUT_MS = 30_000;
+
+/** A host usable in a URL: wildcard binds are reached through loopback, IPv6 literals get brackets. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** Loads every model of the repository, then starts the HTTP, gRPC and metrics listeners. */
+export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
+  const host = options.host ?? '127.0.0.1';
+  const clock = options.clock ?? systemClock;
+  const log = options.log ?? SILENT;
+  const repositoryDir = options.modelRepository ?? (await materializeEmbeddedRepository());
+  const cacheConfig =
+    typeof options.cacheConfig === 'string' ? parseCacheConfig(options.cacheConfig) : options.cacheConfig;
+  const cache = cacheConfig ? new ResponseCache(cacheConfig.sizeBytes) : undefined;
+
+  let core: ServerCore | undefined;
+  const metrics = createTritonMetrics({
+    pendingCounts: () => core?.pendingCounts() ?? [],
+    cacheEnabled: cache !== undefined,
+    host: createHostUsage(),
+    gpu: await detectGpuReader(),
+  });
+  const backend = new OrtModelBackend({ repositoryDir, clock, log, cache });
+  core = createServerCore({
+    backend,
+    clock,
+    log,
+    strictReadiness: options.strictReadiness,
+    events: {
+      versionReady: (labels, loadNs) => {
+        metrics.registerModel(labels);
+        metrics.modelLoaded(labels, loadNs);
+      },
+      versionUnloaded: (labels) => metrics.removeModel(labels),
+      stats: (labels, event) => metrics.observe(labels, event),
+    },
+  });
+  const serverCore = core;
+  await serverCore.start();
+
+  const started: { close: (graceful: boolean) => Promise<void> }[] = [];
+  try {
+    const http = await startHttpServer({ core: serverCore, host, port: options.httpPort ?? 0, clock });
+    started.push(http);
+    const grpc = await startGrpcServer({ core: serverCore, host, port: options.grpcPort ?? 0, clock });
+    started.push(grpc);
+    const metricsServer = await startMetricsServer({ metrics, host, port: options.metricsPort ?? 0 });
+    started.push({ close: () => metricsServer.close() });
+
+    const h = urlHost(host);
+    let stopping: Promise<{ drained: boolean }> | undefined;
+    return {
+      host,
+      httpPort: http.port,
+      grpcPort: grpc.port,
+      metricsPort: metricsServer.port,
+      httpUrl: `http://${h}:${http.port}`,
+      grpcUrl: `${h}:${grpc.port}`,
+      metricsUrl: `http://${h}:${metricsServer.port}/metrics`,
+      repositoryDir,
+      core: serverCore,
+      metrics,
+      stop(stopOptions = {}) {
+        stopping ??= (async () => {
+          const drained = await serverCore.shutdown(stopOptions.timeoutMs ?? DEFAULT_EXIT_TIMEOUT_MS);
+          await http.close(drained);
+          await grpc.close(drained);
+          await metricsServer.close();
+          return { drained };
+        })();
+        return stopping;
+      },
+    };
+  } catch (e) {
+    await Promise.allSettled(started.map((s) => s.close(false)));
+    await serverCore.shutdown(0);
+    throw e;
+  }
+}

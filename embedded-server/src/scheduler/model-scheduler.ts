@@ -1,0 +1,535 @@
+/**
+ * One scheduler per model version, shared by all its instances (Triton `core:src/dynamic_batch_scheduler.cc`
+ * with the rate limiter off). Requests arrive validated; the scheduler answers them.
+ *
+ * **Default scheduler** (no `dynamic_batching`): every request is its own payload, FIFO, executed alone by the
+ * first idle instance (a client batch of 8 stays one execution of 8). No priorities, timeouts or queue limits.
+ *
+ * **Dynamic batcher**: requests wait in a {@link PriorityQueue}; whenever a *payload slot* exists the batcher
+ * ({@link formDynamicBatch}) moves requests into the current payload, which keeps growing until an instance
+ * starts executing it. A slot exists when an instance is idle, or — when prefetching is allowed (one priority
+ * level, default policy without timeout/override/max size) — while fewer than 2 × instances payloads are
+ * queued. While no slot is free requests accumulate, so batches grow under load. The batcher runs in a
+ * microtask after the triggering event, so requests enqueued in one synchronous burst are seen together.
+ * An idle instance taking a not-saturated payload (delay > 0, max_batch_size > 1) also merges following
+ * queued payloads whose oldest request waited longer than the delay, within max_batch_size.
+ *
+ * Queue policies: `max_queue_size` overflow is rejected synchronously and not counted; expired REJECT requests
+ * get UNAVAILABLE `Request timeout expired` (counted, reason REJECTED) when the batcher runs, and while no slot
+ * is free a sweep runs at the closest deadline (at least every 500 ms, never sooner than 1 ms, like Triton's
+ * slot wait); expired DELAY requests move behind their level. Requests whose `signal` aborts while still
+ * queued are answered CANCELLED (reason CANCELED); once in a payload they run to completion (as Triton).
+ *
+ * Statistics: `queue` = compute start − enqueue, `success` = response − `receivedNs`, compute durations of the
+ * whole batch per request, one `batch_stats` entry per execution; see ModelStatsRecorder.
+ */
+import type { Clock, TimerHandle } from '../../../src/protocol/clock.ts';
+import type { ModelConfig, ModelDynamicBatching } from '../../../src/protocol/gen/model_config_pb.ts';
+import { InferenceError, isInferenceError } from '../../../src/protocol/status.ts';
+import type { Tensor } from '../../../src/protocol/tensor.ts';
+import { NS_PER_MS, NS_PER_US } from '../../../src/protocol/units.ts';
+import { ResponseCache } from '../cache/response-cache.ts';
+import type { ExecutionTimings, InferRequest, InferResponse, ModelInstance } from '../core/types.ts';
+import { requestIdPrefix } from '../core/validate-request.ts';
+import type { FailureReason, ModelStatsRecorder } from '../stats/model-stats.ts';
+import { formDynamicBatch } from './batch-formation.ts';
+import { OrderedRelease } from './ordered-release.ts';
+import { PriorityQueue } from './priority-queue.ts';
+import { deadlineNs, effectiveTimeoutUs, resolveQueuePolicies } from './queue-policy.ts';
+import { createSignatureFn } from './shape-signature.ts';
+import { splitBatchOutputs } from './split-outputs.ts';
+
+export interface SchedulerOptions {
+  /** The normalised config (dynamic_batching preferred sizes already defaulted). */
+  config: ModelConfig;
+  version: string;
+  instances: readonly ModelInstance[];
+  clock: Clock;
+  stats: ModelStatsRecorder;
+  /** The server-wide cache, when the server has one. */
+  cache?: ResponseCache;
+  /** Model `response_cache { enable: true }` (used only together with `cache`). */
+  cacheEnabled: boolean;
+}
+
+export interface ModelScheduler {
+  /** Schedules a validated request; resolves with its response or rejects with an InferenceError. */
+  enqueue(request: InferRequest): Promise<InferResponse>;
+  /** Triton's pending request count: accepted, not yet executing (`nv_inference_pending_request_count`). */
+  pendingCount(): number;
+  /** Accepted and not yet answered (queued, executing, or held for ordering). */
+  inflightCount(): number;
+  /** Rejects new requests from now on; queued and executing ones still complete. */
+  stop(): void;
+  /** Resolves once nothing is queued, executing or waiting to be answered. */
+  drain(): Promise<void>;
+}
+
+/** Longest wait between two slot-wait sweeps of expired requests (Triton's default batcher wait). */
+const SWEEP_MAX_NS = 500 * NS_PER_MS;
+/** Shortest wait between sweeps, so that a near deadline does not become a busy poll. */
+const SWEEP_MIN_NS = NS_PER_MS;
+/** Cap for one armed timer; a later re-evaluation is harmless, an overflowing timer is not. */
+const MAX_TIMER_NS = 60_000 * NS_PER_MS;
+
+export function timeoutExpiredError(): InferenceError {
+  return new InferenceError('UNAVAILABLE', 'Request timeout expired');
+}
+
+export function queueFullError(id: string): InferenceError {
+  return new InferenceError('UNAVAILABLE', `${requestIdPrefix(id)}Exceeds maximum queue size`);
+}
+
+export function stoppingError(id: string): InferenceError {
+  return new InferenceError(
+    'UNAVAILABLE',
+    `${requestIdPrefix(id)}Server is stopping, scheduler for model has stopped accepting new inference requests`,
+  );
+}
+
+/** Triton answers a cancelled request with a bare CANCELLED status; the text here is ours. */
+export function cancelledError(id: string): InferenceError {
+  return new InferenceError('CANCELLED', `${requestIdPrefix(id)}Request was cancelled`);
+}
+
+interface Entry {
+  readonly request: InferRequest;
+  /** First dim when the model batches, else 1 (rows of this request in the batched outputs). */
+  readonly rows: number;
+  /** `max(1, rows)`: what the batcher sums and `inference_count` adds. */
+  readonly batchSize: number;
+  readonly enqueueNs: number;
+  readonly signature: string;
+  readonly level: number;
+  deadlineNs: number;
+  readonly cacheKey: string | undefined;
+  readonly cacheLookupNs: number;
+  orderSlot: number | undefined;
+  detachSignal: (() => void) | undefined;
+  readonly resolve: (response: InferResponse) => void;
+  readonly reject: (error: InferenceError) => void;
+}
+
+interface Payload {
+  readonly entries: Entry[];
+  batchSize: number;
+  readonly signature: string;
+  saturated: boolean;
+  executing: boolean;
+  /** Oldest enqueue time of its requests. */
+  oldestNs: number;
+}
+
+function preferredSizes(config: ModelConfig, batching: ModelDynamicBatching): number[] {
+  const sizes = [...new Set(batching.preferredBatchSize)].sort((a, b) => a - b);
+  // Normalisation puts max_batch_size there when none is given; be robust to a config that skipped it.
+  return sizes.length === 0 && config.maxBatchSize > 0 ? [config.maxBatchSize] : sizes;
+}
+
+function errorOf(e: unknown): InferenceError {
+  if (isInferenceError(e)) return e;
+  return new InferenceError('INTERNAL', e instanceof Error ? e.message : String(e), { cause: e });
+}
+
+class Scheduler implements ModelScheduler {
+  private readonly config: ModelConfig;
+  private readonly version: string;
+  private readonly clock: Clock;
+  private readonly stats: ModelStatsRecorder;
+  private readonly cache: ResponseCache | undefined;
+  private readonly instanceCount: number;
+  private readonly batching: ModelDynamicBatching | undefined;
+  private readonly modelBatches: boolean;
+  private readonly maxBatchSize: number;
+  private readonly preferred: number[];
+  private readonly delayNs: number;
+  private readonly outputNames: string[];
+  private readonly signatureOf: ((inputs: readonly Tensor[]) => string) | undefined;
+  private readonly policies: ReturnType<typeof resolveQueuePolicies>;
+  private readonly queue: PriorityQueue<Entry>;
+  private readonly ordering: OrderedRelease | undefined;
+
+  private readonly idle: ModelInstance[];
+  private readonly payloads: Payload[] = [];
+  private current: Payload | undefined;
+  private executing = 0;
+  private inflight = 0;
+  private stopped = false;
+  private batcherScheduled = false;
+  private wakeTimer: TimerHandle | undefined;
+  private drainWaiters: (() => void)[] = [];
+
+  constructor(o: SchedulerOptions) {
+    this.config = o.config;
+    this.version = o.version;
+    this.clock = o.clock;
+    this.stats = o.stats;
+    this.cache = o.cacheEnabled ? o.cache : undefined;
+    this.idle = [...o.instances];
+    this.instanceCount = o.instances.length;
+    this.batching = o.config.schedulingChoice.case === 'dynamicBatching' ? o.config.schedulingChoice.value : undefined;
+    this.modelBatches = o.config.maxBatchSize > 0;
+    this.maxBatchSize = Math.max(1, o.config.maxBatchSize);
+    this.preferred = this.batching ? preferredSizes(o.config, this.batching) : [];
+    this.delayNs = Number(this.batching?.maxQueueDelayMicroseconds ?? 0n) * NS_PER_US;
+    this.outputNames = o.config.output.map((out) => out.name);
+    this.signatureOf = createSignatureFn(o.config);
+    this.policies = resolveQueuePolicies(this.batching);
+    this.queue = new PriorityQueue<Entry>(this.policies);
+    this.ordering = this.batching?.preserveOrdering ? new OrderedRelease() : undefined;
+  }
+
+  enqueue(request: InferRequest): Promise<InferResponse> {
+    if (this.stopped) return Promise.reject(stoppingError(request.id));
+    const enqueueNs = this.clock.nowNs();
+    const rows = this.modelBatches ? (request.inputs[0]?.shape[0] ?? 1) : 1;
+
+    let cacheKey: string | undefined;
+    let cacheLookupNs = 0;
+    if (this.cache) {
+      const lookupStartNs = this.clock.nowNs();
+      cacheKey = ResponseCache.key(this.config.name, this.version, request.inputs);
+      const cached = this.cache.lookup(cacheKey);
+      cacheLookupNs = this.clock.nowNs() - lookupStartNs;
+      if (cached) {
+        return this.answerFromCache(request, cached, lookupStartNs - enqueueNs, cacheLookupNs);
+      }
+    }
+
+    const level = this.batching ? this.policies.levelOf(request.priority) : 1;
+    if (this.batching && !this.queue.hasRoom(level)) return Promise.reject(queueFullError(request.id));
+
+    return new Promise<InferResponse>((resolve, reject) => {
+      const entry: Entry = {
+        request,
+        rows,
+        batchSize: Math.max(1, rows),
+        enqueueNs,
+        signature: this.signatureOf?.(request.inputs) ?? '',
+        level,
+        deadlineNs: this.batching
+          ? deadlineNs(enqueueNs, effectiveTimeoutUs(this.policies.policyOf(level), request.timeoutUs))
+          : 0,
+        cacheKey,
+        cacheLookupNs,
+        orderSlot: undefined,
+        detachSignal: undefined,
+        resolve,
+        reject,
+      };
+      this.inflight += 1;
+      if (!this.batching) {
+        this.payloads.push({
+          entries: [entry],
+          batchSize: entry.batchSize,
+          signature: entry.signature,
+          saturated: true,
+          executing: false,
+          oldestNs: enqueueNs,
+        });
+        this.dispatch();
+        return;
+      }
+      this.queue.push(entry);
+      this.watchSignal(entry);
+      this.kick();
+    });
+  }
+
+  pendingCount(): number {
+    let n = this.queue.size();
+    for (const p of this.payloads) n += p.entries.length;
+    return n;
+  }
+
+  inflightCount(): number {
+    return this.inflight;
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  drain(): Promise<void> {
+    if (this.isDrained()) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** A cache hit: answered at once, never queued or executed (held for order under preserve_ordering). */
+  private answerFromCache(
+    request: InferRequest,
+    cached: readonly Tensor[],
+    queueNs: number,
+    lookupNs: number,
+  ): Promise<InferResponse> {
+    const response = this.responseOf(request, cached);
+    this.stats.recordCacheHit({ requestNs: this.clock.nowNs() - request.receivedNs, queueNs, cacheHitNs: lookupNs });
+    if (!this.ordering) return Promise.resolve(response);
+    const slot = this.ordering.reserve();
+    this.inflight += 1;
+    return new Promise((resolve) => {
+      this.ordering?.complete(slot, () => {
+        this.inflight -= 1;
+        resolve(response);
+        this.checkDrained();
+      });
+    });
+  }
+
+  private watchSignal(entry: Entry): void {
+    const signal = entry.request.signal;
+    if (!signal) return;
+    const onAbort = (): void => {
+      if (!this.queue.remove(entry)) return;
+      entry.detachSignal = undefined;
+      this.fail(entry, cancelledError(entry.request.id), 'CANCELED');
+      this.kick();
+    };
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    entry.detachSignal = () => signal.removeEventListener('abort', onAbort);
+  }
+
+  /** Runs the batcher once, after the current synchronous work (coalesces bursts). */
+  private kick(): void {
+    if (this.batcherScheduled || !this.batching) return;
+    this.batcherScheduled = true;
+    queueMicrotask(() => {
+      this.batcherScheduled = false;
+      this.runBatcher();
+    });
+  }
+
+  private slotAvailable(): boolean {
+    if (this.policies.supportsPrefetch) return this.payloads.length < 2 * this.instanceCount;
+    return this.idle.length > this.payloads.length;
+  }
+
+  private runBatcher(): void {
+    this.wakeTimer?.cancel();
+    this.wakeTimer = undefined;
+    for (;;) {
+      if (this.current && (this.current.saturated || this.current.executing)) this.current = undefined;
+      const nowNs = this.clock.nowNs();
+      for (const e of this.queue.applyTimeouts(nowNs)) this.fail(e, timeoutExpiredError(), 'REJECTED');
+      if (this.queue.size() === 0) break;
+      if (!this.slotAvailable()) {
+        this.armSweep(nowNs);
+        break;
+      }
+      const payload = this.current;
+      const decision = formDynamicBatch({
+        candidates: this.queue.inOrder(),
+        payloadBatchSize: payload?.batchSize ?? 0,
+        payloadSignature: payload?.signature ?? '',
+        preferredBatchSizes: this.preferred,
+        maxBatchSize: this.maxBatchSize,
+        delayNs: this.delayNs,
+        nowNs,
+        closestDeadlineNs: this.queue.closestDeadlineNs(),
+        checkInputs: this.signatureOf !== undefined,
+      });
+      if (decision.kind === 'wait') {
+        if (decision.saturated && payload) payload.saturated = true;
+        this.arm(decision.waitNs);
+        break;
+      }
+      if (decision.count === 0) {
+        if (decision.saturated && payload) {
+          payload.saturated = true;
+          continue;
+        }
+        break;
+      }
+      this.moveIntoPayload(this.queue.takeFirst(decision.count), decision.saturated);
+      this.dispatch();
+    }
+    this.checkDrained();
+  }
+
+  private moveIntoPayload(entries: Entry[], saturated: boolean): void {
+    let payload = this.current;
+    if (!payload) {
+      const first = entries[0] as Entry;
+      payload = { entries: [], batchSize: 0, signature: first.signature, saturated: false, executing: false, oldestNs: first.enqueueNs };
+      this.current = payload;
+      this.payloads.push(payload);
+    }
+    for (const e of entries) {
+      e.detachSignal?.();
+      e.detachSignal = undefined;
+      if (this.ordering) e.orderSlot = this.ordering.reserve();
+      payload.entries.push(e);
+      payload.batchSize += e.batchSize;
+      payload.oldestNs = Math.min(payload.oldestNs, e.enqueueNs);
+    }
+    if (saturated) payload.saturated = true;
+  }
+
+  /** Sweep of expired requests while no slot is free: at the closest deadline, within [1 ms, 500 ms]. */
+  private armSweep(nowNs: number): void {
+    const closest = this.queue.closestDeadlineNs();
+    if (closest === 0) return;
+    this.arm(Math.min(SWEEP_MAX_NS, Math.max(SWEEP_MIN_NS, closest - nowNs)));
+  }
+
+  private arm(delayNs: number): void {
+    this.wakeTimer?.cancel();
+    this.wakeTimer = this.clock.setTimer(
+      () => {
+        this.wakeTimer = undefined;
+        this.runBatcher();
+      },
+      Math.min(delayNs, MAX_TIMER_NS),
+    );
+  }
+
+  /** Hands queued payloads to idle instances, first idle instance first. */
+  private dispatch(): void {
+    while (this.idle.length > 0 && this.payloads.length > 0) {
+      const instance = this.idle.shift() as ModelInstance;
+      const payload = this.payloads.shift() as Payload;
+      this.mergeQueuedPayloads(payload);
+      void this.execute(instance, payload);
+    }
+  }
+
+  private mergeQueuedPayloads(payload: Payload): void {
+    if (!this.batching || payload.saturated || this.delayNs === 0 || this.maxBatchSize <= 1) return;
+    const nowNs = this.clock.nowNs();
+    for (let next = this.payloads[0]; next; next = this.payloads[0]) {
+      if (payload.batchSize + next.batchSize > this.maxBatchSize) break;
+      if (next.signature !== payload.signature) break;
+      if (nowNs - next.oldestNs < this.delayNs) break;
+      this.payloads.shift();
+      next.executing = true;
+      payload.entries.push(...next.entries);
+      payload.batchSize += next.batchSize;
+      payload.oldestNs = Math.min(payload.oldestNs, next.oldestNs);
+    }
+  }
+
+  private async execute(instance: ModelInstance, payload: Payload): Promise<void> {
+    payload.executing = true;
+    this.executing += 1;
+    const entries = payload.entries;
+    const computeStartNs = this.clock.nowNs();
+    try {
+      let outcome: { outputs: Tensor[][]; responses: InferResponse[]; timings: ExecutionTimings } | InferenceError;
+      try {
+        const result = await instance.execute(
+          entries.map((e) => e.request.inputs),
+          this.outputNames,
+        );
+        const outputs = this.modelBatches
+          ? splitBatchOutputs(
+              result.outputs,
+              entries.map((e) => e.rows),
+            )
+          : [result.outputs];
+        outcome = {
+          outputs,
+          responses: entries.map((e, i) => this.responseOf(e.request, outputs[i] as Tensor[])),
+          timings: {
+            computeInputNs: result.computeInputNs,
+            computeInferNs: result.computeInferNs,
+            computeOutputNs: result.computeOutputNs,
+          },
+        };
+      } catch (err) {
+        outcome = errorOf(err);
+      }
+      if (outcome instanceof InferenceError) {
+        for (const e of entries) this.fail(e, outcome, 'BACKEND');
+      } else {
+        this.complete(entries, outcome.outputs, outcome.responses, outcome.timings, computeStartNs);
+      }
+    } finally {
+      this.executing -= 1;
+      this.idle.push(instance);
+      this.dispatch();
+      this.kick();
+      this.checkDrained();
+    }
+  }
+
+  /** Records one successful execution and answers its requests (inserting into the cache first). */
+  private complete(
+    entries: readonly Entry[],
+    outputs: readonly Tensor[][],
+    responses: readonly InferResponse[],
+    timings: ExecutionTimings,
+    computeStartNs: number,
+  ): void {
+    const batchSize = entries.reduce((n, e) => n + e.batchSize, 0);
+    this.stats.recordExecution({ batchSize, ...timings });
+    const endNs = this.clock.nowNs();
+    entries.forEach((e, i) => {
+      let cacheMissNs: number | undefined;
+      if (this.cache && e.cacheKey !== undefined) {
+        const insertStartNs = this.clock.nowNs();
+        this.cache.insert(e.cacheKey, outputs[i] as Tensor[]);
+        cacheMissNs = e.cacheLookupNs + (this.clock.nowNs() - insertStartNs);
+      }
+      this.stats.recordSuccess({
+        batchSize: e.batchSize,
+        requestNs: endNs - e.request.receivedNs,
+        queueNs: computeStartNs - e.enqueueNs,
+        ...timings,
+        cacheMissNs,
+      });
+      this.settle(e, () => e.resolve(responses[i] as InferResponse));
+    });
+  }
+
+  /** The response of `request` from all model outputs (model order), keeping only the requested ones. */
+  private responseOf(request: InferRequest, outputs: readonly Tensor[]): InferResponse {
+    const byName = new Map(outputs.map((t) => [t.name, t]));
+    const wanted = request.outputs.length === 0 ? undefined : new Set(request.outputs.map((o) => o.name));
+    const selected: Tensor[] = [];
+    for (const name of this.outputNames) {
+      if (wanted && !wanted.has(name)) continue;
+      const t = byName.get(name);
+      if (!t) throw new InferenceError('INTERNAL', `output '${name}' was not produced by the model instance`);
+      selected.push(t);
+    }
+    return { id: request.id, modelName: request.modelName, modelVersion: this.version, outputs: selected };
+  }
+
+  private fail(entry: Entry, error: InferenceError, reason: FailureReason): void {
+    entry.detachSignal?.();
+    entry.detachSignal = undefined;
+    this.stats.recordFailure(reason, this.clock.nowNs() - entry.request.receivedNs);
+    this.settle(entry, () => entry.reject(error));
+  }
+
+  /** Delivers an outcome, in dispatch order under preserve_ordering. */
+  private settle(entry: Entry, deliver: () => void): void {
+    const finish = (): void => {
+      this.inflight -= 1;
+      deliver();
+      this.checkDrained();
+    };
+    if (this.ordering && entry.orderSlot !== undefined) this.ordering.complete(entry.orderSlot, finish);
+    else finish();
+  }
+
+  private isDrained(): boolean {
+    return this.queue.size() === 0 && this.payloads.length === 0 && this.executing === 0 && this.inflight === 0;
+  }
+
+  private checkDrained(): void {
+    if (this.drainWaiters.length === 0 || !this.isDrained()) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+/** Creates the scheduler of one model version (default scheduler or dynamic batcher, per the config). */
+export function createScheduler(options: SchedulerOptions): ModelScheduler {
+  return new Scheduler(options);
+}

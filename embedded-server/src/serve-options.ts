@@ -1,0 +1,167 @@
+/**
+ * `inferbench serve` options: Triton's flag names where Triton has the flag (so scripts written for
+ * tritonserver mostly carry over), validated once into a frozen `ServeOptions`. Pure apart from commander's
+ * own output, which is redirected by the caller.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { type CacheConfig, CacheConfigError, parseCacheConfig } from './cache/response-cache.ts';
+
+/** Exit code for bad options: the CLI's `ExitCode.BadOptions` (the server may not import src/errors.ts). */
+export const BAD_OPTIONS_EXIT_CODE = 3;
+
+/** A bad `serve` flag or flag value; the message says which and why. */
+export class ServeOptionError extends Error {
+  readonly code = 'ERR_SERVE_OPTION';
+  readonly exitCode = BAD_OPTIONS_EXIT_CODE;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ServeOptionError';
+  }
+}
+
+export interface ServeOptions {
+  /** Undefined = serve the embedded repository (materialised to a temp directory). */
+  readonly modelRepository: string | undefined;
+  readonly host: string;
+  readonly httpPort: number;
+  readonly grpcPort: number;
+  readonly metricsPort: number;
+  readonly exitTimeoutSecs: number;
+  readonly cacheConfig: CacheConfig | undefined;
+  readonly disableAutoCompleteConfig: boolean;
+  readonly strictReadiness: boolean;
+  readonly logVerbose: number;
+}
+
+export const SERVE_DEFAULTS = {
+  host: '127.0.0.1',
+  httpPort: 8000,
+  grpcPort: 8001,
+  metricsPort: 8002,
+  exitTimeoutSecs: 30,
+} as const;
+
+function port(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 65535) {
+    throw new InvalidArgumentError('expected a port number 0-65535 (0 picks a free port)');
+  }
+  return Number(value);
+}
+
+function nonNegativeInt(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a non-negative integer');
+  return Number(value);
+}
+
+function bool(value: string): boolean {
+  const v = value.toLowerCase();
+  if (v === 'true' || v === '1' || v === 'on') return true;
+  if (v === 'false' || v === '0' || v === 'off') return false;
+  throw new InvalidArgumentError('expected true or false');
+}
+
+function cache(value: string): CacheConfig {
+  try {
+    return parseCacheConfig(value);
+  } catch (e) {
+    if (e instanceof CacheConfigError) throw new InvalidArgumentError(e.message);
+    throw e;
+  }
+}
+
+/** The commander definition (exported so the CLI can mount it and `--help` stays in one place). */
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description(
+      'Run the bundled KServe-v2 reference server (ONNX Runtime, Triton config.pbtxt, dynamic batching).\n' +
+        'Without --model-repository it serves the embedded example models.',
+    )
+    .addOption(new Option('--model-repository <dir>', 'model repository directory (Triton layout)'))
+    .addOption(
+      new Option(
+        '--host <address>',
+        'address to bind; Triton binds 0.0.0.0, this server defaults to 127.0.0.1 for safety: use --host 0.0.0.0 to expose it',
+      ).default(SERVE_DEFAULTS.host),
+    )
+    .addOption(new Option('--http-port <port>', 'HTTP/REST port (0 = any free port)').argParser(port).default(8000))
+    .addOption(new Option('--grpc-port <port>', 'gRPC port (0 = any free port)').argParser(port).default(8001))
+    .addOption(
+      new Option('--metrics-port <port>', 'Prometheus metrics port (0 = any free port)').argParser(port).default(8002),
+    )
+    .addOption(
+      new Option('--exit-timeout-secs <secs>', 'on SIGTERM/SIGINT, time allowed to finish in-flight requests')
+        .argParser(nonNegativeInt)
+        .default(30),
+    )
+    .addOption(
+      new Option('--cache-config <spec>', "response cache, 'local,size=<bytes>' (models opt in with response_cache)")
+        .argParser(cache),
+    )
+    .addOption(new Option('--disable-auto-complete-config', 'do not complete config.pbtxt from the ONNX model'))
+    .addOption(
+      new Option('--strict-readiness <bool>', 'ready only when every model version is READY')
+        .argParser(bool)
+        .default(true),
+    )
+    .addOption(new Option('--log-verbose <level>', 'verbose logging level (0 = off)').argParser(nonNegativeInt).default(0))
+    .helpOption('-h, --help', 'show this help')
+    .allowExcessArguments(false);
+}
+
+interface RawOptions {
+  modelRepository?: string;
+  host: string;
+  httpPort: number;
+  grpcPort: number;
+  metricsPort: number;
+  exitTimeoutSecs: number;
+  cacheConfig?: CacheConfig;
+  disableAutoCompleteConfig?: boolean;
+  strictReadiness: boolean;
+  logVerbose: number;
+}
+
+/** Result of parsing: options to run with, or help text that was requested. */
+export type ParsedServeArgs = { kind: 'run'; options: ServeOptions } | { kind: 'help'; text: string };
+
+/**
+ * Parses the arguments after `serve`. Throws ServeOptionError (exit code 3) with commander's message for bad
+ * options.
+ */
+export function parseServeArgs(argv: readonly string[]): ParsedServeArgs {
+  const command = serveCommand();
+  let helpText = '';
+  command.exitOverride().configureOutput({
+    writeOut: (s) => {
+      helpText += s;
+    },
+    writeErr: () => undefined,
+    outputError: () => undefined,
+  });
+  try {
+    command.parse([...argv], { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') return { kind: 'help', text: helpText };
+      throw new ServeOptionError(e.message.replace(/^error: /, ''), { cause: e });
+    }
+    throw e;
+  }
+  const raw = command.opts<RawOptions>();
+  if (raw.host.trim() === '') throw new ServeOptionError("option '--host <address>' must not be empty");
+  return {
+    kind: 'run',
+    options: Object.freeze({
+      modelRepository: raw.modelRepository,
+      host: raw.host,
+      httpPort: raw.httpPort,
+      grpcPort: raw.grpcPort,
+      metricsPort: raw.metricsPort,
+      exitTimeoutSecs: raw.exitTimeoutSecs,
+      cacheConfig: raw.cacheConfig,
+      disableAutoCompleteConfig: raw.disableAutoCompleteConfig ?? false,
+      strictReadiness: raw.strictReadiness,
+      logVerbose: raw.logVerbose,
+    }),
+  };
+}

@@ -1,0 +1,333 @@
+/**
+ * The `inference.GRPCInferenceService` front of the reference server (reference §2) plus
+ * `grpc.health.v1.Health/Check`. Messages are protobuf-es; the service definition comes from the shared
+ * kernel. Streams answer in request order with in-band errors, as Triton does for non-decoupled models.
+ */
+import { create, fromJson, type JsonValue as ProtoJsonValue } from '@bufbuild/protobuf';
+import {
+  type handleBidiStreamingCall,
+  type handleUnaryCall,
+  Metadata,
+  Server,
+  ServerCredentials,
+  type ServerDuplexStream,
+  type ServerErrorResponse,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import type { Clock } from '../../../src/protocol/clock.ts';
+import {
+  type ModelConfigRequest,
+  type ModelConfigResponse,
+  ModelConfigResponseSchema,
+  type ModelInferRequest,
+  type ModelInferResponse,
+  ModelInferResponseSchema,
+  type ModelMetadataRequest,
+  type ModelMetadataResponse,
+  ModelMetadataResponseSchema,
+  type ModelReadyRequest,
+  type ModelReadyResponse,
+  ModelReadyResponseSchema,
+  type ModelStatisticsRequest,
+  type ModelStatisticsResponse,
+  ModelStatisticsResponseSchema,
+  type ModelStreamInferResponse,
+  ModelStreamInferResponseSchema,
+  type RepositoryIndexRequest,
+  type RepositoryIndexResponse,
+  RepositoryIndexResponseSchema,
+  type RepositoryModelLoadRequest,
+  type RepositoryModelLoadResponse,
+  RepositoryModelLoadResponseSchema,
+  type RepositoryModelUnloadRequest,
+  type RepositoryModelUnloadResponse,
+  RepositoryModelUnloadResponseSchema,
+  type ServerLiveResponse,
+  ServerLiveResponseSchema,
+  type ServerMetadataResponse,
+  ServerMetadataResponseSchema,
+  type ServerReadyResponse,
+  ServerReadyResponseSchema,
+} from '../../../src/protocol/gen/grpc_service_pb.ts';
+import {
+  type HealthCheckResponse,
+  HealthCheckResponse_ServingStatus,
+  HealthCheckResponseSchema,
+} from '../../../src/protocol/gen/health_pb.ts';
+import { grpcRequestToWire, wireToGrpcResponse } from '../../../src/protocol/grpc-infer-codec.ts';
+import { healthServiceDefinition, inferenceServiceDefinition } from '../../../src/protocol/grpc-service.ts';
+import { wireParameterToGrpc } from '../../../src/protocol/infer-parameters.ts';
+import { GrpcCode, InferenceError } from '../../../src/protocol/status.ts';
+import type { InferenceCore, ModelState } from '../core/api.ts';
+import { asInferenceError, toInferRequest } from './infer-request-mapping.ts';
+
+export interface GrpcServerOptions {
+  core: InferenceCore;
+  host: string;
+  /** 0 = any free port. */
+  port: number;
+  clock: Clock;
+}
+
+export interface GrpcServerHandle {
+  port: number;
+  /** graceful: refuse new RPCs and wait for open ones (streams included); otherwise cancel everything. */
+  close(graceful: boolean): Promise<void>;
+}
+
+function grpcError(e: unknown): ServerErrorResponse {
+  const err = asInferenceError(e);
+  return Object.assign(new Error(err.message), {
+    code: err.grpcStatus,
+    details: err.message,
+    metadata: new Metadata(),
+  });
+}
+
+/** Triton refuses version strings that are not integers (grpc: GetModelVersionFromString). */
+function checkedVersion(version: string): string {
+  if (version !== '' && !/^[0-9]+$/.test(version)) {
+    throw new InferenceError(
+      'INVALID_ARG',
+      `failed to get model version from specified version string '${version}' (details: stol), version should be an integral value > 0`,
+    );
+  }
+  return version;
+}
+
+/** Wraps a (possibly async) function as a unary handler that maps thrown errors to gRPC statuses. */
+function unary<Req, Res>(
+  fn: (req: Req, signal: AbortSignal) => Res | Promise<Res>,
+): handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    const abort = new AbortController();
+    call.once('cancelled', () => abort.abort());
+    Promise.resolve()
+      .then(() => fn(call.request, abort.signal))
+      .then(
+        (res) => callback(null, res),
+        (e: unknown) => callback(grpcError(e)),
+      );
+  };
+}
+
+function unimplemented(rpc: string): handleUnaryCall<unknown, unknown> {
+  return (_call, callback) =>
+    callback({
+      code: GrpcCode.UNIMPLEMENTED,
+      details: `${rpc} is not supported by this server`,
+      name: 'Error',
+      message: rpc,
+    });
+}
+
+function notExiting(core: InferenceCore): void {
+  if (core.isExiting()) throw new InferenceError('UNAVAILABLE', 'Server exiting');
+}
+
+const STATE_NAMES: ReadonlySet<ModelState> = new Set([
+  'UNKNOWN',
+  'READY',
+  'UNAVAILABLE',
+  'LOADING',
+  'UNLOADING',
+]);
+
+/** Starts the gRPC server; resolves once it is bound. Message sizes are unlimited (Triton: INT32_MAX). */
+export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServerHandle> {
+  const { core, clock } = options;
+  const server = new Server({ 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 });
+
+  const infer = async (req: ModelInferRequest, signal: AbortSignal): Promise<ModelInferResponse> => {
+    const version = checkedVersion(req.modelVersion);
+    const wire = grpcRequestToWire(req);
+    const request = toInferRequest(wire, {
+      modelName: req.modelName,
+      modelVersion: version,
+      receivedNs: clock.nowNs(),
+      signal,
+    });
+    return wireToGrpcResponse(await core.infer(request));
+  };
+
+  const modelStreamInfer: handleBidiStreamingCall<ModelInferRequest, ModelStreamInferResponse> = (
+    call: ServerDuplexStream<ModelInferRequest, ModelStreamInferResponse>,
+  ) => {
+    const abort = new AbortController();
+    // FIFO of pending responses: Triton writes a stream's responses in request order.
+    const pending: { done: boolean; response?: ModelStreamInferResponse }[] = [];
+    let clientEnded = false;
+    const flush = (): void => {
+      while (pending.length > 0 && (pending[0] as { done: boolean }).done) {
+        const slot = pending.shift() as { response: ModelStreamInferResponse };
+        if (!call.cancelled) call.write(slot.response);
+      }
+      if (clientEnded && pending.length === 0 && !call.cancelled) call.end();
+    };
+    call.on('data', (req: ModelInferRequest) => {
+      const slot: { done: boolean; response?: ModelStreamInferResponse } = { done: false };
+      pending.push(slot);
+      infer(req, abort.signal).then(
+        (res) => {
+          res.parameters.triton_final_response = wireParameterToGrpc(true);
+          slot.response = create(ModelStreamInferResponseSchema, { inferResponse: res });
+          slot.done = true;
+          flush();
+        },
+        (e: unknown) => {
+          slot.response = create(ModelStreamInferResponseSchema, {
+            errorMessage: asInferenceError(e).message,
+            inferResponse: create(ModelInferResponseSchema, {
+              id: req.id,
+              modelName: req.modelName,
+              modelVersion: req.modelVersion,
+              parameters: { triton_final_response: wireParameterToGrpc(true) },
+            }),
+          });
+          slot.done = true;
+          flush();
+        },
+      );
+    });
+    call.on('end', () => {
+      clientEnded = true;
+      flush();
+    });
+    call.on('cancelled', () => abort.abort());
+    call.on('error', () => abort.abort());
+  };
+
+  const implementation: UntypedServiceImplementation = {
+    ServerLive: unary((): ServerLiveResponse => {
+      notExiting(core);
+      return create(ServerLiveResponseSchema, { live: core.isLive() });
+    }),
+    ServerReady: unary((): ServerReadyResponse => {
+      notExiting(core);
+      return create(ServerReadyResponseSchema, { ready: core.isReady() });
+    }),
+    ModelReady: unary(
+      (req: ModelReadyRequest): ModelReadyResponse =>
+        create(ModelReadyResponseSchema, { ready: core.modelReady(req.name, checkedVersion(req.version)) }),
+    ),
+    ServerMetadata: unary(
+      (): ServerMetadataResponse => create(ServerMetadataResponseSchema, core.serverMetadata()),
+    ),
+    ModelMetadata: unary((req: ModelMetadataRequest): ModelMetadataResponse => {
+      const m = core.modelMetadata(req.name, checkedVersion(req.version));
+      const tensor = (t: { name: string; datatype: string; shape: number[] }) => ({
+        name: t.name,
+        datatype: t.datatype,
+        shape: t.shape.map(BigInt),
+      });
+      return create(ModelMetadataResponseSchema, {
+        name: m.name,
+        versions: m.versions,
+        platform: m.platform,
+        inputs: m.inputs.map(tensor),
+        outputs: m.outputs.map(tensor),
+      });
+    }),
+    ModelInfer: unary(infer),
+    ModelStreamInfer: modelStreamInfer,
+    ModelConfig: unary(
+      (req: ModelConfigRequest): ModelConfigResponse =>
+        create(ModelConfigResponseSchema, {
+          config: core.modelConfig(req.name, checkedVersion(req.version)),
+        }),
+    ),
+    ModelStatistics: unary((req: ModelStatisticsRequest): ModelStatisticsResponse => {
+      const stats = core.modelStatistics(req.name, checkedVersion(req.version));
+      return fromJson(
+        ModelStatisticsResponseSchema,
+        { model_stats: stats as unknown as ProtoJsonValue },
+        {
+          ignoreUnknownFields: true,
+        },
+      );
+    }),
+    RepositoryIndex: unary(
+      (req: RepositoryIndexRequest): RepositoryIndexResponse =>
+        create(RepositoryIndexResponseSchema, {
+          models: core.repositoryIndex(req.ready).map((e) => ({
+            name: e.name,
+            version: e.version ?? '',
+            state: e.state !== undefined && STATE_NAMES.has(e.state) ? e.state : '',
+            reason: e.reason ?? '',
+          })),
+        }),
+    ),
+    RepositoryModelLoad: unary(
+      async (req: RepositoryModelLoadRequest): Promise<RepositoryModelLoadResponse> => {
+        if (req.repositoryName !== '') {
+          throw new InferenceError('UNSUPPORTED', "'repository_name' specification is not supported");
+        }
+        for (const key of Object.keys(req.parameters)) {
+          if (key.startsWith('file:')) {
+            throw new InferenceError(
+              'UNSUPPORTED',
+              `model file override '${key}' is not supported by this server`,
+            );
+          }
+        }
+        const config = req.parameters.config;
+        if (config !== undefined && config.parameterChoice.case !== 'stringParam') {
+          throw new InferenceError(
+            'INVALID_ARG',
+            "invalid value type for 'config' parameter, expected string_param.",
+          );
+        }
+        const configJson = config?.parameterChoice.value as string | undefined;
+        await core.loadModel(req.modelName, configJson === undefined ? undefined : { configJson });
+        return create(RepositoryModelLoadResponseSchema);
+      },
+    ),
+    RepositoryModelUnload: unary(
+      async (req: RepositoryModelUnloadRequest): Promise<RepositoryModelUnloadResponse> => {
+        if (req.repositoryName !== '') {
+          throw new InferenceError('UNSUPPORTED', "'repository_name' specification is not supported");
+        }
+        const dependents = req.parameters.unload_dependents?.parameterChoice;
+        await core.unloadModel(req.modelName, {
+          unloadDependents: dependents?.case === 'boolParam' && dependents.value,
+        });
+        return create(RepositoryModelUnloadResponseSchema);
+      },
+    ),
+  };
+  for (const rpc of Object.keys(inferenceServiceDefinition)) {
+    if (!(rpc in implementation)) implementation[rpc] = unimplemented(rpc);
+  }
+  server.addService(inferenceServiceDefinition, implementation);
+  server.addService(healthServiceDefinition, {
+    Check: unary(
+      (): HealthCheckResponse =>
+        create(HealthCheckResponseSchema, {
+          status:
+            !core.isExiting() && core.isReady()
+              ? HealthCheckResponse_ServingStatus.SERVING
+              : HealthCheckResponse_ServingStatus.NOT_SERVING,
+        }),
+    ),
+  });
+
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${host}:${options.port}`, ServerCredentials.createInsecure(), (err, bound) =>
+      err ? reject(err) : resolve(bound),
+    );
+  });
+
+  return {
+    port,
+    close: (graceful: boolean) =>
+      new Promise<void>((resolve) => {
+        if (graceful) {
+          server.tryShutdown(() => resolve());
+        } else {
+          server.forceShutdown();
+          resolve();
+        }
+      }),
+  };
+}

@@ -1,0 +1,178 @@
+/**
+ * The CLI shell: parse → resolve → run (injected) → render. Everything the process touches (streams, files,
+ * the benchmark run, the serve command, SIGINT) comes in through `MainDeps`, so the whole command line is
+ * testable in-process with a fake runner.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { ExitCode, InferbenchError } from '../errors.ts';
+import {
+  CLAMPED_NETWORK_TIME_WARNING,
+  hasClampedNetworkTime,
+  renderComposingCsvs,
+  renderCsv,
+} from '../report/csv.ts';
+import { serializeRunResult } from '../report/json-record.ts';
+import type { RunResult } from '../report/model.ts';
+import { renderProfileExport } from '../report/profile-export.ts';
+import { renderLevels } from '../report/text-level.ts';
+import { renderSettingsLines } from '../report/text-settings.ts';
+import { renderSummary } from '../report/text-summary.ts';
+import { reportError } from './exit.ts';
+import { createInferbenchProgram, createPerfAnalyzerProgram, type RawFlags } from './options.ts';
+import { createProgress, type ProgressStream } from './progress.ts';
+import { type FileView, resolveSettings } from './resolve-settings.ts';
+import type { ResolvedRun, RunBenchmark } from './run-types.ts';
+import { packageVersion } from './version.ts';
+
+export interface CliIo {
+  stdout: ProgressStream;
+  stderr: ProgressStream;
+}
+
+export interface CliFiles extends FileView {
+  /** `exclusive`: fail if the file exists (perf_analyzer's profile export rule). */
+  writeText(path: string, text: string, exclusive: boolean): void;
+}
+
+export interface MainDeps {
+  programName: 'inferbench' | 'perf_analyzer';
+  runBenchmark: RunBenchmark;
+  /** `inferbench serve <args>`: the embedded server's own command line. */
+  runServe: (args: string[]) => Promise<number>;
+  files: CliFiles;
+  /** Aborted on SIGINT (the bin shims wire it); never aborted by default. */
+  signal: AbortSignal;
+  version: string;
+}
+
+const nodeFiles: CliFiles = {
+  exists: (path) => existsSync(path),
+  readText: (path) => readFileSync(path, 'utf8'),
+  writeText: (path, text, exclusive) => writeFileSync(path, text, { flag: exclusive ? 'wx' : 'w' }),
+};
+
+const notWired: RunBenchmark = async () => {
+  throw new InferbenchError(
+    'the benchmark runner is not wired into the CLI yet (MainDeps.runBenchmark)',
+    ExitCode.Unexpected,
+  );
+};
+
+const defaultServe = async (args: string[]): Promise<number> => {
+  const { runServeCommand } = await import('../../embedded-server/src/serve.ts');
+  return runServeCommand(args);
+};
+
+/**
+ * Runs one command line (`argv` = the arguments after the program name) and resolves with the exit code.
+ * Never throws: every failure is reported on stderr and mapped to its code (src/errors.ts).
+ */
+export async function main(
+  argv: readonly string[],
+  io: CliIo = { stdout: process.stdout, stderr: process.stderr },
+  deps: Partial<MainDeps> = {},
+): Promise<number> {
+  const d: MainDeps = {
+    programName: 'inferbench',
+    runBenchmark: notWired,
+    runServe: defaultServe,
+    files: nodeFiles,
+    signal: new AbortController().signal,
+    version: packageVersion(),
+    ...deps,
+  };
+  let invocation: { kind: 'profile'; flags: RawFlags } | { kind: 'serve'; args: string[] } | undefined;
+  const handlers = {
+    profile: async (flags: RawFlags) => {
+      invocation = { kind: 'profile', flags };
+    },
+    serve: async (args: string[]) => {
+      invocation = { kind: 'serve', args };
+    },
+  };
+  const programIo = {
+    writeOut: (t: string) => void io.stdout.write(t),
+    writeErr: (t: string) => void io.stderr.write(t),
+  };
+  try {
+    let program: Command;
+    let args = [...argv];
+    if (d.programName === 'perf_analyzer') {
+      program = createPerfAnalyzerProgram(d.version, programIo, handlers);
+    } else {
+      program = createInferbenchProgram(d.version, programIo, handlers);
+      // `inferbench -h` / `inferbench --version` / `inferbench -m x` all mean the profile command.
+      if (!['profile', 'serve', 'help'].includes(args[0] ?? '')) args = ['profile', ...args];
+    }
+    await program.parseAsync(args, { from: 'user' });
+    if (!invocation) return 0;
+    if (invocation.kind === 'serve') return await d.runServe(invocation.args);
+    const resolved = resolveSettings(invocation.flags, { programName: d.programName, files: d.files });
+    return await profile(resolved, io, d);
+  } catch (error) {
+    return reportError(error, io.stderr);
+  }
+}
+
+async function profile(resolved: ResolvedRun, io: CliIo, d: MainDeps): Promise<number> {
+  const { output } = resolved;
+  for (const warning of resolved.warnings) io.stderr.write(`${warning}\n`);
+  if (!output.quiet) io.stdout.write(renderSettingsLines(resolved.settings).join('\n') + '\n\n');
+  const progress = createProgress(io.stderr, output.progress);
+  let result: RunResult;
+  try {
+    result = await d.runBenchmark(resolved, { onEvent: (e) => progress.onEvent(e), signal: d.signal });
+  } finally {
+    progress.close();
+  }
+  for (const warning of result.warnings) io.stderr.write(`${warning}\n`);
+  if (!output.quiet) {
+    io.stdout.write(renderLevels(result, { verbose: output.verbose }));
+    io.stdout.write(renderSummary(result));
+  }
+  writeOutputs(result, resolved, io, d.files);
+  return result.exitCode;
+}
+
+/** The files a run asked for. perf_analyzer writes the CSV only when some level was reported; so do we. */
+function writeOutputs(result: RunResult, resolved: ResolvedRun, io: CliIo, files: CliFiles): void {
+  const { output } = resolved;
+  if (output.csvFile !== undefined) {
+    const csv = renderCsv(result, { verboseCsv: output.verboseCsv, extraCsvColumns: output.extraCsvColumns });
+    if (csv !== undefined) {
+      files.writeText(output.csvFile, csv, false);
+      for (const composing of renderComposingCsvs(result, output.csvFile)) {
+        files.writeText(composing.path, composing.content, false);
+      }
+      if (hasClampedNetworkTime(result)) io.stderr.write(`${CLAMPED_NETWORK_TIME_WARNING}\n`);
+    }
+  }
+  if (output.jsonFile !== undefined) files.writeText(output.jsonFile, serializeRunResult(result), false);
+  if (output.profileExportFile !== undefined) {
+    files.writeText(output.profileExportFile, renderProfileExport(result), true);
+  }
+}
+
+/**
+ * The process entry used by the bin shims: SIGINT handling as perf_analyzer (first signal: finish the current
+ * window and report what was measured; second: exit at once with 130), then `main`.
+ */
+export async function runCli(programName: MainDeps['programName'], argv: readonly string[]): Promise<number> {
+  const controller = new AbortController();
+  const serving = programName === 'inferbench' && argv[0] === 'serve';
+  const onSigint = (): void => {
+    if (controller.signal.aborted) {
+      process.stderr.write('Exiting immediately...\n');
+      process.exit(ExitCode.Interrupted);
+    }
+    process.stderr.write('Interrupt signal (2) received.\nWaiting for in-flight inferences to complete.\n');
+    controller.abort();
+  };
+  if (!serving) process.on('SIGINT', onSigint);
+  try {
+    return await main(argv, undefined, { programName, signal: controller.signal });
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}

@@ -1,0 +1,326 @@
+/**
+ * The command-line surface: perf_analyzer's flags (same names, same short flags, so existing scripts run
+ * unchanged) plus ours, declared with commander. Values are collected as strings here and validated in
+ * `resolve-settings.ts`, which is pure and carries perf_analyzer's error texts.
+ *
+ * Two entry points share the profile flags: `perf_analyzer [flags]` (drop-in) and
+ * `inferbench [profile] [flags]` / `inferbench serve [flags]`.
+ */
+import { Command, Option } from 'commander';
+import { UNSUPPORTED_FLAG_NAMES, unsupportedOptions } from './unsupported.ts';
+
+/** The parsed profile flags, as commander stores them (attribute names). Everything optional: defaults live in resolve. */
+export interface RawFlags {
+  m?: string;
+  x?: string;
+  u?: string;
+  i?: string;
+  serviceKind?: string;
+  H?: string[];
+  grpcCompressionAlgorithm?: string;
+  streaming?: boolean;
+  inputTensorFormat?: string;
+  outputTensorFormat?: string;
+  sslGrpcUseSsl?: boolean;
+  sslGrpcRootCertificationsFile?: string;
+  sslGrpcPrivateKeyFile?: string;
+  sslGrpcCertificateChainFile?: string;
+  sslHttpsVerifyPeer?: string;
+  sslHttpsVerifyHost?: string;
+  sslHttpsCaCertificatesFile?: string;
+  sslHttpsClientCertificateFile?: string;
+  sslHttpsClientCertificateType?: string;
+  sslHttpsPrivateKeyFile?: string;
+  sslHttpsPrivateKeyType?: string;
+  verbose?: number;
+  concurrencyRange?: string;
+  requestRateRange?: string;
+  requestDistribution?: string;
+  requestIntervals?: string;
+  async?: boolean;
+  sync?: boolean;
+  b?: string;
+  maxThreads?: string;
+  binarySearch?: boolean;
+  latencyThreshold?: string;
+  measurementMode?: string;
+  measurementInterval?: string;
+  measurementRequestCount?: string;
+  stabilityPercentage?: string;
+  maxTrials?: string;
+  percentile?: string;
+  requestCount?: string;
+  warmupRequestCount?: string;
+  z?: boolean;
+  inputData?: string[];
+  dataDirectory?: string;
+  shape?: string[];
+  stringLength?: string;
+  stringData?: string;
+  sharedMemory?: string;
+  f?: string;
+  verboseCsv?: boolean;
+  profileExportFile?: string;
+  collectMetrics?: boolean;
+  metricsUrl?: string;
+  metricsInterval?: string;
+  requestParameter?: string[];
+  // Ours.
+  singleMeasurement?: boolean;
+  requestTimeout?: string;
+  maxErrorRate?: string;
+  maxInFlight?: string;
+  seed?: string;
+  workerThreads?: string;
+  json?: string;
+  extraCsvColumns?: boolean;
+  stabilityWindows?: string;
+  quiet?: boolean;
+  progress?: boolean;
+  modelRepository?: string;
+  /** Unsupported perf_analyzer flags land here under their attribute names (see unsupported.ts). */
+  [unsupported: string]: unknown;
+}
+
+/** The main job: what `inferbench` runs with no -u and no -m (embedded server, text_recognition sweep). */
+export const MAIN_JOB = {
+  modelName: 'text_recognition',
+  /** PP-OCRv4 recognition takes x [batch, 3, 48, W]; W = 320 is a typical text-line crop. */
+  shapes: { x: [3, 48, 320] },
+  concurrencyRange: { start: 1, end: 4, step: 1 },
+} as const;
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+const firstWins = (value: string, previous: string | undefined): string => previous ?? value;
+const countUp = (_value: string, previous: number | undefined): number => (previous ?? 0) + 1;
+
+/** Adds every profile flag (perf_analyzer's and ours) to `cmd`. */
+export function addProfileOptions(cmd: Command, programName: string): Command {
+  const opt = (flags: string, description: string): Option => new Option(flags, description);
+  const options: Option[] = [
+    // Model / server / transport (perf_analyzer §1.1).
+    opt('-m <model>', 'model name (inferbench without -u and -m: the main job, see below)'),
+    opt('-x <version>', 'model version (default: the server picks the latest)'),
+    opt(
+      '-u <url>',
+      'server URL host:port (perf_analyzer default localhost:8000, grpc 8001; inferbench: embedded server)',
+    ),
+    opt('-i <protocol>', 'protocol: http or grpc (default http)'),
+    opt('--service-kind <kind>', 'backend kind; only "triton" (KServe v2) is supported'),
+    opt(
+      '-H <header>',
+      'extra header "Name:Value" (repeatable; value untrimmed after the first ":")',
+    ).argParser(collect),
+    opt('--grpc-compression-algorithm <alg>', 'gRPC request compression: none, gzip or deflate'),
+    opt('--streaming', 'use the bidirectional gRPC stream (implies --async; gRPC only)'),
+    opt('--input-tensor-format <fmt>', 'HTTP request tensors: binary (default) or json'),
+    opt(
+      '--output-tensor-format <fmt>',
+      'HTTP response tensors: binary (default) or json (honoured, unlike perf_analyzer)',
+    ),
+    opt('--ssl-grpc-use-ssl', 'use TLS on the gRPC channel'),
+    opt('--ssl-grpc-root-certifications-file <file>', 'PEM root certificates for gRPC TLS'),
+    opt('--ssl-grpc-private-key-file <file>', 'PEM client key for gRPC TLS'),
+    opt('--ssl-grpc-certificate-chain-file <file>', 'PEM client certificate chain for gRPC TLS'),
+    opt('--ssl-https-verify-peer <0|1>', 'verify the HTTPS server certificate (default 1)'),
+    opt('--ssl-https-verify-host <0|1|2>', 'verify the HTTPS host name (default 2)'),
+    opt('--ssl-https-ca-certificates-file <file>', 'CA bundle for HTTPS'),
+    opt('--ssl-https-client-certificate-file <file>', 'client certificate for HTTPS'),
+    opt('--ssl-https-client-certificate-type <PEM>', 'client certificate type (PEM only)'),
+    opt('--ssl-https-private-key-file <file>', 'client key for HTTPS'),
+    opt('--ssl-https-private-key-type <PEM>', 'client key type (PEM only)'),
+    opt(
+      '-v, --verbose',
+      'verbose: per-window pass lines and client details; twice = client-library verbose',
+    ).argParser(countUp),
+    // Load modes (§1.2).
+    opt(
+      '--concurrency-range <start:end:step>',
+      'closed loop: requests kept in flight (default 1:1:1; end 0 = until -l)',
+    ),
+    opt('--request-rate-range <start:end:step>', 'open loop: target requests/s (end 0 = until -l)'),
+    opt('--request-distribution <dist>', 'request-rate inter-arrival: constant (default) or poisson'),
+    opt('--request-intervals <file>', 'open loop with custom gaps: one interval in µs per line, looped'),
+    opt('-a, --async', 'asynchronous requests (default: sync, one blocking loop per in-flight request)'),
+    opt('--sync', 'force synchronous requests'),
+    opt('-b <n>', 'batch size per request (default 1)'),
+    opt(
+      '--max-threads <n>',
+      'perf_analyzer thread cap; here it only caps in-flight requests of a sync request-rate run (default 4)',
+    ),
+    opt('--binary-search', 'binary search over the range (needs start, end and -l; step = precision)'),
+    opt('-l, --latency-threshold <ms>', 'latency limit that ends a sweep (default 0 = none)'),
+    // Measurement (§1.3).
+    opt('--measurement-mode <mode>', 'time_windows (default) or count_windows'),
+    opt(
+      '-p, --measurement-interval <ms>',
+      'window length in ms (default 5000). A REAL 5000 ms window: perf_analyzer silently used 1.2x this',
+    ),
+    opt(
+      '--measurement-request-count <n>',
+      'count_windows: minimum completed requests per window (default 50)',
+    ),
+    opt('-s, --stability-percentage <pct>', 'allowed max/min spread over the last windows (default 10)'),
+    opt('-r, --max-trials <n>', 'maximum windows per level (default 10)'),
+    opt(
+      '--percentile <p>',
+      'stabilise, limit and summarise on pN latency instead of the average (-1 = average)',
+    ),
+    opt(
+      '--request-count <n>',
+      'send exactly n requests in one window per level, no stability check',
+    ).argParser(firstWins),
+    opt('--warmup-request-count <n>', 'requests sent and discarded before each level (default 0)'),
+    opt('-z', 'zero input data (same as --input-data zero)'),
+    // Input data (§1.4).
+    opt('--input-data <src>', 'random (default), zero, a JSON file (repeatable) or a directory').argParser(
+      collect,
+    ),
+    opt('--data-directory <dir>', 'deprecated: same as --input-data <dir>'),
+    opt(
+      '--shape <name:dims>',
+      'shape of a dynamic input, without the batch dimension, e.g. x:3,48,320 (repeatable)',
+    ).argParser(collect),
+    opt('--string-length <n>', 'length of random BYTES strings (default 128)'),
+    opt('--string-data <s>', 'fixed string for every BYTES element'),
+    opt('--shared-memory <type>', 'only "none" is supported'),
+    opt(
+      '--request-parameter <name:value:type>',
+      'custom request parameter, type bool|int|string (gRPC only; repeatable)',
+    ).argParser(collect),
+    // Output (§1.5).
+    opt('-f <file>', "write perf_analyzer's CSV (rows sorted by throughput, µs)"),
+    opt('--verbose-csv', "add perf_analyzer's verbose CSV columns"),
+    opt(
+      '--profile-export-file <file>',
+      'perf_analyzer-style JSON export (per-window aggregates; "requests" is empty)',
+    ),
+    opt('--collect-metrics', "scrape the server's Prometheus GPU metrics during windows"),
+    opt('--metrics-url <url>', 'Prometheus endpoint (default: host of -u, port 8002, /metrics)'),
+    opt('--metrics-interval <ms>', 'scrape period (default 1000)'),
+    // Ours.
+    opt('--single-measurement', 'one window per level, reported as measured (no stability rule)'),
+    opt(
+      '--request-timeout <ms>',
+      'per-request timeout; a timed-out request counts as an error (default 0 = none)',
+    ),
+    opt(
+      '--max-error-rate <pct>',
+      "abort when more than pct% of a window's requests fail (default 100 = never)",
+    ),
+    opt(
+      '--max-in-flight <n>',
+      'open loop: cap on requests in flight; sends beyond it are counted as dropped',
+    ),
+    opt('--seed <n>', 'seed of the Poisson schedule and of random input data (default 5489)'),
+    opt('--worker-threads <n>', 'spread the load over n worker threads (default 1)'),
+    opt('--json <file>', 'write the versioned run record (schema: src/report/run-result.schema.json)'),
+    opt(
+      '--extra-csv-columns',
+      'append errors, delayed %, send rate and generator health to the CSV (at the end)',
+    ),
+    opt('--stability-windows <n>', 'windows the stability rule looks at (default 3, as perf_analyzer)'),
+    opt('--quiet', 'no progress and no stdout report (files are still written)'),
+    opt('--no-progress', 'no progress line on stderr'),
+    opt(
+      '--model-repository <dir>',
+      'embedded server only (no -u): serve this model repository instead of the bundled one',
+    ),
+    ...unsupportedOptions(),
+  ];
+  for (const option of options) cmd.addOption(option);
+  cmd.addHelpText('after', helpFooter(programName));
+  return cmd;
+}
+
+function helpFooter(programName: string): string {
+  const embedded =
+    programName === 'inferbench'
+      ? `
+Embedded server (inferbench only):
+  -u decides: with -u, inferbench benchmarks that server (like perf_analyzer). Without -u, it starts its
+  bundled server on 127.0.0.1 (a free port), serving --model-repository or the bundled repository
+  (text_recognition, text_direction, simple, identity_fp32), and benchmarks -m on it.
+  Without -u and without -m it runs the main job:
+    -m ${MAIN_JOB.modelName} --shape x:${MAIN_JOB.shapes.x.join(',')} --concurrency-range ${MAIN_JOB.concurrencyRange.start}:${MAIN_JOB.concurrencyRange.end}:${MAIN_JOB.concurrencyRange.step}
+  (PP-OCRv4 text recognition, 4 levels of 5000 ms windows; any flag you give overrides these).
+  The perf_analyzer entry point never starts a server: without -u it uses localhost:8000.
+  "inferbench serve --help" describes the server on its own.
+`
+      : '';
+  return `
+Measurement:
+  Windows are real: -p 5000 measures 5000 ms (perf_analyzer slept 1.2 x -p). A level is stable when the
+  last --stability-windows windows (default 3) have max/min <= 1 + -s/100 for throughput and latency; the
+  reported figures merge those windows. Failed requests are counted by kind and the run goes on (perf_analyzer
+  aborted on the first one) unless --max-error-rate is exceeded. Open-loop latency is measured from the
+  intended send time; the uncorrected figure is printed too.
+
+Exit codes: 0 ok, 1 gate failed, 2 first level unstable, 3 bad options or unsupported flag,
+  4 error rate over --max-error-rate, 5 no data / server unreachable, 99 internal error, 130 interrupted.
+
+Recognised but unsupported perf_analyzer flags (refused with exit code 3):
+  ${UNSUPPORTED_FLAG_NAMES.join(' ')}
+  --shared-memory system|cuda, --service-kind other than triton, --model-repository together with -u
+${embedded}`;
+}
+
+export interface ProgramHandlers {
+  profile(flags: RawFlags): Promise<void>;
+  serve(args: string[]): Promise<void>;
+}
+
+export interface ProgramIo {
+  writeOut(text: string): void;
+  writeErr(text: string): void;
+}
+
+/** perf_analyzer-compatible entry: every flag on the program itself, no subcommands. */
+export function createPerfAnalyzerProgram(
+  version: string,
+  io: ProgramIo,
+  handlers: ProgramHandlers,
+): Command {
+  const program = new Command('perf_analyzer')
+    .description('perf_analyzer-compatible benchmark for KServe v2 / Triton servers (inferbench)')
+    .version(`Perf Analyzer Version ${version} (inferbench)`, '--version')
+    .exitOverride()
+    .configureOutput(io);
+  addProfileOptions(program, 'perf_analyzer').action(async function (this: Command) {
+    await handlers.profile(this.opts<RawFlags>());
+  });
+  return program;
+}
+
+/** inferbench entry: `profile` (default) and `serve` subcommands. */
+export function createInferbenchProgram(version: string, io: ProgramIo, handlers: ProgramHandlers): Command {
+  const program = new Command('inferbench')
+    .description(
+      'Benchmark KServe v2 inference servers (perf_analyzer-compatible), with a reference server in the box',
+    )
+    .version(`inferbench ${version}`, '--version')
+    .exitOverride()
+    .configureOutput(io);
+  const profile = new Command('profile')
+    .description('benchmark a model (default command; perf_analyzer flags)')
+    .version(`inferbench ${version}`, '--version')
+    .exitOverride()
+    .configureOutput(io);
+  addProfileOptions(profile, 'inferbench').action(async function (this: Command) {
+    await handlers.profile(this.opts<RawFlags>());
+  });
+  program.addCommand(profile, { isDefault: true });
+  program
+    .command('serve')
+    .description('run the embedded KServe v2 server (see "inferbench serve --help")')
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .argument('[args...]')
+    .exitOverride()
+    .configureOutput(io)
+    .action(async (args: string[]) => {
+      await handlers.serve(args);
+    });
+  return program;
+}

@@ -1,0 +1,93 @@
+/**
+ * What the command-line layer hands to the run and gets back. The CLI resolves flags into a `ResolvedRun`;
+ * the runner (wired by the lead: start the embedded server when asked, create transport + input data, call the
+ * profiler) turns it into a `RunResult`; the CLI renders that. Keeping this seam typed lets the CLI be tested
+ * end to end with a fake runner.
+ */
+import type { ProfileSettings } from '../profile/settings.ts';
+import type { RunResult } from '../report/model.ts';
+import type { RequestParameterValue } from './parse-request-parameter.ts';
+import type { ProgressEvent } from './progress.ts';
+
+/** Where the requests go. */
+export type Target =
+  | { kind: 'remote' }
+  /**
+   * Our bundled server, started by the runner on 127.0.0.1 (port 0); `settings.url` is '' until the runner
+   * knows the port (use `bindEmbeddedUrl`). `modelRepository` undefined = the embedded repository.
+   * `mainJob` = the default `inferbench` run (no -u, no -m): text_recognition sweep.
+   */
+  | { kind: 'embedded'; modelRepository?: string; mainJob: boolean };
+
+export interface OutputOptions {
+  /** -f: perf_analyzer's CSV. */
+  csvFile?: string;
+  verboseCsv: boolean;
+  extraCsvColumns: boolean;
+  /** --json: our versioned RunResult record. */
+  jsonFile?: string;
+  /** --profile-export-file: perf_analyzer-style export (checked not to exist at resolve time). */
+  profileExportFile?: string;
+  /** -v given at least once (pass lines, client overhead, detailed client-library line). */
+  verbose: boolean;
+  /** -v -v: client-library verbosity (passed on to transports for debugging). */
+  extraVerbose: boolean;
+  /** --quiet: no progress and no stdout report; files are still written. */
+  quiet: boolean;
+  /** --no-progress turns the stderr progress line off. */
+  progress: boolean;
+}
+
+/** Input data options in the shape `src/data/` takes (perf_analyzer §1.4). */
+export interface InputDataOptions {
+  /** 'random' (default), 'zero', or a path (JSON file or directory). */
+  source: string;
+  /** Further --input-data JSON files (perf_analyzer appends their streams). */
+  additionalFiles: string[];
+  /** --shape, without the batch dimension. */
+  shapes: Record<string, number[]>;
+  stringLength: number;
+  stringData?: string;
+  /** Seed of random tensor data and BYTES strings (same --seed as the Poisson schedule). */
+  seed: number;
+}
+
+export interface TransportOptions {
+  headers: Record<string, string>;
+  grpcCompression: 'none' | 'gzip' | 'deflate';
+  /** HTTP: send inputs with the binary tensor extension (--input-tensor-format binary). */
+  binaryInputs: boolean;
+  /** HTTP: ask for binary outputs (--output-tensor-format binary; honoured, unlike perf_analyzer). */
+  binaryOutputs: boolean;
+  tls?: {
+    enabled: boolean;
+    caFile?: string;
+    certFile?: string;
+    keyFile?: string;
+    verifyPeer?: boolean;
+    verifyHost?: boolean;
+  };
+  /** --request-parameter (gRPC only). */
+  requestParameters: Record<string, RequestParameterValue>;
+}
+
+export interface ResolvedRun {
+  /** Deep-frozen. Record it as `RunResult.config` (renderers read it back from there). */
+  settings: ProfileSettings;
+  target: Target;
+  output: OutputOptions;
+  input: InputDataOptions;
+  transport: TransportOptions;
+  /** perf_analyzer-style warnings produced while resolving (printed to stderr before the run). */
+  warnings: string[];
+}
+
+export interface RunContext {
+  /** Progress events for the stderr status line. */
+  onEvent: (event: ProgressEvent) => void;
+  /** Aborted on SIGINT: finish the current window, mark the level interrupted, return what was measured. */
+  signal: AbortSignal;
+}
+
+/** The run itself (implemented by the lead; injected into `main` so the CLI is testable without servers). */
+export type RunBenchmark = (resolved: ResolvedRun, context: RunContext) => Promise<RunResult>;

@@ -1,0 +1,383 @@
+/**
+ * Runs a sweep of load levels and measures each one perf_analyzer's way (§3): warm-up (discarded), then
+ * windows until the last K are stable, the latency limit is crossed, --max-trials is reached, the error rate
+ * is exceeded or the run is interrupted; the level's figure is the merge of its last ≤ K windows. Unlike
+ * perf_analyzer, failed requests are counted per window by kind and the run goes on unless --max-error-rate is
+ * exceeded. Returns what was measured even when it stops early; the exit code follows src/errors.ts.
+ */
+import { ExitCode, OptionError } from '../errors.ts';
+import { customIntervalsRatePerSec } from '../load/schedule.ts';
+import { LoopHealthMonitor } from '../measure/loop-health.ts';
+import { mergeWindows } from '../measure/merge.ts';
+import type { MetricsSampler } from '../measure/metrics-sampler.ts';
+import { windowServerDelta } from '../measure/server-stats.ts';
+import {
+  assessStability,
+  relaxForAsync,
+  type StabilityPoint,
+  type StabilityVerdict,
+} from '../measure/stability.ts';
+import { stabilizingLatencyUs, summarizeWindow } from '../measure/summarize.ts';
+import { errorTotal, type WindowData } from '../measure/window-data.ts';
+import { WindowRecorder } from '../measure/window-recorder.ts';
+import type { Clock } from '../protocol/clock.ts';
+import { msToNs, NS_PER_S, usToNs } from '../protocol/units.ts';
+import type { LevelResult, LevelStatus, LoadMode, MetricsSummary, WindowResult } from '../report/model.ts';
+import type { InferClient, PreparedRequest } from '../transport/client.ts';
+import type { ModelStatsSnapshot, ServerApi } from '../transport/server-api.ts';
+import type { ProfileEvent } from './events.ts';
+import { createLoadDriver, type LoadDriver } from './load-driver.ts';
+import {
+  errorRateMessage,
+  latencyLimitMessage,
+  NO_VALID_REQUESTS,
+  STABLE_FAILED,
+  unstableMessage,
+} from './messages.ts';
+import type { ProfileSettings } from './settings.ts';
+import { binarySearchSweep, linearSweep, type Sweep } from './sweep.ts';
+
+export interface ProfileDeps {
+  clock: Clock;
+  client: InferClient;
+  requests: PreparedRequest[];
+  /** undefined = no server statistics. */
+  serverApi?: ServerApi;
+  /** Whether the server advertises the statistics extension (GET /v2 extensions). */
+  statsAvailable: boolean;
+  metricsSampler?: MetricsSampler;
+  /** Aborted on SIGINT: the current window finishes, the level is marked interrupted, the sweep stops. */
+  signal?: AbortSignal;
+  onEvent?: (event: ProfileEvent) => void;
+}
+
+export interface ProfileOutcome {
+  levels: LevelResult[];
+  warnings: string[];
+  exitCode: number;
+}
+
+export async function runProfile(settings: ProfileSettings, deps: ProfileDeps): Promise<ProfileOutcome> {
+  return new Profiler(settings, deps).run();
+}
+
+/** Why a level's window loop ended. */
+type StopReason = 'stable' | 'single' | 'max_trials' | 'latency_limit' | 'sigint' | 'error_rate';
+
+class Profiler {
+  private readonly warnings: string[] = [];
+  private readonly recorder: WindowRecorder;
+  private readonly driver: LoadDriver;
+  private readonly health = new LoopHealthMonitor();
+  private readonly mode: LoadMode;
+  private readonly asyncMode: boolean;
+  private statsEnabled: boolean;
+
+  constructor(
+    private readonly settings: ProfileSettings,
+    private readonly deps: ProfileDeps,
+  ) {
+    const { load, measurement } = settings;
+    if (deps.requests.length === 0)
+      throw new OptionError('no requests to send: the input data produced none');
+    if (load.mode !== 'custom_intervals' && load.range.end === 0 && measurement.latencyThresholdMs === 0) {
+      throw new OptionError('A range end of 0 (search until the latency limit) needs --latency-threshold.');
+    }
+    this.mode = load.mode;
+    this.asyncMode = settings.async || settings.streaming;
+    this.statsEnabled = deps.statsAvailable && deps.serverApi !== undefined;
+    this.recorder = new WindowRecorder(deps.clock, load.mode !== 'concurrency');
+    this.driver = createLoadDriver(settings, {
+      clock: deps.clock,
+      client: deps.client,
+      requests: deps.requests,
+      observer: this.recorder,
+    });
+  }
+
+  async run(): Promise<ProfileOutcome> {
+    if (this.settings.workerThreads > 1) {
+      this.warn('Worker-thread sharding is not implemented yet; all load runs on the main thread.');
+    }
+    const levels: LevelResult[] = [];
+    let exitCode: number = ExitCode.Success;
+    this.health.start();
+    try {
+      const sweep = this.sweep();
+      let met: boolean | undefined;
+      for (let value = sweep.next(undefined); value !== undefined; value = sweep.next(met)) {
+        const level = await this.profileLevel(value, levels.length);
+        levels.push(level);
+        this.deps.onEvent?.({ type: 'level_end', level });
+        met = level.reported;
+        const end = this.levelExitCode(level, levels.length === 1);
+        if (end !== undefined) {
+          exitCode = end;
+          break;
+        }
+      }
+    } finally {
+      await this.driver.stop();
+      this.health.stop();
+    }
+    return { levels, warnings: this.warnings, exitCode };
+  }
+
+  /**
+   * undefined = the sweep decides whether to go on (a level that missed the threshold ends a linear sweep but
+   * not a binary search); otherwise the sweep stops here with this exit code.
+   */
+  private levelExitCode(level: LevelResult, first: boolean): number | undefined {
+    switch (level.status) {
+      case 'stable':
+      case 'single':
+        return this.deps.signal?.aborted ? ExitCode.Success : undefined;
+      case 'over_latency_limit':
+        return undefined;
+      case 'unstable':
+        if (!first) return undefined;
+        this.warn(STABLE_FAILED);
+        return ExitCode.Unstable;
+      case 'errors_over_limit':
+        return ExitCode.ErrorsOverLimit;
+      case 'no_data':
+        return ExitCode.NoData;
+      case 'interrupted':
+        return first ? ExitCode.Interrupted : ExitCode.Success;
+    }
+  }
+
+  private sweep(): Sweep {
+    const { load, search } = this.settings;
+    if (load.mode === 'custom_intervals') {
+      const rate = customIntervalsRatePerSec(load.intervalsUs);
+      return linearSweep({ start: rate, end: rate, step: 1 });
+    }
+    return search === 'binary'
+      ? binarySearchSweep(load.range, load.mode === 'concurrency')
+      : linearSweep(load.range);
+  }
+
+  private intendedRatePerSec(value: number): number | undefined {
+    const { load } = this.settings;
+    if (load.mode === 'concurrency') return undefined;
+    if (load.mode === 'request_rate') return value;
+    const totalUs = load.intervalsUs.reduce((s, v) => s + v, 0);
+    return totalUs > 0 ? (load.intervalsUs.length * NS_PER_S) / usToNs(totalUs) : undefined;
+  }
+
+  private async profileLevel(value: number, levelIndex: number): Promise<LevelResult> {
+    const { measurement: m } = this.settings;
+    const { signal, onEvent } = this.deps;
+    onEvent?.({
+      type: 'level_start',
+      mode: this.mode,
+      value,
+      levelIndex,
+      callMode: this.asyncMode ? 'async' : 'sync',
+    });
+    await this.driver.apply(value);
+    if (m.warmupRequestCount > 0) {
+      await this.recorder.waitForDiscarded(m.warmupRequestCount, signal);
+      if (signal?.aborted) return this.finishLevel(value, [], [], 'sigint', undefined);
+    }
+
+    const single = m.singleMeasurement || m.requestCount > 0;
+    const maxWindows = single ? 1 : Math.max(1, m.maxTrials);
+    const windows: WindowData[] = [];
+    const results: WindowResult[] = [];
+    const history: StabilityPoint[] = [];
+    let snapshot = await this.fetchStats();
+    this.recorder.begin();
+    this.health.sample();
+    this.deps.metricsSampler?.start();
+    let stopReason: StopReason = 'max_trials';
+    let verdict: StabilityVerdict | undefined;
+    let metrics: MetricsSummary | undefined;
+    try {
+      for (let index = 1; index <= maxWindows; index++) {
+        await this.waitWindow();
+        const window = index === maxWindows ? this.recorder.end() : this.recorder.cut();
+        window.loop = this.health.sample();
+        const next = await this.fetchStats();
+        this.attachServerDelta(window, snapshot, next);
+        snapshot = next;
+        windows.push(window);
+        const summary = summarizeWindow(window, {
+          batchSize: this.settings.batchSize,
+          percentile: m.percentile,
+          intendedRatePerSec: this.intendedRatePerSec(value),
+        });
+        results.push({ ...summary, index, startWallMs: window.startWallMs });
+        const latencyUs =
+          window.okCount > 0 ? stabilizingLatencyUs(summary.latency, m.percentile) : Number.POSITIVE_INFINITY;
+        history.push({ throughputPerSec: window.okCount > 0 ? summary.throughputPerSec : 0, latencyUs });
+        verdict = assessStability(history, {
+          thresholdFraction: m.stabilityThreshold,
+          windows: m.stabilityWindows,
+        });
+        onEvent?.({
+          type: 'window_end',
+          mode: this.mode,
+          value,
+          windowIndex: index,
+          maxWindows,
+          throughputPerSec: summary.throughputPerSec,
+          latencyUs,
+          requestCount: summary.requestCount,
+          errorCount: summary.errorCount,
+          spread: verdict.spread,
+        });
+        const errors = errorTotal(window);
+        const errorRate = errors + window.okCount > 0 ? errors / (errors + window.okCount) : 0;
+        if (this.settings.maxErrorRate < 1 && errorRate > this.settings.maxErrorRate) {
+          this.warn(
+            errorRateMessage(
+              this.mode,
+              value,
+              index,
+              errorRate,
+              this.settings.maxErrorRate,
+              window.errorsByKind,
+            ),
+          );
+          stopReason = 'error_rate';
+          break;
+        }
+        if (single) {
+          stopReason = 'single';
+          break;
+        }
+        if (verdict.stable) {
+          stopReason = 'stable';
+          break;
+        }
+        const limitUs = m.latencyThresholdMs * 1000;
+        if (limitUs > 0 && history.slice(-m.stabilityWindows).some((p) => p.latencyUs >= limitUs)) {
+          stopReason = 'latency_limit';
+          break;
+        }
+        if (signal?.aborted) {
+          stopReason = 'sigint';
+          break;
+        }
+      }
+    } finally {
+      if (this.recorder.recording) this.recorder.end();
+      metrics = this.deps.metricsSampler?.stop();
+    }
+    return this.finishLevel(value, windows, results, stopReason, verdict, metrics);
+  }
+
+  private finishLevel(
+    value: number,
+    windows: WindowData[],
+    results: WindowResult[],
+    stopReason: StopReason,
+    verdict: StabilityVerdict | undefined,
+    metrics?: MetricsSummary,
+  ): LevelResult {
+    const m = this.settings.measurement;
+    const level: LevelResult = {
+      mode: this.mode,
+      value,
+      status: 'no_data',
+      reported: false,
+      windows: results,
+      stopReason,
+    };
+    if (windows.length === 0) {
+      level.status = stopReason === 'sigint' ? 'interrupted' : 'no_data';
+      return level;
+    }
+    const lastK = windows.slice(-Math.max(1, m.stabilityWindows));
+    const merged = summarizeWindow(mergeWindows(lastK), {
+      batchSize: this.settings.batchSize,
+      percentile: m.percentile,
+      intendedRatePerSec: this.intendedRatePerSec(value),
+    });
+    if (metrics) merged.metrics = metrics;
+    level.merged = merged;
+    if (verdict) level.spread = verdict.spread;
+
+    let status: LevelStatus;
+    let stabilized = false;
+    if (stopReason === 'error_rate') {
+      status = 'errors_over_limit';
+    } else if (stopReason === 'single') {
+      stabilized = windows[0]!.okCount > 0;
+      status = stabilized ? 'single' : 'no_data';
+    } else if (stopReason === 'stable') {
+      stabilized = true;
+      status = 'stable';
+    } else if (stopReason === 'sigint') {
+      status = 'interrupted';
+    } else if (lastK.some((w) => w.okCount === 0)) {
+      status = 'no_data';
+    } else {
+      const relaxed =
+        stopReason === 'max_trials' && verdict ? relaxForAsync(verdict, this.asyncMode) : { stable: false };
+      if (relaxed.warning) this.warn(relaxed.warning);
+      stabilized = relaxed.stable;
+      status = stabilized ? 'stable' : 'unstable';
+    }
+
+    if (stabilized) {
+      const latencyUs = stabilizingLatencyUs(merged.latency, m.percentile);
+      level.stabilizingLatencyUs = latencyUs;
+      if (m.latencyThresholdMs > 0 && Math.trunc(latencyUs / 1000) >= m.latencyThresholdMs) {
+        status = 'over_latency_limit';
+        this.warn(latencyLimitMessage(m.latencyThresholdMs));
+      }
+    } else if (status === 'unstable') {
+      this.warn(unstableMessage(this.mode, value, m.maxTrials, m.mode));
+    } else if (status === 'no_data') {
+      this.warn(NO_VALID_REQUESTS);
+    }
+    level.status = status;
+    level.reported = status === 'stable' || status === 'single';
+    return level;
+  }
+
+  private waitWindow(): Promise<void> {
+    const m = this.settings.measurement;
+    if (m.requestCount > 0) return this.recorder.waitForWindowCount(m.requestCount, this.deps.signal);
+    if (m.mode === 'count_windows')
+      return this.recorder.waitForWindowCount(m.windowRequestCount, this.deps.signal);
+    return new Promise((resolve) => this.deps.clock.setTimer(resolve, msToNs(m.windowMs)));
+  }
+
+  private async fetchStats(): Promise<ModelStatsSnapshot[] | undefined> {
+    if (!this.statsEnabled || !this.deps.serverApi) return undefined;
+    try {
+      return await this.deps.serverApi.modelStatistics(this.settings.modelName, this.settings.modelVersion);
+    } catch (error) {
+      this.statsEnabled = false;
+      this.warn(
+        `Server statistics became unavailable (${error instanceof Error ? error.message : String(error)}); continuing without them.`,
+      );
+      return undefined;
+    }
+  }
+
+  private attachServerDelta(
+    window: WindowData,
+    start: ModelStatsSnapshot[] | undefined,
+    end: ModelStatsSnapshot[] | undefined,
+  ): void {
+    if (!start || !end) return;
+    const result = windowServerDelta(start, end, this.settings.modelName, this.settings.modelVersion);
+    if ('error' in result) {
+      if (window.okCount > 0)
+        this.warn(`Server statistics for model ${this.settings.modelName}: ${result.error}.`);
+      return;
+    }
+    window.server = result.delta;
+    if (result.warning) this.warn(result.warning);
+  }
+
+  /** Adds a warning once (repeated windows would otherwise repeat it). */
+  private warn(text: string): void {
+    if (!this.warnings.includes(text)) this.warnings.push(text);
+  }
+}
