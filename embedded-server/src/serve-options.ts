@@ -83,10 +83,16 @@ export function serveCommand(): Command {
         'address to bind; Triton binds 0.0.0.0, this server defaults to 127.0.0.1 for safety: use --host 0.0.0.0 to expose it',
       ).default(SERVE_DEFAULTS.host),
     )
-    .addOption(new Option('--http-port <port>', 'HTTP/REST port (0 = any free port)').argParser(port).default(8000))
-    .addOption(new Option('--grpc-port <port>', 'gRPC port (0 = any free port)').argParser(port).default(8001))
     .addOption(
-      new Option('--metrics-port <port>', 'Prometheus metrics port (0 = any free port)').argParser(port).default(8002),
+      new Option('--http-port <port>', 'HTTP/REST port (0 = any free port)').argParser(port).default(8000),
+    )
+    .addOption(
+      new Option('--grpc-port <port>', 'gRPC port (0 = any free port)').argParser(port).default(8001),
+    )
+    .addOption(
+      new Option('--metrics-port <port>', 'Prometheus metrics port (0 = any free port)')
+        .argParser(port)
+        .default(8002),
     )
     .addOption(
       new Option('--exit-timeout-secs <secs>', 'on SIGTERM/SIGINT, time allowed to finish in-flight requests')
@@ -94,16 +100,24 @@ export function serveCommand(): Command {
         .default(30),
     )
     .addOption(
-      new Option('--cache-config <spec>', "response cache, 'local,size=<bytes>' (models opt in with response_cache)")
-        .argParser(cache),
+      new Option(
+        '--cache-config <spec>',
+        "response cache, 'local,size=<bytes>' (models opt in with response_cache)",
+      ).argParser(cache),
     )
-    .addOption(new Option('--disable-auto-complete-config', 'do not complete config.pbtxt from the ONNX model'))
+    .addOption(
+      new Option('--disable-auto-complete-config', 'do not complete config.pbtxt from the ONNX model'),
+    )
     .addOption(
       new Option('--strict-readiness <bool>', 'ready only when every model version is READY')
         .argParser(bool)
         .default(true),
     )
-    .addOption(new Option('--log-verbose <level>', 'verbose logging level (0 = off)').argParser(nonNegativeInt).default(0))
+    .addOption(
+      new Option('--log-verbose <level>', 'verbose logging level (0 = off)')
+        .argParser(nonNegativeInt)
+        .default(0),
+    )
     .helpOption('-h, --help', 'show this help')
     .allowExcessArguments(false);
 }
@@ -142,7 +156,8 @@ export function parseServeArgs(argv: readonly string[]): ParsedServeArgs {
     command.parse([...argv], { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') return { kind: 'help', text: helpText };
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help')
+        return { kind: 'help', text: helpText };
       throw new ServeOptionError(e.message.replace(/^error: /, ''), { cause: e });
     }
     throw e;

@@ -10,7 +10,12 @@ import Table from 'cli-table3';
 import type { ModelIndexEntry } from './core/api.ts';
 import type { Logger } from './core/model-manager.ts';
 import { type RunningServer, startServer } from './index.ts';
-import { BAD_OPTIONS_EXIT_CODE, parseServeArgs, ServeOptionError, type ServeOptions } from './serve-options.ts';
+import {
+  BAD_OPTIONS_EXIT_CODE,
+  parseServeArgs,
+  ServeOptionError,
+  type ServeOptions,
+} from './serve-options.ts';
 
 /** Where the command writes and how it ends the process; injectable so tests need not spawn one. */
 export interface ServeIo {
@@ -53,7 +58,8 @@ function stderrLogger(write: (t: string) => void): Logger {
 export function modelStatusTable(index: readonly ModelIndexEntry[]): string {
   const table = new Table({ head: ['Model', 'Version', 'Status'], style: { head: [], border: [] } });
   for (const e of index) {
-    const status = e.state === 'READY' ? 'READY' : `${e.state ?? 'UNAVAILABLE'}${e.reason ? `: ${e.reason}` : ''}`;
+    const status =
+      e.state === 'READY' ? 'READY' : `${e.state ?? 'UNAVAILABLE'}${e.reason ? `: ${e.reason}` : ''}`;
     table.push([e.name, e.version ?? '', status]);
   }
   return table.toString();

@@ -19,7 +19,7 @@ export interface Clock {
 
 const ORIGIN = process.hrtime.bigint();
 
-/** The real clock: process.hrtime for time, setTimeout for timers (millisecond resolution, unref'd). */
+/** The real clock: process.hrtime for time, setTimeout for timers (millisecond resolution; referenced, so a pending window keeps the process alive). */
 export const systemClock: Clock = {
   nowNs(): number {
     return Number(process.hrtime.bigint() - ORIGIN);

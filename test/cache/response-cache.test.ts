@@ -1,10 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CacheConfigError, parseCacheConfig, ResponseCache } from '../../embedded-server/src/cache/response-cache.ts';
+import {
+  CacheConfigError,
+  parseCacheConfig,
+  ResponseCache,
+} from '../../embedded-server/src/cache/response-cache.ts';
 import type { Tensor } from '../../src/protocol/tensor.ts';
 import { flush, harness, identityConfig, int32s, request } from '../scheduler/fake-instance.ts';
 
-function tensor(name: string, bytes: number[], shape: number[] = [bytes.length], datatype: Tensor['datatype'] = 'UINT8'): Tensor {
+function tensor(
+  name: string,
+  bytes: number[],
+  shape: number[] = [bytes.length],
+  datatype: Tensor['datatype'] = 'UINT8',
+): Tensor {
   return { name, datatype, shape, data: new Uint8Array(bytes) };
 }
 
@@ -50,7 +59,13 @@ describe('ResponseCache LRU', () => {
     assert.equal(cache.has('b'), false, 'b was least recently used');
     assert.ok(cache.has('a'));
     assert.ok(cache.has('c'));
-    assert.deepEqual(cache.stats(), { entries: 2, usedBytes: 2 * entryBytes, hits: 1, misses: 0, evictions: 1 });
+    assert.deepEqual(cache.stats(), {
+      entries: 2,
+      usedBytes: 2 * entryBytes,
+      hits: 1,
+      misses: 0,
+      evictions: 1,
+    });
     assert.equal(cache.lookup('b'), undefined);
     assert.equal(cache.stats().misses, 1);
   });
@@ -91,7 +106,8 @@ describe('parseCacheConfig (--cache-config)', () => {
     it(`rejects '${spec}'`, () => {
       assert.throws(
         () => parseCacheConfig(spec),
-        (e: unknown) => e instanceof CacheConfigError && e.code === 'ERR_CACHE_CONFIG' && e.message.includes(fragment),
+        (e: unknown) =>
+          e instanceof CacheConfigError && e.code === 'ERR_CACHE_CONFIG' && e.message.includes(fragment),
       );
     });
   }
@@ -100,7 +116,10 @@ describe('parseCacheConfig (--cache-config)', () => {
 describe('response cache in the scheduler', () => {
   it('never caches a failed response', async () => {
     const cache = new ResponseCache(1 << 20);
-    const h = harness(identityConfig('max_batch_size: 8\ndynamic_batching { }'), { cache, cacheEnabled: true });
+    const h = harness(identityConfig('max_batch_size: 8\ndynamic_batching { }'), {
+      cache,
+      cacheEnabled: true,
+    });
     const failed = h.scheduler.enqueue(request(5));
     await flush();
     h.calls()[0]!.fail(new Error('boom'));

@@ -97,7 +97,11 @@ describe('json-tensor', () => {
     ];
     for (const [dt, flat] of cases) {
       assert.deepEqual(elementsOf(dt, flat), flat, `${dt} flat`);
-      assert.deepEqual(elementsOf(dt, [flat.slice(0, 2), [flat.slice(2, 3), [flat[3]]]]), flat, `${dt} nested`);
+      assert.deepEqual(
+        elementsOf(dt, [flat.slice(0, 2), [flat.slice(2, 3), [flat[3]]]]),
+        flat,
+        `${dt} nested`,
+      );
     }
   });
 
@@ -170,7 +174,8 @@ describe('json-tensor', () => {
     const dts = DATATYPES.filter((d) => !['FP16', 'BF16', 'BYTES', 'FP32', 'BOOL'].includes(d));
     fc.assert(
       fc.property(fc.constantFrom(...dts), fc.uint8Array({ maxLength: 64 }), (dt, seed) => {
-        const width = { UINT8: 1, INT8: 1, UINT16: 2, INT16: 2, UINT32: 4, INT32: 4, FP64: 8 }[dt as string] ?? 8;
+        const width =
+          { UINT8: 1, INT8: 1, UINT16: 2, INT16: 2, UINT32: 4, INT32: 4, FP64: 8 }[dt as string] ?? 8;
         const data = seed.slice(0, seed.length - (seed.length % width));
         const shape = [data.length / width];
         const tensor = { name: 'x', datatype: dt, shape, data };

@@ -8,7 +8,12 @@ import {
   ModelInferResponseSchema,
 } from '../../src/protocol/gen/grpc_service_pb.ts';
 import { ModelConfigSchema } from '../../src/protocol/gen/model_config_pb.ts';
-import { grpcRequestToWire, grpcResponseToWire, wireToGrpcRequest, wireToGrpcResponse } from '../../src/protocol/grpc-infer-codec.ts';
+import {
+  grpcRequestToWire,
+  grpcResponseToWire,
+  wireToGrpcRequest,
+  wireToGrpcResponse,
+} from '../../src/protocol/grpc-infer-codec.ts';
 import { inferenceServiceDefinition, preencodedModelInfer } from '../../src/protocol/grpc-service.ts';
 import {
   binaryOutputSelector,
@@ -19,7 +24,10 @@ import {
   encodeHttpInferResponse,
   parseInferenceHeaderLength,
 } from '../../src/protocol/http-infer-codec.ts';
-import { extractRequestParameters, grpcRequestParametersToWire } from '../../src/protocol/infer-parameters.ts';
+import {
+  extractRequestParameters,
+  grpcRequestParametersToWire,
+} from '../../src/protocol/infer-parameters.ts';
 import { modelConfigFromJson, modelConfigToJson } from '../../src/protocol/model-config-json.ts';
 import { InferenceError } from '../../src/protocol/status.ts';
 import type { Tensor } from '../../src/protocol/tensor.ts';
@@ -40,12 +48,21 @@ const int64Tensor: Tensor = {
   shape: [1, 2],
   data: new Uint8Array(new BigInt64Array([9007199254740993n, -5n]).buffer),
 };
-const bytesTensor: Tensor = { name: 'S', datatype: 'BYTES', shape: [2], data: serializeBytesElements(['x', 'yz']) };
+const bytesTensor: Tensor = {
+  name: 'S',
+  datatype: 'BYTES',
+  shape: [2],
+  data: serializeBytesElements(['x', 'yz']),
+};
 const fp16Tensor: Tensor = { name: 'H', datatype: 'FP16', shape: [1], data: new Uint8Array([0, 60]) };
 
 function httpDecode(json: string, blobs: Uint8Array[] = [], headerLength?: number) {
   const body = Buffer.concat([Buffer.from(json), ...blobs]);
-  return decodeHttpInferRequest(body, headerLength ?? (blobs.length ? Buffer.byteLength(json) : undefined), 'm');
+  return decodeHttpInferRequest(
+    body,
+    headerLength ?? (blobs.length ? Buffer.byteLength(json) : undefined),
+    'm',
+  );
 }
 
 describe('http-infer-codec request', () => {
@@ -89,9 +106,15 @@ describe('http-infer-codec request', () => {
   });
 
   it('reports the Triton texts for malformed requests', () => {
-    rejects(() => httpDecode('{"inputs":['), "failed to parse the request JSON buffer: Invalid value. at 11");
-    rejects(() => httpDecode('{}'), "Unable to parse 'inputs': attempt to access non-existing object member 'inputs'");
-    rejects(() => httpDecode('{"id":1,"inputs":[]}'), "Unable to parse 'id': attempt to access JSON non-string as string");
+    rejects(() => httpDecode('{"inputs":['), 'failed to parse the request JSON buffer: Invalid value. at 11');
+    rejects(
+      () => httpDecode('{}'),
+      "Unable to parse 'inputs': attempt to access non-existing object member 'inputs'",
+    );
+    rejects(
+      () => httpDecode('{"id":1,"inputs":[]}'),
+      "Unable to parse 'id': attempt to access JSON non-string as string",
+    );
     rejects(
       () => httpDecode('{"inputs":[{"name":"a","datatype":"INT32","shape":[-1],"data":[]}]}'),
       "Unable to parse 'shape': attempt to access JSON non-unsigned-integer as unsigned-integer",
@@ -106,7 +129,9 @@ describe('http-infer-codec request', () => {
     );
     rejects(
       () =>
-        httpDecode('{"inputs":[{"name":"a","datatype":"INT32","shape":[1],"data":[1],"parameters":{"binary_data_size":4}}]}'),
+        httpDecode(
+          '{"inputs":[{"name":"a","datatype":"INT32","shape":[1],"data":[1],"parameters":{"binary_data_size":4}}]}',
+        ),
       "Input must set only one of the following fields: 'data', 'binary_data_size' in 'parameters', 'shared_memory_region' in 'parameters'. But set 'data' 'binary_data_size'",
     );
     rejects(
@@ -126,13 +151,17 @@ describe('http-infer-codec request', () => {
       "Unable to parse 'binary_data_output': attempt to access JSON non-boolean as boolean",
     );
     rejects(
-      () => httpDecode('{"inputs":[],"outputs":[{"name":"o","parameters":{"binary_data":true,"shared_memory_region":"r"}}]}'),
+      () =>
+        httpDecode(
+          '{"inputs":[],"outputs":[{"name":"o","parameters":{"binary_data":true,"shared_memory_region":"r"}}]}',
+        ),
       "Output can't set both 'shared_memory_region' and 'binary_data'",
     );
   });
 
   it('checks binary blob sizes', () => {
-    const json = '{"inputs":[{"name":"a","datatype":"INT32","shape":[2],"parameters":{"binary_data_size":8}}]}';
+    const json =
+      '{"inputs":[{"name":"a","datatype":"INT32","shape":[2],"parameters":{"binary_data_size":8}}]}';
     rejects(
       () => httpDecode(json, [new Uint8Array(4)]),
       "unexpected size for input 'a', expecting 8 additional bytes for model 'm'",
@@ -145,13 +174,22 @@ describe('http-infer-codec request', () => {
   it('parses Inference-Header-Content-Length like Triton', () => {
     assert.equal(parseInferenceHeaderLength(undefined, 10), undefined);
     assert.equal(parseInferenceHeaderLength('4', 10), 4);
-    rejects(() => parseInferenceHeaderLength('abc', 10), 'Unable to parse Inference-Header-Content-Length, got: abc');
+    rejects(
+      () => parseInferenceHeaderLength('abc', 10),
+      'Unable to parse Inference-Header-Content-Length, got: abc',
+    );
     rejects(
       () => parseInferenceHeaderLength('99999999999', 10),
       'Unable to parse Inference-Header-Content-Length, value is out of range [ -2147483648, 2147483647 ], got: 99999999999',
     );
-    rejects(() => parseInferenceHeaderLength('11', 10), 'inference header size should be in range (0, 10), got: 11');
-    rejects(() => parseInferenceHeaderLength('-1', 10), 'inference header size should be in range (0, 10), got: -1');
+    rejects(
+      () => parseInferenceHeaderLength('11', 10),
+      'inference header size should be in range (0, 10), got: 11',
+    );
+    rejects(
+      () => parseInferenceHeaderLength('-1', 10),
+      'inference header size should be in range (0, 10), got: -1',
+    );
   });
 
   it('decodes a raw binary request against the model config', () => {
@@ -191,7 +229,12 @@ describe('http-infer-codec response', () => {
   });
 
   it('encodes mixed JSON/binary outputs without copying blobs and decodes them back exactly', () => {
-    const res = { id: '', modelName: 'm', modelVersion: '1', outputs: [int64Tensor, bytesTensor, fp16Tensor] };
+    const res = {
+      id: '',
+      modelName: 'm',
+      modelVersion: '1',
+      outputs: [int64Tensor, bytesTensor, fp16Tensor],
+    };
     const enc = encodeHttpInferResponse(res, (n) => n !== 'A');
     assert.equal(enc.contentType, 'application/octet-stream');
     assert.equal(enc.chunks[1], bytesTensor.data, 'blob is the tensor bytes themselves');
@@ -219,7 +262,10 @@ describe('http-infer-codec response', () => {
   });
 });
 
-function grpcParam(value: boolean | bigint | string, kind: 'boolParam' | 'int64Param' | 'stringParam' | 'uint64Param') {
+function grpcParam(
+  value: boolean | bigint | string,
+  kind: 'boolParam' | 'int64Param' | 'stringParam' | 'uint64Param',
+) {
   return create(InferParameterSchema, { parameterChoice: { case: kind, value } as never });
 }
 
@@ -239,14 +285,19 @@ describe('grpc-infer-codec', () => {
     const wire = grpcRequestToWire(decoded);
     assert.equal(wire.id, 'r');
     assert.deepEqual(wire.parameters, { priority: 1n });
-    assert.deepEqual(wire.inputs.map((t) => [t.name, t.shape, [...t.data]]), [
-      ['A', [1, 2], [...int64Tensor.data]],
-      ['S', [2], [...bytesTensor.data]],
-    ]);
+    assert.deepEqual(
+      wire.inputs.map((t) => [t.name, t.shape, [...t.data]]),
+      [
+        ['A', [1, 2], [...int64Tensor.data]],
+        ['S', [2], [...bytesTensor.data]],
+      ],
+    );
     const res = wireToGrpcResponse({ id: 'r', modelName: 'm', modelVersion: '1', outputs: [int64Tensor] });
     assert.equal(res.rawOutputContents.length, 1);
     assert.equal(res.outputs[0]?.contents, undefined);
-    const back = grpcResponseToWire(fromBinary(ModelInferResponseSchema, toBinary(ModelInferResponseSchema, res)));
+    const back = grpcResponseToWire(
+      fromBinary(ModelInferResponseSchema, toBinary(ModelInferResponseSchema, res)),
+    );
     assert.deepEqual([...(back.outputs[0] as Tensor).data], [...int64Tensor.data]);
   });
 
@@ -269,7 +320,10 @@ describe('grpc-infer-codec', () => {
     const resp = create(ModelInferResponseSchema, {
       outputs: [{ name: 'o', datatype: 'INT64', shape: [1n], contents: { int64Contents: [-2n] } }],
     });
-    assert.deepEqual([...(grpcResponseToWire(resp).outputs[0] as Tensor).data], [254, 255, 255, 255, 255, 255, 255, 255]);
+    assert.deepEqual(
+      [...(grpcResponseToWire(resp).outputs[0] as Tensor).data],
+      [254, 255, 255, 255, 255, 255, 255, 255],
+    );
   });
 
   it('reports the Triton texts for bad inputs', () => {
@@ -278,7 +332,10 @@ describe('grpc-infer-codec', () => {
       inputs: [{ name: 'a', datatype: 'INT32', shape: [1n], contents: { intContents: [1] } }],
       rawInputContents: [new Uint8Array(4)],
     });
-    rejects(() => grpcRequestToWire(mixed), "contents field must not be specified when using raw_input_contents for 'a' for model 'm'");
+    rejects(
+      () => grpcRequestToWire(mixed),
+      "contents field must not be specified when using raw_input_contents for 'a' for model 'm'",
+    );
     const wrong = create(ModelInferRequestSchema, {
       modelName: 'm',
       inputs: [{ name: 'a', datatype: 'FP32', shape: [1n], contents: { intContents: [1] } }],
@@ -287,8 +344,14 @@ describe('grpc-infer-codec', () => {
       () => grpcRequestToWire(wrong),
       "unexpected explicit tensor data for input tensor 'a' for model 'm' of type 'FP32', expected datatype 'INT32'",
     );
-    const none = create(ModelInferRequestSchema, { modelName: 'm', inputs: [{ name: 'a', datatype: 'FP32', shape: [1n] }] });
-    rejects(() => grpcRequestToWire(none), "unable to find data for input tensor 'a' for model 'm' in request.");
+    const none = create(ModelInferRequestSchema, {
+      modelName: 'm',
+      inputs: [{ name: 'a', datatype: 'FP32', shape: [1n] }],
+    });
+    rejects(
+      () => grpcRequestToWire(none),
+      "unable to find data for input tensor 'a' for model 'm' in request.",
+    );
   });
 
   it('applies the gRPC parameter rules', () => {
@@ -358,9 +421,13 @@ describe('model-config-json', () => {
     const back = modelConfigFromJson(json);
     assert.deepEqual(back.input[0]?.dims, [-1n, 9007199254740993n]);
     assert.equal(
-      back.schedulingChoice.case === 'dynamicBatching' && back.schedulingChoice.value.maxQueueDelayMicroseconds,
+      back.schedulingChoice.case === 'dynamicBatching' &&
+        back.schedulingChoice.value.maxQueueDelayMicroseconds,
       100n,
     );
-    rejects(() => modelConfigFromJson({ name: 'm', bogus: 1 }), /^failed to parse model configuration JSON: .*bogus/);
+    rejects(
+      () => modelConfigFromJson({ name: 'm', bogus: 1 }),
+      /^failed to parse model configuration JSON: .*bogus/,
+    );
   });
 });

@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type BatchCandidate, formDynamicBatch } from '../../embedded-server/src/scheduler/batch-formation.ts';
+import {
+  type BatchCandidate,
+  formDynamicBatch,
+} from '../../embedded-server/src/scheduler/batch-formation.ts';
 import { OrderedRelease } from '../../embedded-server/src/scheduler/ordered-release.ts';
-import { effectiveTimeoutUs, resolveQueuePolicies } from '../../embedded-server/src/scheduler/queue-policy.ts';
+import {
+  effectiveTimeoutUs,
+  resolveQueuePolicies,
+} from '../../embedded-server/src/scheduler/queue-policy.ts';
 import { createSignatureFn } from '../../embedded-server/src/scheduler/shape-signature.ts';
 import { OutputSplitError, splitBatchOutputs } from '../../embedded-server/src/scheduler/split-outputs.ts';
 import type { Tensor } from '../../src/protocol/tensor.ts';
@@ -69,7 +75,10 @@ describe('queue policies', () => {
       [0, true, 100, 0],
     ];
     for (const [defaultTimeoutUs, allowTimeoutOverride, requestUs, expected] of rows) {
-      assert.equal(effectiveTimeoutUs({ ...policy, defaultTimeoutUs, allowTimeoutOverride }, requestUs), expected);
+      assert.equal(
+        effectiveTimeoutUs({ ...policy, defaultTimeoutUs, allowTimeoutOverride }, requestUs),
+        expected,
+      );
     }
   });
 
@@ -99,7 +108,9 @@ describe('shape signatures', () => {
   it('is undefined for fixed-shape models and compares variable dims without the batch dim', () => {
     assert.equal(createSignatureFn(identityConfig('max_batch_size: 4')), undefined);
     const sig = createSignatureFn(identityConfig('max_batch_size: 4', '[ -1 ]'))!;
-    const t = (shape: number[]): Tensor[] => [{ name: 'INPUT0', datatype: 'INT32', shape, data: new Uint8Array(0) }];
+    const t = (shape: number[]): Tensor[] => [
+      { name: 'INPUT0', datatype: 'INT32', shape, data: new Uint8Array(0) },
+    ];
     assert.equal(sig(t([1, 3])), sig(t([5, 3])));
     assert.notEqual(sig(t([1, 3])), sig(t([1, 4])));
   });
@@ -113,7 +124,11 @@ describe('shape signatures', () => {
 });
 
 describe('formDynamicBatch', () => {
-  const at = (enqueueNs: number, batchSize = 1, signature = ''): BatchCandidate => ({ batchSize, enqueueNs, signature });
+  const at = (enqueueNs: number, batchSize = 1, signature = ''): BatchCandidate => ({
+    batchSize,
+    enqueueNs,
+    signature,
+  });
   const base = {
     payloadBatchSize: 0,
     payloadSignature: '',
@@ -131,27 +146,36 @@ describe('formDynamicBatch', () => {
       waitNs: 40,
       saturated: false,
     });
-    assert.deepEqual(formDynamicBatch({ ...base, candidates: [at(40)], delayNs: 100, closestDeadlineNs: 110 }), {
-      kind: 'wait',
-      waitNs: 10,
-      saturated: false,
-    });
+    assert.deepEqual(
+      formDynamicBatch({ ...base, candidates: [at(40)], delayNs: 100, closestDeadlineNs: 110 }),
+      {
+        kind: 'wait',
+        waitNs: 10,
+        saturated: false,
+      },
+    );
   });
 
   it('does not split a request: a batch that would pass max_batch_size is sent as it is', () => {
-    assert.deepEqual(formDynamicBatch({ ...base, candidates: [at(0, 3), at(0, 6)], preferredBatchSizes: [8] }), {
-      kind: 'send',
-      count: 1,
-      saturated: true,
-    });
+    assert.deepEqual(
+      formDynamicBatch({ ...base, candidates: [at(0, 3), at(0, 6)], preferredBatchSizes: [8] }),
+      {
+        kind: 'send',
+        count: 1,
+        saturated: true,
+      },
+    );
   });
 
   it('grows a queued payload at once when it is not at a preferred size', () => {
-    assert.deepEqual(formDynamicBatch({ ...base, candidates: [at(95)], payloadBatchSize: 1, delayNs: 1000 }), {
-      kind: 'send',
-      count: 1,
-      saturated: false,
-    });
+    assert.deepEqual(
+      formDynamicBatch({ ...base, candidates: [at(95)], payloadBatchSize: 1, delayNs: 1000 }),
+      {
+        kind: 'send',
+        count: 1,
+        saturated: false,
+      },
+    );
   });
 });
 
@@ -162,7 +186,7 @@ describe('OrderedRelease', () => {
     const [a, b, c] = [o.reserve(), o.reserve(), o.reserve()];
     o.complete(c, () => seen.push(c));
     o.complete(b, () => seen.push(b));
-    assert.deepEqual(seen, []);
+    assert.equal(seen.length, 0);
     assert.equal(o.heldCount(), 2);
     o.complete(a, () => seen.push(a));
     assert.deepEqual(seen, [0, 1, 2]);

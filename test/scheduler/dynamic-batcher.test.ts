@@ -67,7 +67,9 @@ describe('dynamic batcher rules (§4.3–§4.7)', () => {
   });
 
   it('preferred [4, 8] with 6 queued and no delay sends 4; 2 stay queued', async () => {
-    const h = harness(identityConfig('max_batch_size: 8\ndynamic_batching { preferred_batch_size: [ 4, 8 ] }'));
+    const h = harness(
+      identityConfig('max_batch_size: 8\ndynamic_batching { preferred_batch_size: [ 4, 8 ] }'),
+    );
     void h.scheduler.enqueue(request(0));
     await flush();
     const ps = [1, 2, 3, 4, 5, 6].map((t) => h.scheduler.enqueue(request(t)));
@@ -85,7 +87,9 @@ describe('dynamic batcher rules (§4.3–§4.7)', () => {
 
   it('measures max_queue_delay from the oldest pending request, not the newest', async () => {
     const h = harness(
-      identityConfig('max_batch_size: 8\ndynamic_batching { preferred_batch_size: [ 4 ] max_queue_delay_microseconds: 1000 }'),
+      identityConfig(
+        'max_batch_size: 8\ndynamic_batching { preferred_batch_size: [ 4 ] max_queue_delay_microseconds: 1000 }',
+      ),
     );
     const p1 = h.scheduler.enqueue(request(1));
     await flush();
@@ -184,7 +188,9 @@ describe('dynamic batcher rules (§4.3–§4.7)', () => {
   });
 
   it('max_queue_size rejects exactly the overflow, synchronously, and does not count it', async () => {
-    const h = harness(identityConfig('max_batch_size: 8\ndynamic_batching { default_queue_policy { max_queue_size: 2 } }'));
+    const h = harness(
+      identityConfig('max_batch_size: 8\ndynamic_batching { default_queue_policy { max_queue_size: 2 } }'),
+    );
     const p0 = h.scheduler.enqueue(request(0));
     await flush();
     const p1 = h.scheduler.enqueue(request(1));
@@ -259,13 +265,31 @@ describe('dynamic batcher rules (§4.3–§4.7)', () => {
 
   it('allow_timeout_override: the request timeout applies only when smaller than a non-zero default', async () => {
     const cases = [
-      { policy: 'default_timeout_microseconds: 1000000 allow_timeout_override: true', timeoutUs: 100_000, expiresMs: 100 },
-      { policy: 'default_timeout_microseconds: 100000 allow_timeout_override: true', timeoutUs: 2_000_000, expiresMs: 100 },
-      { policy: 'default_timeout_microseconds: 1000000 allow_timeout_override: false', timeoutUs: 100_000, expiresMs: 1000 },
-      { policy: 'default_timeout_microseconds: 0 allow_timeout_override: true', timeoutUs: 100_000, expiresMs: undefined },
+      {
+        policy: 'default_timeout_microseconds: 1000000 allow_timeout_override: true',
+        timeoutUs: 100_000,
+        expiresMs: 100,
+      },
+      {
+        policy: 'default_timeout_microseconds: 100000 allow_timeout_override: true',
+        timeoutUs: 2_000_000,
+        expiresMs: 100,
+      },
+      {
+        policy: 'default_timeout_microseconds: 1000000 allow_timeout_override: false',
+        timeoutUs: 100_000,
+        expiresMs: 1000,
+      },
+      {
+        policy: 'default_timeout_microseconds: 0 allow_timeout_override: true',
+        timeoutUs: 100_000,
+        expiresMs: undefined,
+      },
     ];
     for (const c of cases) {
-      const h = harness(identityConfig(`max_batch_size: 8\ndynamic_batching { default_queue_policy { ${c.policy} } }`));
+      const h = harness(
+        identityConfig(`max_batch_size: 8\ndynamic_batching { default_queue_policy { ${c.policy} } }`),
+      );
       const p0 = h.scheduler.enqueue(request(0));
       await flush();
       const log: string[] = [];
@@ -286,7 +310,9 @@ describe('dynamic batcher rules (§4.3–§4.7)', () => {
   });
 
   it('priorities: level 1 first, strictly; priority 0 or above priority_levels uses default_priority_level', async () => {
-    const h = harness(identityConfig('max_batch_size: 1\ndynamic_batching { priority_levels: 3 default_priority_level: 2 }'));
+    const h = harness(
+      identityConfig('max_batch_size: 1\ndynamic_batching { priority_levels: 3 default_priority_level: 2 }'),
+    );
     void h.scheduler.enqueue(request(0, { priority: 1 }));
     await flush();
     const ps = [
@@ -309,7 +335,9 @@ describe('dynamic batcher rules (§4.3–§4.7)', () => {
   });
 
   it('cancellation while queued answers CANCELLED (counted CANCELED); once executing the request completes', async () => {
-    const h = harness(identityConfig('max_batch_size: 8\ndynamic_batching { priority_levels: 1 default_priority_level: 1 }'));
+    const h = harness(
+      identityConfig('max_batch_size: 8\ndynamic_batching { priority_levels: 1 default_priority_level: 1 }'),
+    );
     const p0 = h.scheduler.enqueue(request(0));
     await flush();
     const queued = new AbortController();
@@ -332,9 +360,12 @@ describe('dynamic batcher rules (§4.3–§4.7)', () => {
 
   it('preserve_ordering: responses leave in dispatch order even when instances finish out of order', async () => {
     for (const preserve of [true, false]) {
-      const h = harness(identityConfig(`max_batch_size: 1\ndynamic_batching { preserve_ordering: ${preserve} }`), {
-        instanceCount: 2,
-      });
+      const h = harness(
+        identityConfig(`max_batch_size: 1\ndynamic_batching { preserve_ordering: ${preserve} }`),
+        {
+          instanceCount: 2,
+        },
+      );
       const log: string[] = [];
       const done = [
         track(h.scheduler.enqueue(request(1)), log, 'r1'),
@@ -344,11 +375,34 @@ describe('dynamic batcher rules (§4.3–§4.7)', () => {
       assert.equal(h.instances[0]!.running + h.instances[1]!.running, 2);
       h.instances[1]!.calls[0]!.complete();
       await flush();
-      assert.deepEqual(log, preserve ? [] : ['r2'], 'the later response is held only under preserve_ordering');
+      assert.deepEqual(
+        log,
+        preserve ? [] : ['r2'],
+        'the later response is held only under preserve_ordering',
+      );
       h.instances[0]!.calls[0]!.complete();
       await Promise.all(done);
       assert.deepEqual(log, preserve ? ['r1', 'r2'] : ['r2', 'r1']);
     }
+  });
+
+  it('preserve_ordering: a failed earlier response still releases the ones held behind it', async () => {
+    const h = harness(identityConfig('max_batch_size: 1\ndynamic_batching { preserve_ordering: true }'), {
+      instanceCount: 2,
+    });
+    const log: string[] = [];
+    const done = [
+      track(h.scheduler.enqueue(request(1)), log, 'r1'),
+      track(h.scheduler.enqueue(request(2)), log, 'r2'),
+    ];
+    await flush();
+    h.instances[1]!.calls[0]!.complete();
+    await flush();
+    assert.deepEqual(log, []);
+    h.instances[0]!.calls[0]!.fail(new Error('boom'));
+    await Promise.all(done);
+    assert.deepEqual(log, ['r1!', 'r2']);
+    assert.equal(h.scheduler.inflightCount(), 0);
   });
 
   it('a queued payload keeps growing until an instance starts executing it', async () => {
@@ -390,7 +444,10 @@ describe('dynamic batcher rules (§4.3–§4.7)', () => {
     await flush();
     h.scheduler.stop();
     const suffix = 'Server is stopping, scheduler for model has stopped accepting new inference requests';
-    await assert.rejects(h.scheduler.enqueue(request(2)), isError('UNAVAILABLE', `[request id: r2] ${suffix}`));
+    await assert.rejects(
+      h.scheduler.enqueue(request(2)),
+      isError('UNAVAILABLE', `[request id: r2] ${suffix}`),
+    );
     await assert.rejects(
       h.scheduler.enqueue(request(3, { id: '' })),
       isError('UNAVAILABLE', `[request id: <id_unknown>] ${suffix}`),
@@ -430,7 +487,10 @@ describe('dynamic batcher rules (§4.3–§4.7)', () => {
     assert.deepEqual(h.calls()[0]!.tags, [1, 2]);
     h.calls()[0]!.fail(new Error('onnxruntime: Non-zero status code returned while running Add node'));
     for (const p of ps) {
-      await assert.rejects(p, isError('INTERNAL', 'onnxruntime: Non-zero status code returned while running Add node'));
+      await assert.rejects(
+        p,
+        isError('INTERNAL', 'onnxruntime: Non-zero status code returned while running Add node'),
+      );
     }
     assert.equal(h.stats.failureCount('BACKEND'), 2);
     const s = h.stats.toJson('m', '1');
@@ -459,7 +519,11 @@ describe('dynamic batcher rules (§4.3–§4.7)', () => {
       ['OUTPUT0', 'OUTPUT1'],
     );
     assert.deepEqual(int32s(r2.outputs[0]!), [2, 2, 2, 2]);
-    assert.equal(r2.outputs[0]!.data.buffer, r1.outputs[0]!.data.buffer, 'zero-copy views of one batch buffer');
+    assert.equal(
+      r2.outputs[0]!.data.buffer,
+      r1.outputs[0]!.data.buffer,
+      'zero-copy views of one batch buffer',
+    );
     assert.equal(r1.modelVersion, '1');
   });
 });

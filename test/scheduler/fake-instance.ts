@@ -4,14 +4,19 @@
  * OUTPUT<k> = INPUT0 of every request concatenated along dim 0, so a wrong split is visible in the data.
  */
 import { fromText } from '@bufbuild/protobuf/txtpb';
+import type { ResponseCache } from '../../embedded-server/src/cache/response-cache.ts';
+import type {
+  ExecutionResult,
+  ExecutionTimings,
+  InferRequest,
+  ModelInstance,
+} from '../../embedded-server/src/core/types.ts';
+import { createScheduler, type ModelScheduler } from '../../embedded-server/src/scheduler/model-scheduler.ts';
+import { ModelStatsRecorder } from '../../embedded-server/src/stats/model-stats.ts';
+import { FakeClock } from '../../src/protocol/clock.ts';
 import type { ModelConfig } from '../../src/protocol/gen/model_config_pb.ts';
 import { ModelConfigSchema } from '../../src/protocol/gen/model_config_pb.ts';
 import type { Tensor } from '../../src/protocol/tensor.ts';
-import { FakeClock } from '../../src/protocol/clock.ts';
-import type { ResponseCache } from '../../embedded-server/src/cache/response-cache.ts';
-import type { ExecutionResult, ExecutionTimings, InferRequest, ModelInstance } from '../../embedded-server/src/core/types.ts';
-import { createScheduler, type ModelScheduler } from '../../embedded-server/src/scheduler/model-scheduler.ts';
-import { ModelStatsRecorder } from '../../embedded-server/src/stats/model-stats.ts';
 
 export const MS = 1_000_000;
 
@@ -52,7 +57,10 @@ export class FakeInstance implements ModelInstance {
     private readonly options: { auto?: boolean; sharedLog?: FakeCall[] } = {},
   ) {}
 
-  execute(requests: ReadonlyArray<readonly Tensor[]>, outputNames: readonly string[]): Promise<ExecutionResult> {
+  execute(
+    requests: ReadonlyArray<readonly Tensor[]>,
+    outputNames: readonly string[],
+  ): Promise<ExecutionResult> {
     this.running += 1;
     return new Promise<ExecutionResult>((resolve, reject) => {
       const inputs0 = requests.map((r) => r.find((t) => t.name === 'INPUT0') ?? (r[0] as Tensor));

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -23,7 +23,10 @@ describe('runWarmup (§7.2)', () => {
   before(() => {
     modelDir = mkdtempSync(join(tmpdir(), 'inferbench-warmup-'));
     mkdirSync(join(modelDir, 'warmup'));
-    writeFileSync(join(modelDir, 'warmup', 'four_ints'), Buffer.from(new Int32Array([1, 2, 3, 4, 99]).buffer));
+    writeFileSync(
+      join(modelDir, 'warmup', 'four_ints'),
+      Buffer.from(new Int32Array([1, 2, 3, 4, 99]).buffer),
+    );
     writeFileSync(join(modelDir, 'warmup', 'short'), Buffer.from([1, 2, 3]));
   });
   after(() => rmSync(modelDir, { recursive: true, force: true }));
@@ -55,7 +58,11 @@ describe('runWarmup (§7.2)', () => {
 
   it('uses dims without a batch dimension for models that do not batch', async () => {
     const instance = new FakeInstance('m_0', { auto: true });
-    await runWarmup(warmupConfig(0, sample('s', 'data_type: TYPE_INT32 dims: [ 3 ] zero_data: true')), instance, modelDir);
+    await runWarmup(
+      warmupConfig(0, sample('s', 'data_type: TYPE_INT32 dims: [ 3 ] zero_data: true')),
+      instance,
+      modelDir,
+    );
     assert.deepEqual(instance.calls[0]!.requests[0]![0]!.shape, [3]);
   });
 
@@ -98,7 +105,11 @@ describe('runWarmup (§7.2)', () => {
       sample('f', 'data_type: TYPE_INT32 dims: [ 4 ] input_data_file: "short"'),
       'warmup setting expects 16 bytes, but the data provided from short only has 3 bytes',
     ],
-    ['missing file', sample('f', 'data_type: TYPE_INT32 dims: [ 4 ] input_data_file: "nope"'), /^failed to read warmup data file '.*nope'/],
+    [
+      'missing file',
+      sample('f', 'data_type: TYPE_INT32 dims: [ 4 ] input_data_file: "nope"'),
+      /^failed to read warmup data file '.*nope'/,
+    ],
   ];
   for (const [what, text, message] of failures) {
     it(`fails the load on ${what}`, async () => {

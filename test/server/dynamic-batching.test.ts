@@ -14,7 +14,7 @@ function slowConfig(name: string, extra: string): string {
 name: "${name}"
 platform: "onnxruntime_onnx"
 input [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ 4 ] } ]
-output [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ 4 ] } ]
+output [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ -1 ] } ]
 parameters { key: "intra_op_thread_count" value: { string_value: "1" } }
 ${extra}`;
 }
@@ -34,7 +34,9 @@ const BOUNDED = slowConfig(
 const PAIR = slowConfig('pair', `max_batch_size: 1\ninstance_group [ { count: 2 kind: KIND_CPU } ]`);
 
 function body(value: number) {
-  return { inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 4], data: [value, value, value, value] }] };
+  return {
+    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 4], data: [value, value, value, value] }],
+  };
 }
 
 function coreRequest(modelName: string, value: number): InferRequest {
@@ -42,7 +44,14 @@ function coreRequest(modelName: string, value: number): InferRequest {
     id: '',
     modelName,
     modelVersion: '',
-    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 4], data: new Uint8Array(Float32Array.of(value, value, value, value).buffer) }],
+    inputs: [
+      {
+        name: 'INPUT0',
+        datatype: 'FP32',
+        shape: [1, 4],
+        data: new Uint8Array(Float32Array.of(value, value, value, value).buffer),
+      },
+    ],
     outputs: [],
     parameters: {},
     priority: 0,
@@ -62,7 +71,8 @@ describe('dynamic batching and instances with real ONNX Runtime', () => {
   let repo: TempRepository;
   let server: RunningServer;
   const stats = async (model: string) =>
-    ((await http(`${server.httpUrl}/v2/models/${model}/stats`)).json() as { model_stats: Stats[] }).model_stats[0]!;
+    ((await http(`${server.httpUrl}/v2/models/${model}/stats`)).json() as { model_stats: Stats[] })
+      .model_stats[0]!;
 
   before(async () => {
     repo = await tempRepository({
@@ -79,7 +89,9 @@ describe('dynamic batching and instances with real ONNX Runtime', () => {
   });
 
   it('N concurrent requests within max_queue_delay form one batch of N', async () => {
-    const replies = await Promise.all([1, 2, 3, 4].map((v) => postJson(`${server.httpUrl}/v2/models/batched/infer`, body(v))));
+    const replies = await Promise.all(
+      [1, 2, 3, 4].map((v) => postJson(`${server.httpUrl}/v2/models/batched/infer`, body(v))),
+    );
     replies.forEach((r, i) => {
       assert.equal(r.status, 200);
       const out = (r.json() as { outputs: { data: number[]; shape: number[] }[] }).outputs[0];
@@ -97,7 +109,9 @@ describe('dynamic batching and instances with real ONNX Runtime', () => {
 
   it('a full queue (max_queue_size) rejects exactly the overflow, uncounted', async () => {
     // One synchronous burst: the batcher only runs after it, so the queue holds exactly max_queue_size.
-    const outcomes = await Promise.allSettled([1, 2, 3, 4, 5, 6].map((v) => server.core.infer(coreRequest('bounded', v))));
+    const outcomes = await Promise.allSettled(
+      [1, 2, 3, 4, 5, 6].map((v) => server.core.infer(coreRequest('bounded', v))),
+    );
     const rejected = outcomes.filter((o) => o.status === 'rejected');
     assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 2);
     assert.equal(rejected.length, 4);

@@ -55,7 +55,11 @@ export async function http(url: string, init?: RequestInit): Promise<HttpResult>
 }
 
 export function postJson(url: string, body: unknown): Promise<HttpResult> {
-  return http(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  return http(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 }
 
 export function range(n: number, f: (i: number) => number = (i) => i): number[] {

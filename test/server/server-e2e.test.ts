@@ -26,7 +26,10 @@ function int32Bytes(values: number[]): Uint8Array {
   return new Uint8Array(Int32Array.from(values).buffer);
 }
 
-type InferFn = (req: ModelInferRequest, cb: (err: ServiceError | null, res?: ModelInferResponse) => void) => void;
+type InferFn = (
+  req: ModelInferRequest,
+  cb: (err: ServiceError | null, res?: ModelInferResponse) => void,
+) => void;
 
 describe('reference server end to end (HTTP, gRPC, metrics)', () => {
   let repo: TempRepository;
@@ -44,7 +47,7 @@ describe('reference server end to end (HTTP, gRPC, metrics)', () => {
     });
     server = await startServer({ modelRepository: repo.dir });
     const Ctor = makeGenericClientConstructor(inferenceServiceDefinition, 'GRPCInferenceService');
-    grpc = new Ctor(server.grpcUrl, credentials.createInsecure()) as Client & { ModelInfer: InferFn };
+    grpc = new Ctor(server.grpcUrl, credentials.createInsecure()) as unknown as Client & { ModelInfer: InferFn };
   });
 
   after(async () => {
@@ -56,14 +59,27 @@ describe('reference server end to end (HTTP, gRPC, metrics)', () => {
   it('HTTP JSON inference returns sum and difference', async () => {
     const r = await postJson(`${server.httpUrl}/v2/models/simple/infer`, {
       id: 'r1',
-      inputs: simpleInputs(range(16), range(16, () => 2)),
+      inputs: simpleInputs(
+        range(16),
+        range(16, () => 2),
+      ),
     });
     assert.equal(r.status, 200);
-    const body = r.json() as { id: string; model_version: string; outputs: { name: string; data: number[] }[] };
+    const body = r.json() as {
+      id: string;
+      model_version: string;
+      outputs: { name: string; data: number[] }[];
+    };
     assert.equal(body.id, 'r1');
     assert.equal(body.model_version, '1');
-    assert.deepEqual(body.outputs[0]?.data, range(16, (i) => i + 2));
-    assert.deepEqual(body.outputs[1]?.data, range(16, (i) => i - 2));
+    assert.deepEqual(
+      body.outputs[0]?.data,
+      range(16, (i) => i + 2),
+    );
+    assert.deepEqual(
+      body.outputs[1]?.data,
+      range(16, (i) => i - 2),
+    );
   });
 
   it('HTTP binary tensor extension: binary inputs and outputs', async () => {
@@ -93,7 +109,10 @@ describe('reference server end to end (HTTP, gRPC, metrics)', () => {
       [['OUTPUT0', 64]],
     );
     const out = new Int32Array(bytes.slice(jsonLength).buffer);
-    assert.deepEqual([...out], range(16, (i) => i + 5));
+    assert.deepEqual(
+      [...out],
+      range(16, (i) => i + 5),
+    );
   });
 
   it('gRPC ModelInfer with raw contents', async () => {
@@ -114,15 +133,21 @@ describe('reference server end to end (HTTP, gRPC, metrics)', () => {
       ['OUTPUT0', 'OUTPUT1'],
     );
     const raw = res.rawOutputContents[1] as Uint8Array;
-    assert.deepEqual([...new Int32Array(raw.slice().buffer)], range(16, (i) => 10 * i - 1));
+    assert.deepEqual(
+      [...new Int32Array(raw.slice().buffer)],
+      range(16, (i) => 10 * i - 1),
+    );
   });
 
   it('gRPC: unknown model is NOT_FOUND, -1 in a shape is INVALID_ARGUMENT with Triton texts', async () => {
-    await assert.rejects(grpcInfer(create(ModelInferRequestSchema, { modelName: 'nope' })), (e: ServiceError) => {
-      assert.equal(e.code, GrpcCode.NOT_FOUND);
-      assert.equal(e.details, "Request for unknown model: 'nope' is not found");
-      return true;
-    });
+    await assert.rejects(
+      grpcInfer(create(ModelInferRequestSchema, { modelName: 'nope' })),
+      (e: ServiceError) => {
+        assert.equal(e.code, GrpcCode.NOT_FOUND);
+        assert.equal(e.details, "Request for unknown model: 'nope' is not found");
+        return true;
+      },
+    );
     const bad = create(ModelInferRequestSchema, {
       modelName: 'simple',
       inputs: [
@@ -193,7 +218,9 @@ describe('reference server end to end (HTTP, gRPC, metrics)', () => {
     assert.equal(broken?.state, 'UNAVAILABLE');
     assert.ok(broken?.reason && broken.reason.length > 0, 'the reason says why');
     assert.equal(index.find((e) => e.name === 'simple')?.state, 'READY');
-    const r = await postJson(`${server.httpUrl}/v2/models/broken/infer`, { inputs: simpleInputs(range(16), range(16)) });
+    const r = await postJson(`${server.httpUrl}/v2/models/broken/infer`, {
+      inputs: simpleInputs(range(16), range(16)),
+    });
     assert.equal(r.status, 404);
   });
 
@@ -201,7 +228,12 @@ describe('reference server end to end (HTTP, gRPC, metrics)', () => {
     const cases: [string, unknown, string][] = [
       [
         'unknown input',
-        { inputs: [...simpleInputs(range(16), range(16)).slice(0, 1), { name: 'X', datatype: 'INT32', shape: [1, 16], data: range(16) }] },
+        {
+          inputs: [
+            ...simpleInputs(range(16), range(16)).slice(0, 1),
+            { name: 'X', datatype: 'INT32', shape: [1, 16], data: range(16) },
+          ],
+        },
         "unexpected inference input 'X' for model 'simple'",
       ],
       [
@@ -211,17 +243,32 @@ describe('reference server end to end (HTTP, gRPC, metrics)', () => {
       ],
       [
         'datatype mismatch',
-        { inputs: [{ ...simpleInputs(range(16), range(16))[0], datatype: 'FP32' }, simpleInputs(range(16), range(16))[1]] },
+        {
+          inputs: [
+            { ...simpleInputs(range(16), range(16))[0], datatype: 'FP32' },
+            simpleInputs(range(16), range(16))[1],
+          ],
+        },
         "[request id: <id_unknown>] inference input 'INPUT0' data-type is 'FP32', but model 'simple' expects 'INT32'",
       ],
       [
         'shape mismatch',
-        { inputs: [{ name: 'INPUT0', datatype: 'INT32', shape: [1, 15], data: range(15) }, simpleInputs(range(16), range(16))[1]] },
+        {
+          inputs: [
+            { name: 'INPUT0', datatype: 'INT32', shape: [1, 15], data: range(15) },
+            simpleInputs(range(16), range(16))[1],
+          ],
+        },
         "[request id: <id_unknown>] unexpected shape for input 'INPUT0' for model 'simple'. Expected [-1,16], got [1,15]. NOTE: Setting a non-zero max_batch_size in the model config requires a batch dimension to be prepended to each input shape. If you want to specify the full shape including the batch dim in your input dims config, try setting max_batch_size to zero. See the model configuration docs for more info on max_batch_size.",
       ],
       [
         'scalar input to a batching model',
-        { inputs: [{ name: 'INPUT0', datatype: 'INT32', shape: [], data: [1] }, simpleInputs(range(16), range(16))[1]] },
+        {
+          inputs: [
+            { name: 'INPUT0', datatype: 'INT32', shape: [], data: [1] },
+            simpleInputs(range(16), range(16))[1],
+          ],
+        },
         "[request id: <id_unknown>] input 'INPUT0' has no shape but model requires batch dimension for 'simple'",
       ],
       [
@@ -264,7 +311,8 @@ describe('reference server end to end (HTTP, gRPC, metrics)', () => {
       });
       assert.equal(res.status, 400);
       assert.deepEqual(res.json(), {
-        error: "[request id: <id_unknown>] input byte size mismatch for input 'INPUT0' for model 'simple'. Expected 64, got 60",
+        error:
+          "[request id: <id_unknown>] input byte size mismatch for input 'INPUT0' for model 'simple'. Expected 64, got 60",
       });
     });
   });
@@ -273,12 +321,18 @@ describe('reference server end to end (HTTP, gRPC, metrics)', () => {
     const statsOf = async () =>
       (
         (await http(`${server.httpUrl}/v2/models/simple/stats`)).json() as {
-          model_stats: { inference_count: number; execution_count: number; inference_stats: { success: { count: number }; fail: { count: number } } }[];
+          model_stats: {
+            inference_count: number;
+            execution_count: number;
+            inference_stats: { success: { count: number }; fail: { count: number } };
+          }[];
         }
       ).model_stats[0]!;
     const before = await statsOf();
     for (let i = 0; i < 3; i++) {
-      const r = await postJson(`${server.httpUrl}/v2/models/simple/infer`, { inputs: simpleInputs(range(16), range(16)) });
+      const r = await postJson(`${server.httpUrl}/v2/models/simple/infer`, {
+        inputs: simpleInputs(range(16), range(16)),
+      });
       assert.equal(r.status, 200);
     }
     const r3 = await postJson(`${server.httpUrl}/v2/models/simple/infer`, {
@@ -302,8 +356,14 @@ describe('reference server end to end (HTTP, gRPC, metrics)', () => {
     assert.match(metrics.headers.get('content-type') ?? '', /^text\/plain/);
     const total = afterStats.inference_stats.success.count;
     assert.ok(metrics.text.includes(`nv_inference_request_success{model="simple",version="1"} ${total}\n`));
-    assert.ok(metrics.text.includes(`nv_inference_count{model="simple",version="1"} ${afterStats.inference_count}\n`));
-    assert.ok(metrics.text.includes('# HELP nv_inference_request_success Number of successful inference requests, all batch sizes'));
+    assert.ok(
+      metrics.text.includes(`nv_inference_count{model="simple",version="1"} ${afterStats.inference_count}\n`),
+    );
+    assert.ok(
+      metrics.text.includes(
+        '# HELP nv_inference_request_success Number of successful inference requests, all batch sizes',
+      ),
+    );
     assert.equal((await http(`${server.metricsUrl.replace('/metrics', '/other')}`)).status, 404);
   });
 
@@ -320,17 +380,23 @@ describe('reference server end to end (HTTP, gRPC, metrics)', () => {
       index.find((e) => e.name === 'simple'),
       { name: 'simple', version: '1', state: 'UNAVAILABLE', reason: 'unloaded' },
     );
-    const gone = await postJson(`${server.httpUrl}/v2/models/simple/infer`, { inputs: simpleInputs(range(16), range(16)) });
+    const gone = await postJson(`${server.httpUrl}/v2/models/simple/infer`, {
+      inputs: simpleInputs(range(16), range(16)),
+    });
     assert.equal(gone.status, 404);
     assert.deepEqual(gone.json(), { error: "Request for unknown model: 'simple' has no available versions" });
 
     const load = await http(`${server.httpUrl}/v2/repository/models/simple/load`, { method: 'POST' });
     assert.equal(load.status, 200);
-    const back = await postJson(`${server.httpUrl}/v2/models/simple/infer`, { inputs: simpleInputs(range(16), range(16)) });
+    const back = await postJson(`${server.httpUrl}/v2/models/simple/infer`, {
+      inputs: simpleInputs(range(16), range(16)),
+    });
     assert.equal(back.status, 200);
 
     const unknown = await http(`${server.httpUrl}/v2/repository/models/nothere/load`, { method: 'POST' });
     assert.equal(unknown.status, 500);
-    assert.deepEqual(unknown.json(), { error: "failed to load 'nothere', failed to poll from model repository" });
+    assert.deepEqual(unknown.json(), {
+      error: "failed to load 'nothere', failed to poll from model repository",
+    });
   });
 });

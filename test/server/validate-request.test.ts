@@ -78,7 +78,8 @@ describe('createRequestValidator (Triton §9 texts)', () => {
 
   it('unknown input name (no prefix)', () => {
     rejects(
-      () => simple(request('simple', [tensor('INPUT0', 'INT32', [1, 16]), tensor('BOGUS', 'INT32', [1, 16])])),
+      () =>
+        simple(request('simple', [tensor('INPUT0', 'INT32', [1, 16]), tensor('BOGUS', 'INT32', [1, 16])])),
       "unexpected inference input 'BOGUS' for model 'simple'",
     );
   });
@@ -101,14 +102,16 @@ describe('createRequestValidator (Triton §9 texts)', () => {
 
   it('datatype mismatch', () => {
     rejects(
-      () => simple(request('simple', [tensor('INPUT0', 'FP32', [1, 16]), tensor('INPUT1', 'INT32', [1, 16])])),
+      () =>
+        simple(request('simple', [tensor('INPUT0', 'FP32', [1, 16]), tensor('INPUT1', 'INT32', [1, 16])])),
       "[request id: <id_unknown>] inference input 'INPUT0' data-type is 'FP32', but model 'simple' expects 'INT32'",
     );
   });
 
   it('shape mismatch on a batching model carries the NOTE', () => {
     rejects(
-      () => simple(request('simple', [tensor('INPUT0', 'INT32', [1, 15]), tensor('INPUT1', 'INT32', [1, 16])])),
+      () =>
+        simple(request('simple', [tensor('INPUT0', 'INT32', [1, 15]), tensor('INPUT1', 'INT32', [1, 16])])),
       "[request id: <id_unknown>] unexpected shape for input 'INPUT0' for model 'simple'. Expected [-1,16], got [1,15]. " +
         'NOTE: Setting a non-zero max_batch_size in the model config requires a batch dimension to be prepended ' +
         'to each input shape. If you want to specify the full shape including the batch dim in your input dims ' +
@@ -139,7 +142,8 @@ describe('createRequestValidator (Triton §9 texts)', () => {
 
   it('inputs disagree on the batch dimension', () => {
     rejects(
-      () => simple(request('simple', [tensor('INPUT0', 'INT32', [2, 16]), tensor('INPUT1', 'INT32', [3, 16])])),
+      () =>
+        simple(request('simple', [tensor('INPUT0', 'INT32', [2, 16]), tensor('INPUT1', 'INT32', [3, 16])])),
       "[request id: <id_unknown>] input 'INPUT1' batch size does not match other inputs for 'simple'",
     );
   });
@@ -153,13 +157,21 @@ describe('createRequestValidator (Triton §9 texts)', () => {
 
   it('byte size mismatch', () => {
     rejects(
-      () => simple(request('simple', [tensor('INPUT0', 'INT32', [1, 16], 60), tensor('INPUT1', 'INT32', [1, 16])])),
+      () =>
+        simple(
+          request('simple', [tensor('INPUT0', 'INT32', [1, 16], 60), tensor('INPUT1', 'INT32', [1, 16])]),
+        ),
       "[request id: <id_unknown>] input byte size mismatch for input 'INPUT0' for model 'simple'. Expected 64, got 60",
     );
   });
 
   it('BYTES: counts elements by walking the length prefixes', () => {
-    const ok: Tensor = { name: 'S', datatype: 'BYTES', shape: [1, 2], data: serializeBytesElements(['a', 'bc']) };
+    const ok: Tensor = {
+      name: 'S',
+      datatype: 'BYTES',
+      shape: [1, 2],
+      data: serializeBytesElements(['a', 'bc']),
+    };
     assert.deepEqual(strings(request('str', [ok])), { batchSize: 1 });
     const few: Tensor = { ...ok, data: serializeBytesElements(['a']) };
     rejects(
@@ -172,6 +184,9 @@ describe('createRequestValidator (Triton §9 texts)', () => {
       "[request id: <id_unknown>] unexpected number of string elements 3 for inference input 'S' for model 'str', expecting 2",
     );
     const cut: Tensor = { ...ok, data: serializeBytesElements(['a', 'b']).subarray(0, 7) };
-    rejects(() => strings(request('str', [cut])), '[request id: <id_unknown>] element byte size indicator exceeds the end of the buffer.');
+    rejects(
+      () => strings(request('str', [cut])),
+      '[request id: <id_unknown>] element byte size indicator exceeds the end of the buffer.',
+    );
   });
 });

@@ -4,14 +4,24 @@ import { ResponseCache } from '../../embedded-server/src/cache/response-cache.ts
 import { runWarmup } from '../../embedded-server/src/scheduler/warmup.ts';
 import { ModelStatsRecorder, type StatsEvent } from '../../embedded-server/src/stats/model-stats.ts';
 import { FakeClock } from '../../src/protocol/clock.ts';
-import { config, FakeInstance, flush, harness, identityConfig, MS, request } from '../scheduler/fake-instance.ts';
+import {
+  config,
+  FakeInstance,
+  flush,
+  harness,
+  identityConfig,
+  MS,
+  request,
+} from '../scheduler/fake-instance.ts';
 
 const WALL_ORIGIN_MS = 1_700_000_000_000;
 
 describe('ModelStatsRecorder (Triton statistics, §5)', () => {
   it('reproduces the worked example: two batch-1 requests in one execution of 1 ms / 5 ms / 1 ms', async () => {
     const h = harness(
-      identityConfig('max_batch_size: 8\ndynamic_batching { preferred_batch_size: [ 4 ] max_queue_delay_microseconds: 1000 }'),
+      identityConfig(
+        'max_batch_size: 8\ndynamic_batching { preferred_batch_size: [ 4 ] max_queue_delay_microseconds: 1000 }',
+      ),
     );
     const events: StatsEvent[] = [];
     h.stats.onEvent((e) => events.push(e));
@@ -165,7 +175,10 @@ describe('ModelStatsRecorder (Triton statistics, §5)', () => {
 
   it('counts cache hits as successes but not as inferences or executions', async () => {
     const cache = new ResponseCache(1 << 20);
-    const h = harness(identityConfig('max_batch_size: 8\ndynamic_batching { }'), { cache, cacheEnabled: true });
+    const h = harness(identityConfig('max_batch_size: 8\ndynamic_batching { }'), {
+      cache,
+      cacheEnabled: true,
+    });
     const first = h.scheduler.enqueue(request(7));
     await flush();
     h.calls()[0]!.complete({ computeInferNs: 2 * MS });

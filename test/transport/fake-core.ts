@@ -3,10 +3,6 @@
  * "hang" whose inferences wait for their AbortSignal, and switches for liveness and shutdown.
  */
 import { create } from '@bufbuild/protobuf';
-import { ModelConfigSchema } from '../../src/protocol/gen/model_config_pb.ts';
-import type { ModelConfig } from '../../src/protocol/gen/model_config_pb.ts';
-import { InferenceError } from '../../src/protocol/status.ts';
-import type { Tensor } from '../../src/protocol/tensor.ts';
 import type {
   InferenceCore,
   ModelIndexEntry,
@@ -15,6 +11,10 @@ import type {
   ServerMetadata,
 } from '../../embedded-server/src/core/api.ts';
 import type { InferRequest, InferResponse } from '../../embedded-server/src/core/types.ts';
+import type { ModelConfig } from '../../src/protocol/gen/model_config_pb.ts';
+import { ModelConfigSchema } from '../../src/protocol/gen/model_config_pb.ts';
+import { InferenceError } from '../../src/protocol/status.ts';
+import type { Tensor } from '../../src/protocol/tensor.ts';
 
 const duration = (count: number, ns: number) => ({ count, ns });
 
@@ -48,7 +48,10 @@ export class FakeCore implements InferenceCore {
       throw new InferenceError('NOT_FOUND', `Request for unknown model: '${name}' is not found`);
     }
     if (version !== '' && version !== '1') {
-      throw new InferenceError('NOT_FOUND', `Request for unknown model: '${name}' version ${version} is not found`);
+      throw new InferenceError(
+        'NOT_FOUND',
+        `Request for unknown model: '${name}' version ${version} is not found`,
+      );
     }
   }
   modelMetadata(name: string, version: string): ModelMetadata {
@@ -100,7 +103,12 @@ export class FakeCore implements InferenceCore {
         },
         response_stats: {},
         batch_stats: [
-          { batch_size: 1, compute_input: duration(2, 20), compute_infer: duration(2, 2), compute_output: duration(2, 22) },
+          {
+            batch_size: 1,
+            compute_input: duration(2, 20),
+            compute_infer: duration(2, 2),
+            compute_output: duration(2, 22),
+          },
         ],
         memory_usage: [],
       },
@@ -120,7 +128,10 @@ export class FakeCore implements InferenceCore {
     const delayMs = Number(request.parameters.delay_ms ?? 0);
     if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
     if (request.parameters.fail === true) {
-      throw new InferenceError('UNAVAILABLE', `[request id: ${request.id || '<id_unknown>'}] Exceeds maximum queue size`);
+      throw new InferenceError(
+        'UNAVAILABLE',
+        `[request id: ${request.id || '<id_unknown>'}] Exceeds maximum queue size`,
+      );
     }
     const [a, b] = request.inputs as [Tensor, Tensor];
     const x = int32(a);
@@ -157,5 +168,10 @@ export class FakeCore implements InferenceCore {
 
 /** INT32 tensor helper. */
 export function int32Tensor(name: string, values: number[]): Tensor {
-  return { name, datatype: 'INT32', shape: [1, values.length], data: new Uint8Array(new Int32Array(values).buffer) };
+  return {
+    name,
+    datatype: 'INT32',
+    shape: [1, values.length],
+    data: new Uint8Array(new Int32Array(values).buffer),
+  };
 }

@@ -79,29 +79,72 @@ describe('grpc-server', () => {
   });
 
   it('answers health, metadata, config, statistics and repository RPCs', async () => {
-    const live = await unaryCall(svc('ServerLive'), ServerLiveRequestSchema, ServerLiveResponseSchema, create(ServerLiveRequestSchema));
+    const live = await unaryCall(
+      svc('ServerLive'),
+      ServerLiveRequestSchema,
+      ServerLiveResponseSchema,
+      create(ServerLiveRequestSchema),
+    );
     assert.equal(live.live, true);
-    const ready = await unaryCall(svc('ModelReady'), ModelReadyRequestSchema, ModelReadyResponseSchema, create(ModelReadyRequestSchema, { name: 'hang' }));
+    const ready = await unaryCall(
+      svc('ModelReady'),
+      ModelReadyRequestSchema,
+      ModelReadyResponseSchema,
+      create(ModelReadyRequestSchema, { name: 'hang' }),
+    );
     assert.equal(ready.ready, false);
     await rejectsWith(
-      unaryCall(svc('ModelReady'), ModelReadyRequestSchema, ModelReadyResponseSchema, create(ModelReadyRequestSchema, { name: 'x' })),
+      unaryCall(
+        svc('ModelReady'),
+        ModelReadyRequestSchema,
+        ModelReadyResponseSchema,
+        create(ModelReadyRequestSchema, { name: 'x' }),
+      ),
       GrpcCode.NOT_FOUND,
       "Request for unknown model: 'x' is not found",
     );
     await rejectsWith(
-      unaryCall(svc('ModelMetadata'), ModelMetadataRequestSchema, ModelMetadataResponseSchema, create(ModelMetadataRequestSchema, { name: 'addsub', version: 'v1' })),
+      unaryCall(
+        svc('ModelMetadata'),
+        ModelMetadataRequestSchema,
+        ModelMetadataResponseSchema,
+        create(ModelMetadataRequestSchema, { name: 'addsub', version: 'v1' }),
+      ),
       GrpcCode.INVALID_ARGUMENT,
       "failed to get model version from specified version string 'v1' (details: stol), version should be an integral value > 0",
     );
-    const meta = await unaryCall(svc('ModelMetadata'), ModelMetadataRequestSchema, ModelMetadataResponseSchema, create(ModelMetadataRequestSchema, { name: 'addsub' }));
+    const meta = await unaryCall(
+      svc('ModelMetadata'),
+      ModelMetadataRequestSchema,
+      ModelMetadataResponseSchema,
+      create(ModelMetadataRequestSchema, { name: 'addsub' }),
+    );
     assert.deepEqual(meta.inputs[0]?.shape, [-1n, 4n]);
-    const cfg = await unaryCall(svc('ModelConfig'), ModelConfigRequestSchema, ModelConfigResponseSchema, create(ModelConfigRequestSchema, { name: 'addsub' }));
+    const cfg = await unaryCall(
+      svc('ModelConfig'),
+      ModelConfigRequestSchema,
+      ModelConfigResponseSchema,
+      create(ModelConfigRequestSchema, { name: 'addsub' }),
+    );
     assert.equal(cfg.config?.maxBatchSize, 8);
-    const stats = await unaryCall(svc('ModelStatistics'), ModelStatisticsRequestSchema, ModelStatisticsResponseSchema, create(ModelStatisticsRequestSchema));
+    const stats = await unaryCall(
+      svc('ModelStatistics'),
+      ModelStatisticsRequestSchema,
+      ModelStatisticsResponseSchema,
+      create(ModelStatisticsRequestSchema),
+    );
     assert.equal(stats.modelStats[0]?.inferenceStats?.success?.ns, 3000n);
     assert.equal(stats.modelStats[0]?.batchStats[0]?.computeOutput?.count, 2n);
-    const index = await unaryCall(svc('RepositoryIndex'), RepositoryIndexRequestSchema, RepositoryIndexResponseSchema, create(RepositoryIndexRequestSchema, { ready: true }));
-    assert.deepEqual(index.models.map((m) => [m.name, m.state]), [['addsub', 'READY']]);
+    const index = await unaryCall(
+      svc('RepositoryIndex'),
+      RepositoryIndexRequestSchema,
+      RepositoryIndexResponseSchema,
+      create(RepositoryIndexRequestSchema, { ready: true }),
+    );
+    assert.deepEqual(
+      index.models.map((m) => [m.name, m.state]),
+      [['addsub', 'READY']],
+    );
     await unaryCall(
       svc('RepositoryModelLoad'),
       RepositoryModelLoadRequestSchema,
@@ -113,20 +156,40 @@ describe('grpc-server', () => {
     );
     assert.deepEqual(core.loads.at(-1), { name: 'addsub', configJson: '{"max_batch_size":4}' });
     await rejectsWith(
-      unaryCall(svc('RepositoryModelLoad'), RepositoryModelLoadRequestSchema, RepositoryModelLoadResponseSchema, create(RepositoryModelLoadRequestSchema, { repositoryName: 'r', modelName: 'addsub' })),
+      unaryCall(
+        svc('RepositoryModelLoad'),
+        RepositoryModelLoadRequestSchema,
+        RepositoryModelLoadResponseSchema,
+        create(RepositoryModelLoadRequestSchema, { repositoryName: 'r', modelName: 'addsub' }),
+      ),
       GrpcCode.UNIMPLEMENTED,
       "'repository_name' specification is not supported",
     );
     await rejectsWith(
-      unaryCall(svc('SystemSharedMemoryStatus'), SystemSharedMemoryStatusRequestSchema, SystemSharedMemoryStatusResponseSchema, create(SystemSharedMemoryStatusRequestSchema)),
+      unaryCall(
+        svc('SystemSharedMemoryStatus'),
+        SystemSharedMemoryStatusRequestSchema,
+        SystemSharedMemoryStatusResponseSchema,
+        create(SystemSharedMemoryStatusRequestSchema),
+      ),
       GrpcCode.UNIMPLEMENTED,
       'SystemSharedMemoryStatus is not supported by this server',
     );
-    const health = await unaryCall('/grpc.health.v1.Health/Check', HealthCheckRequestSchema, HealthCheckResponseSchema, create(HealthCheckRequestSchema));
+    const health = await unaryCall(
+      '/grpc.health.v1.Health/Check',
+      HealthCheckRequestSchema,
+      HealthCheckResponseSchema,
+      create(HealthCheckRequestSchema),
+    );
     assert.equal(health.status, 1);
     core.exiting = true;
     await rejectsWith(
-      unaryCall(svc('ServerLive'), ServerLiveRequestSchema, ServerLiveResponseSchema, create(ServerLiveRequestSchema)),
+      unaryCall(
+        svc('ServerLive'),
+        ServerLiveRequestSchema,
+        ServerLiveResponseSchema,
+        create(ServerLiveRequestSchema),
+      ),
       GrpcCode.UNAVAILABLE,
       'Server exiting',
     );
@@ -134,7 +197,14 @@ describe('grpc-server', () => {
   });
 
   it('serves ModelInfer with raw outputs and maps errors to statuses', async () => {
-    const req = wireToGrpcRequest({ modelName: 'addsub', modelVersion: '1', id: 'g1', parameters: { priority: 1 }, inputs, outputs: ['OUTPUT0'] });
+    const req = wireToGrpcRequest({
+      modelName: 'addsub',
+      modelVersion: '1',
+      id: 'g1',
+      parameters: { priority: 1 },
+      inputs,
+      outputs: ['OUTPUT0'],
+    });
     const res = await unaryCall(svc('ModelInfer'), ModelInferRequestSchema, ModelInferResponseSchema, req);
     assert.equal(res.id, 'g1');
     assert.equal(res.rawOutputContents.length, 1);
@@ -143,12 +213,18 @@ describe('grpc-server', () => {
     assert.equal(seen?.priority, 1);
     assert.equal(seen?.receivedNs, 42);
     await rejectsWith(
-      unaryCall(svc('ModelInfer'), ModelInferRequestSchema, ModelInferResponseSchema, { ...req, modelName: 'nope' }),
+      unaryCall(svc('ModelInfer'), ModelInferRequestSchema, ModelInferResponseSchema, {
+        ...req,
+        modelName: 'nope',
+      }),
       GrpcCode.NOT_FOUND,
       "Request for unknown model: 'nope' is not found",
     );
     await rejectsWith(
-      unaryCall(svc('ModelInfer'), ModelInferRequestSchema, ModelInferResponseSchema, { ...req, rawInputContents: [] }),
+      unaryCall(svc('ModelInfer'), ModelInferRequestSchema, ModelInferResponseSchema, {
+        ...req,
+        rawInputContents: [],
+      }),
       GrpcCode.INVALID_ARGUMENT,
       "unable to find data for input tensor 'INPUT0' for model 'addsub' in request.",
     );
@@ -172,14 +248,33 @@ describe('grpc-server', () => {
     stream.write(wireToGrpcRequest({ ...base, id: 'bad', parameters: { fail: true } }));
     stream.end();
     await done;
-    assert.deepEqual(got.map((m) => m.inferResponse?.id), ['slow', 'fast', 'bad']);
-    assert.deepEqual(got.map((m) => m.errorMessage), ['', '', '[request id: bad] Exceeds maximum queue size']);
-    assert.deepEqual(got[0]?.inferResponse?.parameters.triton_final_response?.parameterChoice, { case: 'boolParam', value: true });
-    assert.deepEqual(values(grpcResponseToWire(got[1]?.inferResponse as never).outputs[1] as Tensor), [-9, -18, -27, -36]);
+    assert.deepEqual(
+      got.map((m) => m.inferResponse?.id),
+      ['slow', 'fast', 'bad'],
+    );
+    assert.deepEqual(
+      got.map((m) => m.errorMessage),
+      ['', '', '[request id: bad] Exceeds maximum queue size'],
+    );
+    assert.deepEqual(got[0]?.inferResponse?.parameters.triton_final_response?.parameterChoice, {
+      case: 'boolParam',
+      value: true,
+    });
+    assert.deepEqual(
+      values(grpcResponseToWire(got[1]?.inferResponse as never).outputs[1] as Tensor),
+      [-9, -18, -27, -36],
+    );
   });
 
   it('aborts the request signal when the client cancels', async () => {
-    const req = wireToGrpcRequest({ modelName: 'hang', modelVersion: '', id: 'cancel-me', parameters: {}, inputs, outputs: [] });
+    const req = wireToGrpcRequest({
+      modelName: 'hang',
+      modelVersion: '',
+      id: 'cancel-me',
+      parameters: {},
+      inputs,
+      outputs: [],
+    });
     const call = client.makeUnaryRequest(
       svc('ModelInfer'),
       (m: MessageShape<typeof ModelInferRequestSchema>) => asBuffer(toBinary(ModelInferRequestSchema, m)),
@@ -188,9 +283,11 @@ describe('grpc-server', () => {
       () => {},
     );
     const deadline = Date.now() + 2000;
-    while (!core.requests.some((r) => r.id === 'cancel-me') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    while (!core.requests.some((r) => r.id === 'cancel-me') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 5));
     call.cancel();
-    while (!core.aborted.includes('cancel-me') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    while (!core.aborted.includes('cancel-me') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 5));
     assert.ok(core.aborted.includes('cancel-me'));
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { gzipSync, gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { Agent, request } from 'undici';
 import { type HttpServerHandle, startHttpServer } from '../../embedded-server/src/transport/http-server.ts';
 import { FakeClock } from '../../src/protocol/clock.ts';
@@ -60,14 +60,22 @@ describe('http-server', () => {
     const notReady = await call('GET', '/v2/models/hang/ready');
     assert.deepEqual([notReady.status, json(notReady.body)], [400, { error: 'Model version not ready' }]);
     const unknown = await call('GET', '/v2/models/nope');
-    assert.deepEqual([unknown.status, json(unknown.body)], [404, { error: "Request for unknown model: 'nope' is not found" }]);
+    assert.deepEqual(
+      [unknown.status, json(unknown.body)],
+      [404, { error: "Request for unknown model: 'nope' is not found" }],
+    );
     const cfg = json((await call('GET', '/v2/models/addsub/config')).body) as Record<string, unknown>;
     assert.equal(cfg.max_batch_size, 8);
     assert.deepEqual((cfg.input as { dims: unknown; data_type: unknown }[])[0]?.dims, [4]);
-    const stats = json((await call('GET', '/v2/models/stats')).body) as { model_stats: { inference_count: number }[] };
+    const stats = json((await call('GET', '/v2/models/stats')).body) as {
+      model_stats: { inference_count: number }[];
+    };
     assert.equal(stats.model_stats[0]?.inference_count, 3);
     const badStats = await call('GET', '/v2/models/zzz/stats');
-    assert.deepEqual([badStats.status, json(badStats.body)], [400, { error: "requested model 'zzz' is not available" }]);
+    assert.deepEqual(
+      [badStats.status, json(badStats.body)],
+      [400, { error: "requested model 'zzz' is not available" }],
+    );
     const index = await call('POST', '/v2/repository/index', '{"ready":false}');
     assert.deepEqual(json(index.body), [
       { name: 'addsub', version: '1', state: 'READY' },
@@ -86,11 +94,18 @@ describe('http-server', () => {
     const wrong = await call('GET', '/v2/models/addsub/infer');
     assert.deepEqual([wrong.status, json(wrong.body)], [405, { error: 'Method Not Allowed' }]);
     const named = await call('POST', '/v2/repository/repo/models/addsub/load');
-    assert.deepEqual([named.status, json(named.body)], [501, { error: "'repository_name' specification is not supported" }]);
+    assert.deepEqual(
+      [named.status, json(named.body)],
+      [501, { error: "'repository_name' specification is not supported" }],
+    );
     const load = await call('POST', '/v2/repository/models/addsub/load', '{"parameters":{"config":"{}"}}');
     assert.equal(load.status, 200);
     assert.deepEqual(core.loads.at(-1), { name: 'addsub', configJson: '{}' });
-    const unload = await call('POST', '/v2/repository/models/addsub/unload', '{"parameters":{"unload_dependents":true}}');
+    const unload = await call(
+      'POST',
+      '/v2/repository/models/addsub/unload',
+      '{"parameters":{"unload_dependents":true}}',
+    );
     assert.equal(unload.status, 200);
     assert.deepEqual(core.unloads.at(-1), { name: 'addsub', unloadDependents: true });
   });
@@ -125,14 +140,23 @@ describe('http-server', () => {
   });
 
   it('serves binary inference and keeps the binary_data_output quirk', async () => {
-    const enc = encodeHttpInferRequest({ parameters: {}, inputs, outputs: ['OUTPUT1'], binaryInputs: true, binaryOutputs: true });
+    const enc = encodeHttpInferRequest({
+      parameters: {},
+      inputs,
+      outputs: ['OUTPUT1'],
+      binaryInputs: true,
+      binaryOutputs: true,
+    });
     const r = await call('POST', '/v2/models/addsub/infer', enc.body, {
       'Inference-Header-Content-Length': String(enc.headerLength),
     });
     assert.equal(r.headers['content-type'], 'application/octet-stream');
     const headerLength = Number(r.headers['inference-header-content-length']);
     const res = decodeHttpInferResponse(r.body, headerLength);
-    assert.deepEqual(res.outputs.map((t) => [t.name, values(t)]), [['OUTPUT1', [-9, -18, -27, -36]]]);
+    assert.deepEqual(
+      res.outputs.map((t) => [t.name, values(t)]),
+      [['OUTPUT1', [-9, -18, -27, -36]]],
+    );
     // listed output without its own binary_data stays JSON even with binary_data_output
     const quirk = JSON.stringify({
       parameters: { binary_data_output: true },
@@ -152,7 +176,9 @@ describe('http-server', () => {
 
   it('serves a raw binary request (header length 0) with binary outputs', async () => {
     core.requests.length = 0;
-    const r = await call('POST', '/v2/models/addsub/infer', Buffer.alloc(16), { 'Inference-Header-Content-Length': '0' });
+    const r = await call('POST', '/v2/models/addsub/infer', Buffer.alloc(16), {
+      'Inference-Header-Content-Length': '0',
+    });
     // The fake needs two inputs, so it fails; the request still reached it with the deduced shape.
     assert.equal(r.status, 500);
     assert.deepEqual(core.requests[0]?.inputs[0]?.shape, [1, 4]);
@@ -161,43 +187,106 @@ describe('http-server', () => {
 
   it('maps errors to status codes and JSON bodies', async () => {
     const bad = await call('POST', '/v2/models/addsub/infer', '{"inputs":[');
-    assert.deepEqual([bad.status, json(bad.body)], [400, { error: 'failed to parse the request JSON buffer: Invalid value. at 11' }]);
+    assert.deepEqual(
+      [bad.status, json(bad.body)],
+      [400, { error: 'failed to parse the request JSON buffer: Invalid value. at 11' }],
+    );
     assert.equal(bad.headers['content-type'], 'application/json');
-    const hdr = await call('POST', '/v2/models/addsub/infer', '{}', { 'Inference-Header-Content-Length': 'x' });
+    const hdr = await call('POST', '/v2/models/addsub/infer', '{}', {
+      'Inference-Header-Content-Length': 'x',
+    });
     assert.deepEqual(json(hdr.body), { error: 'Unable to parse Inference-Header-Content-Length, got: x' });
-    const { body } = encodeHttpInferRequest({ parameters: { fail: true }, inputs, outputs: [], binaryInputs: false, binaryOutputs: false });
+    const { body } = encodeHttpInferRequest({
+      parameters: { fail: true },
+      inputs,
+      outputs: [],
+      binaryInputs: false,
+      binaryOutputs: false,
+    });
     const busy = await call('POST', '/v2/models/addsub/infer', body);
-    assert.deepEqual([busy.status, json(busy.body)], [503, { error: '[request id: <id_unknown>] Exceeds maximum queue size' }]);
+    assert.deepEqual(
+      [busy.status, json(busy.body)],
+      [503, { error: '[request id: <id_unknown>] Exceeds maximum queue size' }],
+    );
     const big = await call('POST', '/v2/models/addsub/infer', Buffer.alloc((1 << 20) + 1, 32));
     assert.equal(big.status, 400);
-    assert.match((json(big.body) as { error: string }).error, /^request JSON size of 1048577 bytes exceeds the maximum allowed input size of 1048576 bytes/);
+    assert.match(
+      (json(big.body) as { error: string }).error,
+      /^request JSON size of 1048577 bytes exceeds the maximum allowed input size of 1048576 bytes/,
+    );
   });
 
   it('decompresses gzip requests, refuses unknown encodings and compresses responses on request', async () => {
-    const { body } = encodeHttpInferRequest({ parameters: {}, inputs, outputs: ['OUTPUT0'], binaryInputs: false, binaryOutputs: false });
+    const { body } = encodeHttpInferRequest({
+      parameters: {},
+      inputs,
+      outputs: ['OUTPUT0'],
+      binaryInputs: false,
+      binaryOutputs: false,
+    });
     const r = await call('POST', '/v2/models/addsub/infer', gzipSync(body), {
       'Content-Encoding': 'gzip',
       'Accept-Encoding': 'deflate;q=0.5, gzip;q=0.9',
     });
     assert.equal(r.headers['content-encoding'], 'gzip');
-    assert.deepEqual((json(gunzipSync(r.body)) as { outputs: { data: number[] }[] }).outputs[0]?.data, [11, 22, 33, 44]);
+    assert.deepEqual(
+      (json(gunzipSync(r.body)) as { outputs: { data: number[] }[] }).outputs[0]?.data,
+      [11, 22, 33, 44],
+    );
     const br = await call('POST', '/v2/models/addsub/infer', body, { 'Content-Encoding': 'br' });
     assert.deepEqual([br.status, json(br.body)], [501, { error: 'Unsupported compression type' }]);
     assert.equal(br.headers['accept-encoding'], 'gzip, deflate');
   });
 
   it('aborts the request signal when the client disconnects', async () => {
-    const { body } = encodeHttpInferRequest({ id: 'gone', parameters: {}, inputs, outputs: [], binaryInputs: false, binaryOutputs: false });
+    const { body } = encodeHttpInferRequest({
+      id: 'gone',
+      parameters: {},
+      inputs,
+      outputs: [],
+      binaryInputs: false,
+      binaryOutputs: false,
+    });
     const ac = new AbortController();
-    const pending = request(`${base}/v2/models/hang/infer`, { method: 'POST', body, signal: ac.signal }).catch(
-      (e: unknown) => e,
-    );
+    const pending = request(`${base}/v2/models/hang/infer`, {
+      method: 'POST',
+      body,
+      signal: ac.signal,
+    }).catch((e: unknown) => e);
     const deadline = Date.now() + 2000;
-    while (!core.requests.some((r) => r.id === 'gone') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    while (!core.requests.some((r) => r.id === 'gone') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 5));
     ac.abort();
     await pending;
-    while (!core.aborted.includes('gone') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    while (!core.aborted.includes('gone') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 5));
     assert.deepEqual(core.aborted, ['gone']);
+  });
+
+  it('graceful close waits for the in-flight request, then refuses new connections', async () => {
+    const own = await startHttpServer({ core, host: '127.0.0.1', port: 0, clock });
+    const url = `http://127.0.0.1:${own.port}`;
+    const { body } = encodeHttpInferRequest({
+      parameters: { delay_ms: 50 },
+      inputs,
+      outputs: [],
+      binaryInputs: false,
+      binaryOutputs: false,
+    });
+    const ownAgent = new Agent();
+    const inFlight = request(`${url}/v2/models/addsub/infer`, { method: 'POST', body, dispatcher: ownAgent });
+    const deadline = Date.now() + 2000;
+    while (own.activeConnections() === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+    await new Promise((r) => setTimeout(r, 10));
+    const closed = own.close(true);
+    const res = await inFlight;
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers.connection, 'close');
+    await res.body.arrayBuffer();
+    await closed;
+    assert.equal(own.activeConnections(), 0);
+    await assert.rejects(request(`${url}/v2/health/live`, { dispatcher: ownAgent }));
+    await ownAgent.close();
   });
 
   it('answers 503 Server exiting while shutting down, then closes gracefully', async () => {

@@ -39,22 +39,30 @@ export interface CacheConfig {
 export function parseCacheConfig(spec: string): CacheConfig {
   const comma = spec.indexOf(',');
   const kind = (comma < 0 ? spec : spec.slice(0, comma)).trim();
-  if (kind === '') throw new CacheConfigError(`invalid --cache-config '${spec}': expected 'local,size=<bytes>'`);
+  if (kind === '')
+    throw new CacheConfigError(`invalid --cache-config '${spec}': expected 'local,size=<bytes>'`);
   if (kind !== 'local') {
-    throw new CacheConfigError(`unsupported cache '${kind}' in --cache-config '${spec}': only 'local' is available`);
+    throw new CacheConfigError(
+      `unsupported cache '${kind}' in --cache-config '${spec}': only 'local' is available`,
+    );
   }
   let sizeBytes: number | undefined;
   const settings = comma < 0 ? [] : spec.slice(comma + 1).split(',');
   for (const setting of settings) {
     const eq = setting.indexOf('=');
-    if (eq < 0) throw new CacheConfigError(`invalid setting '${setting}' in --cache-config '${spec}': expected key=value`);
+    if (eq < 0)
+      throw new CacheConfigError(
+        `invalid setting '${setting}' in --cache-config '${spec}': expected key=value`,
+      );
     const key = setting.slice(0, eq).trim();
     const value = setting.slice(eq + 1).trim();
     if (key !== 'size') {
       throw new CacheConfigError(`unknown setting '${key}' for cache 'local' in --cache-config '${spec}'`);
     }
     if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
-      throw new CacheConfigError(`invalid size '${value}' in --cache-config '${spec}': expected a number of bytes`);
+      throw new CacheConfigError(
+        `invalid size '${value}' in --cache-config '${spec}': expected a number of bytes`,
+      );
     }
     sizeBytes = Number(value);
   }
@@ -74,7 +82,8 @@ interface Entry {
 
 function entrySize(key: string, outputs: readonly Tensor[]): number {
   let n = key.length;
-  for (const t of outputs) n += t.data.byteLength + t.name.length + 8 * t.shape.length + TENSOR_OVERHEAD_BYTES;
+  for (const t of outputs)
+    n += t.data.byteLength + t.name.length + 8 * t.shape.length + TENSOR_OVERHEAD_BYTES;
   return n;
 }
 
@@ -143,7 +152,12 @@ export class ResponseCache {
       if (oldest.done) break;
       this.evict(oldest.value);
     }
-    const copies = outputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: [...t.shape], data: t.data.slice() }));
+    const copies = outputs.map((t) => ({
+      name: t.name,
+      datatype: t.datatype,
+      shape: [...t.shape],
+      data: t.data.slice(),
+    }));
     this.entries.set(key, { outputs: copies, sizeBytes });
     this.usedBytes += sizeBytes;
     return true;

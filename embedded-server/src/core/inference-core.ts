@@ -9,7 +9,13 @@ import type { Clock } from '../../../src/protocol/clock.ts';
 import type { ModelConfig } from '../../../src/protocol/gen/model_config_pb.ts';
 import { InferenceError } from '../../../src/protocol/status.ts';
 import { msToNs, NS_PER_S } from '../../../src/protocol/units.ts';
-import type { InferenceCore, ModelIndexEntry, ModelMetadata, ModelStatisticsJson, ServerMetadata } from './api.ts';
+import type {
+  InferenceCore,
+  ModelIndexEntry,
+  ModelMetadata,
+  ModelStatisticsJson,
+  ServerMetadata,
+} from './api.ts';
 import type { ModelBackend } from './model-backend.ts';
 import { type LoadedVersion, type Logger, type ModelEvents, ModelManager } from './model-manager.ts';
 import { modelMetadataFromConfig } from './model-metadata.ts';
@@ -108,7 +114,8 @@ class Core implements ServerCore {
 
   modelMetadata(name: string, version: string): ModelMetadata {
     const entry = this.models.table.resolveReady(name, version);
-    const versions = version === '' ? this.models.table.readyVersions(name).map((v) => v.version) : [entry.version];
+    const versions =
+      version === '' ? this.models.table.readyVersions(name).map((v) => v.version) : [entry.version];
     return modelMetadataFromConfig(entry.config, versions);
   }
 
@@ -124,7 +131,10 @@ class Core implements ServerCore {
     }
     const entry = model.versions.get(String(wanted));
     if (!entry) {
-      throw new InferenceError('NOT_FOUND', `Request for unknown model: '${name}' version ${wanted} is not found`);
+      throw new InferenceError(
+        'NOT_FOUND',
+        `Request for unknown model: '${name}' version ${wanted} is not found`,
+      );
     }
     if (entry.state === 'LOADING' || entry.state === 'UNLOADING') {
       throw new InferenceError(
@@ -222,7 +232,9 @@ class Core implements ServerCore {
       await tick;
       if (!drained && pending.size > 0) {
         const secondsLeft = Math.max(0, Math.ceil((deadlineNs - this.clock.nowNs()) / NS_PER_S));
-        this.log.info(`Timeout ${secondsLeft}: Found ${pending.size} model versions that have in-flight inferences`);
+        this.log.info(
+          `Timeout ${secondsLeft}: Found ${pending.size} model versions that have in-flight inferences`,
+        );
       }
     }
     if (drained) this.log.info('All models are stopped, unloading models');

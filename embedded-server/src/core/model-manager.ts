@@ -91,9 +91,11 @@ export class ModelManager {
   async unloadAll(options: { force?: boolean } = {}): Promise<void> {
     const force = options.force ?? false;
     await Promise.all(
-      this.table.all().map((m) =>
-        force ? this.unloadVersions(m.name, [...m.versions.values()], true) : this.unloadModel(m.name),
-      ),
+      this.table
+        .all()
+        .map((m) =>
+          force ? this.unloadVersions(m.name, [...m.versions.values()], true) : this.unloadModel(m.name),
+        ),
     );
   }
 
@@ -172,7 +174,10 @@ export class ModelManager {
     for (const v of stale) model.versions.delete(v.version);
 
     if (failures.length > 0) {
-      throw new InferenceError('INVALID_ARG', `load failed for model '${name}': ${failures.sort().join('')}\n`);
+      throw new InferenceError(
+        'INVALID_ARG',
+        `load failed for model '${name}': ${failures.sort().join('')}\n`,
+      );
     }
   }
 

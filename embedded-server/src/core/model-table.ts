@@ -95,7 +95,8 @@ export class ModelTable<R> {
     }
     const entry = model.versions.get(String(wanted));
     if (!entry) throw unknownModel(name, `version ${wanted} is not found`, 'NOT_FOUND');
-    if (entry.state !== 'READY') throw unknownModel(name, `version ${wanted} is not at ready state`, 'UNAVAILABLE');
+    if (entry.state !== 'READY')
+      throw unknownModel(name, `version ${wanted} is not at ready state`, 'UNAVAILABLE');
     return entry;
   }
 

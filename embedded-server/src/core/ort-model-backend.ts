@@ -7,7 +7,10 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../../../src/protocol/clock.ts';
-import { type ModelInstanceGroup, ModelInstanceGroup_Kind } from '../../../src/protocol/gen/model_config_pb.ts';
+import {
+  type ModelInstanceGroup,
+  ModelInstanceGroup_Kind,
+} from '../../../src/protocol/gen/model_config_pb.ts';
 import type { ResponseCache } from '../cache/response-cache.ts';
 import { loadModelConfig } from '../repository/repository-scan.ts';
 import { assertServable } from '../repository/servable.ts';
@@ -49,10 +52,12 @@ export function planInstances(groups: readonly ModelInstanceGroup[]): InstancePl
     if (group.kind === ModelInstanceGroup_Kind.GPU) {
       let k = 0;
       for (const gpu of group.gpus) {
-        for (let c = 0; c < count; c++) plans.push({ name: `${group.name}_${k++}`, kind: 'KIND_GPU', deviceId: gpu });
+        for (let c = 0; c < count; c++)
+          plans.push({ name: `${group.name}_${k++}`, kind: 'KIND_GPU', deviceId: gpu });
       }
     } else {
-      for (let c = 0; c < count; c++) plans.push({ name: `${group.name}_${c}`, kind: 'KIND_CPU', deviceId: 0 });
+      for (let c = 0; c < count; c++)
+        plans.push({ name: `${group.name}_${c}`, kind: 'KIND_CPU', deviceId: 0 });
     }
   }
   return plans;

@@ -4,8 +4,9 @@
  * answered at once and never counted in statistics or metrics. Texts and their order follow Triton exactly
  * (reference §9), because clients and tests match on them.
  */
+
+import { byteSizeOf, type Datatype, datatypeFromConfigEnum } from '../../../src/protocol/datatypes.ts';
 import type { ModelConfig, ModelInput } from '../../../src/protocol/gen/model_config_pb.ts';
-import { type Datatype, byteSizeOf, datatypeFromConfigEnum } from '../../../src/protocol/datatypes.ts';
 import { InferenceError } from '../../../src/protocol/status.ts';
 import type { Tensor } from '../../../src/protocol/tensor.ts';
 import type { InferRequest } from './types.ts';

@@ -45,7 +45,9 @@ export function parseMeminfo(text: string): { totalBytes: number; availableBytes
   };
   const totalBytes = kb('MemTotal');
   const availableBytes = kb('MemAvailable');
-  return totalBytes === undefined || availableBytes === undefined ? undefined : { totalBytes, availableBytes };
+  return totalBytes === undefined || availableBytes === undefined
+    ? undefined
+    : { totalBytes, availableBytes };
 }
 
 function readMemory(): { totalBytes: number; availableBytes: number } {

@@ -95,7 +95,10 @@ export function cachedGpuReader(
  * The reader the server uses, or undefined when no GPU is visible (nvidia-smi absent or listing nothing):
  * then the `nv_gpu_*` families are not registered at all, as in a CPU-only Triton.
  */
-export async function detectGpuReader(timeoutMs = 2000, minIntervalMs = 1000): Promise<GpuReader | undefined> {
+export async function detectGpuReader(
+  timeoutMs = 2000,
+  minIntervalMs = 1000,
+): Promise<GpuReader | undefined> {
   try {
     const first = await runNvidiaSmi(timeoutMs);
     if (first.length === 0) return undefined;

@@ -51,14 +51,16 @@ export const METRIC_HELP = {
   nv_inference_exec_count: 'Number of model executions performed (does not include cached requests)',
   nv_inference_request_duration_us:
     'Cumulative inference request duration in microseconds (includes cached requests)',
-  nv_inference_queue_duration_us: 'Cumulative inference queuing duration in microseconds (includes cached requests)',
+  nv_inference_queue_duration_us:
+    'Cumulative inference queuing duration in microseconds (includes cached requests)',
   nv_inference_compute_input_duration_us:
     'Cumulative compute input duration in microseconds (does not include cached requests)',
   nv_inference_compute_infer_duration_us:
     'Cumulative compute inference duration in microseconds (does not include cached requests)',
   nv_inference_compute_output_duration_us:
     'Cumulative inference compute output duration in microseconds (does not include cached requests)',
-  nv_inference_pending_request_count: 'Instantaneous number of pending requests awaiting execution per-model.',
+  nv_inference_pending_request_count:
+    'Instantaneous number of pending requests awaiting execution per-model.',
   nv_model_load_duration_secs: 'Model load time in seconds',
   nv_cache_num_hits_per_model: 'Number of cache hits per model',
   nv_cache_num_misses_per_model: 'Number of cache misses per model',
@@ -168,7 +170,11 @@ export function createTritonMetrics(options: TritonMetricsOptions): TritonMetric
   const gpu = options.gpu;
   if (gpu) {
     const gpuGauge = (
-      name: 'nv_gpu_utilization' | 'nv_gpu_memory_total_bytes' | 'nv_gpu_memory_used_bytes' | 'nv_gpu_power_usage',
+      name:
+        | 'nv_gpu_utilization'
+        | 'nv_gpu_memory_total_bytes'
+        | 'nv_gpu_memory_used_bytes'
+        | 'nv_gpu_power_usage',
       pick: (r: Awaited<ReturnType<GpuReader['read']>>[number]) => number | undefined,
     ) =>
       new Gauge({

@@ -84,7 +84,7 @@ function wireInputs(requests: ReadonlyArray<readonly Tensor[]>, transfer: boolea
           `input '${t0.name}' has datatype ${t.datatype} in request ${i}, ${t0.datatype} in request 0`,
         );
       }
-      if (t.data.buffer.byteLength === 0 && t.shape.every((d) => d > 0) && t.datatype !== 'BYTES') {
+      if (t.data.buffer.byteLength === 0 && t.shape.every((d) => d > 0)) {
         throw new InferenceError(
           'INTERNAL',
           `input '${t.name}' of request ${i} has no data (its buffer was already handed to a model instance?)`,
@@ -158,7 +158,17 @@ class OrtWorkerInstance implements OrtInstance {
     return new Promise<ExecutionResult>((resolve, reject) => {
       this.inFlight = { seq: msg.seq, resolve, reject };
       this.worker.ref();
-      this.worker.postMessage(msg, [...new Set(msg.inputs.flatMap((i) => i.buffers))]);
+      try {
+        this.worker.postMessage(msg, [...new Set(msg.inputs.flatMap((i) => i.buffers))]);
+      } catch (e) {
+        this.settle();
+        reject(
+          new InferenceError(
+            'INTERNAL',
+            `cannot send the batch to model instance '${this.name}': ${(e as Error).message}`,
+          ),
+        );
+      }
     });
   }
 

@@ -114,7 +114,8 @@ export function formDynamicBatch(input: BatchFormationInput): BatchDecision {
 
   let waitNs = delayNs - ageNs;
   if (input.closestDeadlineNs !== 0) {
-    waitNs = nowNs < input.closestDeadlineNs ? Math.min(input.closestDeadlineNs - nowNs, waitNs) : EXPIRED_WAIT_NS;
+    waitNs =
+      nowNs < input.closestDeadlineNs ? Math.min(input.closestDeadlineNs - nowNs, waitNs) : EXPIRED_WAIT_NS;
   }
   return { kind: 'wait', waitNs, saturated };
 }

@@ -11,8 +11,9 @@
  * level, default policy without timeout/override/max size) — while fewer than 2 × instances payloads are
  * queued. While no slot is free requests accumulate, so batches grow under load. The batcher runs in a
  * microtask after the triggering event, so requests enqueued in one synchronous burst are seen together.
- * An idle instance taking a not-saturated payload (delay > 0, max_batch_size > 1) also merges following
- * queued payloads whose oldest request waited longer than the delay, within max_batch_size.
+ * Triton's instance-side merge of small queued payloads is not needed here: a new payload is only started
+ * once the current one is saturated or executing, so a queued payload that could still grow is always the
+ * last one and there is nothing behind it to merge.
  *
  * Queue policies: `max_queue_size` overflow is rejected synchronously and not counted; expired REJECT requests
  * get UNAVAILABLE `Request timeout expired` (counted, reason REJECTED) when the batcher runs, and while no slot
@@ -116,8 +117,6 @@ interface Payload {
   readonly signature: string;
   saturated: boolean;
   executing: boolean;
-  /** Oldest enqueue time of its requests. */
-  oldestNs: number;
 }
 
 function preferredSizes(config: ModelConfig, batching: ModelDynamicBatching): number[] {
@@ -167,7 +166,8 @@ class Scheduler implements ModelScheduler {
     this.cache = o.cacheEnabled ? o.cache : undefined;
     this.idle = [...o.instances];
     this.instanceCount = o.instances.length;
-    this.batching = o.config.schedulingChoice.case === 'dynamicBatching' ? o.config.schedulingChoice.value : undefined;
+    this.batching =
+      o.config.schedulingChoice.case === 'dynamicBatching' ? o.config.schedulingChoice.value : undefined;
     this.modelBatches = o.config.maxBatchSize > 0;
     this.maxBatchSize = Math.max(1, o.config.maxBatchSize);
     this.preferred = this.batching ? preferredSizes(o.config, this.batching) : [];
@@ -192,7 +192,11 @@ class Scheduler implements ModelScheduler {
       const cached = this.cache.lookup(cacheKey);
       cacheLookupNs = this.clock.nowNs() - lookupStartNs;
       if (cached) {
-        return this.answerFromCache(request, cached, lookupStartNs - enqueueNs, cacheLookupNs);
+        try {
+          return this.answerFromCache(request, cached, lookupStartNs - enqueueNs, cacheLookupNs);
+        } catch (e) {
+          return Promise.reject(errorOf(e));
+        }
       }
     }
 
@@ -225,7 +229,6 @@ class Scheduler implements ModelScheduler {
           signature: entry.signature,
           saturated: true,
           executing: false,
-          oldestNs: enqueueNs,
         });
         this.dispatch();
         return;
@@ -263,7 +266,11 @@ class Scheduler implements ModelScheduler {
     lookupNs: number,
   ): Promise<InferResponse> {
     const response = this.responseOf(request, cached);
-    this.stats.recordCacheHit({ requestNs: this.clock.nowNs() - request.receivedNs, queueNs, cacheHitNs: lookupNs });
+    this.stats.recordCacheHit({
+      requestNs: this.clock.nowNs() - request.receivedNs,
+      queueNs,
+      cacheHitNs: lookupNs,
+    });
     if (!this.ordering) return Promise.resolve(response);
     const slot = this.ordering.reserve();
     this.inflight += 1;
@@ -354,7 +361,7 @@ class Scheduler implements ModelScheduler {
     let payload = this.current;
     if (!payload) {
       const first = entries[0] as Entry;
-      payload = { entries: [], batchSize: 0, signature: first.signature, saturated: false, executing: false, oldestNs: first.enqueueNs };
+      payload = { entries: [], batchSize: 0, signature: first.signature, saturated: false, executing: false };
       this.current = payload;
       this.payloads.push(payload);
     }
@@ -364,7 +371,6 @@ class Scheduler implements ModelScheduler {
       if (this.ordering) e.orderSlot = this.ordering.reserve();
       payload.entries.push(e);
       payload.batchSize += e.batchSize;
-      payload.oldestNs = Math.min(payload.oldestNs, e.enqueueNs);
     }
     if (saturated) payload.saturated = true;
   }
@@ -392,23 +398,7 @@ class Scheduler implements ModelScheduler {
     while (this.idle.length > 0 && this.payloads.length > 0) {
       const instance = this.idle.shift() as ModelInstance;
       const payload = this.payloads.shift() as Payload;
-      this.mergeQueuedPayloads(payload);
       void this.execute(instance, payload);
-    }
-  }
-
-  private mergeQueuedPayloads(payload: Payload): void {
-    if (!this.batching || payload.saturated || this.delayNs === 0 || this.maxBatchSize <= 1) return;
-    const nowNs = this.clock.nowNs();
-    for (let next = this.payloads[0]; next; next = this.payloads[0]) {
-      if (payload.batchSize + next.batchSize > this.maxBatchSize) break;
-      if (next.signature !== payload.signature) break;
-      if (nowNs - next.oldestNs < this.delayNs) break;
-      this.payloads.shift();
-      next.executing = true;
-      payload.entries.push(...next.entries);
-      payload.batchSize += next.batchSize;
-      payload.oldestNs = Math.min(payload.oldestNs, next.oldestNs);
     }
   }
 
@@ -418,7 +408,9 @@ class Scheduler implements ModelScheduler {
     const entries = payload.entries;
     const computeStartNs = this.clock.nowNs();
     try {
-      let outcome: { outputs: Tensor[][]; responses: InferResponse[]; timings: ExecutionTimings } | InferenceError;
+      let outcome:
+        | { outputs: Tensor[][]; responses: InferResponse[]; timings: ExecutionTimings }
+        | InferenceError;
       try {
         const result = await instance.execute(
           entries.map((e) => e.request.inputs),
@@ -518,7 +510,9 @@ class Scheduler implements ModelScheduler {
   }
 
   private isDrained(): boolean {
-    return this.queue.size() === 0 && this.payloads.length === 0 && this.executing === 0 && this.inflight === 0;
+    return (
+      this.queue.size() === 0 && this.payloads.length === 0 && this.executing === 0 && this.inflight === 0
+    );
   }
 
   private checkDrained(): void {

@@ -22,7 +22,12 @@ export interface LevelPolicy {
   readonly maxQueueSize: number;
 }
 
-const NO_POLICY: LevelPolicy = { timeoutAction: 'REJECT', defaultTimeoutUs: 0, allowTimeoutOverride: false, maxQueueSize: 0 };
+const NO_POLICY: LevelPolicy = {
+  timeoutAction: 'REJECT',
+  defaultTimeoutUs: 0,
+  allowTimeoutOverride: false,
+  maxQueueSize: 0,
+};
 
 function toLevelPolicy(p: ModelQueuePolicy | undefined): LevelPolicy {
   if (!p) return NO_POLICY;
@@ -59,7 +64,8 @@ export function resolveQueuePolicies(batching: ModelDynamicBatching | undefined)
   return {
     levelOf(priority: number): number {
       if (levels === 0n) return 1;
-      if (priority <= 0 || !Number.isFinite(priority) || BigInt(Math.trunc(priority)) > levels) return defaultLevel;
+      if (priority <= 0 || !Number.isFinite(priority) || BigInt(Math.trunc(priority)) > levels)
+        return defaultLevel;
       return Math.trunc(priority);
     },
     policyOf(level: number): LevelPolicy {
@@ -70,7 +76,8 @@ export function resolveQueuePolicies(batching: ModelDynamicBatching | undefined)
       defaultPolicy.defaultTimeoutUs === 0 &&
       !defaultPolicy.allowTimeoutOverride &&
       defaultPolicy.maxQueueSize === 0,
-    hasTimeouts: defaultPolicy.defaultTimeoutUs > 0 || [...byLevel.values()].some((p) => p.defaultTimeoutUs > 0),
+    hasTimeouts:
+      defaultPolicy.defaultTimeoutUs > 0 || [...byLevel.values()].some((p) => p.defaultTimeoutUs > 0),
   };
 }
 

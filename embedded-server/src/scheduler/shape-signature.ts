@@ -29,7 +29,8 @@ export function createSignatureFn(config: ModelConfig): SignatureFn | undefined 
       if (equalShape.has(t.name) || shapeTensors.has(t.name)) {
         part = `${t.name}[${t.shape.slice(skip).join(',')}]`;
       }
-      if (shapeTensors.has(t.name)) part += Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString('hex');
+      if (shapeTensors.has(t.name))
+        part += Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString('hex');
       if (part !== '') parts.push(part);
     }
     return parts.join(';');

@@ -27,7 +27,8 @@ function skipBytesElements(t: Tensor, offset: number, elements: number): number 
       throw new OutputSplitError(`output '${t.name}' holds fewer BYTES elements than its shape says`);
     }
     at += BYTES_PREFIX_BYTES + view.getUint32(at, true);
-    if (at > t.data.byteLength) throw new OutputSplitError(`output '${t.name}' has a truncated BYTES element`);
+    if (at > t.data.byteLength)
+      throw new OutputSplitError(`output '${t.name}' has a truncated BYTES element`);
   }
   return at;
 }
@@ -42,13 +43,21 @@ function splitOne(t: Tensor, rows: readonly number[], totalRows: number): Tensor
   const rowElements = elementCount(rowShape);
   const width = byteSizeOf(t.datatype);
   if (width !== 0 && t.data.byteLength !== totalRows * rowElements * width) {
-    throw new OutputSplitError(`output '${t.name}' has ${t.data.byteLength} bytes, expected ${totalRows * rowElements * width}`);
+    throw new OutputSplitError(
+      `output '${t.name}' has ${t.data.byteLength} bytes, expected ${totalRows * rowElements * width}`,
+    );
   }
   const out: Tensor[] = [];
   let offset = 0;
   for (const r of rows) {
-    const end = width === 0 ? skipBytesElements(t, offset, r * rowElements) : offset + r * rowElements * width;
-    out.push({ name: t.name, datatype: t.datatype, shape: [r, ...rowShape], data: t.data.subarray(offset, end) });
+    const end =
+      width === 0 ? skipBytesElements(t, offset, r * rowElements) : offset + r * rowElements * width;
+    out.push({
+      name: t.name,
+      datatype: t.datatype,
+      shape: [r, ...rowShape],
+      data: t.data.subarray(offset, end),
+    });
     offset = end;
   }
   return out;

@@ -15,8 +15,17 @@
 import { randomFillSync } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Datatype, byteSizeOf, datatypeFromConfigEnum, elementCount } from '../../../src/protocol/datatypes.ts';
-import type { ModelConfig, ModelWarmup, ModelWarmup_Input } from '../../../src/protocol/gen/model_config_pb.ts';
+import {
+  byteSizeOf,
+  type Datatype,
+  datatypeFromConfigEnum,
+  elementCount,
+} from '../../../src/protocol/datatypes.ts';
+import type {
+  ModelConfig,
+  ModelWarmup,
+  ModelWarmup_Input,
+} from '../../../src/protocol/gen/model_config_pb.ts';
 import { InferenceError } from '../../../src/protocol/status.ts';
 import type { Tensor } from '../../../src/protocol/tensor.ts';
 import type { ModelInstance } from '../core/types.ts';
@@ -53,9 +62,13 @@ async function inputData(
       try {
         file = new Uint8Array(await readFile(path));
       } catch (e) {
-        throw new InferenceError('INVALID_ARG', `failed to read warmup data file '${path}': ${(e as Error).message}`, {
-          cause: e,
-        });
+        throw new InferenceError(
+          'INVALID_ARG',
+          `failed to read warmup data file '${path}': ${(e as Error).message}`,
+          {
+            cause: e,
+          },
+        );
       }
       if (width === 0) return file;
       if (file.byteLength < byteSize) {
@@ -67,7 +80,10 @@ async function inputData(
       return file.subarray(0, byteSize);
     }
     default:
-      throw new InferenceError('INVALID_ARG', `warmup setting expects input '${name}' to have input_data_type set`);
+      throw new InferenceError(
+        'INVALID_ARG',
+        `warmup setting expects input '${name}' to have input_data_type set`,
+      );
   }
 }
 
@@ -82,7 +98,8 @@ async function sampleInputs(config: ModelConfig, sample: ModelWarmup, modelDir: 
       );
     }
     const datatype = datatypeFromConfigEnum(input.dataType);
-    if (!datatype) throw new InferenceError('INVALID_ARG', `warmup setting has an invalid data type for input '${name}'`);
+    if (!datatype)
+      throw new InferenceError('INVALID_ARG', `warmup setting has an invalid data type for input '${name}'`);
     const data = await inputData(name, input, datatype, dims, modelDir);
     tensors.push({ name, datatype, shape: config.maxBatchSize > 0 ? [1, ...dims] : dims, data });
   }

@@ -468,6 +468,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         server.closeAllConnections();
       }
       await closed;
+      // The server reports closed before the sockets' own 'close' events: wait for them too.
+      await Promise.all([...sockets].map((s) => new Promise((resolve) => s.once('close', resolve))));
     },
   };
 }

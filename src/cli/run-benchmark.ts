@@ -1,0 +1,192 @@
+/**
+ * The run itself: (start the embedded server when asked) → transport → model facts → input data → profiler →
+ * RunResult. The CLI shell (main.ts) stays free of I/O decisions; this is the one place that wires the
+ * load generator's modules together, so the programmatic API (src/index.ts) uses it too.
+ */
+import { cpus, hostname, totalmem } from 'node:os';
+import { ServerError } from '../errors.ts';
+import { createRequestSpecs } from '../data/input-data.ts';
+import { createMetricsSampler } from '../measure/metrics-scrape.ts';
+import { runProfile } from '../profile/profiler.ts';
+import { systemClock } from '../protocol/clock.ts';
+import type { ModelConfig } from '../protocol/gen/model_config_pb.ts';
+import { type ModelInfo, RUN_RESULT_SCHEMA_VERSION, type RunResult } from '../report/model.ts';
+import type { ClientOptions } from '../transport/client.ts';
+import { createTransport } from '../transport/create.ts';
+import { ServerApiError, type ServerApi } from '../transport/server-api.ts';
+import { bindEmbeddedUrl } from './resolve-settings.ts';
+import type { ResolvedRun, RunBenchmark, RunContext } from './run-types.ts';
+import { packageVersion } from './version.ts';
+
+interface EmbeddedHandle {
+  stop(): Promise<unknown>;
+}
+
+/** Starts inferbench's own server on 127.0.0.1 with free ports (the CLI's one deliberate import of it). */
+async function startEmbedded(run: ResolvedRun): Promise<{ run: ResolvedRun; server: EmbeddedHandle }> {
+  if (run.target.kind !== 'embedded') return { run, server: { stop: async () => undefined } };
+  const { startServer } = await import('../../embedded-server/src/index.ts');
+  const server = await startServer({ modelRepository: run.target.modelRepository });
+  const inferUrl = run.settings.protocol === 'grpc' ? server.grpcUrl : server.httpUrl;
+  return { run: bindEmbeddedUrl(run, { inferUrl, metricsUrl: server.metricsUrl }), server };
+}
+
+function asServerError(error: unknown, what: string, url: string): never {
+  if (error instanceof ServerApiError) {
+    throw new ServerError(`failed to get ${what} from ${url}: ${error.message}`, { cause: error });
+  }
+  throw error;
+}
+
+/** Model facts from metadata + (when the server has the extension) config. */
+async function describeModel(
+  api: ServerApi,
+  run: ResolvedRun,
+  warnings: string[],
+): Promise<{ info: ModelInfo; config?: ModelConfig }> {
+  const { settings } = run;
+  const server = await api.serverMetadata().catch((e) => asServerError(e, 'server metadata', settings.url));
+  const metadata = await api
+    .modelMetadata(settings.modelName, settings.modelVersion)
+    .catch((e) => asServerError(e, 'model metadata', settings.url));
+  let config: ModelConfig | undefined;
+  try {
+    config = await api.modelConfig(settings.modelName, settings.modelVersion);
+  } catch (e) {
+    if (!(e instanceof ServerApiError && e.kind === 'not_supported')) asServerError(e, 'model config', settings.url);
+    warnings.push(
+      'The server has no model-configuration extension (/config): max_batch_size is inferred from the metadata shapes, and dynamic batching / response cache cannot be shown.',
+    );
+  }
+  const batchingFromShapes = metadata.inputs.every((i) => i.shape[0] === -1);
+  const maxBatchSize = config ? config.maxBatchSize : batchingFromShapes ? Math.max(1, settings.batchSize) : 0;
+  const info: ModelInfo = {
+    name: metadata.name,
+    version: settings.modelVersion || (metadata.versions.at(-1) ?? ''),
+    platform: metadata.platform,
+    maxBatchSize,
+    inputs: metadata.inputs,
+    outputs: metadata.outputs,
+    dynamicBatching: config?.schedulingChoice.case === 'dynamicBatching',
+    responseCache: config?.responseCache?.enable ?? false,
+    composingModels:
+      config?.schedulingChoice.case === 'ensembleScheduling'
+        ? config.schedulingChoice.value.step.map((s) => s.modelName)
+        : [],
+    serverExtensions: server.extensions,
+  };
+  return { info, config };
+}
+
+async function statsAvailability(api: ServerApi, info: ModelInfo, run: ResolvedRun): Promise<RunResult['serverStats']> {
+  if (!info.serverExtensions.includes('statistics')) {
+    return { available: false, reason: 'the server does not advertise the statistics extension' };
+  }
+  try {
+    await api.modelStatistics(run.settings.modelName, run.settings.modelVersion);
+    return { available: true };
+  } catch (e) {
+    return { available: false, reason: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+function environment(): RunResult['environment'] {
+  const cpuList = cpus();
+  return {
+    node: process.version,
+    platform: process.platform,
+    arch: process.arch,
+    cpus: cpuList.length,
+    cpuModel: cpuList[0]?.model.trim() ?? 'unknown',
+    totalMemoryBytes: totalmem(),
+    hostname: hostname(),
+  };
+}
+
+function maxConcurrency(run: ResolvedRun): number {
+  const load = run.settings.load;
+  if (load.mode !== 'concurrency') return 16;
+  return Math.max(load.range.start, load.range.end, 1);
+}
+
+/** The real RunBenchmark. */
+export const runBenchmark: RunBenchmark = async (resolved: ResolvedRun, context: RunContext): Promise<RunResult> => {
+  const startedAtWallMs = Date.now();
+  const warnings: string[] = [];
+  const { run, server } = await startEmbedded(resolved);
+  const { settings } = run;
+  const clientOptions: ClientOptions = {
+    url: settings.url,
+    clock: systemClock,
+    connections: maxConcurrency(run),
+    headers: run.transport.headers,
+    streaming: settings.streaming,
+    tls: run.transport.tls,
+    grpcCompression: run.transport.grpcCompression,
+  };
+  const { client, api } = createTransport(settings.protocol, clientOptions);
+  try {
+    const { info, config } = await describeModel(api, run, warnings);
+    const serverStats = await statsAvailability(api, info, run);
+    if (!serverStats.available) warnings.push(`Server-side statistics are not available: ${serverStats.reason}`);
+    const { specs } = createRequestSpecs(
+      {
+        metadata: { name: info.name, versions: [info.version], platform: info.platform, inputs: info.inputs, outputs: info.outputs },
+        maxBatchSize: info.maxBatchSize,
+        optionalInputs: config?.input.filter((i) => i.optional).map((i) => i.name),
+        shapeTensors: config?.input.filter((i) => i.isShapeTensor).map((i) => i.name),
+      },
+      {
+        source: run.input.additionalFiles.length ? [run.input.source, ...run.input.additionalFiles] : run.input.source,
+        shapes: run.input.shapes,
+        stringLength: run.input.stringLength,
+        stringData: run.input.stringData,
+        batchSize: settings.batchSize,
+        seed: run.input.seed,
+      },
+      {
+        modelVersion: settings.modelVersion,
+        outputs: [],
+        binaryInputs: run.transport.binaryInputs,
+        binaryOutputs: run.transport.binaryOutputs,
+        parameters: run.transport.requestParameters,
+      },
+    );
+    const requests = specs.map((s) => client.prepare(s));
+    const metricsSampler = settings.metrics
+      ? createMetricsSampler({
+          url: settings.metrics.url,
+          intervalMs: settings.metrics.intervalMs,
+          clock: systemClock,
+          warn: (m) => warnings.push(m),
+        })
+      : undefined;
+    const outcome = await runProfile(settings, {
+      clock: systemClock,
+      client,
+      requests,
+      serverApi: serverStats.available ? api : undefined,
+      statsAvailable: serverStats.available,
+      metricsSampler,
+      signal: context.signal,
+      onEvent: context.onEvent,
+    });
+    return {
+      schemaVersion: RUN_RESULT_SCHEMA_VERSION,
+      tool: { name: 'inferbench', version: packageVersion() },
+      startedAtWallMs,
+      finishedAtWallMs: Date.now(),
+      environment: environment(),
+      config: settings as unknown as Record<string, unknown>,
+      model: info,
+      serverStats,
+      levels: outcome.levels,
+      warnings: [...run.warnings.filter(() => false), ...warnings, ...outcome.warnings],
+      exitCode: outcome.exitCode,
+    };
+  } finally {
+    await client.close().catch(() => undefined);
+    await api.close().catch(() => undefined);
+    await server.stop();
+  }
+};

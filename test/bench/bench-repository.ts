@@ -1,0 +1,116 @@
+/**
+ * The model repositories the batching benchmark compares: the embedded config.pbtxt of one model, edited
+ * programmatically into `plain` (default scheduler), `batched` (dynamic batcher) and `batched_2inst`
+ * (dynamic batcher, 2 instances), each in its own temporary directory with a symlink to the embedded
+ * model.onnx. Editing the shipped config (rather than writing a new one) keeps everything else — tensor
+ * names, dims, optimisation settings — exactly what users get.
+ */
+import { create } from '@bufbuild/protobuf';
+import { mkdir, mkdtemp, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type ModelConfig,
+  ModelDynamicBatchingSchema,
+  ModelInstanceGroup_Kind,
+  ModelInstanceGroupSchema,
+  ModelParameterSchema,
+} from '../../src/protocol/gen/model_config_pb.ts';
+import { configToPbtxt, parseModelConfigText } from '../../embedded-server/src/repository/model-config.ts';
+
+export type BenchConfigName = 'plain' | 'batched' | 'batched_2inst';
+export const BENCH_CONFIG_NAMES: readonly BenchConfigName[] = ['plain', 'batched', 'batched_2inst'];
+
+export type BenchDevice = 'cpu' | 'gpu';
+
+export interface BenchConfigSpec {
+  name: BenchConfigName;
+  dynamicBatching: boolean;
+  instanceCount: number;
+}
+
+/** What each named configuration changes in the shipped config. */
+export function benchConfigSpec(name: BenchConfigName): BenchConfigSpec {
+  switch (name) {
+    case 'plain':
+      return { name, dynamicBatching: false, instanceCount: 1 };
+    case 'batched':
+      return { name, dynamicBatching: true, instanceCount: 1 };
+    case 'batched_2inst':
+      return { name, dynamicBatching: true, instanceCount: 2 };
+  }
+}
+
+export interface EditOptions {
+  device: BenchDevice;
+  /** Config max_batch_size (the batcher's upper bound). */
+  maxBatchSize: number;
+  /** Dynamic batcher `max_queue_delay_microseconds`. */
+  maxQueueDelayUs: number;
+  /** CPU: ORT intra-op threads per instance (instances × threads should not exceed the cores). 0 = leave as shipped. */
+  intraOpThreads: number;
+}
+
+/**
+ * The shipped config edited for one benchmark configuration. Pure: the input is not modified. Any
+ * `dynamic_batching` block of the shipped config is replaced, so `plain` really is the default scheduler.
+ */
+export function editBenchConfig(shipped: ModelConfig, spec: BenchConfigSpec, options: EditOptions): ModelConfig {
+  const config = parseModelConfigText(configToPbtxt(shipped), 'shipped config');
+  config.maxBatchSize = options.maxBatchSize;
+  config.schedulingChoice = spec.dynamicBatching
+    ? {
+        case: 'dynamicBatching',
+        value: create(ModelDynamicBatchingSchema, { maxQueueDelayMicroseconds: BigInt(options.maxQueueDelayUs) }),
+      }
+    : { case: undefined };
+  const kind = options.device === 'gpu' ? ModelInstanceGroup_Kind.KIND_GPU : ModelInstanceGroup_Kind.KIND_CPU;
+  config.instanceGroup = [
+    create(ModelInstanceGroupSchema, {
+      count: spec.instanceCount,
+      kind,
+      ...(options.device === 'gpu' ? { gpus: [0] } : {}),
+    }),
+  ];
+  if (options.device === 'cpu' && options.intraOpThreads > 0) {
+    config.parameters.intra_op_thread_count = create(ModelParameterSchema, {
+      stringValue: String(options.intraOpThreads),
+    });
+  }
+  return config;
+}
+
+export interface BenchRepository {
+  dir: string;
+  config: ModelConfig;
+  configText: string;
+  /** The real path of the model file (the symlink's target). */
+  modelPath: string;
+  remove(): Promise<void>;
+}
+
+/**
+ * Writes `<tmp>/inferbench-bench-<config>-XXXX/<model>/{config.pbtxt,1/model.onnx}` from the materialised
+ * embedded repository `embeddedDir`. `remove()` deletes the directory (the model file is only linked).
+ */
+export async function writeBenchRepository(
+  embeddedDir: string,
+  model: string,
+  spec: BenchConfigSpec,
+  options: EditOptions,
+): Promise<BenchRepository> {
+  const shippedText = await readFile(join(embeddedDir, model, 'config.pbtxt'), 'utf8');
+  const config = editBenchConfig(parseModelConfigText(shippedText, model), spec, options);
+  const configText = configToPbtxt(config);
+  const modelPath = await realpath(join(embeddedDir, model, '1', 'model.onnx'));
+  const dir = await mkdtemp(join(tmpdir(), `inferbench-bench-${spec.name}-`));
+  try {
+    await mkdir(join(dir, model, '1'), { recursive: true });
+    await writeFile(join(dir, model, 'config.pbtxt'), configText);
+    await symlink(modelPath, join(dir, model, '1', 'model.onnx'));
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
+  return { dir, config, configText, modelPath, remove: () => rm(dir, { recursive: true, force: true }) };
+}
