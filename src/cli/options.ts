@@ -324,3 +324,12 @@ export function createInferbenchProgram(version: string, io: ProgramIo, handlers
     });
   return program;
 }
+
+/** Parses profile flags alone (no subcommand, no action) into RawFlags; throws CommanderError on bad syntax. */
+export function parseProfileArgs(argv: readonly string[], programName: string, io?: ProgramIo): RawFlags {
+  const cmd = new Command(programName).exitOverride();
+  if (io) cmd.configureOutput(io);
+  addProfileOptions(cmd, programName);
+  cmd.parse([...argv], { from: 'user' });
+  return cmd.opts<RawFlags>();
+}

@@ -4,8 +4,8 @@
  * load generator's modules together, so the programmatic API (src/index.ts) uses it too.
  */
 import { cpus, hostname, totalmem } from 'node:os';
-import { ServerError } from '../errors.ts';
 import { createRequestSpecs } from '../data/input-data.ts';
+import { ServerError } from '../errors.ts';
 import { createMetricsSampler } from '../measure/metrics-scrape.ts';
 import { runProfile } from '../profile/profiler.ts';
 import { systemClock } from '../protocol/clock.ts';
@@ -13,7 +13,7 @@ import type { ModelConfig } from '../protocol/gen/model_config_pb.ts';
 import { type ModelInfo, RUN_RESULT_SCHEMA_VERSION, type RunResult } from '../report/model.ts';
 import type { ClientOptions } from '../transport/client.ts';
 import { createTransport } from '../transport/create.ts';
-import { ServerApiError, type ServerApi } from '../transport/server-api.ts';
+import { type ServerApi, ServerApiError } from '../transport/server-api.ts';
 import { bindEmbeddedUrl } from './resolve-settings.ts';
 import type { ResolvedRun, RunBenchmark, RunContext } from './run-types.ts';
 import { packageVersion } from './version.ts';
@@ -53,13 +53,18 @@ async function describeModel(
   try {
     config = await api.modelConfig(settings.modelName, settings.modelVersion);
   } catch (e) {
-    if (!(e instanceof ServerApiError && e.kind === 'not_supported')) asServerError(e, 'model config', settings.url);
+    if (!(e instanceof ServerApiError && e.kind === 'not_supported'))
+      asServerError(e, 'model config', settings.url);
     warnings.push(
       'The server has no model-configuration extension (/config): max_batch_size is inferred from the metadata shapes, and dynamic batching / response cache cannot be shown.',
     );
   }
   const batchingFromShapes = metadata.inputs.every((i) => i.shape[0] === -1);
-  const maxBatchSize = config ? config.maxBatchSize : batchingFromShapes ? Math.max(1, settings.batchSize) : 0;
+  const maxBatchSize = config
+    ? config.maxBatchSize
+    : batchingFromShapes
+      ? Math.max(1, settings.batchSize)
+      : 0;
   const info: ModelInfo = {
     name: metadata.name,
     version: settings.modelVersion || (metadata.versions.at(-1) ?? ''),
@@ -78,7 +83,11 @@ async function describeModel(
   return { info, config };
 }
 
-async function statsAvailability(api: ServerApi, info: ModelInfo, run: ResolvedRun): Promise<RunResult['serverStats']> {
+async function statsAvailability(
+  api: ServerApi,
+  info: ModelInfo,
+  run: ResolvedRun,
+): Promise<RunResult['serverStats']> {
   if (!info.serverExtensions.includes('statistics')) {
     return { available: false, reason: 'the server does not advertise the statistics extension' };
   }
@@ -110,7 +119,10 @@ function maxConcurrency(run: ResolvedRun): number {
 }
 
 /** The real RunBenchmark. */
-export const runBenchmark: RunBenchmark = async (resolved: ResolvedRun, context: RunContext): Promise<RunResult> => {
+export const runBenchmark: RunBenchmark = async (
+  resolved: ResolvedRun,
+  context: RunContext,
+): Promise<RunResult> => {
   const startedAtWallMs = Date.now();
   const warnings: string[] = [];
   const { run, server } = await startEmbedded(resolved);
@@ -128,16 +140,25 @@ export const runBenchmark: RunBenchmark = async (resolved: ResolvedRun, context:
   try {
     const { info, config } = await describeModel(api, run, warnings);
     const serverStats = await statsAvailability(api, info, run);
-    if (!serverStats.available) warnings.push(`Server-side statistics are not available: ${serverStats.reason}`);
+    if (!serverStats.available)
+      warnings.push(`Server-side statistics are not available: ${serverStats.reason}`);
     const { specs } = createRequestSpecs(
       {
-        metadata: { name: info.name, versions: [info.version], platform: info.platform, inputs: info.inputs, outputs: info.outputs },
+        metadata: {
+          name: info.name,
+          versions: [info.version],
+          platform: info.platform,
+          inputs: info.inputs,
+          outputs: info.outputs,
+        },
         maxBatchSize: info.maxBatchSize,
         optionalInputs: config?.input.filter((i) => i.optional).map((i) => i.name),
         shapeTensors: config?.input.filter((i) => i.isShapeTensor).map((i) => i.name),
       },
       {
-        source: run.input.additionalFiles.length ? [run.input.source, ...run.input.additionalFiles] : run.input.source,
+        source: run.input.additionalFiles.length
+          ? [run.input.source, ...run.input.additionalFiles]
+          : run.input.source,
         shapes: run.input.shapes,
         stringLength: run.input.stringLength,
         stringData: run.input.stringData,

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { headersOf, parseHeader } from '../../src/cli/parse-header.ts';
-import { parseCountFlag, parseDecimalFlag, parseIntegerFlag, parsePercentile } from '../../src/cli/parse-number.ts';
+import {
+  parseCountFlag,
+  parseDecimalFlag,
+  parseIntegerFlag,
+  parsePercentile,
+} from '../../src/cli/parse-number.ts';
 import { isMultiValue, parseRange } from '../../src/cli/parse-range.ts';
 import { parseRequestParameter } from '../../src/cli/parse-request-parameter.ts';
 
@@ -12,17 +17,27 @@ describe('parseRange', () => {
     assert.deepEqual(parseRange('--concurrency-range', '4', 'integer'), { start: 4 });
     assert.deepEqual(parseRange('--concurrency-range', '1:8', 'integer'), { start: 1, end: 8 });
     assert.deepEqual(parseRange('--concurrency-range', '1:8:2', 'integer'), { start: 1, end: 8, step: 2 });
-    assert.deepEqual(parseRange('--request-rate-range', '10.5:20:2.5', 'decimal'), { start: 10.5, end: 20, step: 2.5 });
+    assert.deepEqual(parseRange('--request-rate-range', '10.5:20:2.5', 'decimal'), {
+      start: 10.5,
+      end: 20,
+      step: 2.5,
+    });
   });
 
-  it('refuses with perf_analyzer\'s texts', () => {
+  it("refuses with perf_analyzer's texts", () => {
     assert.throws(() => parseRange('--concurrency-range', '1:2:3:4', 'integer'), { message: rangeError });
     assert.throws(() => parseRange('--concurrency-range', '1::2', 'integer'), { message: rangeError });
     assert.throws(() => parseRange('--concurrency-range', '1.5', 'integer'), {
       message: 'Failed to parse --concurrency-range. Invalid value provided: 1.5',
     });
-    assert.throws(() => parseRange('--concurrency-range', '0:4', 'integer'), /start of the range must be > 0/);
-    assert.throws(() => parseRange('--concurrency-range', '1:4:0', 'integer'), /step of the range must be > 0/);
+    assert.throws(
+      () => parseRange('--concurrency-range', '0:4', 'integer'),
+      /start of the range must be > 0/,
+    );
+    assert.throws(
+      () => parseRange('--concurrency-range', '1:4:0', 'integer'),
+      /step of the range must be > 0/,
+    );
   });
 
   it('knows multi-value ranges', () => {
@@ -43,20 +58,26 @@ describe('parseHeader', () => {
 });
 
 describe('numbers', () => {
-  it('parses whole values only, with perf_analyzer\'s text', () => {
+  it("parses whole values only, with perf_analyzer's text", () => {
     assert.equal(parseIntegerFlag('-b', '8'), 8);
-    assert.throws(() => parseIntegerFlag('-b', '8x'), { message: 'Failed to parse -b. Invalid value provided: 8x' });
+    assert.throws(() => parseIntegerFlag('-b', '8x'), {
+      message: 'Failed to parse -b. Invalid value provided: 8x',
+    });
     assert.equal(parseDecimalFlag('-s', '12.5'), 12.5);
-    assert.throws(() => parseDecimalFlag('-s', 'ten'), { message: 'Failed to parse -s. Invalid value provided: ten' });
+    assert.throws(() => parseDecimalFlag('-s', 'ten'), {
+      message: 'Failed to parse -s. Invalid value provided: ten',
+    });
     assert.throws(() => parseCountFlag('-b', '0'), { message: 'Failed to parse -b. The value must be > 0.' });
     assert.equal(parseCountFlag('--warmup-request-count', '0', { allowZero: true }), 0);
   });
 
   it('percentile: -1 or (0, 100)', () => {
-    const message = 'Failed to parse --percentile. The value must be -1 for not reporting or in range (0, 100).';
+    const message =
+      'Failed to parse --percentile. The value must be -1 for not reporting or in range (0, 100).';
     assert.equal(parsePercentile('95'), 95);
     assert.equal(parsePercentile('-1'), undefined);
-    for (const bad of ['0', '100', '101', '-2', '95.5', 'p95']) assert.throws(() => parsePercentile(bad), { message });
+    for (const bad of ['0', '100', '101', '-2', '95.5', 'p95'])
+      assert.throws(() => parsePercentile(bad), { message });
   });
 });
 

@@ -40,12 +40,15 @@ describe('CSV goldens', () => {
     assertGolden('csv-no-server-stats.csv', renderCsv(noServerStatsRun(), plain)!);
   });
   it('extra columns (request-rate run with errors)', () => {
-    assertGolden('csv-extra-columns.csv', renderCsv(requestRateRun(), { verboseCsv: false, extraCsvColumns: true })!);
+    assertGolden(
+      'csv-extra-columns.csv',
+      renderCsv(requestRateRun(), { verboseCsv: false, extraCsvColumns: true })!,
+    );
   });
 });
 
 describe('CSV rules', () => {
-  it('uses perf_analyzer\'s header, in order', () => {
+  it("uses perf_analyzer's header, in order", () => {
     const header = renderCsv(concurrencySweep(), plain)!.split('\n')[0];
     assert.equal(
       header,
@@ -101,7 +104,11 @@ describe('CSV rules', () => {
 
   it('writes one CSV per composing model, named like perf_analyzer', () => {
     const top = serverStats(100, { request: 3000, queue: 0, input: 0, infer: 0, output: 0 }, 'pipeline');
-    const det = serverStats(50, { request: 1000, queue: 100, input: 10, infer: 800, output: 10 }, 'text_direction');
+    const det = serverStats(
+      50,
+      { request: 1000, queue: 100, input: 10, infer: 800, output: 10 },
+      'text_direction',
+    );
     top.composing = [det];
     const m = measurement(1000, 10_000_000_000, { server: top });
     const run = runResult(baseSettings(), [level('concurrency', 1, m, m.latency.meanUs, 0)]);

@@ -25,16 +25,22 @@ describe('JSON run record', () => {
   it('refuses an invalid record with exit code 3, naming the field', () => {
     const broken = JSON.parse(serializeRunResult(concurrencySweep())) as { levels: { value: unknown }[] };
     broken.levels[0]!.value = 'two';
-    assert.throws(() => parseRunResult(JSON.stringify(broken), 'run.json'), (e: Error & { exitCode?: number }) => {
-      assert.equal(e.exitCode, 3);
-      assert.match(e.message, /run\.json is not a valid run record/);
-      assert.match(e.message, /levels\[0\]\.value/);
-      return true;
-    });
+    assert.throws(
+      () => parseRunResult(JSON.stringify(broken), 'run.json'),
+      (e: Error & { exitCode?: number }) => {
+        assert.equal(e.exitCode, 3);
+        assert.match(e.message, /run\.json is not a valid run record/);
+        assert.match(e.message, /levels\[0\]\.value/);
+        return true;
+      },
+    );
   });
 
   it('refuses other schema versions and non-JSON text', () => {
-    assert.throws(() => parseRunResult('{"schemaVersion": 2}'), /schemaVersion 2; this inferbench reads schemaVersion 1/);
+    assert.throws(
+      () => parseRunResult('{"schemaVersion": 2}'),
+      /schemaVersion 2; this inferbench reads schemaVersion 1/,
+    );
     assert.throws(() => parseRunResult('not json'), /is not valid JSON/);
   });
 

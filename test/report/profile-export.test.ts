@@ -4,9 +4,13 @@ import { renderProfileExport } from '../../src/report/profile-export.ts';
 import { concurrencySweep, requestRateRun } from './fixtures.ts';
 
 describe('profile export (--profile-export-file)', () => {
-  it('has perf_analyzer\'s shape: experiments with mode/value, empty requests, window boundaries', () => {
+  it("has perf_analyzer's shape: experiments with mode/value, empty requests, window boundaries", () => {
     const doc = JSON.parse(renderProfileExport(concurrencySweep())) as {
-      experiments: { experiment: { mode: string; value: number }; requests: unknown[]; window_boundaries: number[] }[];
+      experiments: {
+        experiment: { mode: string; value: number };
+        requests: unknown[];
+        window_boundaries: number[];
+      }[];
       version: string;
       service_kind: string;
       endpoint: string;
@@ -19,7 +23,11 @@ describe('profile export (--profile-export-file)', () => {
       [1, 2, 3].map((value) => ({ mode: 'concurrency', value })),
     );
     assert.deepEqual(doc.experiments[0]!.requests, []);
-    assert.equal(doc.experiments[0]!.window_boundaries.length, 4, '3 consecutive windows share edges: 4 boundaries');
+    assert.equal(
+      doc.experiments[0]!.window_boundaries.length,
+      4,
+      '3 consecutive windows share edges: 4 boundaries',
+    );
   });
 
   it('writes exact nanosecond timestamps beyond 2^53 as JSON integers', () => {

@@ -22,7 +22,10 @@ describe('stdout report goldens', () => {
     assertGolden('stdout-concurrency-sweep.txt', renderTextReport(concurrencySweep(), { verbose: false }));
   });
   it('the same sweep with --percentile=95', () => {
-    assertGolden('stdout-concurrency-sweep-p95.txt', renderTextReport(concurrencySweep(95), { verbose: false }));
+    assertGolden(
+      'stdout-concurrency-sweep-p95.txt',
+      renderTextReport(concurrencySweep(95), { verbose: false }),
+    );
   });
   it('request-rate run with the delayed warning, errors and -v', () => {
     assertGolden('stdout-request-rate-delayed.txt', renderTextReport(requestRateRun(), { verbose: true }));
@@ -34,9 +37,15 @@ describe('stdout report goldens', () => {
 
 describe('stdout details perf_analyzer parsers rely on', () => {
   it('prints the summary line of the seeds table', () => {
-    assert.match(renderSummary(concurrencySweep(95)), /^Concurrency: 2, throughput: 678\.775 infer\/sec, latency 5959 usec$/m);
+    assert.match(
+      renderSummary(concurrencySweep(95)),
+      /^Concurrency: 2, throughput: 678\.775 infer\/sec, latency 5959 usec$/m,
+    );
     assert.match(renderSummary(concurrencySweep(95)), /^Inferences\/Second vs\. Client p95 Batch Latency$/m);
-    assert.match(renderSummary(concurrencySweep()), /^Inferences\/Second vs\. Client Average Batch Latency$/m);
+    assert.match(
+      renderSummary(concurrencySweep()),
+      /^Inferences\/Second vs\. Client Average Batch Latency$/m,
+    );
   });
 
   it('keeps the trailing spaces of "  Client: " and "  Server: "', () => {
@@ -70,7 +79,9 @@ describe('stdout details perf_analyzer parsers rely on', () => {
 
   it('prints nothing but the header for a level that is not reported, and the latency-limit line when over', () => {
     const sweep = concurrencySweep();
-    sweep.config = { ...baseSettings({ measurement: { ...baseSettings().measurement, latencyThresholdMs: 4 } }) };
+    sweep.config = {
+      ...baseSettings({ measurement: { ...baseSettings().measurement, latencyThresholdMs: 4 } }),
+    };
     const l3 = { ...sweep.levels[2]!, status: 'over_latency_limit' as const, reported: false };
     assert.equal(
       renderLevel(sweep, l3, { verbose: false }),
@@ -104,7 +115,10 @@ describe('server block variants', () => {
     const text = renderLevel(run, run.levels[0]!, { verbose: false });
     // combined = (hit 800000 + miss 300000 + compute 19200000 ns) / ((60 + 40) × 1000) = 203 µs.
     assert.match(text, /Cache hit count: 40\n {4}Cache miss count: 60\n/);
-    assert.match(text, /Avg request latency: 500 usec \(overhead 247 usec \+ queue 50 usec \+ cache hit\/miss 203 usec\)/);
+    assert.match(
+      text,
+      /Avg request latency: 500 usec \(overhead 247 usec \+ queue 50 usec \+ cache hit\/miss 203 usec\)/,
+    );
     assert.match(text, /\n {6}Average Cache Hit Latency: 20 usec\n/);
     assert.match(
       text,
@@ -114,28 +128,46 @@ describe('server block variants', () => {
 
   it('ensemble: summed leaf queue/compute and the composing-model blocks', () => {
     const top = serverStats(100, { request: 3000, queue: 0, input: 0, infer: 0, output: 0 }, 'pipeline');
-    const det = serverStats(100, { request: 1000, queue: 100, input: 10, infer: 800, output: 10 }, 'text_direction');
-    const rec = serverStats(100, { request: 1500, queue: 200, input: 20, infer: 1100, output: 20 }, 'text_recognition');
+    const det = serverStats(
+      100,
+      { request: 1000, queue: 100, input: 10, infer: 800, output: 10 },
+      'text_direction',
+    );
+    const rec = serverStats(
+      100,
+      { request: 1500, queue: 200, input: 20, infer: 1100, output: 20 },
+      'text_recognition',
+    );
     top.composing = [det, rec];
     const run = cacheRun(top, false);
     const text = renderLevel(run, run.levels[0]!, { verbose: false });
     // queue 100 + 200; compute 820 + 1140; overhead 3000 − 300 − 1960 = 740.
-    assert.match(text, /Avg request latency: 3000 usec \(overhead 740 usec \+ queue 300 usec \+ compute 1960 usec\)\n\n/);
-    assert.match(text, /\n {2}Composing models: \n {2}text_direction, version: 1\n {6}Inference count: 100\n/);
+    assert.match(
+      text,
+      /Avg request latency: 3000 usec \(overhead 740 usec \+ queue 300 usec \+ compute 1960 usec\)\n\n/,
+    );
+    assert.match(
+      text,
+      /\n {2}Composing models: \n {2}text_direction, version: 1\n {6}Inference count: 100\n/,
+    );
     assert.match(text, /\n {2}text_recognition, version: 1\n {6}Inference count: 100\n/);
   });
 
   it('a window without successful server requests prints only "Request count: 0"', () => {
     const run = cacheRun(serverStats(0, { request: 0, queue: 0, input: 0, infer: 0, output: 0 }), false);
-    assert.match(renderLevel(run, run.levels[0]!, { verbose: false }), / {2}Server: \n {4}Request count: 0\n/);
+    assert.match(
+      renderLevel(run, run.levels[0]!, { verbose: false }),
+      / {2}Server: \n {4}Request count: 0\n/,
+    );
   });
 });
 
 function cacheRun(server: ServerStatsDelta, cache = true): RunResult {
   const m = measurement(1000, 10_000_000_000, { server });
-  const run = runResult(baseSettings({ load: { mode: 'concurrency', range: { start: 1, end: 1, step: 1 } } }), [
-    level('concurrency', 1, m, m.latency.meanUs, 1_700_000_000_000),
-  ]);
+  const run = runResult(
+    baseSettings({ load: { mode: 'concurrency', range: { start: 1, end: 1, step: 1 } } }),
+    [level('concurrency', 1, m, m.latency.meanUs, 1_700_000_000_000)],
+  );
   return { ...run, model: { ...run.model, responseCache: cache } };
 }
 
@@ -159,7 +191,9 @@ describe('settings block', () => {
   });
 
   it('omits the limits for a single level and shows the open-ended limit without a maximum', () => {
-    const single = renderSettingsLines(baseSettings({ load: { mode: 'concurrency', range: { start: 1, end: 1, step: 1 } } }));
+    const single = renderSettingsLines(
+      baseSettings({ load: { mode: 'concurrency', range: { start: 1, end: 1, step: 1 } } }),
+    );
     assert.ok(!single.some((l) => l.includes('limit')));
     const open = renderSettingsLines(
       baseSettings({

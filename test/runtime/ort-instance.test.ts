@@ -284,25 +284,24 @@ describe('OrtInstance threading', () => {
     );
   });
 
-  it('runs two instances in parallel (wall time well under twice one execution)', async () => {
+  it('runs two instances in parallel: two batches started together finish together', async () => {
     const a = await instance('slow', 'slow_a');
     const b = await instance('slow', 'slow_b');
     await Promise.all([a.execute(x(), []), b.execute(x(), [])]); // warm-up both
-    const time = async (fn: () => Promise<unknown>) => {
+    // Serialised, the first batch would finish at about half the time of the second (ratio ≈ 0.5); side by
+    // side they finish close together (ratio ≈ 1). Comparing two completions of the same run, rather than
+    // against a separate single-batch timing, keeps other processes' CPU bursts on this 2-core box out of it.
+    let best = 0;
+    for (let round = 0; round < 3 && best <= 0.75; round++) {
       const t0 = process.hrtime.bigint();
-      await fn();
-      return Number(process.hrtime.bigint() - t0);
-    };
-    // Up to 5 back-to-back rounds, passing on the first good one: a neighbour's burst of CPU on this
-    // 2-core box (other test files run concurrently) must not decide it.
-    let single = 0;
-    let parallel = 0;
-    for (let round = 0; round < 5; round++) {
-      single = await time(() => a.execute(x(), []));
-      parallel = await time(() => Promise.all([a.execute(x(), []), b.execute(x(), [])]));
-      if (parallel < 1.7 * single) break;
+      const finished = (p: Promise<unknown>) => p.then(() => Number(process.hrtime.bigint() - t0));
+      const [ta, tb] = await Promise.all([finished(a.execute(x(), [])), finished(b.execute(x(), []))]);
+      best = Math.max(best, Math.min(ta, tb) / Math.max(ta, tb));
     }
-    assert.ok(parallel < 1.7 * single, `two parallel executions took ${parallel} ns, one takes ${single} ns`);
+    assert.ok(
+      best > 0.75,
+      `completion-time ratio ${best.toFixed(2)}: the two instances ran one after the other`,
+    );
   });
 });
 

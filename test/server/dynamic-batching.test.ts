@@ -147,7 +147,16 @@ describe('dynamic batching and instances with real ONNX Runtime', () => {
 
   it('graceful shutdown: an in-flight request completes, new ones get 503 "Server is stopping"', async () => {
     const inFlight = postJson(`${server.httpUrl}/v2/models/batched/infer`, body(7));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Wait (bounded) until the server has accepted it: it then sits in the batcher for max_queue_delay.
+    for (let i = 0; i < 200; i++) {
+      if (
+        (await http(server.metricsUrl)).text.includes(
+          'nv_inference_pending_request_count{model="batched",version="1"} 1\n',
+        )
+      )
+        break;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
     const stopping = server.stop({ timeoutMs: 10_000 });
     const refused = await postJson(`${server.httpUrl}/v2/models/batched/infer`, body(8));
     assert.equal(refused.status, 503);

@@ -47,7 +47,9 @@ describe('reference server end to end (HTTP, gRPC, metrics)', () => {
     });
     server = await startServer({ modelRepository: repo.dir });
     const Ctor = makeGenericClientConstructor(inferenceServiceDefinition, 'GRPCInferenceService');
-    grpc = new Ctor(server.grpcUrl, credentials.createInsecure()) as unknown as Client & { ModelInfer: InferFn };
+    grpc = new Ctor(server.grpcUrl, credentials.createInsecure()) as unknown as Client & {
+      ModelInfer: InferFn;
+    };
   });
 
   after(async () => {

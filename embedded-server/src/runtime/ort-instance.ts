@@ -62,11 +62,11 @@ interface InFlight {
   reject: (e: Error) => void;
 }
 
-/** Whole ArrayBuffer holding exactly `data`: the buffer itself when the view spans it (and may move), else a copy. */
+/** Whole ArrayBuffer holding exactly `data`: the buffer itself when the view spans it (and may move), else a copy (not `data.slice()`: on a Node Buffer that is a view of the shared pool). */
 function ownBuffer(data: Uint8Array, transfer: boolean): ArrayBuffer {
   const whole =
     data.buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
-  return transfer && whole ? (data.buffer as ArrayBuffer) : (data.slice().buffer as ArrayBuffer);
+  return transfer && whole ? (data.buffer as ArrayBuffer) : (Uint8Array.from(data).buffer as ArrayBuffer);
 }
 
 /** Groups per-request tensors by input name (in the first request's order) into transferable batches. */
