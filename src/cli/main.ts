@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { ExitCode, InferbenchError } from '../errors.ts';
+import { ExitCode } from '../errors.ts';
 import {
   CLAMPED_NETWORK_TIME_WARNING,
   hasClampedNetworkTime,
@@ -52,11 +52,10 @@ const nodeFiles: CliFiles = {
   writeText: (path, text, exclusive) => writeFileSync(path, text, { flag: exclusive ? 'wx' : 'w' }),
 };
 
-const notWired: RunBenchmark = async () => {
-  throw new InferbenchError(
-    'the benchmark runner is not wired into the CLI yet (MainDeps.runBenchmark)',
-    ExitCode.Unexpected,
-  );
+/** The real run, loaded on first use so `--help` and option errors stay instant. */
+const defaultRunBenchmark: RunBenchmark = async (resolved, context) => {
+  const { runBenchmark } = await import('./run-benchmark.ts');
+  return runBenchmark(resolved, context);
 };
 
 const defaultServe = async (args: string[]): Promise<number> => {
@@ -75,7 +74,7 @@ export async function main(
 ): Promise<number> {
   const d: MainDeps = {
     programName: 'inferbench',
-    runBenchmark: notWired,
+    runBenchmark: defaultRunBenchmark,
     runServe: defaultServe,
     files: nodeFiles,
     signal: new AbortController().signal,

@@ -30,6 +30,17 @@ export const PROVIDER_LIBRARIES = [
   'libonnxruntime_providers_shared.so',
 ] as const;
 
+export type ProviderLibrary = (typeof PROVIDER_LIBRARIES)[number];
+
+/**
+ * SHA-256 of the libraries in CUDA13_PROVIDER_SPEC, so that setup-gpu can tell "already installed" without
+ * downloading 179 MB again.
+ */
+export const CUDA13_LIBRARY_SHA256: Readonly<Record<ProviderLibrary, string>> = {
+  'libonnxruntime_providers_cuda.so': '56cf3254b118ad837ccc4ed8f6d1b23504bbf7ef91b34cbc0b289cb7f10b3037',
+  'libonnxruntime_providers_shared.so': 'c6a12593396095f5670160e284c35d1700b7708cf3037b7042e2a5200ccae772',
+};
+
 /** Where the package keeps them (it is laid out as a Unity plug-in). */
 const PACKAGE_LIBRARY_SUBDIR = join('Plugins', 'Linux', 'x64');
 
@@ -71,7 +82,9 @@ export const npmPack: NpmPack = async (spec, destinationDir) => {
   }
   const [tarball, ...others] = tarballsIn(destinationDir);
   if (tarball === undefined || others.length > 0) {
-    throw new ProviderPackageError(`\`npm pack ${spec}\` did not leave exactly one .tgz in ${destinationDir}`);
+    throw new ProviderPackageError(
+      `\`npm pack ${spec}\` did not leave exactly one .tgz in ${destinationDir}`,
+    );
   }
   return tarball;
 };
@@ -80,7 +93,9 @@ export const npmPack: NpmPack = async (spec, destinationDir) => {
 export async function extractTarball(tarball: string, destinationDir: string): Promise<void> {
   await mkdir(destinationDir, { recursive: true });
   try {
-    await execFileAsync('tar', ['xzf', tarball, '-C', destinationDir], { timeout: TAR_TIMEOUT_MS });
+    await execFileAsync('tar', ['xzf', tarball, '--no-same-owner', '-C', destinationDir], {
+      timeout: TAR_TIMEOUT_MS,
+    });
   } catch (cause) {
     throw new ProviderPackageError(`cannot unpack ${tarball} with tar:\n${stderrOf(cause)}`, { cause });
   }
@@ -110,7 +125,10 @@ function packageIdAt(path: string): string | undefined {
  */
 export function locateProviderLibraries(root: string): ProviderLibraries | undefined {
   const layouts = [
-    { dir: join(root, 'package', PACKAGE_LIBRARY_SUBDIR), packageJson: join(root, 'package', 'package.json') },
+    {
+      dir: join(root, 'package', PACKAGE_LIBRARY_SUBDIR),
+      packageJson: join(root, 'package', 'package.json'),
+    },
     { dir: join(root, PACKAGE_LIBRARY_SUBDIR), packageJson: join(root, 'package.json') },
     { dir: root, packageJson: undefined },
   ];

@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { copyFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { PROVIDER_LIBRARIES } from './cuda-provider-package.ts';
+import { PROVIDER_LIBRARIES, type ProviderLibrary } from './cuda-provider-package.ts';
 
 /** What installing one library means: it is `missing`, `different` (will be replaced) or `identical`. */
 export interface LibraryPlan {
@@ -29,6 +29,19 @@ async function sameContent(a: string, b: string): Promise<boolean> {
   if (sa.size !== sb.size) return false;
   const [ha, hb] = await Promise.all([sha256Of(a), sha256Of(b)]);
   return ha === hb;
+}
+
+/** True when every provider library in `targetDir` has the expected SHA-256. */
+export async function librariesMatch(
+  targetDir: string,
+  sha256: Readonly<Record<ProviderLibrary, string>>,
+): Promise<boolean> {
+  for (const library of PROVIDER_LIBRARIES) {
+    const target = join(targetDir, library);
+    if ((await stat(target).catch(() => undefined)) === undefined) return false;
+    if ((await sha256Of(target)) !== sha256[library]) return false;
+  }
+  return true;
 }
 
 /** Compares every provider library in `sourceDir` with its counterpart in `targetDir`. */

@@ -1,20 +1,26 @@
 /**
  * Maps the load settings onto the loops: one persistent closed loop whose concurrency changes between levels
  * without draining, or a fresh open loop per rate (the previous one drained first). With --request-count each
- * level gets a fresh loop whose sends are capped at warm-up + count.
+ * level gets a fresh loop whose sends are capped at warm-up + count. A shard (one of several worker threads,
+ * load/shard-worker.ts) runs its perf_analyzer share of the same load: of the concurrency and the send cap, or
+ * every count-th time of the one global schedule.
  */
 import { ClosedLoop } from '../load/closed-loop.ts';
 import { OpenLoop } from '../load/open-loop.ts';
 import type { RequestObserver } from '../load/request-observer.ts';
 import { createPacer, type ScheduleSpec } from '../load/schedule.ts';
+import { shardPacer, shareOf } from '../load/shard-protocol.ts';
 import type { Clock } from '../protocol/clock.ts';
 import { usToNs } from '../protocol/units.ts';
 import type { InferClient, PreparedRequest } from '../transport/client.ts';
 import type { ProfileSettings } from './settings.ts';
 
 export interface LoadDriver {
-  /** Moves the load to `value` (concurrency or req/s). */
-  apply(value: number): Promise<void>;
+  /**
+   * Moves the load to `value` (concurrency or req/s; for a shard, the whole load, of which it runs its share).
+   * Open loop: `startNs` is the schedule's time 0 (default: now), so shards in several threads keep one schedule.
+   */
+  apply(value: number, startNs?: number): Promise<void>;
   /** Stops the load and waits for in-flight requests. */
   stop(): Promise<void>;
 }
@@ -24,6 +30,8 @@ export interface LoadDriverDeps {
   client: InferClient;
   requests: readonly PreparedRequest[];
   observer: RequestObserver;
+  /** This driver runs shard `index` of `count` of the load. */
+  shard?: { index: number; count: number };
 }
 
 export function createLoadDriver(settings: ProfileSettings, deps: LoadDriverDeps): LoadDriver {
@@ -31,27 +39,42 @@ export function createLoadDriver(settings: ProfileSettings, deps: LoadDriverDeps
   const maxSends =
     measurement.requestCount > 0 ? measurement.warmupRequestCount + measurement.requestCount : undefined;
   const load = settings.load;
+  const { index, count } = deps.shard ?? { index: 0, count: 1 };
   if (load.mode === 'concurrency') {
     const callMode = settings.async || settings.streaming ? 'async' : 'sync';
-    const newLoop = () =>
-      new ClosedLoop({ ...deps, timeoutMs: settings.requestTimeoutMs, callMode, maxSends });
     let loop: ClosedLoop | undefined;
+    /** Shard loops left with no slots, finishing their last requests. */
+    let retiring: Promise<unknown> = Promise.resolve();
     return {
       async apply(concurrency) {
+        const slots = shareOf(concurrency, count, index);
+        if (slots === 0) {
+          // Fewer slots than shards: this shard sits the level out (its requests finish, as surplus slots do).
+          if (loop) retiring = Promise.all([retiring, loop.stop()]);
+          loop = undefined;
+          return;
+        }
         if (!loop || maxSends !== undefined) {
           await loop?.stop();
-          loop = newLoop();
+          // perf_analyzer spreads --request-count over the threads that have slots.
+          const active = Math.min(concurrency, count);
+          const sends = maxSends === undefined ? undefined : shareOf(maxSends, active, index);
+          loop = new ClosedLoop({ ...deps, timeoutMs: settings.requestTimeoutMs, callMode, maxSends: sends });
         }
-        loop.setConcurrency(concurrency);
+        loop.setConcurrency(slots);
       },
       async stop() {
-        await loop?.stop();
+        await Promise.all([loop?.stop(), retiring]);
       },
     };
   }
+  const maxInFlight = shareOf(load.maxInFlight, count, index);
+  if (load.maxInFlight > 0 && maxInFlight === 0) {
+    throw new RangeError(`max in-flight ${load.maxInFlight} cannot be split over ${count} shards`);
+  }
   let loop: OpenLoop | undefined;
   return {
-    async apply(value) {
+    async apply(value, startNs) {
       await loop?.stop();
       const spec: ScheduleSpec =
         load.mode === 'custom_intervals'
@@ -59,13 +82,14 @@ export function createLoadDriver(settings: ProfileSettings, deps: LoadDriverDeps
           : load.distribution === 'poisson'
             ? { kind: 'poisson', ratePerSec: value, seed: load.seed }
             : { kind: 'constant', ratePerSec: value };
+      const offsetNs = startNs === undefined ? 0 : startNs - deps.clock.nowNs();
       loop = new OpenLoop({
         ...deps,
-        pacer: createPacer(spec),
+        pacer: shardPacer(createPacer(spec), index, count, offsetNs),
         timeoutMs: settings.requestTimeoutMs,
-        maxInFlight: load.maxInFlight,
+        maxInFlight,
         delayToleranceNs: usToNs(measurement.delayToleranceUs),
-        maxSends,
+        maxSends: maxSends === undefined ? undefined : shareOf(maxSends, count, index),
       });
       loop.start();
     },

@@ -17,21 +17,35 @@ export interface Clock {
   setTimer(fn: () => void, delayNs: number): TimerHandle;
 }
 
+/** Captured at module load, i.e. once per thread: worker threads must be handed the main thread's origin. */
 const ORIGIN = process.hrtime.bigint();
 
 /** The real clock: process.hrtime for time, setTimeout for timers (millisecond resolution; referenced, so a pending window keeps the process alive). */
-export const systemClock: Clock = {
-  nowNs(): number {
-    return Number(process.hrtime.bigint() - ORIGIN);
-  },
-  wallMs(): number {
-    return Date.now();
-  },
-  setTimer(fn: () => void, delayNs: number): TimerHandle {
-    const t = setTimeout(fn, Math.max(0, Math.ceil(delayNs / 1e6)));
-    return { cancel: () => clearTimeout(t) };
-  },
-};
+export const systemClock: Clock = systemClockFrom(ORIGIN);
+
+/**
+ * The hrtime value `systemClock` counts from. process.hrtime is process-wide, so a worker thread that builds
+ * its clock with `systemClockFrom(systemClockOrigin())` of the main thread reads the same ns values.
+ */
+export function systemClockOrigin(): bigint {
+  return ORIGIN;
+}
+
+/** A real clock counting ns from `originHrtimeNs` (another thread's `systemClockOrigin()`). */
+export function systemClockFrom(originHrtimeNs: bigint): Clock {
+  return {
+    nowNs(): number {
+      return Number(process.hrtime.bigint() - originHrtimeNs);
+    },
+    wallMs(): number {
+      return Date.now();
+    },
+    setTimer(fn: () => void, delayNs: number): TimerHandle {
+      const t = setTimeout(fn, Math.max(0, Math.ceil(delayNs / 1e6)));
+      return { cancel: () => clearTimeout(t) };
+    },
+  };
+}
 
 interface PendingTimer {
   dueNs: number;

@@ -79,7 +79,11 @@ function clientBlock(m: Measurement, settings: ProfileSettings, options: TextRen
       `    [WARNING] Perf Analyzer was not able to keep up with the desired request rate. ${formatFixed2(delayedPct)}% of the requests were delayed. `,
     );
   }
+  // perf_analyzer leaves std::fixed on after the delayed warning, so its later doubles print with 2 decimals;
+  // we keep the default format throughout (both parse as the same number).
   lines.push(`    Throughput: ${formatCppDouble(m.throughputPerSec)} infer/sec`);
+  // perf_analyzer's "client overhead" is the busy share of its worker threads; ours is the event-loop
+  // utilisation of the main thread, the same question for a Node generator.
   if (options.verbose) {
     lines.push(`    Avg client overhead: ${formatFixed2(m.generator.eventLoopUtilization * 100)}%`);
   }

@@ -64,7 +64,7 @@ export function editBenchConfig(shipped: ModelConfig, spec: BenchConfigSpec, opt
         value: create(ModelDynamicBatchingSchema, { maxQueueDelayMicroseconds: BigInt(options.maxQueueDelayUs) }),
       }
     : { case: undefined };
-  const kind = options.device === 'gpu' ? ModelInstanceGroup_Kind.KIND_GPU : ModelInstanceGroup_Kind.KIND_CPU;
+  const kind = options.device === 'gpu' ? ModelInstanceGroup_Kind.GPU : ModelInstanceGroup_Kind.CPU;
   config.instanceGroup = [
     create(ModelInstanceGroupSchema, {
       count: spec.instanceCount,

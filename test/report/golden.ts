@@ -26,3 +26,21 @@ export function assertMatchesFile(path: string, actual: string): void {
 export function assertGolden(name: string, actual: string): void {
   assertMatchesFile(join('test/fixtures/golden', name), actual);
 }
+
+/**
+ * Like assertMatchesFile for JSON, compared as data: Biome formats committed JSON files under src/, so the
+ * committed text may differ from JSON.stringify's layout without any difference in content.
+ */
+export function assertMatchesJsonFile(path: string, actual: string): void {
+  const file = join(ROOT, path);
+  if (UPDATING) {
+    assertMatchesFile(path, actual);
+    return;
+  }
+  assert.ok(existsSync(file), `${path} is missing: run UPDATE_GOLDEN=1 npm test -- test/report`);
+  assert.deepEqual(
+    JSON.parse(readFileSync(file, 'utf8')),
+    JSON.parse(actual),
+    `${path} differs (UPDATE_GOLDEN=1 rewrites it)`,
+  );
+}

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { parseRunResult, serializeRunResult } from '../../src/report/json-record.ts';
 import { runResultJsonSchemaText } from '../../src/report/run-result-schema.ts';
 import { concurrencySweep, requestRateRun } from './fixtures.ts';
-import { assertMatchesFile } from './golden.ts';
+import { assertMatchesJsonFile } from './golden.ts';
 
 describe('JSON run record', () => {
   it('round-trips a RunResult exactly', () => {
@@ -49,6 +49,6 @@ describe('JSON run record', () => {
     const schema = JSON.parse(text) as { required: string[]; properties: Record<string, unknown> };
     assert.ok(schema.required.includes('schemaVersion'));
     assert.ok('levels' in schema.properties);
-    assertMatchesFile('src/report/run-result.schema.json', text);
+    assertMatchesJsonFile('src/report/run-result.schema.json', text);
   });
 });

@@ -138,7 +138,7 @@ describe('dynamic batching and instances with real ONNX Runtime', () => {
     );
     const responses = await Promise.all(inFlight);
     assert.deepEqual(
-      responses.map((r) => new Float32Array(r.outputs[0]!.data.slice().buffer)[0]),
+      responses.map((r) => new Float32Array(Uint8Array.from(r.outputs[0]!.data).buffer)[0]),
       [1, 2],
     );
     const s = await stats('pair');

@@ -136,7 +136,7 @@ describe('reference server end to end (HTTP, gRPC, metrics)', () => {
     );
     const raw = res.rawOutputContents[1] as Uint8Array;
     assert.deepEqual(
-      [...new Int32Array(raw.slice().buffer)],
+      [...new Int32Array(Uint8Array.from(raw).buffer)],
       range(16, (i) => 10 * i - 1),
     );
   });

@@ -19,6 +19,7 @@ import { createOrtInstance } from '../runtime/ort-instance.ts';
 import { ModelLoadError } from '../runtime/runtime-errors.ts';
 import { type InstanceKind, sessionOptionsFromConfig } from '../runtime/session-options.ts';
 import { createScheduler } from '../scheduler/model-scheduler.ts';
+import { runWarmup } from '../scheduler/warmup.ts';
 import { ModelStatsRecorder } from '../stats/model-stats.ts';
 import type { ModelBackend, ModelSource, VersionRuntime, VersionSource } from './model-backend.ts';
 import type { Logger } from './model-manager.ts';
@@ -129,6 +130,12 @@ export class OrtModelBackend implements ModelBackend {
             clock: this.clock,
           }),
         );
+      }
+      // Triton warms every instance before the version turns READY; a failing sample fails the load.
+      for (const instance of instances) {
+        await runWarmup(config, instance, join(this.repositoryDir, model.name), {
+          log: (line) => this.log.info(line),
+        });
       }
     } catch (e) {
       await Promise.allSettled(instances.map((i) => i.close()));

@@ -117,9 +117,12 @@ export async function runWarmup(
   for (const sample of config.modelWarmup) {
     if (sample.batchSize === 0) continue;
     const inputs = await sampleInputs(config, sample, modelDir);
-    const requests = Array.from({ length: sample.batchSize }, () => inputs);
     const iterations = Math.max(sample.count, 1);
     for (let k = 0; k < iterations; k++) {
+      // Fresh copies per execution: an instance may take ownership of (transfer) the buffers it is given.
+      const requests = Array.from({ length: sample.batchSize }, () =>
+        inputs.map((t) => ({ ...t, data: Uint8Array.from(t.data) })),
+      );
       options.log?.(
         `model '${config.name}' instance ${instance.name} is running warmup sample '${sample.name}' for iteration ${k + 1}`,
       );

@@ -1,0 +1,198 @@
+/**
+ * Pure arithmetic and rendering of the batching benchmark: which batch sizes the ceiling must cover, each
+ * level next to the raw ORT ceiling at the batch size the batcher formed and next to `plain` at the same
+ * concurrency, the issue's targets, and the Markdown written to bench-configs/results/.
+ */
+import type { BenchDevice } from './bench-repository.ts';
+import type { LevelFigures } from './config-run.ts';
+import type { CeilingPoint } from './ort-ceiling.ts';
+
+/** The issues' acceptance targets, per device: batched at `concurrency` vs the ceiling and vs plain. */
+export const TARGETS: Record<BenchDevice, { concurrency: number; minCeilingFraction: number; minSpeedup: number }> =
+  {
+    cpu: { concurrency: 16, minCeilingFraction: 0.85, minSpeedup: 1.5 },
+    gpu: { concurrency: 64, minCeilingFraction: 0.6, minSpeedup: 10 },
+  };
+
+export interface ResultRow {
+  config: string;
+  protocol: string;
+  concurrency: number;
+  status: string;
+  inferPerSec: number;
+  p95Ms: number;
+  meanBatch?: number;
+  /** The mean batch rounded to the nearest measured integer, and the ceiling there. */
+  ceilingBatch?: number;
+  ceilingInferPerSec?: number;
+  /** inferPerSec / ceilingInferPerSec. */
+  ceilingFraction?: number;
+  /** inferPerSec / plain's at the same protocol and concurrency. */
+  speedupVsPlain?: number;
+}
+
+export interface TargetCheck {
+  protocol: string;
+  description: string;
+  /** undefined = could not be evaluated (level missing or no server statistics). */
+  met?: boolean;
+  detail: string;
+}
+
+/** The batch size a level's ceiling is read at: the mean batch formed, rounded, within [1, max]. */
+export function roundedBatch(meanBatch: number, maxBatchSize: number): number {
+  return Math.min(maxBatchSize, Math.max(1, Math.round(meanBatch)));
+}
+
+/** Batch sizes to time: 1, the powers of two up to the max, the max, and every rounded mean batch formed. */
+export function ceilingBatchSizes(levels: readonly LevelFigures[], maxBatchSize: number): number[] {
+  const sizes = new Set<number>([1, maxBatchSize]);
+  for (let b = 2; b < maxBatchSize; b *= 2) sizes.add(b);
+  for (const level of levels) {
+    if (level.server) sizes.add(roundedBatch(level.server.meanBatch, maxBatchSize));
+  }
+  return [...sizes].sort((a, b) => a - b);
+}
+
+/** One row per level: throughput and p95 next to the ceiling at the batch formed and to plain. */
+export function buildRows(
+  levels: readonly LevelFigures[],
+  ceilingFor: (config: string) => readonly CeilingPoint[] | undefined,
+  maxBatchSize: number,
+): ResultRow[] {
+  const plain = new Map(
+    levels.filter((l) => l.config === 'plain').map((l) => [`${l.protocol}/${l.concurrency}`, l.inferPerSec]),
+  );
+  return levels.map((l) => {
+    const row: ResultRow = {
+      config: l.config,
+      protocol: l.protocol,
+      concurrency: l.concurrency,
+      status: l.status,
+      inferPerSec: l.inferPerSec,
+      p95Ms: l.latencyMs.p95,
+    };
+    if (l.server) {
+      row.meanBatch = l.server.meanBatch;
+      const batch = roundedBatch(l.server.meanBatch, maxBatchSize);
+      const point = ceilingFor(l.config)?.find((p) => p.batchSize === batch);
+      if (point) {
+        row.ceilingBatch = batch;
+        row.ceilingInferPerSec = point.inferPerSec;
+        row.ceilingFraction = l.inferPerSec / point.inferPerSec;
+      }
+    }
+    const base = plain.get(`${l.protocol}/${l.concurrency}`);
+    if (base && base > 0) row.speedupVsPlain = l.inferPerSec / base;
+    return row;
+  });
+}
+
+/** The device's targets, evaluated for `batched` at the target concurrency, per protocol. */
+export function checkTargets(device: BenchDevice, rows: readonly ResultRow[], protocols: readonly string[]): TargetCheck[] {
+  const t = TARGETS[device];
+  const checks: TargetCheck[] = [];
+  for (const protocol of protocols) {
+    const row = rows.find((r) => r.config === 'batched' && r.protocol === protocol && r.concurrency === t.concurrency);
+    const pct = `${Math.round(t.minCeilingFraction * 100)}%`;
+    checks.push({
+      protocol,
+      description: `batched@${t.concurrency} ≥ ${pct} of the raw ORT ceiling at the mean batch formed`,
+      met: row?.ceilingFraction === undefined ? undefined : row.ceilingFraction >= t.minCeilingFraction,
+      detail:
+        row?.ceilingFraction === undefined
+          ? 'not measured'
+          : `${fmt(row.inferPerSec)} / ${fmt(row.ceilingInferPerSec ?? Number.NaN)} infer/s at batch ${row.ceilingBatch} = ${percent(row.ceilingFraction)}`,
+    });
+    checks.push({
+      protocol,
+      description: `batched@${t.concurrency} ≥ ${t.minSpeedup}× plain@${t.concurrency}`,
+      met: row?.speedupVsPlain === undefined ? undefined : row.speedupVsPlain >= t.minSpeedup,
+      detail: row?.speedupVsPlain === undefined ? 'not measured' : `${row.speedupVsPlain.toFixed(2)}×`,
+    });
+  }
+  return checks;
+}
+
+function fmt(n: number, digits = 1): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : '–';
+}
+
+function percent(fraction: number | undefined): string {
+  return fraction === undefined ? '–' : `${(fraction * 100).toFixed(0)}%`;
+}
+
+function verdict(met: boolean | undefined): string {
+  return met === undefined ? 'NOT EVALUATED' : met ? 'MET' : 'NOT MET';
+}
+
+/** The results table (Markdown; also readable on a terminal). */
+export function resultsTable(rows: readonly ResultRow[]): string {
+  const lines = [
+    '| config | protocol | concurrency | infer/s | p95 ms | mean batch | ceiling infer/s (at batch) | % of ceiling | speed-up vs plain | status |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const r of rows) {
+    const ceiling = r.ceilingInferPerSec === undefined ? '–' : `${fmt(r.ceilingInferPerSec)} (${r.ceilingBatch})`;
+    lines.push(
+      `| ${r.config} | ${r.protocol} | ${r.concurrency} | ${fmt(r.inferPerSec)} | ${fmt(r.p95Ms, 2)} | ` +
+        `${r.meanBatch === undefined ? '–' : r.meanBatch.toFixed(2)} | ${ceiling} | ${percent(r.ceilingFraction)} | ` +
+        `${r.speedupVsPlain === undefined ? '–' : `${r.speedupVsPlain.toFixed(2)}×`} | ${r.status} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** The raw ORT ceiling per batch size and session count. */
+export function ceilingTable(ceilings: ReadonlyArray<{ sessions: number; points: readonly CeilingPoint[] }>): string {
+  const lines = ['| sessions | batch | median run ms | infer/s |', '|---:|---:|---:|---:|'];
+  for (const c of ceilings) {
+    for (const p of c.points) {
+      const runMs = p.medianRunNs.map((ns) => (ns / 1e6).toFixed(2)).join(' / ');
+      lines.push(`| ${c.sessions} | ${p.batchSize} | ${runMs} | ${fmt(p.inferPerSec)} |`);
+    }
+  }
+  return lines.join('\n');
+}
+
+export function targetLines(checks: readonly TargetCheck[]): string[] {
+  return checks.map((c) => `- [${c.protocol}] ${c.description}: **${verdict(c.met)}** (${c.detail})`);
+}
+
+export interface MarkdownInput {
+  title: string;
+  command: string;
+  date: string;
+  deviceLines: string[];
+  settingsLines: string[];
+  rows: readonly ResultRow[];
+  ceilings: ReadonlyArray<{ sessions: number; points: readonly CeilingPoint[] }>;
+  checks: readonly TargetCheck[];
+  notes: string[];
+}
+
+export function markdownReport(input: MarkdownInput): string {
+  return [
+    `# ${input.title}`,
+    '',
+    `Command: \`${input.command}\`  `,
+    `Date: ${input.date}`,
+    '',
+    ...input.deviceLines.map((l) => `- ${l}`),
+    ...input.settingsLines.map((l) => `- ${l}`),
+    '',
+    '## Results',
+    '',
+    resultsTable(input.rows),
+    '',
+    '## Targets',
+    '',
+    ...targetLines(input.checks),
+    '',
+    '## Raw ONNX Runtime ceiling (same session options, one session per instance, nothing else running)',
+    '',
+    ceilingTable(input.ceilings),
+    ...(input.notes.length > 0 ? ['', '## Notes', '', ...input.notes.map((n) => `- ${n}`)] : []),
+    '',
+  ].join('\n');
+}

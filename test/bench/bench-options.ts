@@ -1,0 +1,115 @@
+/**
+ * Command line of the batching benchmark, with per-device defaults chosen so a whole run stays bounded
+ * (CPU ≈ 3 min per protocol, GPU ≈ 3–4 min per protocol) and the result name says what was run.
+ */
+import { parseArgs } from 'node:util';
+import { BENCH_CONFIG_NAMES, type BenchConfigName, type BenchDevice } from './bench-repository.ts';
+
+export type BenchModel = 'text_direction' | 'text_recognition';
+export type BenchProtocol = 'http' | 'grpc';
+
+export interface BenchOptions {
+  device: BenchDevice;
+  model: BenchModel;
+  protocols: BenchProtocol[];
+  configs: BenchConfigName[];
+  concurrency: number[];
+  windowMs: number;
+  /** Windows per level at most; the level stops earlier once the last 3 are within `stability`. */
+  maxTrials: number;
+  stability: number;
+  /** Dynamic batcher `max_queue_delay_microseconds`. */
+  delayUs: number;
+  maxBatchSize: number;
+  /** CPU only: ORT intra-op threads per instance. */
+  intraOpThreads: number;
+  /** text_recognition's variable width (pixels). */
+  width: number;
+  /** Output path without extension: `<out>.json` and `<out>.md` are written. */
+  out: string;
+}
+
+export const USAGE = `usage: node --import tsx test/bench/batching.bench.ts [options]
+  --device cpu|gpu                   instances KIND_CPU or KIND_GPU, ceiling on CPU or CUDA EP (default cpu)
+  --model text_direction|text_recognition                                  (default text_direction)
+  --protocol http|grpc|both                                                (default http)
+  --configs plain,batched,batched_2inst                                    (default all three)
+  --concurrency 1,4,16,32            (default cpu: 1,4,16,32; gpu: 1,2,4,8,16,32,64,128)
+  --window-ms N                      measurement window (default cpu 3000, gpu 2000)
+  --max-trials N                     windows per level at most (default cpu 4, gpu 3)
+  --stability F                      max/min spread of the last 3 windows to stop early (default 0.15)
+  --delay-us N                       dynamic batcher max_queue_delay_microseconds (default 1000)
+  --max-batch-size N                 (default text_direction 64, text_recognition 16)
+  --intra-op-threads N               CPU: ORT threads per instance (default 1: instances × threads ≤ 2 cores)
+  --width N                          text_recognition input width (default 320)
+  --out PATH                         results path without extension
+                                     (default bench-configs/results/batching-<model>-<device>-<protocol>)`;
+
+function positiveInt(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: expected a positive integer, got '${text}'`);
+  return n;
+}
+
+function oneOf<T extends string>(text: string, allowed: readonly T[], flag: string): T {
+  if (!(allowed as readonly string[]).includes(text))
+    throw new Error(`${flag}: expected one of ${allowed.join(', ')}, got '${text}'`);
+  return text as T;
+}
+
+/** Parses argv (without node and script); throws Error with a one-line reason on bad input. */
+export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help' {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    options: {
+      device: { type: 'string', default: 'cpu' },
+      model: { type: 'string', default: 'text_direction' },
+      protocol: { type: 'string', default: 'http' },
+      configs: { type: 'string', default: BENCH_CONFIG_NAMES.join(',') },
+      concurrency: { type: 'string' },
+      'window-ms': { type: 'string' },
+      'max-trials': { type: 'string' },
+      stability: { type: 'string', default: '0.15' },
+      'delay-us': { type: 'string', default: '1000' },
+      'max-batch-size': { type: 'string' },
+      'intra-op-threads': { type: 'string', default: '1' },
+      width: { type: 'string', default: '320' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return 'help';
+  const device = oneOf(values.device, ['cpu', 'gpu'] as const, '--device');
+  const model = oneOf(values.model, ['text_direction', 'text_recognition'] as const, '--model');
+  const protocol = oneOf(values.protocol, ['http', 'grpc', 'both'] as const, '--protocol');
+  const configs = values.configs
+    .split(',')
+    .map((c) => oneOf(c.trim(), BENCH_CONFIG_NAMES, '--configs'));
+  const concurrency = (values.concurrency ?? (device === 'gpu' ? '1,2,4,8,16,32,64,128' : '1,4,16,32'))
+    .split(',')
+    .map((c) => positiveInt(c.trim(), '--concurrency'));
+  const stability = Number(values.stability);
+  if (!(stability > 0 && stability < 1)) throw new Error(`--stability: expected 0 < F < 1, got '${values.stability}'`);
+  const delayUs = Number(values['delay-us']);
+  if (!Number.isInteger(delayUs) || delayUs < 0)
+    throw new Error(`--delay-us: expected an integer ≥ 0, got '${values['delay-us']}'`);
+  return {
+    device,
+    model,
+    protocols: protocol === 'both' ? ['http', 'grpc'] : [protocol],
+    configs,
+    concurrency,
+    windowMs: positiveInt(values['window-ms'] ?? (device === 'gpu' ? '2000' : '3000'), '--window-ms'),
+    maxTrials: positiveInt(values['max-trials'] ?? (device === 'gpu' ? '3' : '4'), '--max-trials'),
+    stability,
+    delayUs,
+    maxBatchSize: positiveInt(
+      values['max-batch-size'] ?? (model === 'text_direction' ? '64' : '16'),
+      '--max-batch-size',
+    ),
+    intraOpThreads: positiveInt(values['intra-op-threads'], '--intra-op-threads'),
+    width: positiveInt(values.width, '--width'),
+    out: values.out ?? `bench-configs/results/batching-${model}-${device}-${protocol}`,
+  };
+}
