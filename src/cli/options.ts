@@ -78,6 +78,14 @@ export interface RawFlags {
   quiet?: boolean;
   progress?: boolean;
   modelRepository?: string;
+  /** -c/--config: the benchmark config file (its values sit under the flags the user set). */
+  config?: string;
+  /** --threshold (repeatable): gates checked after the run. */
+  threshold?: string[];
+  /** --html: the self-contained HTML report. */
+  html?: string;
+  /** Config file only (`embedded.configOverrides`): model name → config.pbtxt text merged into its config. */
+  embeddedConfigOverrides?: Record<string, string>;
   /** Unsupported perf_analyzer flags land here under their attribute names (see unsupported.ts). */
   [unsupported: string]: unknown;
 }

@@ -14,6 +14,7 @@ import { type ModelInfo, RUN_RESULT_SCHEMA_VERSION, type RunResult } from '../re
 import type { ClientOptions } from '../transport/client.ts';
 import { createTransport } from '../transport/create.ts';
 import { type ServerApi, ServerApiError } from '../transport/server-api.ts';
+import { startEmbeddedServerProcess } from './embedded-process.ts';
 import { bindEmbeddedUrl } from './resolve-settings.ts';
 import type { ResolvedRun, RunBenchmark, RunContext } from './run-types.ts';
 import { packageVersion } from './version.ts';
@@ -22,11 +23,14 @@ interface EmbeddedHandle {
   stop(): Promise<unknown>;
 }
 
-/** Starts inferbench's own server on 127.0.0.1 with free ports (the CLI's one deliberate import of it). */
+/** Starts inferbench's own server on 127.0.0.1 with free ports, in a child process (see embedded-process.ts). */
 async function startEmbedded(run: ResolvedRun): Promise<{ run: ResolvedRun; server: EmbeddedHandle }> {
   if (run.target.kind !== 'embedded') return { run, server: { stop: async () => undefined } };
-  const { startServer } = await import('../../embedded-server/src/index.ts');
-  const server = await startServer({ modelRepository: run.target.modelRepository });
+  const verbose = run.output.verbose;
+  const server = await startEmbeddedServerProcess({
+    modelRepository: run.target.modelRepository,
+    onLog: verbose ? (line) => process.stderr.write(`[server] ${line}\n`) : undefined,
+  });
   const inferUrl = run.settings.protocol === 'grpc' ? server.grpcUrl : server.httpUrl;
   return { run: bindEmbeddedUrl(run, { inferUrl, metricsUrl: server.metricsUrl }), server };
 }

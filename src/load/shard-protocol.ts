@@ -7,7 +7,9 @@
  */
 import type { LoopHealthSample } from '../measure/loop-health.ts';
 import type { ProfileSettings } from '../profile/settings.ts';
-import type { ClientOptions, RequestSpec } from '../transport/client.ts';
+import type { Clock } from '../protocol/clock.ts';
+import type { ClientOptions, InferOutcome, RequestSpec } from '../transport/client.ts';
+import type { RequestObserver } from './request-observer.ts';
 import type { Pacer } from './schedule.ts';
 
 /** What a worker needs to build its own client (prepared requests do not cross threads; specs do). */
@@ -94,4 +96,77 @@ export function shardPacer(pacer: Pacer, index: number, count: number, offsetNs 
       return pacer.next() + offsetNs;
     },
   };
+}
+
+/**
+ * The shard's RequestObserver: appends one row per event to a Float64Array and hands full (or flushed)
+ * arrays to `post`, which transfers them. Error kinds become small integer codes, each kind's name sent once.
+ */
+export class ShardEventBuffer implements RequestObserver {
+  private events: Float64Array;
+  private count = 0;
+  private readonly kindCodes = new Map<string, number>();
+  private newKinds: string[] = [];
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly post: (batch: Extract<FromShard, { type: 'batch' }>, transfer: ArrayBuffer[]) => void,
+    private readonly capacity = 2048,
+  ) {
+    this.events = new Float64Array(capacity * EVENT_STRIDE);
+  }
+
+  onSent(delayed: boolean): void {
+    this.push(this.clock.nowNs(), delayed ? EventCode.sentDelayed : EventCode.sent);
+  }
+
+  onDropped(): void {
+    this.push(this.clock.nowNs(), EventCode.dropped);
+  }
+
+  onCompleted(outcome: InferOutcome, intendedStartNs: number | undefined): void {
+    if (!outcome.ok) {
+      this.push(outcome.endNs, this.kindCode(outcome.errorKind ?? 'unknown'));
+      return;
+    }
+    const row = this.push(outcome.endNs, EventCode.ok);
+    const e = this.events;
+    e[row + EventField.latencyNs] = outcome.endNs - (intendedStartNs ?? outcome.sendStartNs);
+    e[row + EventField.uncorrectedNs] = outcome.endNs - outcome.sendStartNs;
+    e[row + EventField.clientSendNs] = outcome.sendEndNs - outcome.sendStartNs;
+    e[row + EventField.clientRecvNs] = outcome.endNs - outcome.responseStartNs;
+    e[row + EventField.responseWaitNs] = Math.max(0, outcome.responseStartNs - outcome.sendEndNs);
+  }
+
+  /** Posts what is buffered (always, when `extra` marks a flush reply; otherwise only if there is something). */
+  flush(extra?: { flushId: number; health: LoopHealthSample }): void {
+    if (this.count === 0 && this.newKinds.length === 0 && !extra) return;
+    const events = this.events;
+    this.post({ type: 'batch', events, eventCount: this.count, newKinds: this.newKinds, ...extra }, [
+      events.buffer as ArrayBuffer,
+    ]);
+    this.events = new Float64Array(this.capacity * EVENT_STRIDE);
+    this.count = 0;
+    this.newKinds = [];
+  }
+
+  /** Appends a row with its time and code (posting a full buffer first) and returns its offset. */
+  private push(timeNs: number, code: number): number {
+    if (this.count === this.capacity) this.flush();
+    const row = this.count * EVENT_STRIDE;
+    this.events[row + EventField.timeNs] = timeNs;
+    this.events[row + EventField.code] = code;
+    this.count++;
+    return row;
+  }
+
+  private kindCode(kind: string): number {
+    let code = this.kindCodes.get(kind);
+    if (code === undefined) {
+      code = this.kindCodes.size + 1;
+      this.kindCodes.set(kind, code);
+      this.newKinds.push(kind);
+    }
+    return code;
+  }
 }

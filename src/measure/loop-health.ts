@@ -22,9 +22,14 @@ export interface LoopHealthSample {
   wallMs: number;
 }
 
+/** Sampling period of the delay monitor. Node records the whole interval between its timer ticks, so an idle
+ * loop reads ≈ this value: it is subtracted to get the delay itself. */
+const DELAY_RESOLUTION_MS = 10;
+const DELAY_RESOLUTION_NS = DELAY_RESOLUTION_MS * 1e6;
+
 /** Samples the main thread's health between calls to `sample()`. */
 export class LoopHealthMonitor {
-  private readonly delay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  private readonly delay: IntervalHistogram = monitorEventLoopDelay({ resolution: DELAY_RESOLUTION_MS });
   private elu: EventLoopUtilization = performance.eventLoopUtilization();
   private cpu: NodeJS.CpuUsage = process.cpuUsage();
   private wallStartMs = performance.now();
@@ -42,8 +47,8 @@ export class LoopHealthMonitor {
     const cpu = process.cpuUsage(this.cpu);
     const hasDelay = this.delay.count > 0;
     const out: LoopHealthSample = {
-      eventLoopDelayP99Us: hasDelay ? this.delay.percentile(99) / 1000 : 0,
-      eventLoopDelayMaxUs: hasDelay ? this.delay.max / 1000 : 0,
+      eventLoopDelayP99Us: hasDelay ? Math.max(0, this.delay.percentile(99) - DELAY_RESOLUTION_NS) / 1000 : 0,
+      eventLoopDelayMaxUs: hasDelay ? Math.max(0, this.delay.max - DELAY_RESOLUTION_NS) / 1000 : 0,
       eventLoopUtilization: elu.utilization,
       cpuCores: wallMs > 0 ? (cpu.user + cpu.system) / 1000 / wallMs : 0,
       wallMs,

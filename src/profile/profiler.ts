@@ -7,6 +7,9 @@
  */
 import { ExitCode, OptionError } from '../errors.ts';
 import { customIntervalsRatePerSec } from '../load/schedule.ts';
+import { ShardPool } from '../load/shard-pool.ts';
+import type { ShardTransport } from '../load/shard-protocol.ts';
+import { busiestThread } from '../load/shard-windows.ts';
 import { LoopHealthMonitor } from '../measure/loop-health.ts';
 import { mergeWindows } from '../measure/merge.ts';
 import type { MetricsSampler } from '../measure/metrics-sampler.ts';
@@ -23,7 +26,7 @@ import { WindowRecorder } from '../measure/window-recorder.ts';
 import type { Clock } from '../protocol/clock.ts';
 import { msToNs, NS_PER_S, usToNs } from '../protocol/units.ts';
 import type { LevelResult, LevelStatus, LoadMode, MetricsSummary, WindowResult } from '../report/model.ts';
-import type { InferClient, PreparedRequest } from '../transport/client.ts';
+import type { InferClient, PreparedRequest, RequestSpec } from '../transport/client.ts';
 import type { ModelStatsSnapshot, ServerApi } from '../transport/server-api.ts';
 import type { ProfileEvent } from './events.ts';
 import { createLoadDriver, type LoadDriver } from './load-driver.ts';
@@ -49,6 +52,21 @@ export interface ProfileDeps {
   /** Aborted on SIGINT: the current window finishes, the level is marked interrupted, the sweep stops. */
   signal?: AbortSignal;
   onEvent?: (event: ProfileEvent) => void;
+  /**
+   * How worker threads rebuild the client and the requests (prepared requests cannot cross threads); used
+   * only when `settings.workerThreads > 1`, and then needs `clock` to be the system clock.
+   */
+  shards?: { transport: ShardTransport; specs: RequestSpec[] };
+}
+
+/** What the profiler needs from the window recorder: a WindowRecorder, or the shards' windows. */
+interface WindowSource {
+  readonly recording: boolean;
+  begin(): void;
+  cut(): WindowData | Promise<WindowData>;
+  end(): WindowData | Promise<WindowData>;
+  waitForDiscarded(count: number, signal?: AbortSignal): Promise<void>;
+  waitForWindowCount(count: number, signal?: AbortSignal): Promise<void>;
 }
 
 export interface ProfileOutcome {
@@ -66,7 +84,7 @@ type StopReason = 'stable' | 'single' | 'max_trials' | 'latency_limit' | 'sigint
 
 class Profiler {
   private readonly warnings: string[] = [];
-  private readonly recorder: WindowRecorder;
+  private readonly recorder: WindowSource;
   private readonly driver: LoadDriver;
   private readonly health = new LoopHealthMonitor();
   private readonly mode: LoadMode;
@@ -86,19 +104,26 @@ class Profiler {
     this.mode = load.mode;
     this.asyncMode = settings.async || settings.streaming;
     this.statsEnabled = deps.statsAvailable && deps.serverApi !== undefined;
-    this.recorder = new WindowRecorder(deps.clock, load.mode !== 'concurrency');
+    if (settings.workerThreads > 1 && deps.shards) {
+      const pool = new ShardPool(settings, { clock: deps.clock, ...deps.shards });
+      this.recorder = pool.windows;
+      this.driver = pool;
+      return;
+    }
+    if (settings.workerThreads > 1) {
+      this.warn('Worker threads need the transport description (ProfileDeps.shards); all load runs on the main thread.');
+    }
+    const recorder = new WindowRecorder(deps.clock, load.mode !== 'concurrency');
+    this.recorder = recorder;
     this.driver = createLoadDriver(settings, {
       clock: deps.clock,
       client: deps.client,
       requests: deps.requests,
-      observer: this.recorder,
+      observer: recorder,
     });
   }
 
   async run(): Promise<ProfileOutcome> {
-    if (this.settings.workerThreads > 1) {
-      this.warn('Worker-thread sharding is not implemented yet; all load runs on the main thread.');
-    }
     const levels: LevelResult[] = [];
     let exitCode: number = ExitCode.Success;
     this.health.start();
@@ -197,8 +222,9 @@ class Profiler {
     try {
       for (let index = 1; index <= maxWindows; index++) {
         await this.waitWindow();
-        const window = index === maxWindows ? this.recorder.end() : this.recorder.cut();
-        window.loop = this.health.sample();
+        const window = await (index === maxWindows ? this.recorder.end() : this.recorder.cut());
+        // With shards, the window already holds the busiest worker's sample.
+        window.loop = busiestThread([this.health.sample(), ...(window.loop ? [window.loop] : [])]);
         const next = await this.fetchStats();
         this.attachServerDelta(window, snapshot, next);
         snapshot = next;
@@ -263,7 +289,7 @@ class Profiler {
         }
       }
     } finally {
-      if (this.recorder.recording) this.recorder.end();
+      if (this.recorder.recording) await this.recorder.end();
       metrics = this.deps.metricsSampler?.stop();
     }
     return this.finishLevel(value, windows, results, stopReason, verdict, metrics);

@@ -8,11 +8,13 @@ import type { LevelFigures } from './config-run.ts';
 import type { CeilingPoint } from './ort-ceiling.ts';
 
 /** The issues' acceptance targets, per device: batched at `concurrency` vs the ceiling and vs plain. */
-export const TARGETS: Record<BenchDevice, { concurrency: number; minCeilingFraction: number; minSpeedup: number }> =
-  {
-    cpu: { concurrency: 16, minCeilingFraction: 0.85, minSpeedup: 1.5 },
-    gpu: { concurrency: 64, minCeilingFraction: 0.6, minSpeedup: 10 },
-  };
+export const TARGETS: Record<
+  BenchDevice,
+  { concurrency: number; minCeilingFraction: number; minSpeedup: number }
+> = {
+  cpu: { concurrency: 16, minCeilingFraction: 0.85, minSpeedup: 1.5 },
+  gpu: { concurrency: 64, minCeilingFraction: 0.6, minSpeedup: 10 },
+};
 
 export interface ResultRow {
   config: string;
@@ -89,11 +91,17 @@ export function buildRows(
 }
 
 /** The device's targets, evaluated for `batched` at the target concurrency, per protocol. */
-export function checkTargets(device: BenchDevice, rows: readonly ResultRow[], protocols: readonly string[]): TargetCheck[] {
+export function checkTargets(
+  device: BenchDevice,
+  rows: readonly ResultRow[],
+  protocols: readonly string[],
+): TargetCheck[] {
   const t = TARGETS[device];
   const checks: TargetCheck[] = [];
   for (const protocol of protocols) {
-    const row = rows.find((r) => r.config === 'batched' && r.protocol === protocol && r.concurrency === t.concurrency);
+    const row = rows.find(
+      (r) => r.config === 'batched' && r.protocol === protocol && r.concurrency === t.concurrency,
+    );
     const pct = `${Math.round(t.minCeilingFraction * 100)}%`;
     checks.push({
       protocol,
@@ -133,7 +141,8 @@ export function resultsTable(rows: readonly ResultRow[]): string {
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const r of rows) {
-    const ceiling = r.ceilingInferPerSec === undefined ? '–' : `${fmt(r.ceilingInferPerSec)} (${r.ceilingBatch})`;
+    const ceiling =
+      r.ceilingInferPerSec === undefined ? '–' : `${fmt(r.ceilingInferPerSec)} (${r.ceilingBatch})`;
     lines.push(
       `| ${r.config} | ${r.protocol} | ${r.concurrency} | ${fmt(r.inferPerSec)} | ${fmt(r.p95Ms, 2)} | ` +
         `${r.meanBatch === undefined ? '–' : r.meanBatch.toFixed(2)} | ${ceiling} | ${percent(r.ceilingFraction)} | ` +
@@ -144,7 +153,9 @@ export function resultsTable(rows: readonly ResultRow[]): string {
 }
 
 /** The raw ORT ceiling per batch size and session count. */
-export function ceilingTable(ceilings: ReadonlyArray<{ sessions: number; points: readonly CeilingPoint[] }>): string {
+export function ceilingTable(
+  ceilings: ReadonlyArray<{ sessions: number; points: readonly CeilingPoint[] }>,
+): string {
   const lines = ['| sessions | batch | median run ms | infer/s |', '|---:|---:|---:|---:|'];
   for (const c of ceilings) {
     for (const p of c.points) {

@@ -21,8 +21,8 @@ export interface BenchOptions {
   /** Dynamic batcher `max_queue_delay_microseconds`. */
   delayUs: number;
   maxBatchSize: number;
-  /** CPU only: ORT intra-op threads per instance. */
-  intraOpThreads: number;
+  /** CPU only: ORT intra-op threads per instance; `auto` = cores / instances. */
+  intraOpThreads: number | 'auto';
   /** text_recognition's variable width (pixels). */
   width: number;
   /** Output path without extension: `<out>.json` and `<out>.md` are written. */
@@ -38,9 +38,10 @@ export const USAGE = `usage: node --import tsx test/bench/batching.bench.ts [opt
   --window-ms N                      measurement window (default cpu 3000, gpu 2000)
   --max-trials N                     windows per level at most (default cpu 4, gpu 3)
   --stability F                      max/min spread of the last 3 windows to stop early (default 0.15)
-  --delay-us N                       dynamic batcher max_queue_delay_microseconds (default 1000)
+  --delay-us N                       dynamic batcher max_queue_delay_microseconds (default 500)
   --max-batch-size N                 (default text_direction 64, text_recognition 16)
-  --intra-op-threads N               CPU: ORT threads per instance (default 1: instances × threads ≤ 2 cores)
+  --intra-op-threads N|auto          CPU: ORT threads per instance (default 1, as shipped: the event loop keeps
+                                     a core; auto = cores / instances)
   --width N                          text_recognition input width (default 320)
   --out PATH                         results path without extension
                                      (default bench-configs/results/batching-<model>-<device>-<protocol>)`;
@@ -71,7 +72,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
       'window-ms': { type: 'string' },
       'max-trials': { type: 'string' },
       stability: { type: 'string', default: '0.15' },
-      'delay-us': { type: 'string', default: '1000' },
+      'delay-us': { type: 'string', default: '500' },
       'max-batch-size': { type: 'string' },
       'intra-op-threads': { type: 'string', default: '1' },
       width: { type: 'string', default: '320' },
@@ -83,14 +84,13 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
   const device = oneOf(values.device, ['cpu', 'gpu'] as const, '--device');
   const model = oneOf(values.model, ['text_direction', 'text_recognition'] as const, '--model');
   const protocol = oneOf(values.protocol, ['http', 'grpc', 'both'] as const, '--protocol');
-  const configs = values.configs
-    .split(',')
-    .map((c) => oneOf(c.trim(), BENCH_CONFIG_NAMES, '--configs'));
+  const configs = values.configs.split(',').map((c) => oneOf(c.trim(), BENCH_CONFIG_NAMES, '--configs'));
   const concurrency = (values.concurrency ?? (device === 'gpu' ? '1,2,4,8,16,32,64,128' : '1,4,16,32'))
     .split(',')
     .map((c) => positiveInt(c.trim(), '--concurrency'));
   const stability = Number(values.stability);
-  if (!(stability > 0 && stability < 1)) throw new Error(`--stability: expected 0 < F < 1, got '${values.stability}'`);
+  if (!(stability > 0 && stability < 1))
+    throw new Error(`--stability: expected 0 < F < 1, got '${values.stability}'`);
   const delayUs = Number(values['delay-us']);
   if (!Number.isInteger(delayUs) || delayUs < 0)
     throw new Error(`--delay-us: expected an integer ≥ 0, got '${values['delay-us']}'`);
@@ -108,7 +108,10 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
       values['max-batch-size'] ?? (model === 'text_direction' ? '64' : '16'),
       '--max-batch-size',
     ),
-    intraOpThreads: positiveInt(values['intra-op-threads'], '--intra-op-threads'),
+    intraOpThreads:
+      values['intra-op-threads'] === 'auto'
+        ? 'auto'
+        : positiveInt(values['intra-op-threads'], '--intra-op-threads'),
     width: positiveInt(values.width, '--width'),
     out: values.out ?? `bench-configs/results/batching-${model}-${device}-${protocol}`,
   };

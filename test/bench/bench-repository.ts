@@ -5,10 +5,12 @@
  * model.onnx. Editing the shipped config (rather than writing a new one) keeps everything else — tensor
  * names, dims, optimisation settings — exactly what users get.
  */
-import { create } from '@bufbuild/protobuf';
+
 import { mkdir, mkdtemp, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { create } from '@bufbuild/protobuf';
+import { configToPbtxt, parseModelConfigText } from '../../embedded-server/src/repository/model-config.ts';
 import {
   type ModelConfig,
   ModelDynamicBatchingSchema,
@@ -16,7 +18,6 @@ import {
   ModelInstanceGroupSchema,
   ModelParameterSchema,
 } from '../../src/protocol/gen/model_config_pb.ts';
-import { configToPbtxt, parseModelConfigText } from '../../embedded-server/src/repository/model-config.ts';
 
 export type BenchConfigName = 'plain' | 'batched' | 'batched_2inst';
 export const BENCH_CONFIG_NAMES: readonly BenchConfigName[] = ['plain', 'batched', 'batched_2inst'];
@@ -55,13 +56,19 @@ export interface EditOptions {
  * The shipped config edited for one benchmark configuration. Pure: the input is not modified. Any
  * `dynamic_batching` block of the shipped config is replaced, so `plain` really is the default scheduler.
  */
-export function editBenchConfig(shipped: ModelConfig, spec: BenchConfigSpec, options: EditOptions): ModelConfig {
+export function editBenchConfig(
+  shipped: ModelConfig,
+  spec: BenchConfigSpec,
+  options: EditOptions,
+): ModelConfig {
   const config = parseModelConfigText(configToPbtxt(shipped), 'shipped config');
   config.maxBatchSize = options.maxBatchSize;
   config.schedulingChoice = spec.dynamicBatching
     ? {
         case: 'dynamicBatching',
-        value: create(ModelDynamicBatchingSchema, { maxQueueDelayMicroseconds: BigInt(options.maxQueueDelayUs) }),
+        value: create(ModelDynamicBatchingSchema, {
+          maxQueueDelayMicroseconds: BigInt(options.maxQueueDelayUs),
+        }),
       }
     : { case: undefined };
   const kind = options.device === 'gpu' ? ModelInstanceGroup_Kind.GPU : ModelInstanceGroup_Kind.CPU;

@@ -3,16 +3,18 @@
  * free ports), drive it with inferbench's own load generator (`runProfile`, one level per concurrency),
  * read the server's statistics at exactly the window boundaries the profiler uses, and stop everything.
  */
+
+import { loadavg } from 'node:os';
+import type { ModelStatisticsJson } from '../../embedded-server/src/core/api.ts';
+import { startServer } from '../../embedded-server/src/index.ts';
 import { createRequestSpecs } from '../../src/data/input-data.ts';
 import { serverAverages } from '../../src/measure/server-stats.ts';
 import { runProfile } from '../../src/profile/profiler.ts';
 import type { ProfileSettings } from '../../src/profile/settings.ts';
 import { systemClock } from '../../src/protocol/clock.ts';
 import type { LevelResult, LevelStatus } from '../../src/report/model.ts';
-import type { ModelStatsSnapshot, ServerApi } from '../../src/transport/server-api.ts';
 import { createTransport } from '../../src/transport/create.ts';
-import type { ModelStatisticsJson } from '../../embedded-server/src/core/api.ts';
-import { startServer } from '../../embedded-server/src/index.ts';
+import type { ModelStatsSnapshot, ServerApi } from '../../src/transport/server-api.ts';
 import type { BenchProtocol } from './bench-options.ts';
 import type { BenchConfigName } from './bench-repository.ts';
 
@@ -67,6 +69,8 @@ export interface LevelFigures {
     cpuCores: number;
     warnings: string[];
   };
+  /** 1-minute load average of the machine when the level ended (other processes slow every figure). */
+  loadAverage: number;
 }
 
 export interface ConfigRun {
@@ -182,6 +186,7 @@ function levelFigures(
       cpuCores: merged?.generator.cpuCores ?? 0,
       warnings: merged?.generator.bottleneckWarnings ?? [],
     },
+    loadAverage: loadavg()[0] ?? 0,
   };
   const delta = merged?.server;
   // Snapshot i is taken at window boundary i (0 = start of window 1); the merge covers the last ≤ 3 windows.
@@ -200,7 +205,8 @@ function levelFigures(
       computeInputUs: avg.computeInputUs,
       computeInferUs: avg.computeInferUs,
       computeOutputUs: avg.computeOutputUs,
-      inferPerExecutionUs: batches && batches.executions > 0 ? batches.inferNs / batches.executions / 1000 : 0,
+      inferPerExecutionUs:
+        batches && batches.executions > 0 ? batches.inferNs / batches.executions / 1000 : 0,
       batchHistogram: batches?.histogram ?? {},
     };
   }

@@ -26,6 +26,11 @@ export interface CeilingOptions {
   minRuns: number;
   maxRuns: number;
   minDurationMs: number;
+  /**
+   * Times every batch size is measured (passes interleaved: all sizes, then all again); the fastest pass is
+   * kept. Noise from other processes only ever slows ORT down, so the best pass is the closest to the ceiling.
+   */
+  passes: number;
 }
 
 export interface CeilingPoint {
@@ -104,29 +109,41 @@ export async function measureOrtCeiling(options: CeilingOptions): Promise<Ceilin
   const workers = Array.from({ length: options.sessions }, (_, i) => startSessionWorker(data, i));
   try {
     await Promise.all(workers.map((w) => expect(w, 'ready')));
-    const points: CeilingPoint[] = [];
-    for (const batchSize of options.batchSizes) {
-      const msg: CeilingToWorker = {
-        type: 'measure',
-        batchSize,
-        warmupRuns: options.warmupRuns,
-        minRuns: options.minRuns,
-        maxRuns: options.maxRuns,
-        minDurationMs: options.minDurationMs,
-      };
-      for (const w of workers) w.worker.postMessage(msg);
-      const results = await Promise.all(workers.map((w) => expect(w, 'result')));
-      const medianRunNs = results.map((r) => median(r.runNs));
-      points.push({
-        batchSize,
-        sessions: options.sessions,
-        medianRunNs,
-        inferPerSec: medianRunNs.reduce((s, ns) => s + (batchSize * 1e9) / ns, 0),
-        runs: results.reduce((s, r) => s + r.runNs.length, 0),
-      });
+    const best = new Map<number, CeilingPoint>();
+    for (let pass = 0; pass < Math.max(1, options.passes); pass++) {
+      for (const batchSize of options.batchSizes) {
+        const point = await measureBatch(workers, options, batchSize);
+        const previous = best.get(batchSize);
+        if (!previous || point.inferPerSec > previous.inferPerSec) best.set(batchSize, point);
+      }
     }
-    return points;
+    return options.batchSizes.map((b) => best.get(b) as CeilingPoint);
   } finally {
     await Promise.all(workers.map((w) => w.worker.terminate()));
   }
+}
+
+async function measureBatch(
+  workers: readonly SessionWorker[],
+  options: CeilingOptions,
+  batchSize: number,
+): Promise<CeilingPoint> {
+  const msg: CeilingToWorker = {
+    type: 'measure',
+    batchSize,
+    warmupRuns: options.warmupRuns,
+    minRuns: options.minRuns,
+    maxRuns: options.maxRuns,
+    minDurationMs: options.minDurationMs,
+  };
+  for (const w of workers) w.worker.postMessage(msg);
+  const results = await Promise.all(workers.map((w) => expect(w, 'result')));
+  const medianRunNs = results.map((r) => median(r.runNs));
+  return {
+    batchSize,
+    sessions: options.sessions,
+    medianRunNs,
+    inferPerSec: medianRunNs.reduce((s, ns) => s + (batchSize * 1e9) / ns, 0),
+    runs: results.reduce((s, r) => s + r.runNs.length, 0),
+  };
 }

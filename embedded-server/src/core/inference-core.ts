@@ -4,9 +4,9 @@
  * shutdown. Model control is always "explicit" here: load/unload are allowed while every repository model is
  * also loaded at startup (Triton needs `--model-control-mode=explicit --load-model=*` for that combination).
  */
-import { readFileSync } from 'node:fs';
 import type { Clock } from '../../../src/protocol/clock.ts';
 import type { ModelConfig } from '../../../src/protocol/gen/model_config_pb.ts';
+import { packageVersion } from '../../../src/protocol/package-info.ts';
 import { InferenceError } from '../../../src/protocol/status.ts';
 import { msToNs, NS_PER_S } from '../../../src/protocol/units.ts';
 import type {
@@ -35,10 +35,6 @@ export const SERVER_EXTENSIONS: readonly string[] = [
 export const SERVER_NAME = 'inferbench';
 
 /** Our package version (what `GET /v2` reports as `version`). */
-export function packageVersion(): string {
-  const text = readFileSync(new URL('../../../package.json', import.meta.url), 'utf8');
-  return (JSON.parse(text) as { version: string }).version;
-}
 
 export type ServerState = 'STARTING' | 'READY' | 'EXITING' | 'STOPPED';
 

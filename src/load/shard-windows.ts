@@ -1,0 +1,175 @@
+/**
+ * The main thread's windows when the load runs in shards: the WindowRecorder's rules, applied by event time
+ * instead of delivery time, because shard events arrive in batches. A completion counts in the window in
+ * which it ended, a send in the window in which it happened, whatever the batch's delay; a window closes at
+ * the instant `cut`/`end` is called, and they resolve once every shard has posted everything up to then
+ * (a flush round trip), so no event of the closed window can still be on its way.
+ */
+import type { LoopHealthSample } from '../measure/loop-health.ts';
+import { emptyWindowData, errorTotal, type WindowData } from '../measure/window-data.ts';
+import type { Clock } from '../protocol/clock.ts';
+import { DROPPED_ERROR_KIND } from './request-observer.ts';
+import { EVENT_STRIDE, EventCode, EventField } from './shard-protocol.ts';
+
+/** What the windows need from the shards. */
+export interface ShardLink {
+  /** A window opened: the shards restart their health samples. */
+  mark(): void;
+  /** Resolves when every shard has posted all its events so far; one health sample per shard. */
+  flush(): Promise<LoopHealthSample[]>;
+}
+
+interface Waiter {
+  done: () => boolean;
+  resolve: () => void;
+}
+
+export class ShardWindows {
+  private current: WindowData | undefined;
+  /** A window whose end is fixed while its last events are still being collected. */
+  private closing: WindowData | undefined;
+  private discarded = 0;
+  private waiters: Waiter[] = [];
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly openLoop: boolean,
+    private readonly link: ShardLink,
+  ) {}
+
+  /** True while a window is open. */
+  get recording(): boolean {
+    return this.current !== undefined;
+  }
+
+  begin(): void {
+    this.current = emptyWindowData(this.clock.nowNs(), this.clock.wallMs(), this.openLoop);
+    this.link.mark();
+  }
+
+  /** Closes the open window now and opens the next at the same instant. */
+  cut(): Promise<WindowData> {
+    return this.close(true);
+  }
+
+  /** Closes the open window now and stops recording. */
+  end(): Promise<WindowData> {
+    return this.close(false);
+  }
+
+  /** Adds one batch of a shard's events; `kinds` is that shard's error-kind table. */
+  ingest(events: Float64Array, eventCount: number, kinds: readonly string[]): void {
+    for (let row = 0; row < eventCount * EVENT_STRIDE; row += EVENT_STRIDE) {
+      const code = events[row + EventField.code]!;
+      const w = this.windowAt(events[row + EventField.timeNs]!);
+      if (!w) {
+        if (code >= EventCode.ok) this.discarded++;
+      } else if (code === EventCode.ok) {
+        w.okCount++;
+        w.latency.recordNs(events[row + EventField.latencyNs]!);
+        w.uncorrected?.recordNs(events[row + EventField.uncorrectedNs]!);
+        w.clientSendNsSum += events[row + EventField.clientSendNs]!;
+        w.clientRecvNsSum += events[row + EventField.clientRecvNs]!;
+        w.responseWaitNsSum += events[row + EventField.responseWaitNs]!;
+      } else if (code === EventCode.sent || code === EventCode.sentDelayed) {
+        w.sentCount++;
+        if (code === EventCode.sentDelayed) w.delayedCount++;
+      } else {
+        const kind = code === EventCode.dropped ? DROPPED_ERROR_KIND : (kinds[code - 1] ?? 'unknown');
+        w.errorsByKind[kind] = (w.errorsByKind[kind] ?? 0) + 1;
+      }
+    }
+    this.wake();
+  }
+
+  /** Resolves once `count` completions outside any window have arrived from now on (warm-up), or on abort. */
+  waitForDiscarded(count: number, signal?: AbortSignal): Promise<void> {
+    const target = this.discarded + count;
+    return this.waitUntil(() => this.discarded >= target, signal);
+  }
+
+  /** Resolves once the open window holds `count` completions (ok + failed), or on abort. */
+  waitForWindowCount(count: number, signal?: AbortSignal): Promise<void> {
+    return this.waitUntil(() => {
+      const w = this.current;
+      return !w || w.okCount + errorTotal(w) >= count;
+    }, signal);
+  }
+
+  /** Resolves every wait now (the shards failed: nothing more will arrive). */
+  release(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w.resolve();
+  }
+
+  private windowAt(timeNs: number): WindowData | undefined {
+    const closing = this.closing;
+    if (closing && timeNs <= closing.endNs) return timeNs >= closing.startNs ? closing : undefined;
+    const current = this.current;
+    return current && timeNs >= current.startNs ? current : undefined;
+  }
+
+  private async close(reopen: boolean): Promise<WindowData> {
+    const w = this.current;
+    if (!w) throw new Error('ShardWindows: no window is open');
+    if (this.closing) throw new Error('ShardWindows: a window is already closing');
+    w.endNs = this.clock.nowNs();
+    w.durationNs = w.endNs - w.startNs;
+    this.closing = w;
+    this.current = reopen ? emptyWindowData(w.endNs, this.clock.wallMs(), this.openLoop) : undefined;
+    try {
+      const loop = busiestThread(await this.link.flush());
+      if (loop) w.loop = loop;
+    } catch (error) {
+      this.current = undefined;
+      throw error;
+    } finally {
+      this.closing = undefined;
+    }
+    return w;
+  }
+
+  private waitUntil(done: () => boolean, signal?: AbortSignal): Promise<void> {
+    if (done() || signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        done,
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      const onAbort = () => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        waiter.resolve();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+
+  private wake(): void {
+    if (this.waiters.length === 0) return;
+    const ready = this.waiters.filter((w) => w.done());
+    if (ready.length === 0) return;
+    this.waiters = this.waiters.filter((w) => !ready.includes(w));
+    for (const w of ready) w.resolve();
+  }
+}
+
+/**
+ * The health of the busiest of several threads of this process: event-loop utilisation and delay are the
+ * worst thread's (one saturated shard is the bottleneck; an average would hide it). CPU is process-wide in
+ * every thread's sample, so the largest reading is kept.
+ */
+export function busiestThread(samples: readonly LoopHealthSample[]): LoopHealthSample | undefined {
+  if (samples.length === 0) return undefined;
+  return {
+    eventLoopDelayP99Us: Math.max(...samples.map((s) => s.eventLoopDelayP99Us)),
+    eventLoopDelayMaxUs: Math.max(...samples.map((s) => s.eventLoopDelayMaxUs)),
+    eventLoopUtilization: Math.max(...samples.map((s) => s.eventLoopUtilization)),
+    cpuCores: Math.max(...samples.map((s) => s.cpuCores)),
+    wallMs: Math.max(...samples.map((s) => s.wallMs)),
+  };
+}
