@@ -3,7 +3,8 @@
  * the benchmark run, the serve command, SIGINT) comes in through `MainDeps`, so the whole command line is
  * testable in-process with a fake runner.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { ExitCode } from '../errors.ts';
 import {
@@ -49,7 +50,10 @@ export interface MainDeps {
 const nodeFiles: CliFiles = {
   exists: (path) => existsSync(path),
   readText: (path) => readFileSync(path, 'utf8'),
-  writeText: (path, text, exclusive) => writeFileSync(path, text, { flag: exclusive ? 'wx' : 'w' }),
+  writeText: (path, text, exclusive) => {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text, { flag: exclusive ? 'wx' : 'w' });
+  },
 };
 
 /** The real run, loaded on first use so `--help` and option errors stay instant. */

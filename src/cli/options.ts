@@ -96,6 +96,9 @@ export const MAIN_JOB = {
   /** PP-OCRv4 recognition takes x [batch, 3, 48, W]; W = 320 is a typical text-line crop. */
   shapes: { x: [3, 48, 320] },
   concurrencyRange: { start: 1, end: 4, step: 1 },
+  /** Written unless -f / --json say otherwise (the directory is created). */
+  csvFile: 'inferbench-results/text_recognition.csv',
+  jsonFile: 'inferbench-results/text_recognition.json',
 } as const;
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];

@@ -5,6 +5,7 @@
  */
 import { parseShapeOptions } from '../data/shape-option.ts';
 import { OptionError } from '../errors.ts';
+import { parseThreshold, type Threshold } from '../gate/thresholds.ts';
 import type { LoadSettings, MeasurementSettings, ProfileSettings, Range } from '../profile/settings.ts';
 import { MAIN_JOB, type RawFlags } from './options.ts';
 import { headersOf } from './parse-header.ts';
@@ -112,9 +113,10 @@ export function resolveSettings(flags: RawFlags, env: ResolveEnv): ResolvedRun {
   return {
     settings: deepFreeze(settings),
     target,
-    output: outputOf(flags, env.files),
+    output: outputOf(flags, env.files, mainJob),
     input: inputOf(flags, env.files, mainJob),
     transport: transportOf(flags, protocol, url, env.files),
+    thresholds: thresholdsOf(flags.threshold ?? []),
     warnings,
   };
 }
@@ -154,11 +156,21 @@ function targetOf(flags: RawFlags, programName: ResolveEnv['programName']): Targ
       "it only selects the repository of inferbench's embedded server (inferbench without -u); the Triton C API service kind is not supported",
     );
   }
-  if (programName === 'perf_analyzer' || flags.u !== undefined) return { kind: 'remote' };
+  const overrides = flags.embeddedConfigOverrides;
+  const hasOverrides = overrides !== undefined && Object.keys(overrides).length > 0;
+  if (programName === 'perf_analyzer' || flags.u !== undefined) {
+    if (hasOverrides) {
+      throw new OptionError(
+        'embedded.configOverrides applies to the embedded server only (no url / -u): a remote server keeps its own model configuration.',
+      );
+    }
+    return { kind: 'remote' };
+  }
   return {
     kind: 'embedded',
     ...(flags.modelRepository === undefined ? {} : { modelRepository: flags.modelRepository }),
     mainJob: flags.m === undefined,
+    ...(hasOverrides ? { configOverrides: { ...overrides } } : {}),
   };
 }
 
@@ -387,16 +399,20 @@ export function hostOf(url: string): string {
   return rest.split(/[:/]/)[0]!;
 }
 
-function outputOf(flags: RawFlags, files: FileView): OutputOptions {
+function outputOf(flags: RawFlags, files: FileView, mainJob: boolean): OutputOptions {
+  // The main job always leaves its figures behind, for spreadsheets and for `inferbench compare`.
+  const csvFile = flags.f ?? (mainJob ? MAIN_JOB.csvFile : undefined);
+  const jsonFile = flags.json ?? (mainJob ? MAIN_JOB.jsonFile : undefined);
   if (flags.profileExportFile !== undefined && files.exists(flags.profileExportFile)) {
     throw new OptionError('Failed to parse --profile-export-file. Path must not already exist.');
   }
   const verbosity = flags.verbose ?? 0;
   return {
-    ...(flags.f === undefined ? {} : { csvFile: flags.f }),
+    ...(csvFile === undefined ? {} : { csvFile }),
     verboseCsv: Boolean(flags.verboseCsv),
     extraCsvColumns: Boolean(flags.extraCsvColumns),
-    ...(flags.json === undefined ? {} : { jsonFile: flags.json }),
+    ...(jsonFile === undefined ? {} : { jsonFile }),
+    ...(flags.html === undefined ? {} : { htmlFile: flags.html }),
     ...(flags.profileExportFile === undefined ? {} : { profileExportFile: flags.profileExportFile }),
     verbose: verbosity >= 1,
     extraVerbose: verbosity >= 2,
@@ -550,6 +566,15 @@ function choice(flag: string, value: string | undefined, allowed: number[], fall
   if (!allowed.includes(n))
     throw new OptionError(`Failed to parse ${flag}. The value must be ${allowed.join(', ')}.`);
   return n;
+}
+
+/** Parses every --threshold; the first bad one is an option error (exit 3) before anything runs. */
+function thresholdsOf(values: readonly string[]): Threshold[] {
+  return values.map((text) => {
+    const parsed = parseThreshold(text);
+    if ('error' in parsed) throw new OptionError(`Failed to parse --threshold. ${parsed.error}`);
+    return parsed.value;
+  });
 }
 
 function deepFreeze<T>(value: T): T {

@@ -4,6 +4,7 @@
  * load generator's modules together, so the programmatic API (src/index.ts) uses it too.
  */
 import { cpus, hostname, totalmem } from 'node:os';
+import { materializeConfigOverrides } from '../config/materialize-overrides.ts';
 import { createRequestSpecs } from '../data/input-data.ts';
 import { ServerError } from '../errors.ts';
 import { createMetricsSampler } from '../measure/metrics-scrape.ts';
@@ -23,16 +24,42 @@ interface EmbeddedHandle {
   stop(): Promise<unknown>;
 }
 
-/** Starts inferbench's own server on 127.0.0.1 with free ports, in a child process (see embedded-process.ts). */
+/**
+ * Starts inferbench's own server on 127.0.0.1 with free ports, in a child process (see embedded-process.ts).
+ * With `embedded.configOverrides`, it serves a private copy of the repository with those models' configs merged.
+ */
 async function startEmbedded(run: ResolvedRun): Promise<{ run: ResolvedRun; server: EmbeddedHandle }> {
-  if (run.target.kind !== 'embedded') return { run, server: { stop: async () => undefined } };
-  const verbose = run.output.verbose;
-  const server = await startEmbeddedServerProcess({
-    modelRepository: run.target.modelRepository,
-    onLog: verbose ? (line) => process.stderr.write(`[server] ${line}\n`) : undefined,
-  });
-  const inferUrl = run.settings.protocol === 'grpc' ? server.grpcUrl : server.httpUrl;
-  return { run: bindEmbeddedUrl(run, { inferUrl, metricsUrl: server.metricsUrl }), server };
+  const { target } = run;
+  if (target.kind !== 'embedded') return { run, server: { stop: async () => undefined } };
+  let modelRepository = target.modelRepository;
+  let dispose = async (): Promise<void> => undefined;
+  if (target.configOverrides) {
+    const { materializeEmbeddedRepository } = await import('../../embedded-server/src/embedded-repository.ts');
+    const copy = await materializeConfigOverrides(
+      modelRepository ?? (await materializeEmbeddedRepository()),
+      target.configOverrides,
+    );
+    modelRepository = copy.dir;
+    dispose = copy.dispose;
+  }
+  try {
+    const server = await startEmbeddedServerProcess({
+      modelRepository,
+      onLog: run.output.verbose ? (line) => process.stderr.write(`[server] ${line}\n`) : undefined,
+    });
+    const inferUrl = run.settings.protocol === 'grpc' ? server.grpcUrl : server.httpUrl;
+    const stop = async (): Promise<void> => {
+      try {
+        await server.stop();
+      } finally {
+        await dispose();
+      }
+    };
+    return { run: bindEmbeddedUrl(run, { inferUrl, metricsUrl: server.metricsUrl }), server: { stop } };
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
 }
 
 function asServerError(error: unknown, what: string, url: string): never {

@@ -4,6 +4,7 @@
  * profiler) turns it into a `RunResult`; the CLI renders that. Keeping this seam typed lets the CLI be tested
  * end to end with a fake runner.
  */
+import type { Threshold } from '../gate/thresholds.ts';
 import type { ProfileSettings } from '../profile/settings.ts';
 import type { RunResult } from '../report/model.ts';
 import type { RequestParameterValue } from './parse-request-parameter.ts';
@@ -17,7 +18,13 @@ export type Target =
    * knows the port (use `bindEmbeddedUrl`). `modelRepository` undefined = the embedded repository.
    * `mainJob` = the default `inferbench` run (no -u, no -m): text_recognition sweep.
    */
-  | { kind: 'embedded'; modelRepository?: string; mainJob: boolean };
+  | {
+      kind: 'embedded';
+      modelRepository?: string;
+      mainJob: boolean;
+      /** Config file `embedded.configOverrides`: model → config.pbtxt text merged into its config. */
+      configOverrides?: Record<string, string>;
+    };
 
 export interface OutputOptions {
   /** -f: perf_analyzer's CSV. */
@@ -26,6 +33,8 @@ export interface OutputOptions {
   extraCsvColumns: boolean;
   /** --json: our versioned RunResult record. */
   jsonFile?: string;
+  /** --html: the self-contained HTML report. */
+  htmlFile?: string;
   /** --profile-export-file: perf_analyzer-style export (checked not to exist at resolve time). */
   profileExportFile?: string;
   /** -v given at least once (pass lines, client overhead, detailed client-library line). */
@@ -78,6 +87,8 @@ export interface ResolvedRun {
   output: OutputOptions;
   input: InputDataOptions;
   transport: TransportOptions;
+  /** --threshold / config `thresholds`: checked after the run (exit code 1 when one fails). */
+  thresholds: Threshold[];
   /** perf_analyzer-style warnings produced while resolving (printed to stderr before the run). */
   warnings: string[];
 }

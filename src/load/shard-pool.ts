@@ -130,7 +130,11 @@ export class ShardPool implements LoadDriver {
         specs: this.options.specs,
         flushIntervalMs: this.options.flushIntervalMs ?? 25,
       };
-      const shard: Shard = { worker: new Worker(script, { eval: evaluate, workerData: init }), kinds: [], awaiting: [] };
+      const shard: Shard = {
+        worker: new Worker(script, { eval: evaluate, workerData: init }),
+        kinds: [],
+        awaiting: [],
+      };
       this.shards.push(shard);
       shard.worker.on('message', (message: FromShard) => this.receive(shard, index, message));
       shard.worker.on('error', (error) => this.fail(index, error));

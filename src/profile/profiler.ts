@@ -111,7 +111,9 @@ class Profiler {
       return;
     }
     if (settings.workerThreads > 1) {
-      this.warn('Worker threads need the transport description (ProfileDeps.shards); all load runs on the main thread.');
+      this.warn(
+        'Worker threads need the transport description (ProfileDeps.shards); all load runs on the main thread.',
+      );
     }
     const recorder = new WindowRecorder(deps.clock, load.mode !== 'concurrency');
     this.recorder = recorder;

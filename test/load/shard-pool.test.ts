@@ -90,9 +90,18 @@ const recorded = (w: WindowData) => w.okCount + errorTotal(w);
 
 describe('shard split (perf_analyzer semantics)', () => {
   it('splits a total as floor(N/W) each, the first N % W one more', () => {
-    assert.deepEqual([0, 1, 2].map((i) => shareOf(5, 3, i)), [2, 2, 1]);
-    assert.deepEqual([0, 1].map((i) => shareOf(1, 2, i)), [1, 0]);
-    assert.equal([0, 1, 2, 3].reduce((s, i) => s + shareOf(64, 4, i), 0), 64);
+    assert.deepEqual(
+      [0, 1, 2].map((i) => shareOf(5, 3, i)),
+      [2, 2, 1],
+    );
+    assert.deepEqual(
+      [0, 1].map((i) => shareOf(1, 2, i)),
+      [1, 0],
+    );
+    assert.equal(
+      [0, 1, 2, 3].reduce((s, i) => s + shareOf(64, 4, i), 0),
+      64,
+    );
   });
 
   it('hands every W-th send time of the one schedule to each shard: the union is the single schedule', () => {
@@ -112,7 +121,11 @@ describe('ShardWindows', () => {
     clock: FakeClock,
     record: (buffer: ShardEventBuffer) => void,
   ): { events: Float64Array; count: number; kinds: string[] } {
-    let out = { events: new Float64Array(0), count: 0, kinds: [] as string[] };
+    let out: { events: Float64Array; count: number; kinds: string[] } = {
+      events: new Float64Array(0),
+      count: 0,
+      kinds: [],
+    };
     const buffer = new ShardEventBuffer(clock, (batch) => {
       out = { events: batch.events, count: batch.eventCount, kinds: batch.newKinds };
     });
@@ -246,7 +259,10 @@ describe('ShardPool against a real HTTP server', () => {
     // the 5 in flight straddle each boundary.
     for (const w of windows) {
       assert.ok(recorded(w) > 100, `only ${recorded(w)} completions`);
-      assert.ok(Math.abs(recorded(w) - server.endedWithin(w)) <= 10, `${recorded(w)} vs ${server.endedWithin(w)}`);
+      assert.ok(
+        Math.abs(recorded(w) - server.endedWithin(w)) <= 10,
+        `${recorded(w)} vs ${server.endedWithin(w)}`,
+      );
       assert.deepEqual(Object.keys(w.errorsByKind), ['http:503']);
       const failedShare = w.errorsByKind['http:503']! / recorded(w);
       assert.ok(Math.abs(failedShare - 1 / 7) < 0.05, `failed share ${failedShare}`);
@@ -322,7 +338,10 @@ describe('ShardPool against a real HTTP server', () => {
   });
 
   it('fails with a coded error and terminates every worker when a shard cannot start', async () => {
-    const broken: ShardTransport = { protocol: 'http', options: { ...transport.options, url: 'http://[::1' } };
+    const broken: ShardTransport = {
+      protocol: 'http',
+      options: { ...transport.options, url: 'http://[::1' },
+    };
     const pool = new ShardPool(settingsWith(concurrency(2), {}, { workerThreads: 2 }), {
       clock: systemClock,
       transport: broken,

@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { buildRows, ceilingBatchSizes, checkTargets, resultsTable, roundedBatch } from './batching-report.ts';
+import { parseBenchOptions } from './bench-options.ts';
+import { batchStatsDelta, type LevelFigures } from './config-run.ts';
+import type { CeilingPoint } from './ort-ceiling.ts';
+import { median } from './ort-ceiling.ts';
+
+function level(config: LevelFigures['config'], concurrency: number, inferPerSec: number, meanBatch?: number) {
+  const l: LevelFigures = {
+    config,
+    protocol: 'http',
+    concurrency,
+    status: 'stable',
+    windows: 3,
+    requestCount: 100,
+    errorCount: 0,
+    errorsByKind: {},
+    inferPerSec,
+    latencyMs: { mean: 1, p50: 1, p90: 2, p95: 3, p99: 4 },
+    generator: { eventLoopUtilization: 0.5, eventLoopDelayP99Us: 100, cpuCores: 1, warnings: [] },
+    loadAverage: 0,
+  };
+  if (meanBatch !== undefined) {
+    l.server = {
+      inferenceCount: 100,
+      executionCount: 100 / meanBatch,
+      meanBatch,
+      avgRequestUs: 0,
+      queueUs: 0,
+      computeInputUs: 0,
+      computeInferUs: 0,
+      computeOutputUs: 0,
+      inferPerExecutionUs: 0,
+      batchHistogram: {},
+    };
+  }
+  return l;
+}
+
+const point = (batchSize: number, inferPerSec: number): CeilingPoint => ({
+  batchSize,
+  sessions: 1,
+  medianRunNs: [(batchSize * 1e9) / inferPerSec],
+  inferPerSec,
+  runs: 10,
+});
+
+describe('batching report', () => {
+  it('rounds the mean batch formed into [1, max]', () => {
+    assert.equal(roundedBatch(7.49, 64), 7);
+    assert.equal(roundedBatch(7.5, 64), 8);
+    assert.equal(roundedBatch(0.2, 64), 1);
+    assert.equal(roundedBatch(80, 64), 64);
+  });
+
+  it('times 1, the powers of two, the max and every rounded mean batch', () => {
+    const sizes = ceilingBatchSizes([level('batched', 16, 900, 7.6), level('plain', 16, 500, 1)], 64);
+    assert.deepEqual(sizes, [1, 2, 4, 8, 16, 32, 64]);
+    assert.deepEqual(ceilingBatchSizes([level('batched', 16, 900, 5.2)], 12), [1, 2, 4, 5, 8, 12]);
+  });
+
+  it('puts each level next to the ceiling at its batch and next to plain at the same concurrency', () => {
+    const rows = buildRows(
+      [level('plain', 16, 500, 1), level('batched', 16, 900, 8.2), level('batched', 4, 700, 3)],
+      () => [point(1, 1000), point(8, 1000)],
+      64,
+    );
+    const batched16 = rows.find((r) => r.config === 'batched' && r.concurrency === 16)!;
+    assert.equal(batched16.ceilingBatch, 8);
+    assert.equal(batched16.ceilingFraction, 0.9);
+    assert.equal(batched16.speedupVsPlain, 1.8);
+    const batched4 = rows.find((r) => r.concurrency === 4)!;
+    assert.equal(batched4.ceilingFraction, undefined, 'no ceiling measured at batch 3');
+    assert.equal(batched4.speedupVsPlain, undefined, 'no plain level at concurrency 4');
+    const table = resultsTable(rows);
+    assert.match(
+      table,
+      /\| batched \| http \| 16 \| 900\.0 \| 3\.00 \| 8\.20 \| 1000\.0 \(8\) \| 90% \| 1\.80× \| stable \|/,
+    );
+  });
+
+  it('evaluates the CPU targets on batched@16 and says when they cannot be', () => {
+    const rows = buildRows(
+      [level('plain', 16, 500, 1), level('batched', 16, 840, 8)],
+      () => [point(1, 1000), point(8, 1000)],
+      64,
+    );
+    const [ceiling, speedup] = checkTargets('cpu', rows, ['http']);
+    assert.equal(ceiling?.met, false, '84% < 85%');
+    assert.equal(speedup?.met, true, '1.68× ≥ 1.5×');
+    const grpc = checkTargets('cpu', rows, ['grpc']);
+    assert.deepEqual(
+      grpc.map((c) => c.met),
+      [undefined, undefined],
+    );
+    const gpu = checkTargets('gpu', rows, ['http']);
+    assert.match(gpu[0]!.description, /batched@64 ≥ 60%/);
+    assert.equal(gpu[0]!.met, undefined);
+  });
+
+  it('diffs cumulative batch_stats into executions per batch size and ORT time', () => {
+    const stat = (count: number, ns: number) => ({ count, ns });
+    const entry = (batch: number, count: number, ns: number) => ({
+      batch_size: batch,
+      compute_input: stat(count, 0),
+      compute_infer: stat(count, ns),
+      compute_output: stat(count, 0),
+    });
+    const d = batchStatsDelta(
+      [entry(1, 5, 5000), entry(8, 2, 16000)],
+      [entry(1, 5, 5000), entry(8, 6, 48000), entry(16, 1, 15000)],
+    );
+    assert.deepEqual(d.histogram, { '8': 4, '16': 1 });
+    assert.equal(d.executions, 5);
+    assert.equal(d.inferNs, 47000);
+  });
+
+  it('takes the median of an even and an odd count', () => {
+    assert.equal(median([3, 1, 2]), 2);
+    assert.equal(median([4, 1, 3, 2]), 2.5);
+  });
+
+  it('parses the command line with per-device defaults and refuses bad values', () => {
+    const cpu = parseBenchOptions([]);
+    assert.ok(cpu !== 'help');
+    assert.deepEqual(cpu.concurrency, [1, 4, 16, 32]);
+    assert.deepEqual(cpu.protocols, ['http']);
+    assert.equal(cpu.maxBatchSize, 64);
+    const gpu = parseBenchOptions(['--device', 'gpu', '--model', 'text_recognition', '--protocol', 'both']);
+    assert.ok(gpu !== 'help');
+    assert.deepEqual(gpu.concurrency, [1, 2, 4, 8, 16, 32, 64, 128]);
+    assert.deepEqual(gpu.protocols, ['http', 'grpc']);
+    assert.equal(gpu.maxBatchSize, 16);
+    assert.equal(gpu.out, 'bench-configs/results/batching-text_recognition-gpu-both');
+    assert.throws(() => parseBenchOptions(['--concurrency', '4,0']), /--concurrency/);
+    assert.throws(() => parseBenchOptions(['--device', 'tpu']), /--device/);
+    assert.equal(parseBenchOptions(['--help']), 'help');
+  });
+});
