@@ -6,7 +6,12 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
+import type { BenchConfig } from '../config/bench-config-schema.ts';
+import { configToFlags, flagsToConfig, mergeFlags } from '../config/config-flags.ts';
+import { effectiveConfig, renderConfigYaml } from '../config/effective-config.ts';
+import { loadBenchConfig } from '../config/load-config.ts';
 import { ExitCode } from '../errors.ts';
+import { renderHtmlReport } from '../html/report-html.ts';
 import {
   CLAMPED_NETWORK_TIME_WARNING,
   hasClampedNetworkTime,
@@ -19,9 +24,18 @@ import { renderProfileExport } from '../report/profile-export.ts';
 import { renderLevels } from '../report/text-level.ts';
 import { renderSettingsLines } from '../report/text-settings.ts';
 import { renderSummary } from '../report/text-summary.ts';
+import { runCompare } from './compare-command.ts';
 import { reportError } from './exit.ts';
-import { createInferbenchProgram, createPerfAnalyzerProgram, type RawFlags } from './options.ts';
-import { createProgress, type ProgressStream } from './progress.ts';
+import { applyGates, exitCodeAfterGates, renderThresholdSection } from './gates.ts';
+import {
+  type CompareFlags,
+  createInferbenchProgram,
+  createPerfAnalyzerProgram,
+  type RawFlags,
+  type ReportFlags,
+} from './options.ts';
+import { createProgress, type ProgressStream, progressPlanOf } from './progress.ts';
+import { runReport } from './report-command.ts';
 import { type FileView, resolveSettings } from './resolve-settings.ts';
 import type { ResolvedRun, RunBenchmark } from './run-types.ts';
 import { packageVersion } from './version.ts';
@@ -85,13 +99,27 @@ export async function main(
     version: packageVersion(),
     ...deps,
   };
-  let invocation: { kind: 'profile'; flags: RawFlags } | { kind: 'serve'; args: string[] } | undefined;
+  let invocation:
+    | { kind: 'profile' | 'print-config'; flags: RawFlags }
+    | { kind: 'serve'; args: string[] }
+    | { kind: 'compare'; files: string[]; flags: CompareFlags }
+    | { kind: 'report'; record: string; flags: ReportFlags }
+    | undefined;
   const handlers = {
     profile: async (flags: RawFlags) => {
       invocation = { kind: 'profile', flags };
     },
     serve: async (args: string[]) => {
       invocation = { kind: 'serve', args };
+    },
+    compare: async (files: string[], flags: CompareFlags) => {
+      invocation = { kind: 'compare', files, flags };
+    },
+    report: async (record: string, flags: ReportFlags) => {
+      invocation = { kind: 'report', record, flags };
+    },
+    printConfig: async (flags: RawFlags) => {
+      invocation = { kind: 'print-config', flags };
     },
   };
   const programIo = {
@@ -106,36 +134,68 @@ export async function main(
     } else {
       program = createInferbenchProgram(d.version, programIo, handlers);
       // `inferbench -h` / `inferbench --version` / `inferbench -m x` all mean the profile command.
-      if (!['profile', 'serve', 'help'].includes(args[0] ?? '')) args = ['profile', ...args];
+      if (!SUBCOMMANDS.includes(args[0] ?? '')) args = ['profile', ...args];
     }
     await program.parseAsync(args, { from: 'user' });
     if (!invocation) return 0;
-    if (invocation.kind === 'serve') return await d.runServe(invocation.args);
-    const resolved = resolveSettings(invocation.flags, { programName: d.programName, files: d.files });
-    return await profile(resolved, io, d);
+    const commandIo = { stdout: io.stdout, stderr: io.stderr, files: d.files };
+    switch (invocation.kind) {
+      case 'serve':
+        return await d.runServe(invocation.args);
+      case 'compare':
+        return runCompare(invocation.files, invocation.flags, commandIo);
+      case 'report':
+        return runReport(invocation.record, invocation.flags, commandIo);
+      case 'print-config': {
+        const { flags, explicit } = withConfigFile(invocation.flags, d.files);
+        const resolved = resolveSettings(flags, { programName: d.programName, files: d.files });
+        io.stdout.write(renderConfigYaml(effectiveConfig(explicit, resolved)));
+        return 0;
+      }
+      case 'profile': {
+        const { flags } = withConfigFile(invocation.flags, d.files);
+        const resolved = resolveSettings(flags, { programName: d.programName, files: d.files });
+        return await profile(resolved, io, d);
+      }
+    }
   } catch (error) {
     return reportError(error, io.stderr);
   }
+}
+
+const SUBCOMMANDS = ['profile', 'serve', 'help', 'compare', 'report', 'print-config'];
+
+/**
+ * The command-line flags over the `-c` file's values (precedence: flags the user typed > file > defaults,
+ * which resolve-settings applies). `explicit` is the merged result in config-file form, for print-config.
+ */
+function withConfigFile(cliFlags: RawFlags, files: CliFiles): { flags: RawFlags; explicit: BenchConfig } {
+  const fromFile =
+    cliFlags.config === undefined ? {} : configToFlags(loadBenchConfig(cliFlags.config, files));
+  const flags = mergeFlags(fromFile, cliFlags);
+  return { flags, explicit: flagsToConfig(flags) };
 }
 
 async function profile(resolved: ResolvedRun, io: CliIo, d: MainDeps): Promise<number> {
   const { output } = resolved;
   for (const warning of resolved.warnings) io.stderr.write(`${warning}\n`);
   if (!output.quiet) io.stdout.write(renderSettingsLines(resolved.settings).join('\n') + '\n\n');
-  const progress = createProgress(io.stderr, output.progress);
-  let result: RunResult;
+  const progress = createProgress(io.stderr, output.progress, progressPlanOf(resolved.settings));
+  let measured: RunResult;
   try {
-    result = await d.runBenchmark(resolved, { onEvent: (e) => progress.onEvent(e), signal: d.signal });
+    measured = await d.runBenchmark(resolved, { onEvent: (e) => progress.onEvent(e), signal: d.signal });
   } finally {
     progress.close();
   }
+  const { result, verdicts } = applyGates(measured, resolved.thresholds);
   for (const warning of result.warnings) io.stderr.write(`${warning}\n`);
   if (!output.quiet) {
     io.stdout.write(renderLevels(result, { verbose: output.verbose }));
     io.stdout.write(renderSummary(result));
   }
   writeOutputs(result, resolved, io, d.files);
-  return result.exitCode;
+  if (verdicts.length > 0) io.stderr.write(renderThresholdSection(verdicts));
+  return exitCodeAfterGates(result.exitCode, verdicts);
 }
 
 /** The files a run asked for. perf_analyzer writes the CSV only when some level was reported; so do we. */
@@ -152,6 +212,7 @@ function writeOutputs(result: RunResult, resolved: ResolvedRun, io: CliIo, files
     }
   }
   if (output.jsonFile !== undefined) files.writeText(output.jsonFile, serializeRunResult(result), false);
+  if (output.htmlFile !== undefined) files.writeText(output.htmlFile, renderHtmlReport(result), false);
   if (output.profileExportFile !== undefined) {
     files.writeText(output.profileExportFile, renderProfileExport(result), true);
   }

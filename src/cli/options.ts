@@ -237,7 +237,17 @@ export function addProfileOptions(cmd: Command, programName: string): Command {
       '--model-repository <dir>',
       'embedded server only (no -u): serve this model repository instead of the bundled one',
     ),
-    ...unsupportedOptions(),
+    opt(
+      '--threshold <expr>',
+      "gate checked after the run, e.g. 'p95_latency<=20ms', 'any:throughput>=500' (repeatable; exit 1 on failure)",
+    ).argParser(collect),
+    opt('--html <file>', 'write the self-contained HTML report (charts, table, breakdown, settings)'),
+    opt(
+      programName === 'inferbench' ? '-c, --config <file>' : '--config <file>',
+      'benchmark config file (YAML or JSON, see bench-configs/); flags given here override it',
+    ),
+    // inferbench's -c is --config; perf_analyzer's deprecated -c stays refused by name there.
+    ...unsupportedOptions().filter((o) => programName !== 'inferbench' || o.short !== '-c'),
   ];
   for (const option of options) cmd.addOption(option);
   cmd.addHelpText('after', helpFooter(programName));
@@ -271,14 +281,46 @@ Exit codes: 0 ok, 1 gate failed, 2 first level unstable, 3 bad options or unsupp
   4 error rate over --max-error-rate, 5 no data / server unreachable, 99 internal error, 130 interrupted.
 
 Recognised but unsupported perf_analyzer flags (refused with exit code 3):
-  ${UNSUPPORTED_FLAG_NAMES.join(' ')}
+  ${UNSUPPORTED_FLAG_NAMES.filter((n) => programName !== 'inferbench' || n !== '-c').join(' ')}
   --shared-memory system|cuda, --service-kind other than triton, --model-repository together with -u
 ${embedded}`;
 }
 
+/** `inferbench compare` options (strings; validated in the command). */
+export interface CompareFlags {
+  tolerance?: string;
+  errorRateTolerance?: string;
+  metrics?: string;
+  format?: string;
+  output?: string;
+  junit?: string;
+  markdown?: string;
+}
+
+/** `inferbench report` options. */
+export interface ReportFlags {
+  html?: string;
+  baseline?: string;
+  csv?: string;
+  text?: boolean;
+  threshold?: string[];
+}
+
 export interface ProgramHandlers {
+  /** `flags` holds only what the user set on the command line (no commander defaults), so a config file can sit under it. */
   profile(flags: RawFlags): Promise<void>;
   serve(args: string[]): Promise<void>;
+  compare?(files: string[], flags: CompareFlags): Promise<void>;
+  report?(record: string, flags: ReportFlags): Promise<void>;
+  printConfig?(flags: RawFlags): Promise<void>;
+}
+
+/** The options the user set on the command line (commander's own defaults, e.g. --no-progress's `true`, left out). */
+export function userSetOptions(cmd: Command): RawFlags {
+  const all = cmd.opts<RawFlags>();
+  return Object.fromEntries(
+    Object.entries(all).filter(([key]) => cmd.getOptionValueSource(key) !== 'default'),
+  ) as RawFlags;
 }
 
 export interface ProgramIo {
@@ -298,7 +340,7 @@ export function createPerfAnalyzerProgram(
     .exitOverride()
     .configureOutput(io);
   addProfileOptions(program, 'perf_analyzer').action(async function (this: Command) {
-    await handlers.profile(this.opts<RawFlags>());
+    await handlers.profile(userSetOptions(this));
   });
   return program;
 }
@@ -318,7 +360,7 @@ export function createInferbenchProgram(version: string, io: ProgramIo, handlers
     .exitOverride()
     .configureOutput(io);
   addProfileOptions(profile, 'inferbench').action(async function (this: Command) {
-    await handlers.profile(this.opts<RawFlags>());
+    await handlers.profile(userSetOptions(this));
   });
   program.addCommand(profile, { isDefault: true });
   program
@@ -333,7 +375,56 @@ export function createInferbenchProgram(version: string, io: ProgramIo, handlers
     .action(async (args: string[]) => {
       await handlers.serve(args);
     });
+  addGateCommands(program, io, handlers);
   return program;
+}
+
+/** `compare`, `report` and `print-config`: commands over records and configs that run no benchmark. */
+function addGateCommands(program: Command, io: ProgramIo, handlers: ProgramHandlers): void {
+  program
+    .command('compare')
+    .description(
+      'compare runs: BASELINE... CURRENT (JSON records or perf_analyzer CSVs); exit 1 on a regression',
+    )
+    .argument('<files...>', 'one or more baselines (repeated runs), then the current run')
+    .option('--tolerance <pct>', 'allowed relative change before it counts, e.g. 10% (default 10%)')
+    .option('--error-rate-tolerance <pct>', 'allowed increase of error_rate in points (default 0.1%)')
+    .option('--metrics <list>', 'comma-separated metrics (default throughput,p50/p95/p99_latency,error_rate)')
+    .option('--format <fmt>', 'stdout format: text (default), markdown or junit')
+    .option('--output <file>', 'write the --format output to a file instead of stdout')
+    .option('--markdown <file>', 'also write Markdown (for a pull-request comment)')
+    .option('--junit <file>', 'also write JUnit XML (for CI test reports)')
+    .exitOverride()
+    .configureOutput(io)
+    .action(async (files: string[], flags: CompareFlags) => {
+      await handlers.compare?.(files, flags);
+    });
+  program
+    .command('report')
+    .description('re-render a run record (--json) without re-running it')
+    .argument('<record>', 'a run record written by --json')
+    .option('--html <file>', 'write the self-contained HTML report')
+    .option('--baseline <record>', 'overlay this run in the HTML report (compare mode)')
+    .option('--csv <file>', "write perf_analyzer's CSV")
+    .option('--text', 'print the perf_analyzer-style text report (the default when no file is asked for)')
+    .option(
+      '--threshold <expr>',
+      'check a threshold against the record (repeatable; exit 1 on failure)',
+      collect,
+    )
+    .exitOverride()
+    .configureOutput(io)
+    .action(async (record: string, flags: ReportFlags) => {
+      await handlers.report?.(record, flags);
+    });
+  const printConfig = new Command('print-config')
+    .description('print the effective config (file + flags + defaults) as YAML, without running')
+    .exitOverride()
+    .configureOutput(io);
+  addProfileOptions(printConfig, 'inferbench').action(async function (this: Command) {
+    await handlers.printConfig?.(userSetOptions(this));
+  });
+  program.addCommand(printConfig);
 }
 
 /** Parses profile flags alone (no subcommand, no action) into RawFlags; throws CommanderError on bad syntax. */

@@ -34,7 +34,9 @@ async function startEmbedded(run: ResolvedRun): Promise<{ run: ResolvedRun; serv
   let modelRepository = target.modelRepository;
   let dispose = async (): Promise<void> => undefined;
   if (target.configOverrides) {
-    const { materializeEmbeddedRepository } = await import('../../embedded-server/src/embedded-repository.ts');
+    const { materializeEmbeddedRepository } = await import(
+      '../../embedded-server/src/embedded-repository.ts'
+    );
     const copy = await materializeConfigOverrides(
       modelRepository ?? (await materializeEmbeddedRepository()),
       target.configOverrides,

@@ -20,10 +20,7 @@ const NON_NEGATIVE_INT = 'expected an integer >= 0';
 const POSITIVE_NUMBER = 'expected a positive number';
 
 const positiveInt = () =>
-  z
-    .number({ error: POSITIVE_INT })
-    .int({ error: POSITIVE_INT })
-    .positive({ error: POSITIVE_INT });
+  z.number({ error: POSITIVE_INT }).int({ error: POSITIVE_INT }).positive({ error: POSITIVE_INT });
 const nonNegativeInt = () =>
   z
     .number({ error: NON_NEGATIVE_INT })
@@ -78,9 +75,7 @@ export const benchConfigSchema = z
     // Target.
     model: text().optional().describe('-m: model name'),
     modelVersion: text().optional().describe('-x: model version (default: the latest)'),
-    url: text()
-      .optional()
-      .describe('-u: server host:port; absent = inferbench starts its embedded server'),
+    url: text().optional().describe('-u: server host:port; absent = inferbench starts its embedded server'),
     protocol: oneOf(['http', 'grpc']).optional().describe('-i: http (default) or grpc'),
     serviceKind: oneOf(['triton']).optional().describe('--service-kind (only triton)'),
     headers: z

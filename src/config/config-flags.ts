@@ -103,7 +103,8 @@ export function configToFlags(config: BenchConfig): RawFlags {
   if (config.inputData !== undefined) {
     flags.inputData = Array.isArray(config.inputData) ? [...config.inputData] : [config.inputData];
   }
-  if (config.shape) flags.shape = Object.entries(config.shape).map(([name, dims]) => `${name}:${dims.join(',')}`);
+  if (config.shape)
+    flags.shape = Object.entries(config.shape).map(([name, dims]) => `${name}:${dims.join(',')}`);
   if (config.requestParameter) flags.requestParameter = [...config.requestParameter];
   if (config.verbose !== undefined) {
     const level = typeof config.verbose === 'boolean' ? Number(config.verbose) : config.verbose;

@@ -27,20 +27,22 @@ export function parseBenchConfig(text: string, source: string): BenchConfig {
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const syntax = doc.errors[0];
   if (syntax) {
-    const pos = syntax.linePos?.[0];
-    const where = pos ? `${source}:${pos.line}:${pos.col}` : source;
+    const pos = syntax.linePos?.[0] ?? lineCounter.linePos(syntax.pos[0]);
+    const where = `${source}:${pos.line}:${pos.col}`;
     throw new OptionError(`${where}: ${syntax.message.split('\n')[0]}`);
   }
   const data: unknown = doc.toJS() ?? {};
   const parsed = benchConfigSchema.safeParse(data, { reportInput: true });
   if (parsed.success) return parsed.data;
-  const messages = parsed.error.issues.map((issue) => {
+  const located = parsed.error.issues.map((issue) => {
     const { node, keyOf } = locate(doc.contents, issue);
     const offset = (keyOf ?? node)?.range?.[0] ?? 0;
     const { line, col } = lineCounter.linePos(offset);
-    return `${source}:${line}:${col}: ${describeIssue(issue)}`;
+    return { offset, text: `${source}:${line}:${col}: ${describeIssue(issue)}` };
   });
-  throw new OptionError(messages.join('\n'));
+  // In file order, so the first line printed is the first problem in the file.
+  located.sort((a, b) => a.offset - b.offset);
+  throw new OptionError(located.map((l) => l.text).join('\n'));
 }
 
 type Issue = z.core.$ZodIssue;
@@ -97,6 +99,6 @@ function locate(root: Node | null, issue: Issue): { node?: Node; keyOf?: Node } 
     if (pair && isScalar(pair.key)) return { keyOf: pair.key };
   }
   // A missing value (`key:` with nothing after it) has no range: point at its key.
-  if (node && node.range) return { node };
+  if (node?.range) return { node };
   return keyNode ? { keyOf: keyNode } : {};
 }

@@ -72,20 +72,25 @@ export function comparableFromCsv(text: string, source: string): ComparableRun {
   const rows = parse(text, { columns: true, skip_empty_lines: true, bom: true }) as Record<string, string>[];
   if (rows.length === 0) throw new Error(`${source}: the CSV has no rows`);
   const first = rows[0] as Record<string, string>;
-  const modeColumn = 'Concurrency' in first ? 'Concurrency' : 'Request Rate' in first ? 'Request Rate' : undefined;
+  const modeColumn =
+    'Concurrency' in first ? 'Concurrency' : 'Request Rate' in first ? 'Request Rate' : undefined;
   if (!modeColumn || !('Inferences/Second' in first)) {
-    throw new Error(`${source}: not a perf_analyzer CSV (needs 'Concurrency' or 'Request Rate' and 'Inferences/Second')`);
+    throw new Error(
+      `${source}: not a perf_analyzer CSV (needs 'Concurrency' or 'Request Rate' and 'Inferences/Second')`,
+    );
   }
   const mode = modeColumn === 'Concurrency' ? 'concurrency' : 'request_rate';
   const levels = rows.map((row, i) => {
     const value = Number(row[modeColumn]);
-    if (!Number.isFinite(value)) throw new Error(`${source}: row ${i + 2}: '${row[modeColumn]}' is not a number`);
+    if (!Number.isFinite(value))
+      throw new Error(`${source}: row ${i + 2}: '${row[modeColumn]}' is not a number`);
     const metrics: Record<string, number> = {};
     for (const [column, name] of Object.entries(CSV_COLUMNS)) {
       const raw = row[column];
       if (raw === undefined || raw === '') continue;
       const v = Number(raw);
-      if (!Number.isFinite(v)) throw new Error(`${source}: row ${i + 2}: column '${column}' is not a number: '${raw}'`);
+      if (!Number.isFinite(v))
+        throw new Error(`${source}: row ${i + 2}: column '${column}' is not a number: '${raw}'`);
       metrics[name] = v;
     }
     return { key: levelKey(mode, value), metrics, noise: {} };

@@ -4,8 +4,8 @@
  * across repeated baseline runs, or (one baseline) the window-to-window spread measured within each run.
  */
 import type { ComparableLevel, ComparableRun } from './comparable.ts';
-import { formatMetricValue } from './thresholds.ts';
 import { metricByName } from './metrics.ts';
+import { formatMetricValue } from './thresholds.ts';
 
 export interface CompareOptions {
   /** Relative tolerance, e.g. 0.10 for 10 %. */
@@ -16,7 +16,13 @@ export interface CompareOptions {
   errorRateTolerance: number;
 }
 
-export const DEFAULT_COMPARE_METRICS = ['throughput', 'p50_latency', 'p95_latency', 'p99_latency', 'error_rate'];
+export const DEFAULT_COMPARE_METRICS = [
+  'throughput',
+  'p50_latency',
+  'p95_latency',
+  'p99_latency',
+  'error_rate',
+];
 
 export type ChangeVerdict = 'ok' | 'improved' | 'regressed' | 'missing';
 
@@ -73,7 +79,11 @@ function combineBaselines(baselines: ComparableRun[]): Map<string, ComparableLev
   return combined;
 }
 
-export function compareRuns(baselines: ComparableRun[], current: ComparableRun, options: CompareOptions): CompareResult {
+export function compareRuns(
+  baselines: ComparableRun[],
+  current: ComparableRun,
+  options: CompareOptions,
+): CompareResult {
   const base = combineBaselines(baselines);
   const cur = new Map(current.levels.map((l) => [l.key, l]));
   const keys = [...new Set([...base.keys(), ...cur.keys()])];
@@ -88,7 +98,15 @@ export function compareRuns(baselines: ComparableRun[], current: ComparableRun, 
       const cv = c?.metrics[metric];
       if (bv === undefined || cv === undefined) {
         if (bv === undefined && cv === undefined) continue;
-        changes.push({ level: key, metric, baseline: bv, current: cv, relativeChange: undefined, allowed: 0, verdict: 'missing' });
+        changes.push({
+          level: key,
+          metric,
+          baseline: bv,
+          current: cv,
+          relativeChange: undefined,
+          allowed: 0,
+          verdict: 'missing',
+        });
         continue;
       }
       if (metric === 'error_rate') {
@@ -134,7 +152,12 @@ function pct(v: number | undefined): string {
   return `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)}%`;
 }
 
-const MARK: Record<ChangeVerdict, string> = { ok: 'ok', improved: 'improved', regressed: 'REGRESSED', missing: 'MISSING' };
+const MARK: Record<ChangeVerdict, string> = {
+  ok: 'ok',
+  improved: 'improved',
+  regressed: 'REGRESSED',
+  missing: 'MISSING',
+};
 
 /** Markdown for a pull-request comment. */
 export function renderCompareMarkdown(result: CompareResult): string {
@@ -147,7 +170,8 @@ export function renderCompareMarkdown(result: CompareResult): string {
     '| --- | --- | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const c of result.changes) {
-    const allowed = c.metric === 'error_rate' ? `+${(c.allowed * 100).toFixed(2)} pp` : `±${(c.allowed * 100).toFixed(1)}%`;
+    const allowed =
+      c.metric === 'error_rate' ? `+${(c.allowed * 100).toFixed(2)} pp` : `±${(c.allowed * 100).toFixed(1)}%`;
     lines.push(
       `| ${c.level} | ${c.metric} | ${fmt(c.metric, c.baseline)} | ${fmt(c.metric, c.current)} | ${pct(c.relativeChange)} | ${allowed} | ${c.verdict === 'regressed' || c.verdict === 'missing' ? `**${MARK[c.verdict]}**` : MARK[c.verdict]} |`,
     );
@@ -167,8 +191,18 @@ export function renderCompareText(result: CompareResult): string {
   ]);
   const head = ['level', 'metric', 'baseline', 'current', 'change', 'verdict'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-  const line = (r: string[]) => r.map((cell, i) => cell.padEnd(widths[i] as number)).join('  ').trimEnd();
-  return [line(head), ...rows.map(line), '', result.regressions === 0 ? 'No regression.' : `${result.regressions} regression(s).`, ''].join('\n');
+  const line = (r: string[]) =>
+    r
+      .map((cell, i) => cell.padEnd(widths[i] as number))
+      .join('  ')
+      .trimEnd();
+  return [
+    line(head),
+    ...rows.map(line),
+    '',
+    result.regressions === 0 ? 'No regression.' : `${result.regressions} regression(s).`,
+    '',
+  ].join('\n');
 }
 
 function xmlEscape(s: string): string {

@@ -4,7 +4,7 @@
  * default `each:` (every reported level). Parsing returns errors as values; evaluation is pure.
  */
 import type { LevelResult, RunResult } from '../report/model.ts';
-import { type MetricDef, metricByName, METRICS, readMetric } from './metrics.ts';
+import { METRICS, type MetricDef, metricByName, readMetric } from './metrics.ts';
 
 export type Comparator = '<' | '<=' | '>' | '>=' | '==';
 
@@ -27,7 +27,8 @@ export interface ThresholdVerdict {
   details: string[];
 }
 
-const PATTERN = /^\s*(?:(each|any|level\s*=\s*([0-9.]+))\s*:)?\s*([a-z0-9_]+)\s*(<=|>=|==|<|>)\s*([-+0-9.eE]+)\s*([a-z/%]*)\s*$/;
+const PATTERN =
+  /^\s*(?:(each|any|level\s*=\s*([0-9.]+))\s*:)?\s*([a-z0-9_]+)\s*(<=|>=|==|<|>)\s*([-+0-9.eE]+)\s*([a-z/%]*)\s*$/;
 
 const LATENCY_UNITS: Record<string, number> = { '': 1, us: 1, ms: 1000, s: 1_000_000 };
 
@@ -47,18 +48,22 @@ export function parseThreshold(text: string): { value: Threshold } | { error: st
     };
   }
   const number = Number(numberText);
-  if (!Number.isFinite(number)) return { error: `invalid threshold '${text}': '${numberText}' is not a number` };
+  if (!Number.isFinite(number))
+    return { error: `invalid threshold '${text}': '${numberText}' is not a number` };
   const unit = unitText ?? '';
   let limit: number;
   if (metric.unit === 'us') {
     const factor = LATENCY_UNITS[unit];
-    if (factor === undefined) return { error: `invalid threshold '${text}': latency unit must be us, ms or s` };
+    if (factor === undefined)
+      return { error: `invalid threshold '${text}': latency unit must be us, ms or s` };
     limit = number * factor;
   } else if (metric.unit === 'ratio') {
-    if (unit !== '' && unit !== '%') return { error: `invalid threshold '${text}': rate unit must be % or none` };
+    if (unit !== '' && unit !== '%')
+      return { error: `invalid threshold '${text}': rate unit must be % or none` };
     limit = unit === '%' ? number / 100 : number;
   } else {
-    if (unit !== '' && unit !== 'infer/s') return { error: `invalid threshold '${text}': unexpected unit '${unit}'` };
+    if (unit !== '' && unit !== 'infer/s')
+      return { error: `invalid threshold '${text}': unexpected unit '${unit}'` };
     limit = number;
   }
   let scope: Scope = { kind: 'each' };
@@ -122,7 +127,8 @@ export function evaluateThreshold(run: RunResult, threshold: Threshold): Thresho
   }
   if (candidates.length === 0) details.push('no measured level matches this threshold');
   const passed =
-    candidates.length > 0 && (threshold.scope.kind === 'any' ? results.some(Boolean) : results.every(Boolean));
+    candidates.length > 0 &&
+    (threshold.scope.kind === 'any' ? results.some(Boolean) : results.every(Boolean));
   return { threshold, passed, details };
 }
 

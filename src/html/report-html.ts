@@ -77,7 +77,12 @@ function levelTable(run: RunResult): string {
     const m = l.merged;
     const p = m?.latency.percentilesUs ?? {};
     const cell = (v: number | undefined) => (v === undefined ? '—' : fmt(v / 1000, 2));
-    const errors = m && m.errorCount > 0 ? Object.entries(m.errorsByKind).map(([k, n]) => `${esc(k)}: ${n}`).join(', ') : '0';
+    const errors =
+      m && m.errorCount > 0
+        ? Object.entries(m.errorsByKind)
+            .map(([k, n]) => `${esc(k)}: ${n}`)
+            .join(', ')
+        : '0';
     return `<tr class="status-${esc(l.status)}"><td>${esc(l.mode === 'concurrency' ? 'concurrency' : 'request rate')} ${l.value}</td><td>${m ? fmt(m.throughputPerSec) : '—'}</td><td>${cell(p['50'])}</td><td>${cell(p['90'])}</td><td>${cell(p['95'])}</td><td>${cell(p['99'])}</td><td>${m ? fmt(m.latency.meanUs / 1000, 2) : '—'}</td><td>${m ? m.requestCount : '—'}</td><td>${errors}</td><td>${l.windows.length}</td><td>${esc(l.status)}${l.reported ? '' : ' (not reported)'}</td></tr>`;
   });
   return `<table class="levels"><thead><tr><th>level</th><th>infer/s</th><th>p50 ms</th><th>p90 ms</th><th>p95 ms</th><th>p99 ms</th><th>avg ms</th><th>requests</th><th>errors</th><th>windows</th><th>status</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
@@ -85,10 +90,23 @@ function levelTable(run: RunResult): string {
 
 function errorsSection(run: RunResult): string {
   const totals = new Map<string, number>();
-  for (const l of run.levels) for (const w of l.windows) for (const [k, n] of Object.entries(w.errorsByKind)) totals.set(k, (totals.get(k) ?? 0) + n);
+  for (const l of run.levels)
+    for (const w of l.windows)
+      for (const [k, n] of Object.entries(w.errorsByKind)) totals.set(k, (totals.get(k) ?? 0) + n);
   if (totals.size === 0) return '<p>No request failed.</p>';
-  const items = [...totals].sort((a, b) => b[1] - a[1]).map(([k, n]) => `<li><code>${esc(k)}</code>: ${n}</li>`);
+  const items = [...totals]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `<li><code>${esc(k)}</code>: ${n}</li>`);
   return `<ul class="errors">${items.join('')}</ul>`;
+}
+
+function gatesSection(run: RunResult): string {
+  if (!run.gates || run.gates.length === 0) return '';
+  const items = run.gates.map(
+    (g) =>
+      `<li class="${g.passed ? 'pass' : 'fail'}"><b>${g.passed ? 'PASS' : 'FAIL'}</b> <code>${esc(g.threshold)}</code><ul>${g.details.map((d) => `<li>${esc(d)}</li>`).join('')}</ul></li>`,
+  );
+  return `<h2>Thresholds</h2><ul class="gates">${items.join('')}</ul>`;
 }
 
 function warningsSection(run: RunResult): string {
@@ -104,7 +122,8 @@ th,td{border-bottom:1px solid #e5e5e5;padding:4px 8px;text-align:right}th:first-
 tr.status-unstable td,tr.status-errors_over_limit td{color:#a33}
 .chart{max-width:100%;height:auto;display:block;margin:8px 0}.chart .grid{stroke:#eee}.chart .tick,.chart .legend,.chart .label{font-size:11px;fill:#444}
 .chart .axis{font-size:12px;fill:#333}.chart .title{font-size:14px;font-weight:600;fill:#222}
-pre{background:#f6f6f6;padding:12px;overflow:auto;font-size:12px}`;
+pre{background:#f6f6f6;padding:12px;overflow:auto;font-size:12px}
+.gates .pass>b{color:#2e7d32}.gates .fail>b{color:#c62828}`;
 
 export interface HtmlReportOptions {
   /** A second run to overlay (compare mode); drawn dashed. */
@@ -114,7 +133,10 @@ export interface HtmlReportOptions {
 
 export function renderHtmlReport(run: RunResult, options: HtmlReportOptions = {}): string {
   const base = options.baseline;
-  const series = [...latencySeries(run, base ? ' (current)' : '', false), ...(base ? latencySeries(base, ' (baseline)', true) : [])];
+  const series = [
+    ...latencySeries(run, base ? ' (current)' : '', false),
+    ...(base ? latencySeries(base, ' (baseline)', true) : []),
+  ];
   const chart = renderLineChart({
     title: 'Latency vs throughput',
     xLabel: 'throughput (infer/s)',
@@ -141,7 +163,7 @@ ${base ? `<h3>Baseline</h3>${levelTable(base)}` : ''}
 <h2>Server-side breakdown</h2>
 ${breakdownSvg}
 <h2>Errors</h2>
-${errorsSection(run)}
+${errorsSection(run)}${gatesSection(run)}
 ${warningsSection(run)}
 <h2>Settings</h2>
 <pre>${esc(JSON.stringify(run.config, null, 2))}</pre>

@@ -67,18 +67,26 @@ export function renderLineChart(spec: LineChartSpec): string {
   parts.push(
     `<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeXml(spec.title)}">`,
   );
-  parts.push(`<text x="${width / 2}" y="20" text-anchor="middle" class="title">${escapeXml(spec.title)}</text>`);
+  parts.push(
+    `<text x="${width / 2}" y="20" text-anchor="middle" class="title">${escapeXml(spec.title)}</text>`,
+  );
   for (const t of yTicks) {
     const y = sy(t).toFixed(1);
     parts.push(`<line x1="${MARGIN.left}" x2="${width - MARGIN.right}" y1="${y}" y2="${y}" class="grid"/>`);
-    parts.push(`<text x="${MARGIN.left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle" class="tick">${fmtTick(t)}</text>`);
+    parts.push(
+      `<text x="${MARGIN.left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle" class="tick">${fmtTick(t)}</text>`,
+    );
   }
   for (const t of xTicks) {
     const x = sx(t).toFixed(1);
     parts.push(`<line x1="${x}" x2="${x}" y1="${MARGIN.top}" y2="${MARGIN.top + plotH}" class="grid"/>`);
-    parts.push(`<text x="${x}" y="${MARGIN.top + plotH + 16}" text-anchor="middle" class="tick">${fmtTick(t)}</text>`);
+    parts.push(
+      `<text x="${x}" y="${MARGIN.top + plotH + 16}" text-anchor="middle" class="tick">${fmtTick(t)}</text>`,
+    );
   }
-  parts.push(`<text x="${MARGIN.left + plotW / 2}" y="${height - 8}" text-anchor="middle" class="axis">${escapeXml(spec.xLabel)}</text>`);
+  parts.push(
+    `<text x="${MARGIN.left + plotW / 2}" y="${height - 8}" text-anchor="middle" class="axis">${escapeXml(spec.xLabel)}</text>`,
+  );
   parts.push(
     `<text x="16" y="${MARGIN.top + plotH / 2}" text-anchor="middle" transform="rotate(-90 16 ${MARGIN.top + plotH / 2})" class="axis">${escapeXml(spec.yLabel)}</text>`,
   );
@@ -88,14 +96,20 @@ export function renderLineChart(spec: LineChartSpec): string {
       `<polyline class="series" data-series="${escapeXml(s.name)}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''} points="${pts}"/>`,
     );
     for (const p of s.points) {
-      parts.push(`<circle cx="${sx(p.x).toFixed(1)}" cy="${sy(p.y).toFixed(1)}" r="3.5" fill="${s.color}"><title>${escapeXml(`${s.name} ${p.label}: ${p.y.toFixed(2)} at ${p.x.toFixed(1)}`)}</title></circle>`);
-      parts.push(`<text x="${(sx(p.x) + 5).toFixed(1)}" y="${(sy(p.y) - 6).toFixed(1)}" class="label">${escapeXml(p.label)}</text>`);
+      parts.push(
+        `<circle cx="${sx(p.x).toFixed(1)}" cy="${sy(p.y).toFixed(1)}" r="3.5" fill="${s.color}"><title>${escapeXml(`${s.name} ${p.label}: ${p.y.toFixed(2)} at ${p.x.toFixed(1)}`)}</title></circle>`,
+      );
+      parts.push(
+        `<text x="${(sx(p.x) + 5).toFixed(1)}" y="${(sy(p.y) - 6).toFixed(1)}" class="label">${escapeXml(p.label)}</text>`,
+      );
     }
     const ly = MARGIN.top + 14 + i * 16;
     parts.push(
       `<line x1="${MARGIN.left + 10}" x2="${MARGIN.left + 34}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
     );
-    parts.push(`<text x="${MARGIN.left + 40}" y="${ly}" dominant-baseline="middle" class="legend">${escapeXml(s.name)}</text>`);
+    parts.push(
+      `<text x="${MARGIN.left + 40}" y="${ly}" dominant-baseline="middle" class="legend">${escapeXml(s.name)}</text>`,
+    );
   });
   parts.push('</svg>');
   return parts.join('\n');
@@ -107,7 +121,12 @@ export interface StackedBar {
 }
 
 /** Horizontal stacked bars (server time breakdown per level), one colour per segment name. */
-export function renderStackedBars(title: string, unit: string, bars: StackedBar[], colors: Record<string, string>): string {
+export function renderStackedBars(
+  title: string,
+  unit: string,
+  bars: StackedBar[],
+  colors: Record<string, string>,
+): string {
   const width = 720;
   const rowH = 26;
   const left = 130;
@@ -124,7 +143,9 @@ export function renderStackedBars(title: string, unit: string, bars: StackedBar[
   ];
   bars.forEach((bar, i) => {
     const y = 40 + i * rowH;
-    parts.push(`<text x="${left - 8}" y="${y + 9}" text-anchor="end" dominant-baseline="middle" class="tick">${escapeXml(bar.label)}</text>`);
+    parts.push(
+      `<text x="${left - 8}" y="${y + 9}" text-anchor="end" dominant-baseline="middle" class="tick">${escapeXml(bar.label)}</text>`,
+    );
     let x = left;
     for (const seg of bar.segments) {
       const w = sx(Math.max(0, seg.value));
@@ -137,7 +158,9 @@ export function renderStackedBars(title: string, unit: string, bars: StackedBar[
   });
   const axisY = 40 + bars.length * rowH + 8;
   for (const t of ticks) {
-    parts.push(`<text x="${(left + sx(t)).toFixed(1)}" y="${axisY}" text-anchor="middle" class="tick">${fmtTick(t)}</text>`);
+    parts.push(
+      `<text x="${(left + sx(t)).toFixed(1)}" y="${axisY}" text-anchor="middle" class="tick">${fmtTick(t)}</text>`,
+    );
   }
   // Four legend entries per row, in fixed-width columns, so long names never run off the edge.
   Object.entries(colors).forEach(([name, color], i) => {

@@ -96,8 +96,12 @@ export class ShardPool implements LoadDriver {
   }
 
   async apply(value: number): Promise<void> {
+    const first = this.started === undefined;
     this.started ??= this.spawn();
     await this.started;
+    // Open loop: all shards drain the previous rate before the new schedule's time 0 is taken.
+    if (!first && this.settings.load.mode !== 'concurrency') await this.request({ type: 'drain' }, 'drained');
+    this.windows.levelStart();
     await this.request({ type: 'apply', value, startNs: this.options.clock.nowNs() }, 'applied');
   }
 

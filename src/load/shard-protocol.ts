@@ -35,6 +35,8 @@ export interface ShardInit {
 export type ToShard =
   /** Move to load `value` (the whole load; the shard takes its share); open loop: schedule time 0 = `startNs`. */
   | { type: 'apply'; value: number; startNs: number }
+  /** Open loop, between rates: stop sending and drain, so that the next rate's schedule starts after it. */
+  | { type: 'drain' }
   /** A window opens: restart the event-loop health sample. */
   | { type: 'mark' }
   /** Post every event recorded so far now, with the health sample since the last mark/flush. */
@@ -45,6 +47,7 @@ export type ToShard =
 export type FromShard =
   | { type: 'ready' }
   | { type: 'applied' }
+  | { type: 'drained' }
   | {
       type: 'batch';
       /** `eventCount` rows of EVENT_STRIDE numbers (see EventField). */

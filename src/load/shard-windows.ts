@@ -3,7 +3,11 @@
  * instead of delivery time, because shard events arrive in batches. A completion counts in the window in
  * which it ended, a send in the window in which it happened, whatever the batch's delay; a window closes at
  * the instant `cut`/`end` is called, and they resolve once every shard has posted everything up to then
- * (a flush round trip), so no event of the closed window can still be on its way.
+ * (a flush round trip), so no event of the closed window can still be on its way. The warm-up is exactly the
+ * number of completions waited for, as on the main thread: every completion that arrives after it counts in
+ * the level's first window, whose start moves back to the earliest of them (batches from several shards
+ * arrive out of time order; discarding them would make a --request-count window, whose sends are capped,
+ * never fill).
  */
 import type { LoopHealthSample } from '../measure/loop-health.ts';
 import { emptyWindowData, errorTotal, type WindowData } from '../measure/window-data.ts';
@@ -29,6 +33,12 @@ export class ShardWindows {
   /** A window whose end is fixed while its last events are still being collected. */
   private closing: WindowData | undefined;
   private discarded = 0;
+  /** Set by the warm-up: once `discarded` reaches it, nothing more is discarded until the first window closes. */
+  private warmupTarget: number | undefined;
+  /** `discarded` when the current level's load was applied; the warm-up counts from there. */
+  private levelBase: number | undefined;
+  /** The level's first window after a warm-up (held before `begin`, then open, then closing). */
+  private first: WindowData | undefined;
   private waiters: Waiter[] = [];
 
   constructor(
@@ -43,7 +53,11 @@ export class ShardWindows {
   }
 
   begin(): void {
-    this.current = emptyWindowData(this.clock.nowNs(), this.clock.wallMs(), this.openLoop);
+    const nowNs = this.clock.nowNs();
+    const held = this.first;
+    if (held) held.startWallMs = this.clock.wallMs() - (nowNs - held.startNs) / 1e6;
+    this.current = held ?? emptyWindowData(nowNs, this.clock.wallMs(), this.openLoop);
+    if (this.warmupTarget !== undefined) this.first = this.current;
     this.link.mark();
   }
 
@@ -61,7 +75,8 @@ export class ShardWindows {
   ingest(events: Float64Array, eventCount: number, kinds: readonly string[]): void {
     for (let row = 0; row < eventCount * EVENT_STRIDE; row += EVENT_STRIDE) {
       const code = events[row + EventField.code]!;
-      const w = this.windowAt(events[row + EventField.timeNs]!);
+      const timeNs = events[row + EventField.timeNs]!;
+      const w = this.windowAt(timeNs) ?? this.afterWarmup(timeNs);
       if (!w) {
         if (code >= EventCode.ok) this.discarded++;
       } else if (code === EventCode.ok) {
@@ -82,9 +97,20 @@ export class ShardWindows {
     this.wake();
   }
 
-  /** Resolves once `count` completions outside any window have arrived from now on (warm-up), or on abort. */
+  /** A new load level is being applied: its warm-up counts completions from here (batches may come early). */
+  levelStart(): void {
+    this.levelBase = this.discarded;
+  }
+
+  /**
+   * Resolves once `count` completions outside any window have arrived since `levelStart` (or since now
+   * without one): the warm-up. Or on abort.
+   */
   waitForDiscarded(count: number, signal?: AbortSignal): Promise<void> {
-    const target = this.discarded + count;
+    const target = (this.levelBase ?? this.discarded) + count;
+    this.levelBase = undefined;
+    this.warmupTarget = target;
+    this.first = undefined;
     return this.waitUntil(() => this.discarded >= target, signal);
   }
 
@@ -110,12 +136,19 @@ export class ShardWindows {
     return current && timeNs >= current.startNs ? current : undefined;
   }
 
+  /** Once the warm-up is complete: the level's first window, moved back to include `timeNs`. */
+  private afterWarmup(timeNs: number): WindowData | undefined {
+    if (this.warmupTarget === undefined || this.discarded < this.warmupTarget) return undefined;
+    this.first ??= emptyWindowData(timeNs, 0, this.openLoop);
+    this.first.startNs = Math.min(this.first.startNs, timeNs);
+    return this.first;
+  }
+
   private async close(reopen: boolean): Promise<WindowData> {
     const w = this.current;
     if (!w) throw new Error('ShardWindows: no window is open');
     if (this.closing) throw new Error('ShardWindows: a window is already closing');
     w.endNs = this.clock.nowNs();
-    w.durationNs = w.endNs - w.startNs;
     this.closing = w;
     this.current = reopen ? emptyWindowData(w.endNs, this.clock.wallMs(), this.openLoop) : undefined;
     try {
@@ -126,6 +159,11 @@ export class ShardWindows {
       throw error;
     } finally {
       this.closing = undefined;
+    }
+    w.durationNs = w.endNs - w.startNs;
+    if (w === this.first) {
+      this.first = undefined;
+      this.warmupTarget = undefined;
     }
     return w;
   }

@@ -40,6 +40,11 @@ async function handle(message: ToShard): Promise<void> {
       await driver.apply(message.value, message.startNs);
       send({ type: 'applied' });
       return;
+    case 'drain':
+      // An open-loop driver starts a fresh loop on the next apply; stopping it now is the drain.
+      await driver.stop();
+      send({ type: 'drained' });
+      return;
     case 'mark':
       health.sample();
       return;

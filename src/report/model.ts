@@ -174,4 +174,13 @@ export interface RunResult {
   warnings: string[];
   /** The exit code the run ended with (before gates). */
   exitCode: number;
+  /** Threshold verdicts (--threshold / config `thresholds`), when any were given; checked after the run. */
+  gates?: GateVerdict[];
+}
+
+/** One threshold's verdict as recorded: the expression, whether it held, one line per level checked. */
+export interface GateVerdict {
+  threshold: string;
+  passed: boolean;
+  details: string[];
 }

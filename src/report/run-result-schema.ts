@@ -144,6 +144,9 @@ export const runResultSchema = z
     levels: z.array(levelResult),
     warnings: z.array(z.string()),
     exitCode: z.number(),
+    gates: z
+      .array(z.object({ threshold: z.string(), passed: z.boolean(), details: z.array(z.string()) }))
+      .optional(),
   })
   .meta({
     title: 'inferbench run record',

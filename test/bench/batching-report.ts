@@ -5,7 +5,7 @@
  */
 import type { BenchDevice } from './bench-repository.ts';
 import type { LevelFigures } from './config-run.ts';
-import type { CeilingPoint } from './ort-ceiling.ts';
+import { type CeilingPoint, median } from './ort-ceiling.ts';
 
 /** The issues' acceptance targets, per device: batched at `concurrency` vs the ceiling and vs plain. */
 export const TARGETS: Record<
@@ -152,6 +152,37 @@ export function resultsTable(rows: readonly ResultRow[]): string {
   return lines.join('\n');
 }
 
+/**
+ * Where the time goes, per level: queue wait, ORT time per execution inside the server next to the same
+ * batch standalone (contention shows as a gap), how busy the instances were (idle time between executions
+ * is hand-off overhead), and what the shared process and machine were doing.
+ */
+export function serverViewTable(
+  levels: readonly LevelFigures[],
+  ceilingFor: (config: string) => readonly CeilingPoint[] | undefined,
+  instancesOf: (config: string) => number,
+  maxBatchSize: number,
+): string {
+  const lines = [
+    '| config | protocol | concurrency | queue ms | ORT ms/exec in server | ORT ms standalone (batch) | instances busy | process CPU cores | event-loop util. | load avg |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const l of levels) {
+    const s = l.server;
+    if (!s) continue;
+    const batch = roundedBatch(s.meanBatch, maxBatchSize);
+    const point = ceilingFor(l.config)?.find((p) => p.batchSize === batch);
+    const standaloneMs = point ? median(point.medianRunNs) / 1e6 : undefined;
+    const busy = ((l.inferPerSec / s.meanBatch) * s.inferPerExecutionUs) / 1e6 / instancesOf(l.config);
+    lines.push(
+      `| ${l.config} | ${l.protocol} | ${l.concurrency} | ${fmt(s.queueUs / 1000, 2)} | ${fmt(s.inferPerExecutionUs / 1000, 2)} | ` +
+        `${standaloneMs === undefined ? '–' : `${fmt(standaloneMs, 2)} (${batch})`} | ${percent(busy)} | ` +
+        `${fmt(l.generator.cpuCores, 2)} | ${fmt(l.generator.eventLoopUtilization, 2)} | ${fmt(l.loadAverage, 2)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
 /** The raw ORT ceiling per batch size and session count. */
 export function ceilingTable(
   ceilings: ReadonlyArray<{ sessions: number; points: readonly CeilingPoint[] }>,
@@ -177,6 +208,8 @@ export interface MarkdownInput {
   deviceLines: string[];
   settingsLines: string[];
   rows: readonly ResultRow[];
+  /** serverViewTable's output. */
+  serverView: string;
   ceilings: ReadonlyArray<{ sessions: number; points: readonly CeilingPoint[] }>;
   checks: readonly TargetCheck[];
   notes: string[];
@@ -195,6 +228,10 @@ export function markdownReport(input: MarkdownInput): string {
     '## Results',
     '',
     resultsTable(input.rows),
+    '',
+    '## Where the time goes (server statistics over the same windows)',
+    '',
+    input.serverView,
     '',
     '## Targets',
     '',

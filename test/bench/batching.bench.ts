@@ -18,10 +18,16 @@ import {
   checkTargets,
   markdownReport,
   resultsTable,
+  serverViewTable,
   targetLines,
 } from './batching-report.ts';
 import { type BenchOptions, parseBenchOptions, USAGE } from './bench-options.ts';
-import { type BenchRepository, benchConfigSpec, writeBenchRepository } from './bench-repository.ts';
+import {
+  type BenchConfigName,
+  type BenchRepository,
+  benchConfigSpec,
+  writeBenchRepository,
+} from './bench-repository.ts';
 import { type ConfigRun, runConfig } from './config-run.ts';
 import { describeDevice } from './device-info.ts';
 import { type CeilingPoint, measureOrtCeiling } from './ort-ceiling.ts';
@@ -63,7 +69,7 @@ function justification(options: BenchOptions): string[] {
     `Levels: warm-up max(32, 4×c) requests, then ${options.windowMs} ms windows until the last 3 are within ` +
       `${Math.round(options.stability * 100)}% or ${options.maxTrials} windows; figures are the merge of the last ≤ 3 windows.`,
     'Ceiling: median session.run time per batch size in worker threads (one session per instance, run concurrently), ' +
-      'best of 2 passes, read at the mean batch formed rounded to the nearest integer.',
+      'best of 3 passes, read at the mean batch formed rounded to the nearest integer.',
   ];
 }
 
@@ -166,8 +172,8 @@ async function main(): Promise<number> {
           warmupRuns: 3,
           minRuns: 10,
           maxRuns: 1000,
-          minDurationMs: 1000,
-          passes: 2,
+          minDurationMs: 600,
+          passes: 3,
         });
         ceilings.push({ sessions, configs, sessionOptions, points });
       }
@@ -198,6 +204,12 @@ async function main(): Promise<number> {
       deviceLines,
       settingsLines,
       rows,
+      serverView: serverViewTable(
+        levels,
+        ceilingFor,
+        (config) => benchConfigSpec(config as BenchConfigName).instanceCount,
+        opts.maxBatchSize,
+      ),
       ceilings,
       checks,
       notes,

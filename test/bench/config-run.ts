@@ -216,7 +216,13 @@ function levelFigures(
 /** Runs every concurrency level of one configuration; the server and clients are stopped whatever happens. */
 export async function runConfig(options: ConfigRunOptions): Promise<ConfigRun> {
   const run: ConfigRun = { config: options.config, protocol: options.protocol, levels: [], warnings: [] };
-  const server = await startServer({ modelRepository: options.repositoryDir, host: '127.0.0.1' });
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({ modelRepository: options.repositoryDir, host: '127.0.0.1' });
+  } catch (e) {
+    run.aborted = `the server did not start: ${e instanceof Error ? e.message : String(e)}`;
+    return run;
+  }
   const url = options.protocol === 'grpc' ? server.grpcUrl : server.httpUrl;
   const { client, api } = createTransport(options.protocol, {
     url,

@@ -145,7 +145,7 @@ describe('main: a run end to end with a fake runner', () => {
 
   it('progress goes to stderr as plain lines when not a TTY', async () => {
     const r = await run(['-m', 'simple', '-u', 'h:8000']);
-    assert.equal(r.stderr, '[concurrency 1] measuring (sync)\n');
+    assert.equal(r.stderr, '[level 1/1] concurrency 1: measuring (sync), ETA 15s\n');
   });
 
   it('inferbench with no flags hands the main job to the runner', async () => {

@@ -30,11 +30,15 @@ describe('compare', () => {
   });
   it('widens the allowance by the window-to-window noise measured within the run', () => {
     // Windows spread 800..1100 around a median of 1000: noise 30 %, so a 20 % drop is not called a regression.
-    const noisy = level(4, [
-      measurement({ throughput: 800, p95Us: 10_000 }),
+    const noisy = level(
+      4,
+      [
+        measurement({ throughput: 800, p95Us: 10_000 }),
+        measurement({ throughput: 1000, p95Us: 10_000 }),
+        measurement({ throughput: 1100, p95Us: 10_000 }),
+      ],
       measurement({ throughput: 1000, p95Us: 10_000 }),
-      measurement({ throughput: 1100, p95Us: 10_000 }),
-    ], measurement({ throughput: 1000, p95Us: 10_000 }));
+    );
     const base = comparableFromRecord(run([noisy]), 'base.json');
     const cur = comparableFromRecord(run([steady(800, 10_000)]), 'cur.json');
     const t = compareRuns([base], cur, options).changes.find((c) => c.metric === 'throughput');
@@ -57,7 +61,10 @@ describe('compare', () => {
     assert.equal(faster.changes.find((c) => c.metric === 'p95_latency')?.verdict, 'improved');
   });
   it('a level missing from the current run counts as a regression', () => {
-    const base = comparableFromRecord(run([steady(1000, 10_000), { ...steady(2000, 10_000), value: 8 }]), 'b');
+    const base = comparableFromRecord(
+      run([steady(1000, 10_000), { ...steady(2000, 10_000), value: 8 }]),
+      'b',
+    );
     const cur = comparableFromRecord(run([steady(1000, 10_000)]), 'c');
     const r = compareRuns([base], cur, options);
     assert.ok(r.changes.some((c) => c.level === 'concurrency 8' && c.verdict === 'missing'));
@@ -77,7 +84,10 @@ describe('compare', () => {
     const base = comparableFromRecord(run([steady(1000, 10_000)]), 'base.json');
     const cur = comparableFromRecord(run([steady(700, 10_000)]), 'cur.json');
     const r = compareRuns([base], cur, options);
-    assert.match(renderCompareMarkdown(r), /\| concurrency 4 \| throughput \| 1000\.0 infer\/s \| 700\.0 infer\/s \| -30\.0% \| ±10\.0% \| \*\*REGRESSED\*\* \|/);
+    assert.match(
+      renderCompareMarkdown(r),
+      /\| concurrency 4 \| throughput \| 1000\.0 infer\/s \| 700\.0 infer\/s \| -30\.0% \| ±10\.0% \| \*\*REGRESSED\*\* \|/,
+    );
     const junit = renderCompareJUnit(r);
     assert.match(junit, /failures="1"/);
     assert.equal((junit.match(/<failure /g) ?? []).length, 1);

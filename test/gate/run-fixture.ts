@@ -41,7 +41,11 @@ export function measurement(p: {
 }
 
 export function level(value: number, windows: Measurement[], merged?: Measurement): LevelResult {
-  const ws: WindowResult[] = windows.map((w, i) => ({ ...w, index: i + 1, startWallMs: 1_700_000_000_000 + i * 5000 }));
+  const ws: WindowResult[] = windows.map((w, i) => ({
+    ...w,
+    index: i + 1,
+    startWallMs: 1_700_000_000_000 + i * 5000,
+  }));
   return {
     mode: 'concurrency',
     value,
@@ -60,7 +64,15 @@ export function run(levels: LevelResult[]): RunResult {
     tool: { name: 'inferbench', version: '0.1.0' },
     startedAtWallMs: 1_700_000_000_000,
     finishedAtWallMs: 1_700_000_060_000,
-    environment: { node: 'v20', platform: 'linux', arch: 'x64', cpus: 2, cpuModel: 'test', totalMemoryBytes: 1, hostname: 'h' },
+    environment: {
+      node: 'v20',
+      platform: 'linux',
+      arch: 'x64',
+      cpus: 2,
+      cpuModel: 'test',
+      totalMemoryBytes: 1,
+      hostname: 'h',
+    },
     config: {},
     model: {
       name: 'm',

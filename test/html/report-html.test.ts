@@ -4,8 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { niceTicks } from '../../src/html/svg-chart.ts';
 import { renderHtmlReport } from '../../src/html/report-html.ts';
+import { niceTicks } from '../../src/html/svg-chart.ts';
 import { level, measurement, run } from '../gate/run-fixture.ts';
 import { assertGolden } from '../helpers/golden.ts';
 import { countColor, decodePng } from '../helpers/png.ts';
@@ -67,7 +67,9 @@ describe('HTML report', () => {
     assertGolden('report.html', renderHtmlReport(sample()));
   });
 
-  it('renders in headless Chromium with the chart drawn', { skip: CHROMIUM ? false : 'chromium not installed (apt-get install chromium)' }, () => {
+  it('renders in headless Chromium with the chart drawn', {
+    skip: CHROMIUM ? false : 'chromium not installed (apt-get install chromium)',
+  }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'inferbench-html-'));
     try {
       const file = join(dir, 'report.html');

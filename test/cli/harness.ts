@@ -1,0 +1,58 @@
+/**
+ * Runs `main()` in-process with a fake runner and an in-memory file system, capturing stdout, stderr, the files
+ * written and the ResolvedRun the runner was handed.
+ */
+import { type CliFiles, type MainDeps, main } from '../../src/cli/main.ts';
+import type { ResolvedRun, RunBenchmark } from '../../src/cli/run-types.ts';
+import type { RunResult } from '../../src/report/model.ts';
+import { concurrencySweep } from '../report/fixtures.ts';
+
+export interface Captured {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Every file, the ones given in `files` included. */
+  files: Map<string, string>;
+  resolved?: ResolvedRun;
+}
+
+export async function runMain(
+  argv: string[],
+  options: {
+    files?: Record<string, string>;
+    result?: (r: ResolvedRun) => RunResult;
+    deps?: Partial<MainDeps>;
+    stderrIsTTY?: boolean;
+  } = {},
+): Promise<Captured> {
+  let stdout = '';
+  let stderr = '';
+  const stored = new Map(Object.entries(options.files ?? {}));
+  const files: CliFiles = {
+    exists: (p) => stored.has(p),
+    readText: (p) => {
+      const text = stored.get(p);
+      if (text === undefined) throw new Error(`ENOENT: ${p}`);
+      return text;
+    },
+    writeText: (p, text, exclusive) => {
+      if (exclusive && stored.has(p)) throw new Error(`${p} exists`);
+      stored.set(p, text);
+    },
+  };
+  const captured: { resolved?: ResolvedRun } = {};
+  const runBenchmark: RunBenchmark = async (resolved) => {
+    captured.resolved = resolved;
+    const out = options.result ? options.result(resolved) : concurrencySweep();
+    return { ...out, config: { ...out.config } };
+  };
+  const code = await main(
+    argv,
+    {
+      stdout: { write: (t: string) => (stdout += t) },
+      stderr: { write: (t: string) => (stderr += t), isTTY: options.stderrIsTTY ?? false },
+    },
+    { runBenchmark, files, version: '9.9.9', ...options.deps },
+  );
+  return { code, stdout, stderr, files: stored, ...captured };
+}
