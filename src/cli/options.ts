@@ -267,6 +267,13 @@ Embedded server (inferbench only):
   (PP-OCRv4 text recognition, 4 levels of 5000 ms windows; any flag you give overrides these).
   The perf_analyzer entry point never starts a server: without -u it uses localhost:8000.
   "inferbench serve --help" describes the server on its own.
+
+Config files and gates (inferbench only):
+  -c FILE runs a benchmark config (YAML/JSON, bench-configs/; schema bench-configs/bench-config.schema.json);
+  flags you type override its values. --threshold 'p95_latency<=20ms' (repeatable) gates the run: exit 1.
+  inferbench print-config [-c FILE] [flags]     the effective config as YAML
+  inferbench compare BASELINE... CURRENT        per-level change, noise-aware; exit 1 on a regression
+  inferbench report RECORD.json [--html FILE]   re-render a --json record (--baseline overlays another)
 `
       : '';
   return `
