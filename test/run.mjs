@@ -29,5 +29,9 @@ if (files.length === 0) {
   process.exit(1);
 }
 const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files];
-const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit', env: { ...process.env, INFERBENCH_TEST: '1' } });
+const r = spawnSync(process.execPath, args, {
+  cwd: root,
+  stdio: 'inherit',
+  env: { ...process.env, INFERBENCH_TEST: '1' },
+});
 process.exit(r.status ?? 1);

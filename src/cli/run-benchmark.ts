@@ -132,6 +132,12 @@ async function statsAvailability(
   }
 }
 
+/** Client options as a worker thread can receive them (the clock is per thread). */
+function shardOptions(options: ClientOptions): Omit<ClientOptions, 'clock'> {
+  const { clock: _clock, ...rest } = options;
+  return rest;
+}
+
 function environment(): RunResult['environment'] {
   const cpuList = cpus();
   return {
@@ -224,6 +230,8 @@ export const runBenchmark: RunBenchmark = async (
       metricsSampler,
       signal: context.signal,
       onEvent: context.onEvent,
+      // With --worker-threads > 1 each shard builds its own client from this description.
+      shards: { transport: { protocol: settings.protocol, options: shardOptions(clientOptions) }, specs },
     });
     return {
       schemaVersion: RUN_RESULT_SCHEMA_VERSION,

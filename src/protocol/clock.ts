@@ -79,7 +79,12 @@ export class FakeClock implements Clock {
   }
 
   setTimer(fn: () => void, delayNs: number): TimerHandle {
-    const timer: PendingTimer = { dueNs: this.now + Math.max(0, delayNs), seq: this.seq++, fn, cancelled: false };
+    const timer: PendingTimer = {
+      dueNs: this.now + Math.max(0, delayNs),
+      seq: this.seq++,
+      fn,
+      cancelled: false,
+    };
     this.timers.push(timer);
     return {
       cancel: () => {
@@ -102,7 +107,10 @@ export class FakeClock implements Clock {
       this.timers = this.timers.filter((t) => !t.cancelled);
       let next: PendingTimer | undefined;
       for (const t of this.timers) {
-        if (t.dueNs <= targetNs && (!next || t.dueNs < next.dueNs || (t.dueNs === next.dueNs && t.seq < next.seq))) {
+        if (
+          t.dueNs <= targetNs &&
+          (!next || t.dueNs < next.dueNs || (t.dueNs === next.dueNs && t.seq < next.seq))
+        ) {
           next = t;
         }
       }

@@ -23,7 +23,9 @@ function tsFiles(dir: string): string[] {
 /** Relative import targets of a file, resolved to repo-relative paths. */
 function localImports(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  const specs = [...text.matchAll(/(?:import|export)[^'"]*?from\s+['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g)];
+  const specs = [
+    ...text.matchAll(/(?:import|export)[^'"]*?from\s+['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g),
+  ];
   return specs.map((m) => relative(root, resolve(dirname(file), (m[1] ?? m[2]) as string)));
 }
 

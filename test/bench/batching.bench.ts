@@ -30,7 +30,7 @@ import {
 } from './bench-repository.ts';
 import { type ConfigRun, runConfig } from './config-run.ts';
 import { describeDevice } from './device-info.ts';
-import { type CeilingPoint, measureOrtCeiling } from './ort-ceiling.ts';
+import { type CeilingPoint, measureOrtCeiling, type ShapeChangeProbe } from './ort-ceiling.ts';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -39,6 +39,23 @@ interface CeilingSet {
   configs: string[];
   sessionOptions: unknown;
   points: CeilingPoint[];
+  shapeChange?: ShapeChangeProbe;
+}
+
+/** Batch sizes the shape-change probe alternates between (any two distinct sizes expose the cost). */
+const SHAPE_PROBE: [number, number] = [2, 3];
+
+function shapeChangeNote(probe: ShapeChangeProbe): string {
+  const ms = (ns: number) => `${(ns / 1e6).toFixed(2)} ms`;
+  const [a, b] = probe.batchSizes;
+  const steady = Math.max(...probe.steadyMedianRunNs);
+  return (
+    `Shape-change probe (1 session): runs alternating batch ${a} ↔ ${b} take ${ms(probe.alternatingMedianRunNs)} ` +
+    `(median) against ${ms(probe.steadyMedianRunNs[0])} / ${ms(probe.steadyMedianRunNs[1])} when each size repeats` +
+    (probe.alternatingMedianRunNs > 3 * steady
+      ? ': the runtime re-tunes on every input-shape change, so a batcher that varies the batch size pays this per execution.'
+      : ': no per-shape-change cost.')
+  );
 }
 
 /** Shapes for the data generator: the config's input dims with variable dims set to `width`. */
@@ -162,7 +179,7 @@ async function main(): Promise<number> {
         );
         log(`raw ORT ceiling, ${sessions} session(s): batch ${batchSizes.join(', ')}`);
         const input = inputDims(repo, opts.width);
-        const points = await measureOrtCeiling({
+        const { points, shapeChange } = await measureOrtCeiling({
           modelPath: repo.modelPath,
           sessionOptions,
           inputName: input.name,
@@ -174,8 +191,9 @@ async function main(): Promise<number> {
           maxRuns: 1000,
           minDurationMs: 600,
           passes: 3,
+          shapeChangeProbe: sessions === 1 && opts.maxBatchSize >= SHAPE_PROBE[1] ? SHAPE_PROBE : undefined,
         });
-        ceilings.push({ sessions, configs, sessionOptions, points });
+        ceilings.push({ sessions, configs, sessionOptions, points, shapeChange });
       }
     }
 
@@ -186,6 +204,7 @@ async function main(): Promise<number> {
 
     const notes = [
       ...justification(opts),
+      ...ceilings.flatMap((c) => (c.shapeChange ? [shapeChangeNote(c.shapeChange)] : [])),
       `Load average (1 min) at start ${device.loadAverageStart.toFixed(2)}, at end ${device.loadAverageEnd.toFixed(2)}.`,
       ...runs.filter((r) => r.aborted).map((r) => `${r.config}/${r.protocol} stopped early: ${r.aborted}`),
       ...[...new Set(runs.flatMap((r) => r.warnings))].map((w) => `Load generator: ${w}`),

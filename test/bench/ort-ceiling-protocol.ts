@@ -12,6 +12,8 @@ export interface CeilingWorkerData {
 export interface CeilingToWorker {
   type: 'measure';
   batchSize: number;
+  /** When set, runs alternate between `batchSize` and this size (exposes per-shape-change costs). */
+  alternateBatchSize?: number;
   warmupRuns: number;
   /** At least `minRuns`; then more while under `minDurationMs`, up to `maxRuns`. */
   minRuns: number;

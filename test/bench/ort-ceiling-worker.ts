@@ -30,8 +30,11 @@ function inputTensor(batchSize: number): Tensor {
 }
 
 async function measure(session: InferenceSession, msg: CeilingToWorker): Promise<void> {
-  const feeds = { [init.inputName]: inputTensor(msg.batchSize) };
-  for (let i = 0; i < msg.warmupRuns; i++) await session.run(feeds);
+  const feedsA = { [init.inputName]: inputTensor(msg.batchSize) };
+  const feedsB =
+    msg.alternateBatchSize === undefined ? feedsA : { [init.inputName]: inputTensor(msg.alternateBatchSize) };
+  const feedsOf = (i: number) => (i % 2 === 0 ? feedsA : feedsB);
+  for (let i = 0; i < msg.warmupRuns; i++) await session.run(feedsOf(i));
   const runNs: number[] = [];
   const startNs = process.hrtime.bigint();
   const budgetNs = BigInt(msg.minDurationMs) * 1_000_000n;
@@ -39,6 +42,7 @@ async function measure(session: InferenceSession, msg: CeilingToWorker): Promise
     runNs.length < msg.minRuns ||
     (runNs.length < msg.maxRuns && process.hrtime.bigint() - startNs < budgetNs)
   ) {
+    const feeds = feedsOf(runNs.length);
     const t0 = process.hrtime.bigint();
     await session.run(feeds);
     runNs.push(Number(process.hrtime.bigint() - t0));

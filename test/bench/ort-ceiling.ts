@@ -31,6 +31,24 @@ export interface CeilingOptions {
    * kept. Noise from other processes only ever slows ORT down, so the best pass is the closest to the ceiling.
    */
   passes: number;
+  /**
+   * Also time runs that alternate between these two batch sizes (one session): a backend that re-tunes on
+   * every input-shape change (ORT's CUDA EP with cuDNN's exhaustive algorithm search) shows it here.
+   */
+  shapeChangeProbe?: [number, number];
+}
+
+export interface ShapeChangeProbe {
+  batchSizes: [number, number];
+  /** Median run time when every run changes the batch size. */
+  alternatingMedianRunNs: number;
+  /** Median run time of the same two sizes, each repeated (from the ceiling points or measured). */
+  steadyMedianRunNs: [number, number];
+}
+
+export interface CeilingResult {
+  points: CeilingPoint[];
+  shapeChange?: ShapeChangeProbe;
 }
 
 export interface CeilingPoint {
@@ -99,7 +117,7 @@ async function expect<T extends CeilingFromWorker['type']>(
 }
 
 /** Measures every batch size (in the order given) with `sessions` concurrent sessions; workers always stopped. */
-export async function measureOrtCeiling(options: CeilingOptions): Promise<CeilingPoint[]> {
+export async function measureOrtCeiling(options: CeilingOptions): Promise<CeilingResult> {
   const data: CeilingWorkerData = {
     modelPath: options.modelPath,
     sessionOptions: options.sessionOptions,
@@ -117,7 +135,21 @@ export async function measureOrtCeiling(options: CeilingOptions): Promise<Ceilin
         if (!previous || point.inferPerSec > previous.inferPerSec) best.set(batchSize, point);
       }
     }
-    return options.batchSizes.map((b) => best.get(b) as CeilingPoint);
+    const points = options.batchSizes.map((b) => best.get(b) as CeilingPoint);
+    if (!options.shapeChangeProbe) return { points };
+    const [a, b] = options.shapeChangeProbe;
+    const first = workers.slice(0, 1);
+    const steady = async (size: number) =>
+      median(best.get(size)?.medianRunNs ?? (await measureBatch(first, options, size)).medianRunNs);
+    const alternating = await measureBatch(first, options, a, b);
+    return {
+      points,
+      shapeChange: {
+        batchSizes: [a, b],
+        alternatingMedianRunNs: alternating.medianRunNs[0] ?? Number.NaN,
+        steadyMedianRunNs: [await steady(a), await steady(b)],
+      },
+    };
   } finally {
     await Promise.all(workers.map((w) => w.worker.terminate()));
   }
@@ -127,10 +159,12 @@ async function measureBatch(
   workers: readonly SessionWorker[],
   options: CeilingOptions,
   batchSize: number,
+  alternateBatchSize?: number,
 ): Promise<CeilingPoint> {
   const msg: CeilingToWorker = {
     type: 'measure',
     batchSize,
+    alternateBatchSize,
     warmupRuns: options.warmupRuns,
     minRuns: options.minRuns,
     maxRuns: options.maxRuns,
@@ -141,7 +175,7 @@ async function measureBatch(
   const medianRunNs = results.map((r) => median(r.runNs));
   return {
     batchSize,
-    sessions: options.sessions,
+    sessions: workers.length,
     medianRunNs,
     inferPerSec: medianRunNs.reduce((s, ns) => s + (batchSize * 1e9) / ns, 0),
     runs: results.reduce((s, r) => s + r.runNs.length, 0),

@@ -18,5 +18,9 @@ export function assertGolden(name: string, actual: string): void {
     writeFileSync(path, actual);
     return;
   }
-  assert.equal(actual, readFileSync(path, 'utf8'), `output differs from golden file ${name} (UPDATE_GOLDEN=1 to accept)`);
+  assert.equal(
+    actual,
+    readFileSync(path, 'utf8'),
+    `output differs from golden file ${name} (UPDATE_GOLDEN=1 to accept)`,
+  );
 }

@@ -28,7 +28,9 @@ export function decodePng(buf: Buffer): Image {
       const bitDepth = data[8];
       const colorType = data[9];
       if (bitDepth !== 8 || (colorType !== 2 && colorType !== 6) || data[12] !== 0) {
-        throw new Error(`unsupported PNG (bit depth ${bitDepth}, color type ${colorType}, interlace ${data[12]})`);
+        throw new Error(
+          `unsupported PNG (bit depth ${bitDepth}, color type ${colorType}, interlace ${data[12]})`,
+        );
       }
       channels = colorType === 6 ? 4 : 3;
     } else if (type === 'IDAT') idat.push(data);

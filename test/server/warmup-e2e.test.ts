@@ -1,8 +1,8 @@
 /** model_warmup end to end: runs on every instance before READY, is not counted, and a failing sample fails the load. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { failingModel, simpleAddSubModel } from '../../embedded-server/src/onnx/tiny-models.ts';
 import { type RunningServer, startServer } from '../../embedded-server/src/index.ts';
+import { failingModel, simpleAddSubModel } from '../../embedded-server/src/onnx/tiny-models.ts';
 import { http, SIMPLE_CONFIG, type TempRepository, tempRepository } from './helpers.ts';
 
 const WARM_SIMPLE = SIMPLE_CONFIG.replace('name: "simple"', 'name: "warm"').replace(
@@ -40,16 +40,19 @@ describe('model warmup (end to end)', () => {
   it('a model with warmup samples becomes READY and warmup is not counted in statistics', async () => {
     assert.equal((await http(`${server.httpUrl}/v2/models/warm/ready`)).status, 200);
     const stats = await http(`${server.httpUrl}/v2/models/warm/stats`);
-    const entry = (stats.json() as { model_stats: { inference_count: number; execution_count: number }[] }).model_stats[0];
+    const entry = (stats.json() as { model_stats: { inference_count: number; execution_count: number }[] })
+      .model_stats[0];
     assert.equal(entry?.inference_count, 0);
     assert.equal(entry?.execution_count, 0);
   });
 
-  it('a failing warmup sample fails the load with Triton\'s message', async () => {
+  it("a failing warmup sample fails the load with Triton's message", async () => {
     const ready = await http(`${server.httpUrl}/v2/models/cold/ready`);
     assert.notEqual(ready.status, 200);
     const index = await http(`${server.httpUrl}/v2/repository/index`, { method: 'POST' });
-    const cold = (index.json() as { name: string; state?: string; reason?: string }[]).find((m) => m.name === 'cold');
+    const cold = (index.json() as { name: string; state?: string; reason?: string }[]).find(
+      (m) => m.name === 'cold',
+    );
     assert.equal(cold?.state, 'UNAVAILABLE');
     assert.match(cold?.reason ?? '', /failed to run warmup sample 'bad_width': /);
   });

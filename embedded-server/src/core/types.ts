@@ -69,7 +69,10 @@ export interface ModelInstance {
   readonly name: string;
   readonly kind: 'KIND_CPU' | 'KIND_GPU';
   readonly deviceId: number;
-  execute(requests: ReadonlyArray<readonly Tensor[]>, outputNames: readonly string[]): Promise<ExecutionResult>;
+  execute(
+    requests: ReadonlyArray<readonly Tensor[]>,
+    outputNames: readonly string[],
+  ): Promise<ExecutionResult>;
   close(): Promise<void>;
 }
 
