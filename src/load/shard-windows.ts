@@ -9,6 +9,8 @@
  * arrive out of time order; discarding them would make a --request-count window, whose sends are capped,
  * never fill).
  */
+
+import { ConditionWaiters } from '../measure/condition-waiters.ts';
 import type { LoopHealthSample } from '../measure/loop-health.ts';
 import { emptyWindowData, errorTotal, type WindowData } from '../measure/window-data.ts';
 import type { Clock } from '../protocol/clock.ts';
@@ -23,11 +25,6 @@ export interface ShardLink {
   flush(): Promise<LoopHealthSample[]>;
 }
 
-interface Waiter {
-  done: () => boolean;
-  resolve: () => void;
-}
-
 export class ShardWindows {
   private current: WindowData | undefined;
   /** A window whose end is fixed while its last events are still being collected. */
@@ -39,7 +36,7 @@ export class ShardWindows {
   private levelBase: number | undefined;
   /** The level's first window after a warm-up (held before `begin`, then open, then closing). */
   private first: WindowData | undefined;
-  private waiters: Waiter[] = [];
+  private readonly waiters = new ConditionWaiters();
 
   constructor(
     private readonly clock: Clock,
@@ -94,7 +91,7 @@ export class ShardWindows {
         w.errorsByKind[kind] = (w.errorsByKind[kind] ?? 0) + 1;
       }
     }
-    this.wake();
+    this.waiters.wake();
   }
 
   /** A new load level is being applied: its warm-up counts completions from here (batches may come early). */
@@ -111,12 +108,12 @@ export class ShardWindows {
     this.levelBase = undefined;
     this.warmupTarget = target;
     this.first = undefined;
-    return this.waitUntil(() => this.discarded >= target, signal);
+    return this.waiters.waitUntil(() => this.discarded >= target, signal);
   }
 
   /** Resolves once the open window holds `count` completions (ok + failed), or on abort. */
   waitForWindowCount(count: number, signal?: AbortSignal): Promise<void> {
-    return this.waitUntil(() => {
+    return this.waiters.waitUntil(() => {
       const w = this.current;
       return !w || w.okCount + errorTotal(w) >= count;
     }, signal);
@@ -124,9 +121,7 @@ export class ShardWindows {
 
   /** Resolves every wait now (the shards failed: nothing more will arrive). */
   release(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w.resolve();
+    this.waiters.releaseAll();
   }
 
   private windowAt(timeNs: number): WindowData | undefined {
@@ -166,33 +161,6 @@ export class ShardWindows {
       this.warmupTarget = undefined;
     }
     return w;
-  }
-
-  private waitUntil(done: () => boolean, signal?: AbortSignal): Promise<void> {
-    if (done() || signal?.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const waiter: Waiter = {
-        done,
-        resolve: () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        },
-      };
-      const onAbort = () => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        waiter.resolve();
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters.push(waiter);
-    });
-  }
-
-  private wake(): void {
-    if (this.waiters.length === 0) return;
-    const ready = this.waiters.filter((w) => w.done());
-    if (ready.length === 0) return;
-    this.waiters = this.waiters.filter((w) => !ready.includes(w));
-    for (const w of ready) w.resolve();
   }
 }
 

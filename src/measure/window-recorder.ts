@@ -8,17 +8,13 @@ import type { RequestObserver } from '../load/request-observer.ts';
 import { DROPPED_ERROR_KIND } from '../load/request-observer.ts';
 import type { Clock } from '../protocol/clock.ts';
 import type { InferOutcome } from '../transport/client.ts';
+import { ConditionWaiters } from './condition-waiters.ts';
 import { emptyWindowData, errorTotal, type WindowData } from './window-data.ts';
-
-interface Waiter {
-  done: () => boolean;
-  resolve: () => void;
-}
 
 export class WindowRecorder implements RequestObserver {
   private current: WindowData | undefined;
   private discarded = 0;
-  private waiters: Waiter[] = [];
+  private readonly waiters = new ConditionWaiters();
 
   constructor(
     private readonly clock: Clock,
@@ -37,7 +33,7 @@ export class WindowRecorder implements RequestObserver {
     const w = this.current;
     if (!w) return;
     w.errorsByKind[DROPPED_ERROR_KIND] = (w.errorsByKind[DROPPED_ERROR_KIND] ?? 0) + 1;
-    this.wake();
+    this.waiters.wake();
   }
 
   onCompleted(outcome: InferOutcome, intendedStartNs: number | undefined): void {
@@ -55,7 +51,7 @@ export class WindowRecorder implements RequestObserver {
       const kind = outcome.errorKind ?? 'unknown';
       w.errorsByKind[kind] = (w.errorsByKind[kind] ?? 0) + 1;
     }
-    this.wake();
+    this.waiters.wake();
   }
 
   /** True while a window is open. */
@@ -85,12 +81,12 @@ export class WindowRecorder implements RequestObserver {
   /** Resolves once `count` completions have been discarded from now on (warm-up), or when `signal` aborts. */
   waitForDiscarded(count: number, signal?: AbortSignal): Promise<void> {
     const target = this.discarded + count;
-    return this.waitUntil(() => this.discarded >= target, signal);
+    return this.waiters.waitUntil(() => this.discarded >= target, signal);
   }
 
   /** Resolves once the open window holds `count` completions (ok + failed), or when `signal` aborts. */
   waitForWindowCount(count: number, signal?: AbortSignal): Promise<void> {
-    return this.waitUntil(() => {
+    return this.waiters.waitUntil(() => {
       const w = this.current;
       return !w || w.okCount + errorTotal(w) >= count;
     }, signal);
@@ -102,32 +98,5 @@ export class WindowRecorder implements RequestObserver {
     w.endNs = this.clock.nowNs();
     w.durationNs = w.endNs - w.startNs;
     return w;
-  }
-
-  private waitUntil(done: () => boolean, signal?: AbortSignal): Promise<void> {
-    if (done() || signal?.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const waiter: Waiter = {
-        done,
-        resolve: () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        },
-      };
-      const onAbort = () => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        waiter.resolve();
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters.push(waiter);
-    });
-  }
-
-  private wake(): void {
-    if (this.waiters.length === 0) return;
-    const ready = this.waiters.filter((w) => w.done());
-    if (ready.length === 0) return;
-    this.waiters = this.waiters.filter((w) => !ready.includes(w));
-    for (const w of ready) w.resolve();
   }
 }
