@@ -14,6 +14,7 @@ import { createHostUsage } from './metrics/host-usage.ts';
 import { startMetricsServer } from './metrics/metrics-server.ts';
 import { detectGpuReader } from './metrics/nvidia-smi.ts';
 import { createTritonMetrics, type TritonMetrics } from './metrics/prometheus.ts';
+import { StageTraceRecorder } from './stats/stage-trace.ts';
 import { startGrpcServer } from './transport/grpc-server.ts';
 import { startHttpServer } from './transport/http-server.ts';
 
@@ -36,6 +37,11 @@ export interface StartServerOptions {
   clock?: Clock;
   /** Where server logs go; default silent. */
   log?: Logger;
+  /**
+   * Stamp every HTTP and unary gRPC inference at each stage of its path and keep the stamps in
+   * `RunningServer.stageTrace` (benchmarks: "where the time goes"). Default off.
+   */
+  stageTrace?: boolean;
 }
 
 export interface StopOptions {
@@ -57,6 +63,8 @@ export interface RunningServer {
   readonly repositoryDir: string;
   readonly core: InferenceCore & Pick<ServerCore, 'state' | 'isExiting' | 'repositoryIndex'>;
   readonly metrics: TritonMetrics;
+  /** The stage timestamps of recent inferences, when started with `stageTrace: true`. */
+  readonly stageTrace: StageTraceRecorder | undefined;
   /**
    * Graceful stop: readiness off, new requests refused (503 / UNAVAILABLE), in-flight ones finished, models
    * unloaded, listeners closed. `drained` is false when the timeout expired before everything finished.
@@ -109,11 +117,24 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const serverCore = core;
   await serverCore.start();
 
+  const stageTrace = options.stageTrace ? new StageTraceRecorder() : undefined;
   const started: { close: (graceful: boolean) => Promise<void> }[] = [];
   try {
-    const http = await startHttpServer({ core: serverCore, host, port: options.httpPort ?? 0, clock });
+    const http = await startHttpServer({
+      core: serverCore,
+      host,
+      port: options.httpPort ?? 0,
+      clock,
+      ...(stageTrace ? { stageTrace } : {}),
+    });
     started.push(http);
-    const grpc = await startGrpcServer({ core: serverCore, host, port: options.grpcPort ?? 0, clock });
+    const grpc = await startGrpcServer({
+      core: serverCore,
+      host,
+      port: options.grpcPort ?? 0,
+      clock,
+      ...(stageTrace ? { stageTrace } : {}),
+    });
     started.push(grpc);
     const metricsServer = await startMetricsServer({ metrics, host, port: options.metricsPort ?? 0 });
     started.push({ close: () => metricsServer.close() });
@@ -131,6 +152,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       repositoryDir,
       core: serverCore,
       metrics,
+      stageTrace,
       stop(stopOptions = {}) {
         stopping ??= (async () => {
           const drained = await serverCore.shutdown(stopOptions.timeoutMs ?? DEFAULT_EXIT_TIMEOUT_MS);

@@ -21,6 +21,7 @@ import {
 import { serializeRunResult } from '../report/json-record.ts';
 import type { RunResult } from '../report/model.ts';
 import { renderProfileExport } from '../report/profile-export.ts';
+import type { RequestTrace } from '../report/request-trace.ts';
 import { renderLevels } from '../report/text-level.ts';
 import { renderSettingsLines } from '../report/text-settings.ts';
 import { renderSummary } from '../report/text-summary.ts';
@@ -37,7 +38,7 @@ import {
 import { createProgress, type ProgressStream, progressPlanOf } from './progress.ts';
 import { runReport } from './report-command.ts';
 import { type FileView, resolveSettings } from './resolve-settings.ts';
-import type { ResolvedRun, RunBenchmark } from './run-types.ts';
+import type { MeasuredRun, ResolvedRun, RunBenchmark } from './run-types.ts';
 import { packageVersion } from './version.ts';
 
 export interface CliIo {
@@ -181,25 +182,33 @@ async function profile(resolved: ResolvedRun, io: CliIo, d: MainDeps): Promise<n
   for (const warning of resolved.warnings) io.stderr.write(`${warning}\n`);
   if (!output.quiet) io.stdout.write(renderSettingsLines(resolved.settings).join('\n') + '\n\n');
   const progress = createProgress(io.stderr, output.progress, progressPlanOf(resolved.settings));
-  let measured: RunResult;
+  let measured: MeasuredRun;
   try {
     measured = await d.runBenchmark(resolved, { onEvent: (e) => progress.onEvent(e), signal: d.signal });
   } finally {
     progress.close();
   }
-  const { result, verdicts } = applyGates(measured, resolved.thresholds);
+  // The per-request times go to the profile export only, never into the record.
+  const { requestTrace, ...record } = measured;
+  const { result, verdicts } = applyGates(record, resolved.thresholds);
   for (const warning of result.warnings) io.stderr.write(`${warning}\n`);
   if (!output.quiet) {
     io.stdout.write(renderLevels(result, { verbose: output.verbose }));
     io.stdout.write(renderSummary(result));
   }
-  writeOutputs(result, resolved, io, d.files);
+  writeOutputs(result, resolved, io, d.files, requestTrace);
   if (verdicts.length > 0) io.stderr.write(renderThresholdSection(verdicts));
   return exitCodeAfterGates(result.exitCode, verdicts);
 }
 
 /** The files a run asked for. perf_analyzer writes the CSV only when some level was reported; so do we. */
-function writeOutputs(result: RunResult, resolved: ResolvedRun, io: CliIo, files: CliFiles): void {
+function writeOutputs(
+  result: RunResult,
+  resolved: ResolvedRun,
+  io: CliIo,
+  files: CliFiles,
+  requestTrace: RequestTrace | undefined,
+): void {
   const { output } = resolved;
   if (output.csvFile !== undefined) {
     const csv = renderCsv(result, { verboseCsv: output.verboseCsv, extraCsvColumns: output.extraCsvColumns });
@@ -214,7 +223,7 @@ function writeOutputs(result: RunResult, resolved: ResolvedRun, io: CliIo, files
   if (output.jsonFile !== undefined) files.writeText(output.jsonFile, serializeRunResult(result), false);
   if (output.htmlFile !== undefined) files.writeText(output.htmlFile, renderHtmlReport(result), false);
   if (output.profileExportFile !== undefined) {
-    files.writeText(output.profileExportFile, renderProfileExport(result), true);
+    files.writeText(output.profileExportFile, renderProfileExport(result, requestTrace), true);
   }
 }
 

@@ -204,7 +204,7 @@ export function addProfileOptions(cmd: Command, programName: string): Command {
     opt('--verbose-csv', "add perf_analyzer's verbose CSV columns"),
     opt(
       '--profile-export-file <file>',
-      'perf_analyzer-style JSON export (per-window aggregates; "requests" is empty)',
+      'perf_analyzer-style JSON export: per-request send/response times, window edges, per-window aggregates',
     ),
     opt('--collect-metrics', "scrape the server's Prometheus GPU metrics during windows"),
     opt('--metrics-url <url>', 'Prometheus endpoint (default: host of -u, port 8002, /metrics)'),

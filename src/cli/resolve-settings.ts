@@ -207,15 +207,17 @@ function loadOf(
     flags.maxInFlight === undefined
       ? undefined
       : parseCountFlag('--max-in-flight', flags.maxInFlight, { allowZero: true });
-  // Sync open loop: like perf_analyzer's sync workers, at most --max-threads requests are in flight.
+  // Sync open loop: like perf_analyzer's sync workers, at most --max-threads requests are in flight, and a
+  // request due while all are busy goes out late (queue). An explicit --max-in-flight drops instead.
   const openLoopCap = maxInFlightFlag ?? (async ? 0 : (maxThreads ?? DEFAULT_MAX_THREADS));
+  const overflow = maxInFlightFlag !== undefined ? 'drop' : 'queue';
   const seed =
     flags.seed === undefined ? DEFAULT_SEED : parseCountFlag('--seed', flags.seed, { allowZero: true });
 
   if (flags.requestIntervals !== undefined) {
     const intervalsUs = readIntervals(flags.requestIntervals, files);
     return {
-      load: { mode: 'custom_intervals', intervalsUs, maxInFlight: openLoopCap },
+      load: { mode: 'custom_intervals', intervalsUs, maxInFlight: openLoopCap, overflow },
       multiValue: false,
       first: 0,
     };
@@ -225,7 +227,7 @@ function loadOf(
     const range = rangeOf('--request-rate-range', parsed, latencyThresholdMs);
     const distribution = distributionOf(flags.requestDistribution);
     return {
-      load: { mode: 'request_rate', range, distribution, seed, maxInFlight: openLoopCap },
+      load: { mode: 'request_rate', range, distribution, seed, maxInFlight: openLoopCap, overflow },
       multiValue: isMultiValue(parsed),
       first: range.start,
     };

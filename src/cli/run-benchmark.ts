@@ -8,6 +8,7 @@ import { materializeConfigOverrides } from '../config/materialize-overrides.ts';
 import { createRequestSpecs } from '../data/input-data.ts';
 import { ServerError } from '../errors.ts';
 import { createMetricsSampler } from '../measure/metrics-scrape.ts';
+import { RequestLogBudget } from '../measure/request-log.ts';
 import { runProfile } from '../profile/profiler.ts';
 import { systemClock } from '../protocol/clock.ts';
 import type { ModelConfig } from '../protocol/gen/model_config_pb.ts';
@@ -15,9 +16,10 @@ import { type ModelInfo, RUN_RESULT_SCHEMA_VERSION, type RunResult } from '../re
 import type { ClientOptions } from '../transport/client.ts';
 import { createTransport } from '../transport/create.ts';
 import { type ServerApi, ServerApiError } from '../transport/server-api.ts';
+import { resolveComposingModels } from './composing-models.ts';
 import { startEmbeddedServerProcess } from './embedded-process.ts';
 import { bindEmbeddedUrl } from './resolve-settings.ts';
-import type { ResolvedRun, RunBenchmark, RunContext } from './run-types.ts';
+import type { MeasuredRun, ResolvedRun, RunBenchmark, RunContext } from './run-types.ts';
 import { packageVersion } from './version.ts';
 
 interface EmbeddedHandle {
@@ -161,7 +163,7 @@ function maxConcurrency(run: ResolvedRun): number {
 export const runBenchmark: RunBenchmark = async (
   resolved: ResolvedRun,
   context: RunContext,
-): Promise<RunResult> => {
+): Promise<MeasuredRun> => {
   const startedAtWallMs = Date.now();
   const warnings: string[] = [];
   const { run, server } = await startEmbedded(resolved);
@@ -179,6 +181,7 @@ export const runBenchmark: RunBenchmark = async (
   try {
     const { info, config } = await describeModel(api, run, warnings);
     const serverStats = await statsAvailability(api, info, run);
+    const composingModels = serverStats.available ? await resolveComposingModels(api, config) : [];
     if (!serverStats.available)
       warnings.push(`Server-side statistics are not available: ${serverStats.reason}`);
     const { specs } = createRequestSpecs(
@@ -227,6 +230,8 @@ export const runBenchmark: RunBenchmark = async (
       requests,
       serverApi: serverStats.available ? api : undefined,
       statsAvailable: serverStats.available,
+      composingModels,
+      recordRequests: run.output.profileExportFile !== undefined ? new RequestLogBudget() : undefined,
       metricsSampler,
       signal: context.signal,
       onEvent: context.onEvent,
@@ -245,6 +250,7 @@ export const runBenchmark: RunBenchmark = async (
       levels: outcome.levels,
       warnings: [...run.warnings.filter(() => false), ...warnings, ...outcome.warnings],
       exitCode: outcome.exitCode,
+      requestTrace: outcome.requestTrace,
     };
   } finally {
     await client.close().catch(() => undefined);

@@ -7,6 +7,7 @@
 import type { Threshold } from '../gate/thresholds.ts';
 import type { ProfileSettings } from '../profile/settings.ts';
 import type { RunResult } from '../report/model.ts';
+import type { RequestTrace } from '../report/request-trace.ts';
 import type { RequestParameterValue } from './parse-request-parameter.ts';
 import type { ProgressEvent } from './progress.ts';
 
@@ -100,5 +101,10 @@ export interface RunContext {
   signal: AbortSignal;
 }
 
+/** What a run returns: its record, and what stays out of the record (per-request times, for the profile export). */
+export interface MeasuredRun extends RunResult {
+  requestTrace?: RequestTrace;
+}
+
 /** The run itself (implemented by the lead; injected into `main` so the CLI is testable without servers). */
-export type RunBenchmark = (resolved: ResolvedRun, context: RunContext) => Promise<RunResult>;
+export type RunBenchmark = (resolved: ResolvedRun, context: RunContext) => Promise<MeasuredRun>;

@@ -4,10 +4,13 @@
  * load; a backlog goes out at once, as in perf_analyzer), stamping each with its intended time so latency is
  * measured from it (coordinated-omission corrected; the recorder keeps the from-actual-send figure too). A send
  * more than `delayToleranceNs` late counts as delayed. With `maxInFlight` > 0, a due request that would exceed
- * the cap is not sent and is counted as an error of kind "dropped" (k6's dropped_iterations): it stays visible in
+ * the cap either waits for a free slot and is sent late (overflow 'queue', perf_analyzer's sync workers) or is
+ * not sent and counted as an error of kind "dropped" (overflow 'drop', k6's dropped_iterations), visible in
  * errorsByKind and in the error rate. A new rate needs a new OpenLoop; `stop()` drains in-flight requests first
- * (perf_analyzer drains between rates).
+ * (perf_analyzer drains between rates) and discards requests still waiting for a slot.
  */
+
+import type { OpenLoopOverflow } from '../profile/settings.ts';
 import type { Clock, TimerHandle } from '../protocol/clock.ts';
 import type { InferClient, PreparedRequest } from '../transport/client.ts';
 import { requestCycle } from './request-cycle.ts';
@@ -24,6 +27,8 @@ export interface OpenLoopOptions {
   timeoutMs: number;
   /** Cap on outstanding requests; 0 = unbounded. */
   maxInFlight: number;
+  /** Over the cap: wait for a slot ('queue') or drop (default). */
+  overflow?: OpenLoopOverflow;
   /** A send later than this after its intended time is "delayed" (perf_analyzer: 1 ms). */
   delayToleranceNs: number;
   /** Total due requests to issue (sent or dropped), warm-up included; undefined = unbounded. */
@@ -39,6 +44,9 @@ export class OpenLoop {
   private timer: TimerHandle | undefined;
   private running = false;
   private drainWaiters: (() => void)[] = [];
+  /** Intended send times of due requests waiting for a slot (overflow 'queue'), oldest first from `waitingHead`. */
+  private waiting: number[] = [];
+  private waitingHead = 0;
 
   constructor(private readonly options: OpenLoopOptions) {
     this.nextRequest = requestCycle(options.requests);
@@ -58,6 +66,8 @@ export class OpenLoop {
     this.running = false;
     this.timer?.cancel();
     this.timer = undefined;
+    this.waiting = [];
+    this.waitingHead = 0;
     if (this.outstanding === 0) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
@@ -84,18 +94,32 @@ export class OpenLoop {
   }
 
   private issue(intendedNs: number): void {
-    const { clock, client, observer, timeoutMs, maxInFlight, delayToleranceNs } = this.options;
+    const { observer, maxInFlight } = this.options;
     this.issued++;
     if (maxInFlight > 0 && this.outstanding >= maxInFlight) {
-      observer.onDropped();
+      if (this.options.overflow === 'queue') this.waiting.push(intendedNs);
+      else observer.onDropped();
       return;
     }
+    this.send(intendedNs);
+  }
+
+  private send(intendedNs: number): void {
+    const { clock, client, observer, timeoutMs, delayToleranceNs } = this.options;
     const request = this.nextRequest();
     this.outstanding++;
     observer.onSent(clock.nowNs() - intendedNs > delayToleranceNs);
     void client.infer(request, timeoutMs).then((outcome) => {
       this.outstanding--;
       observer.onCompleted(outcome, intendedNs);
+      if (this.running && this.waitingHead < this.waiting.length) {
+        const next = this.waiting[this.waitingHead++] as number;
+        if (this.waitingHead > 1024 && this.waitingHead * 2 > this.waiting.length) {
+          this.waiting = this.waiting.slice(this.waitingHead);
+          this.waitingHead = 0;
+        }
+        this.send(next);
+      }
       if (this.outstanding === 0 && !this.running && this.drainWaiters.length > 0) {
         const waiters = this.drainWaiters;
         this.drainWaiters = [];

@@ -7,11 +7,13 @@
  * number of completions waited for, as on the main thread: every completion that arrives after it counts in
  * the level's first window, whose start moves back to the earliest of them (batches from several shards
  * arrive out of time order; discarding them would make a --request-count window, whose sends are capped,
- * never fill).
+ * never fill). For the same reason, events that arrive between `levelStart` and the warm-up wait (one shard's
+ * batch can overtake another shard's reply to `apply`) are held and replayed once the wait's target is known.
  */
 
 import { ConditionWaiters } from '../measure/condition-waiters.ts';
 import type { LoopHealthSample } from '../measure/loop-health.ts';
+import { RequestLog, type RequestLogBudget } from '../measure/request-log.ts';
 import { emptyWindowData, errorTotal, type WindowData } from '../measure/window-data.ts';
 import type { Clock } from '../protocol/clock.ts';
 import { DROPPED_ERROR_KIND } from './request-observer.ts';
@@ -36,6 +38,9 @@ export class ShardWindows {
   private levelBase: number | undefined;
   /** The level's first window after a warm-up (held before `begin`, then open, then closing). */
   private first: WindowData | undefined;
+  /** Batches received since `levelStart` while no warm-up target is known yet (copied rows, kind table). */
+  private held: { events: Float64Array; eventCount: number; kinds: string[] }[] | undefined;
+  private requestBudget: RequestLogBudget | undefined;
   private readonly waiters = new ConditionWaiters();
 
   constructor(
@@ -50,10 +55,11 @@ export class ShardWindows {
   }
 
   begin(): void {
+    this.releaseHeld();
     const nowNs = this.clock.nowNs();
     const held = this.first;
     if (held) held.startWallMs = this.clock.wallMs() - (nowNs - held.startNs) / 1e6;
-    this.current = held ?? emptyWindowData(nowNs, this.clock.wallMs(), this.openLoop);
+    this.current = held ?? this.emptyWindow(nowNs, this.clock.wallMs());
     if (this.warmupTarget !== undefined) this.first = this.current;
     this.link.mark();
   }
@@ -70,6 +76,10 @@ export class ShardWindows {
 
   /** Adds one batch of a shard's events; `kinds` is that shard's error-kind table. */
   ingest(events: Float64Array, eventCount: number, kinds: readonly string[]): void {
+    if (this.held && !this.current && !this.closing) {
+      this.held.push({ events: events.slice(0, eventCount * EVENT_STRIDE), eventCount, kinds: [...kinds] });
+      return;
+    }
     for (let row = 0; row < eventCount * EVENT_STRIDE; row += EVENT_STRIDE) {
       const code = events[row + EventField.code]!;
       const timeNs = events[row + EventField.timeNs]!;
@@ -78,6 +88,7 @@ export class ShardWindows {
         if (code >= EventCode.ok) this.discarded++;
       } else if (code === EventCode.ok) {
         w.okCount++;
+        w.requests?.record(timeNs - events[row + EventField.uncorrectedNs]!, timeNs);
         w.latency.recordNs(events[row + EventField.latencyNs]!);
         w.uncorrected?.recordNs(events[row + EventField.uncorrectedNs]!);
         w.clientSendNsSum += events[row + EventField.clientSendNs]!;
@@ -96,7 +107,9 @@ export class ShardWindows {
 
   /** A new load level is being applied: its warm-up counts completions from here (batches may come early). */
   levelStart(): void {
+    this.releaseHeld();
     this.levelBase = this.discarded;
+    this.held = [];
   }
 
   /**
@@ -108,6 +121,10 @@ export class ShardWindows {
     this.levelBase = undefined;
     this.warmupTarget = target;
     this.first = undefined;
+    // Replay what arrived since levelStart: its first `count` completions are the warm-up, the rest count.
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const batch of held) this.ingest(batch.events, batch.eventCount, batch.kinds);
     return this.waiters.waitUntil(() => this.discarded >= target, signal);
   }
 
@@ -119,9 +136,27 @@ export class ShardWindows {
     }, signal);
   }
 
+  /** From now on, every window logs its requests' times (send = end − uncorrected latency), within `budget`. */
+  recordRequestsTo(budget: RequestLogBudget): void {
+    this.requestBudget = budget;
+  }
+
   /** Resolves every wait now (the shards failed: nothing more will arrive). */
   release(): void {
     this.waiters.releaseAll();
+  }
+
+  private emptyWindow(startNs: number, startWallMs: number): WindowData {
+    const w = emptyWindowData(startNs, startWallMs, this.openLoop);
+    if (this.requestBudget) w.requests = new RequestLog(this.requestBudget);
+    return w;
+  }
+
+  /** No warm-up wait came: the held batches are ingested as they are (completions outside windows discarded). */
+  private releaseHeld(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const batch of held) this.ingest(batch.events, batch.eventCount, batch.kinds);
   }
 
   private windowAt(timeNs: number): WindowData | undefined {
@@ -134,7 +169,7 @@ export class ShardWindows {
   /** Once the warm-up is complete: the level's first window, moved back to include `timeNs`. */
   private afterWarmup(timeNs: number): WindowData | undefined {
     if (this.warmupTarget === undefined || this.discarded < this.warmupTarget) return undefined;
-    this.first ??= emptyWindowData(timeNs, 0, this.openLoop);
+    this.first ??= this.emptyWindow(timeNs, 0);
     this.first.startNs = Math.min(this.first.startNs, timeNs);
     return this.first;
   }
@@ -145,7 +180,7 @@ export class ShardWindows {
     if (this.closing) throw new Error('ShardWindows: a window is already closing');
     w.endNs = this.clock.nowNs();
     this.closing = w;
-    this.current = reopen ? emptyWindowData(w.endNs, this.clock.wallMs(), this.openLoop) : undefined;
+    this.current = reopen ? this.emptyWindow(w.endNs, this.clock.wallMs()) : undefined;
     try {
       const loop = busiestThread(await this.link.flush());
       if (loop) w.loop = loop;

@@ -80,18 +80,84 @@ export function selectStatsVersion(
     : { version: highest.version };
 }
 
-/** Delta for the window of the selected version of `model`, or the reason there is none. */
+/**
+ * Delta for the window of the selected version of `model` (with its composing models' deltas when it is an
+ * ensemble), or the reason there is none.
+ */
 export function windowServerDelta(
   start: readonly ModelStatsSnapshot[],
   end: readonly ModelStatsSnapshot[],
   model: string,
   requestedVersion: string,
-): { delta: ServerStatsDelta; warning?: string } | { error: string } {
+  composing: readonly ComposingModel[] = [],
+): { delta: ServerStatsDelta; warnings: string[] } | { error: string } {
   const choice = selectStatsVersion(start, end, model, requestedVersion);
   if ('error' in choice) return choice;
   const endSnap = end.find((s) => s.name === model && s.version === choice.version)!;
   const startSnap = start.find((s) => s.name === model && s.version === choice.version);
-  return { delta: serverStatsDelta(startSnap, endSnap), warning: choice.warning };
+  const inner = composingDeltas(start, end, composing, model);
+  const warnings = choice.warning ? [choice.warning, ...inner.warnings] : inner.warnings;
+  return { delta: serverStatsDelta(startSnap, endSnap, inner.deltas), warnings };
+}
+
+/**
+ * A composing model of an ensemble as the config names it: `version` '' = any (the step's -1), and its own
+ * composing models when it is itself an ensemble.
+ */
+export interface ComposingModel {
+  name: string;
+  version: string;
+  composing: ComposingModel[];
+}
+
+/** perf_analyzer fetches the statistics of every model (empty name) when the model is an ensemble. */
+export function needsAllModelStats(composing: readonly ComposingModel[]): boolean {
+  return composing.length > 0;
+}
+
+/**
+ * The window's deltas of an ensemble's composing models, recursively, from all-model snapshots. A composing
+ * model's version is the step's, else the one whose queue count grew (the highest if several), else (no
+ * traffic reached it in this window) its highest version with a zero delta. A model the server does not report
+ * is left out, with a warning: the run goes on.
+ */
+export function composingDeltas(
+  start: readonly ModelStatsSnapshot[],
+  end: readonly ModelStatsSnapshot[],
+  composing: readonly ComposingModel[],
+  ensemble: string,
+): { deltas: ServerStatsDelta[]; warnings: string[] } {
+  const deltas: ServerStatsDelta[] = [];
+  const warnings: string[] = [];
+  for (const model of composing) {
+    const candidates = end.filter((s) => s.name === model.name);
+    let version = model.version;
+    if (version === '') {
+      const choice = selectStatsVersion(start, end, model.name, '');
+      if ('version' in choice) {
+        version = choice.version;
+        if (choice.warning) warnings.push(choice.warning);
+      } else if (candidates.length > 0) {
+        version = candidates.reduce((a, b) => (compareVersions(b.version, a.version) > 0 ? b : a)).version;
+      }
+    }
+    const endSnap = candidates.find((s) => s.version === version);
+    if (!endSnap) {
+      warnings.push(composingMissingWarning(model, ensemble));
+      continue;
+    }
+    const startSnap = start.find((s) => s.name === model.name && s.version === version);
+    const inner = composingDeltas(start, end, model.composing, model.name);
+    warnings.push(...inner.warnings);
+    deltas.push(serverStatsDelta(startSnap, endSnap, inner.deltas));
+  }
+  return { deltas, warnings };
+}
+
+/** The warning for a composing model whose statistics the server does not report. */
+export function composingMissingWarning(model: ComposingModel, ensemble: string): string {
+  const which = model.version === '' ? model.name : `${model.name} version ${model.version}`;
+  return `Server statistics for composing model ${which} of ensemble ${ensemble} are not reported by the server; it is left out of the Server: block.`;
 }
 
 /** Sum of two deltas of the same model (window merge); composing models are summed by name and version. */

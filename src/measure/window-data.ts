@@ -5,6 +5,7 @@
 import type { MetricsSummary, ServerStatsDelta } from '../report/model.ts';
 import { LatencyAccumulator } from './latency-accumulator.ts';
 import type { LoopHealthSample } from './loop-health.ts';
+import type { RequestLog } from './request-log.ts';
 
 export interface WindowData {
   /** Clock time of the window's start and end (for a merge: first start, last end). */
@@ -26,6 +27,8 @@ export interface WindowData {
   clientRecvNsSum: number;
   responseWaitNsSum: number;
   server?: ServerStatsDelta;
+  /** Per-request send/response times (only when the profile export asks for them; never merged). */
+  requests?: RequestLog;
   loop?: LoopHealthSample;
   metrics?: MetricsSummary;
 }

@@ -2,18 +2,25 @@
  * Sorts request events into windows. A completion counts in the window that is open when it is delivered
  * (its end lies in that window, up to the few µs between the response and the callback: perf_analyzer's
  * "counted where its response arrived"); a send counts in the window it happens in. While no window is open
- * (warm-up, between levels) completions are discarded but counted, so warm-up can wait for them.
+ * (warm-up, between levels) completions are discarded but counted, so warm-up can wait for them. The level's
+ * first window opens the moment the warm-up is complete, not later at `begin` (which adopts it): with
+ * --request-count the sends are capped, so a completion discarded in between would leave the window short
+ * forever. With `recordRequestsTo`, each window also logs its requests' send and response times.
  */
 import type { RequestObserver } from '../load/request-observer.ts';
 import { DROPPED_ERROR_KIND } from '../load/request-observer.ts';
 import type { Clock } from '../protocol/clock.ts';
 import type { InferOutcome } from '../transport/client.ts';
 import { ConditionWaiters } from './condition-waiters.ts';
+import { RequestLog, type RequestLogBudget } from './request-log.ts';
 import { emptyWindowData, errorTotal, type WindowData } from './window-data.ts';
 
 export class WindowRecorder implements RequestObserver {
   private current: WindowData | undefined;
   private discarded = 0;
+  /** Set by a warm-up wait: the first window opens once `discarded` reaches it. */
+  private warmupTarget: number | undefined;
+  private requestBudget: RequestLogBudget | undefined;
   private readonly waiters = new ConditionWaiters();
 
   constructor(
@@ -40,8 +47,10 @@ export class WindowRecorder implements RequestObserver {
     const w = this.current;
     if (!w) {
       this.discarded++;
+      this.openAfterWarmup();
     } else if (outcome.ok) {
       w.okCount++;
+      w.requests?.record(outcome.sendStartNs, outcome.endNs);
       w.latency.recordNs(outcome.endNs - (intendedStartNs ?? outcome.sendStartNs));
       w.uncorrected?.recordNs(outcome.endNs - outcome.sendStartNs);
       w.clientSendNsSum += outcome.sendEndNs - outcome.sendStartNs;
@@ -59,15 +68,21 @@ export class WindowRecorder implements RequestObserver {
     return this.current !== undefined;
   }
 
-  /** Opens the first window of a level now. */
+  /** From now on, every window logs its requests' times, within `budget` (for the profile export). */
+  recordRequestsTo(budget: RequestLogBudget): void {
+    this.requestBudget = budget;
+  }
+
+  /** Opens the first window of a level now, or keeps the one the end of the warm-up opened. */
   begin(): void {
-    this.current = emptyWindowData(this.clock.nowNs(), this.clock.wallMs(), this.openLoop);
+    this.warmupTarget = undefined;
+    this.current ??= this.emptyWindow(this.clock.nowNs());
   }
 
   /** Closes the open window now and opens the next one at the same instant (windows follow with no gap). */
   cut(): WindowData {
     const closed = this.close();
-    this.current = emptyWindowData(closed.endNs, this.clock.wallMs(), this.openLoop);
+    this.current = this.emptyWindow(closed.endNs);
     return closed;
   }
 
@@ -78,9 +93,14 @@ export class WindowRecorder implements RequestObserver {
     return closed;
   }
 
-  /** Resolves once `count` completions have been discarded from now on (warm-up), or when `signal` aborts. */
+  /**
+   * Resolves once `count` completions have been discarded from now on (warm-up), or when `signal` aborts. The
+   * level's first window opens at that moment (at once for a count of 0).
+   */
   waitForDiscarded(count: number, signal?: AbortSignal): Promise<void> {
     const target = this.discarded + count;
+    this.warmupTarget = target;
+    this.openAfterWarmup();
     return this.waiters.waitUntil(() => this.discarded >= target, signal);
   }
 
@@ -90,6 +110,18 @@ export class WindowRecorder implements RequestObserver {
       const w = this.current;
       return !w || w.okCount + errorTotal(w) >= count;
     }, signal);
+  }
+
+  private openAfterWarmup(): void {
+    if (this.current || this.warmupTarget === undefined || this.discarded < this.warmupTarget) return;
+    this.warmupTarget = undefined;
+    this.current = this.emptyWindow(this.clock.nowNs());
+  }
+
+  private emptyWindow(startNs: number): WindowData {
+    const w = emptyWindowData(startNs, this.clock.wallMs(), this.openLoop);
+    if (this.requestBudget) w.requests = new RequestLog(this.requestBudget);
+    return w;
   }
 
   private close(): WindowData {

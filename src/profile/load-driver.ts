@@ -88,6 +88,7 @@ export function createLoadDriver(settings: ProfileSettings, deps: LoadDriverDeps
         pacer: shardPacer(createPacer(spec), index, count, offsetNs),
         timeoutMs: settings.requestTimeoutMs,
         maxInFlight,
+        overflow: load.overflow ?? 'drop',
         delayToleranceNs: usToNs(measurement.delayToleranceUs),
         maxSends: maxSends === undefined ? undefined : shareOf(maxSends, count, index),
       });

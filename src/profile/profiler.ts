@@ -13,7 +13,8 @@ import { busiestThread } from '../load/shard-windows.ts';
 import { LoopHealthMonitor } from '../measure/loop-health.ts';
 import { mergeWindows } from '../measure/merge.ts';
 import type { MetricsSampler } from '../measure/metrics-sampler.ts';
-import { windowServerDelta } from '../measure/server-stats.ts';
+import type { RequestLogBudget } from '../measure/request-log.ts';
+import { type ComposingModel, needsAllModelStats, windowServerDelta } from '../measure/server-stats.ts';
 import {
   assessStability,
   relaxForAsync,
@@ -26,6 +27,7 @@ import { WindowRecorder } from '../measure/window-recorder.ts';
 import type { Clock } from '../protocol/clock.ts';
 import { msToNs, NS_PER_S, usToNs } from '../protocol/units.ts';
 import type { LevelResult, LevelStatus, LoadMode, MetricsSummary, WindowResult } from '../report/model.ts';
+import type { LevelRequestTimes, RequestTrace } from '../report/request-trace.ts';
 import type { InferClient, PreparedRequest, RequestSpec } from '../transport/client.ts';
 import type { ModelStatsSnapshot, ServerApi } from '../transport/server-api.ts';
 import type { ProfileEvent } from './events.ts';
@@ -48,6 +50,13 @@ export interface ProfileDeps {
   serverApi?: ServerApi;
   /** Whether the server advertises the statistics extension (GET /v2 extensions). */
   statsAvailable: boolean;
+  /** The model is an ensemble of these: their statistics are fetched and shown under it (perf_analyzer). */
+  composingModels?: ComposingModel[];
+  /**
+   * Log every measured request's send and response time (for --profile-export-file), within this budget; the
+   * outcome then carries them as `requestTrace`. Off (undefined) by default: it costs 16 bytes a request.
+   */
+  recordRequests?: RequestLogBudget;
   metricsSampler?: MetricsSampler;
   /** Aborted on SIGINT: the current window finishes, the level is marked interrupted, the sweep stops. */
   signal?: AbortSignal;
@@ -67,10 +76,13 @@ interface WindowSource {
   end(): WindowData | Promise<WindowData>;
   waitForDiscarded(count: number, signal?: AbortSignal): Promise<void>;
   waitForWindowCount(count: number, signal?: AbortSignal): Promise<void>;
+  recordRequestsTo(budget: RequestLogBudget): void;
 }
 
 export interface ProfileOutcome {
   levels: LevelResult[];
+  /** With `recordRequests`: the measured requests' times, index-aligned with `levels`. */
+  requestTrace?: RequestTrace;
   warnings: string[];
   exitCode: number;
 }
@@ -90,6 +102,9 @@ class Profiler {
   private readonly mode: LoadMode;
   private readonly asyncMode: boolean;
   private statsEnabled: boolean;
+  private readonly requestTrace: RequestTrace | undefined;
+  /** The load runs in worker threads (a ShardPool). */
+  private readonly sharded: boolean = false;
 
   constructor(
     private readonly settings: ProfileSettings,
@@ -104,10 +119,13 @@ class Profiler {
     this.mode = load.mode;
     this.asyncMode = settings.async || settings.streaming;
     this.statsEnabled = deps.statsAvailable && deps.serverApi !== undefined;
+    this.requestTrace = deps.recordRequests ? { levels: [] } : undefined;
     if (settings.workerThreads > 1 && deps.shards) {
       const pool = new ShardPool(settings, { clock: deps.clock, ...deps.shards });
       this.recorder = pool.windows;
       this.driver = pool;
+      this.sharded = true;
+      if (deps.recordRequests) this.recorder.recordRequestsTo(deps.recordRequests);
       return;
     }
     if (settings.workerThreads > 1) {
@@ -116,6 +134,7 @@ class Profiler {
       );
     }
     const recorder = new WindowRecorder(deps.clock, load.mode !== 'concurrency');
+    if (deps.recordRequests) recorder.recordRequestsTo(deps.recordRequests);
     this.recorder = recorder;
     this.driver = createLoadDriver(settings, {
       clock: deps.clock,
@@ -147,7 +166,13 @@ class Profiler {
       await this.driver.stop();
       this.health.stop();
     }
-    return { levels, warnings: this.warnings, exitCode };
+    const omitted = this.deps.recordRequests?.omitted ?? 0;
+    if (omitted > 0) {
+      this.warn(
+        `The profile export lists the first ${this.deps.recordRequests?.capacity} measured requests; ${omitted} more were measured but not logged (memory cap).`,
+      );
+    }
+    return { levels, warnings: this.warnings, exitCode, requestTrace: this.requestTrace };
   }
 
   /**
@@ -203,19 +228,35 @@ class Profiler {
       levelIndex,
       callMode: this.asyncMode ? 'async' : 'sync',
     });
-    await this.driver.apply(value);
-    if (m.warmupRequestCount > 0) {
-      await this.recorder.waitForDiscarded(m.warmupRequestCount, signal);
-      if (signal?.aborted) return this.finishLevel(value, [], [], 'sigint', undefined);
-    }
-
+    const traced: LevelRequestTimes = { startNs: 0, windows: [] };
+    this.requestTrace?.levels.push(traced);
     const single = m.singleMeasurement || m.requestCount > 0;
     const maxWindows = single ? 1 : Math.max(1, m.maxTrials);
     const windows: WindowData[] = [];
     const results: WindowResult[] = [];
     const history: StabilityPoint[] = [];
-    let snapshot = await this.fetchStats();
-    this.recorder.begin();
+    let snapshot: ModelStatsSnapshot[] | undefined;
+    if (m.requestCount > 0 && m.warmupRequestCount === 0 && !this.sharded) {
+      // --request-count with no warm-up: every request sent belongs to the one window, so the statistics are
+      // taken and the window opened before the first send (the client's and the server's counts then agree).
+      // (Shards start their workers in `apply`; their window starts at their first event instead.)
+      snapshot = await this.fetchStats();
+      this.recorder.begin();
+      await this.driver.apply(value);
+    } else {
+      await this.driver.apply(value);
+      if (m.warmupRequestCount > 0 || m.requestCount > 0) {
+        // The window opens the moment the warm-up ends (at once without one): with --request-count the sends
+        // are capped, and a completion lost before `begin` would leave the window short forever.
+        await this.recorder.waitForDiscarded(m.warmupRequestCount, signal);
+        if (signal?.aborted) {
+          if (this.recorder.recording) await this.recorder.end();
+          return this.finishLevel(value, [], [], 'sigint', undefined);
+        }
+      }
+      snapshot = await this.fetchStats();
+      this.recorder.begin();
+    }
     this.health.sample();
     this.deps.metricsSampler?.start();
     let stopReason: StopReason = 'max_trials';
@@ -231,6 +272,14 @@ class Profiler {
         this.attachServerDelta(window, snapshot, next);
         snapshot = next;
         windows.push(window);
+        if (window.requests) {
+          if (traced.windows.length === 0) traced.startNs = window.startNs;
+          traced.windows.push({
+            sendNs: window.requests.sendNs(),
+            responseNs: window.requests.responseNs(),
+            omitted: window.requests.omitted,
+          });
+        }
         const summary = summarizeWindow(window, {
           batchSize: this.settings.batchSize,
           percentile: m.percentile,
@@ -378,6 +427,10 @@ class Profiler {
   private async fetchStats(): Promise<ModelStatsSnapshot[] | undefined> {
     if (!this.statsEnabled || !this.deps.serverApi) return undefined;
     try {
+      // An ensemble needs its composing models' statistics too: perf_analyzer asks for every model's.
+      if (needsAllModelStats(this.deps.composingModels ?? [])) {
+        return await this.deps.serverApi.modelStatistics('', '');
+      }
       return await this.deps.serverApi.modelStatistics(this.settings.modelName, this.settings.modelVersion);
     } catch (error) {
       this.statsEnabled = false;
@@ -394,14 +447,20 @@ class Profiler {
     end: ModelStatsSnapshot[] | undefined,
   ): void {
     if (!start || !end) return;
-    const result = windowServerDelta(start, end, this.settings.modelName, this.settings.modelVersion);
+    const result = windowServerDelta(
+      start,
+      end,
+      this.settings.modelName,
+      this.settings.modelVersion,
+      this.deps.composingModels,
+    );
     if ('error' in result) {
       if (window.okCount > 0)
         this.warn(`Server statistics for model ${this.settings.modelName}: ${result.error}.`);
       return;
     }
     window.server = result.delta;
-    if (result.warning) this.warn(result.warning);
+    for (const warning of result.warnings) this.warn(warning);
   }
 
   /** Adds a warning once (repeated windows would otherwise repeat it). */

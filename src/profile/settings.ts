@@ -19,10 +19,20 @@ export type LoadSettings =
       distribution: 'constant' | 'poisson';
       /** Seed of the Poisson schedule (printed and recorded so a run can be repeated). */
       seed: number;
-      /** Cap on requests in flight in open loop; 0 = unbounded. Sends that would exceed it are counted as dropped. */
+      /** Cap on requests in flight in open loop; 0 = unbounded. */
       maxInFlight: number;
+      /** What a due request over the cap does (absent = 'drop'); see OpenLoopOverflow. */
+      overflow?: OpenLoopOverflow;
     }
-  | { mode: 'custom_intervals'; intervalsUs: number[]; maxInFlight: number };
+  | { mode: 'custom_intervals'; intervalsUs: number[]; maxInFlight: number; overflow?: OpenLoopOverflow };
+
+/**
+ * Open loop over its in-flight cap. 'drop': the request is not sent and counts as an error of kind "dropped"
+ * (`--max-in-flight`, k6's dropped iterations). 'queue': it waits for a free slot and goes out late, counted as
+ * delayed, its latency still measured from its intended time (perf_analyzer's sync request-rate workers: a
+ * busy thread sends its next request late).
+ */
+export type OpenLoopOverflow = 'drop' | 'queue';
 
 export interface MeasurementSettings {
   mode: 'time_windows' | 'count_windows';

@@ -16,11 +16,13 @@ export const loadSettingsSchema = z.discriminatedUnion('mode', [
     distribution: z.enum(['constant', 'poisson']),
     seed: z.number(),
     maxInFlight: z.number(),
+    overflow: z.enum(['drop', 'queue']).optional(),
   }),
   z.object({
     mode: z.literal('custom_intervals'),
     intervalsUs: z.array(z.number()),
     maxInFlight: z.number(),
+    overflow: z.enum(['drop', 'queue']).optional(),
   }),
 ]);
 

@@ -140,7 +140,8 @@ function serverBlock(server: ServerStatsDelta, cacheEnabled: boolean): string[] 
 
 /** One model's server lines at `indent`; composing models follow, 2 spaces deeper (perf_analyzer's recursion). */
 function modelStatsLines(stats: ServerStatsDelta, cacheEnabled: boolean, indent: string): string[] {
-  if (stats.success.count === 0) return [`${indent}Request count: 0`];
+  const failed = stats.fail.count > 0 ? [`${indent}Failed request count: ${stats.fail.count}`] : [];
+  if (stats.success.count === 0) return [`${indent}Request count: 0`, ...failed];
   const lines = [
     `${indent}Inference count: ${stats.inferenceCount}`,
     `${indent}Execution count: ${stats.executionCount}`,
@@ -152,6 +153,8 @@ function modelStatsLines(stats: ServerStatsDelta, cacheEnabled: boolean, indent:
     );
   }
   lines.push(`${indent}Successful request count: ${stats.success.count}`);
+  // perf_analyzer never reads inference_stats.fail; we show it when the server reported failures.
+  lines.push(...failed);
   if (stats.composing.length > 0) {
     const e = ensembleFigures(stats);
     lines.push(

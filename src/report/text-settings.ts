@@ -56,7 +56,11 @@ export function renderSettingsLines(settings: ProfileSettings): string[] {
     );
   }
   if (settings.load.mode !== 'concurrency' && settings.load.maxInFlight > 0) {
-    lines.push(`  Max in-flight requests: ${settings.load.maxInFlight}`);
+    lines.push(
+      settings.load.overflow === 'queue'
+        ? `  Max in-flight requests: ${settings.load.maxInFlight} (synchronous workers: a request due while all are busy is sent late)`
+        : `  Max in-flight requests: ${settings.load.maxInFlight}`,
+    );
   }
   if (settings.search === 'binary') lines.push('  Using Binary Search algorithm');
   lines.push(`  Using ${settings.async ? 'asynchronous' : 'synchronous'} calls for inference`);

@@ -1,8 +1,8 @@
 /**
  * The seam between load generation and the wire. A transport pre-encodes each distinct request once
  * (`prepare`) and then sends the same bytes again and again (`infer`), so per-request work stays tiny.
- * Implementations: http-client.ts (undici, JSON or binary tensor extension), grpc-client.ts (@grpc/grpc-js,
- * unary or bidi streaming).
+ * Implementations: http-client.ts (keep-alive HTTP/1.1 sockets, JSON or binary tensor extension),
+ * grpc-client.ts (@grpc/grpc-js, unary or bidi streaming).
  */
 import type { Clock } from '../protocol/clock.ts';
 import type { Tensor } from '../protocol/tensor.ts';

@@ -1,7 +1,14 @@
 /**
  * gRPC InferClient over @grpc/grpc-js: K channels (each with its own subchannel pool, so K real HTTP/2
- * connections), pre-encoded ModelInferRequest bytes sent through an identity serializer, unary `ModelInfer`
- * or one bidi `ModelStreamInfer` stream per channel. Failures resolve as outcomes, never as rejections.
+ * connections), pre-encoded ModelInferRequest bytes, unary `ModelInfer` or one bidi `ModelStreamInfer`
+ * stream per channel. Failures resolve as outcomes, never as rejections.
+ *
+ * Hot path: calls go straight to the channel's `createCall` (grpc-js's public Channel interface, the layer
+ * under its Client and interceptors) with the prepared bytes and a listener object, so no per-call Client
+ * argument checking, interceptor chain, serializer, call EventEmitter or captured caller stack (the Client's
+ * `new Error()` per call). Responses arrive as bytes and are not decoded: only their size is reported, and a
+ * streamed response is scanned for `error_message` alone. No deadline (so no timer) unless a timeout is set.
+ * Measured with `npm run bench:client` (bench-configs/results/client-identity.md).
  */
 
 import { toBinary } from '@bufbuild/protobuf';
@@ -19,6 +26,12 @@ interface GrpcPrepared extends PreparedRequest {
   readonly bytes: Buffer;
 }
 
+/** A call on a channel (grpc-js's internal Call, reached through the public Channel interface). */
+type ChannelCall = ReturnType<grpc.ChannelInterface['createCall']>;
+
+/** Write context of every message: no flags, no callback. */
+const NO_WRITE_CONTEXT = {};
+
 /** Channel options shared by the infer client and the server API client. */
 export function grpcChannelOptions(options: Pick<ClientOptions, 'grpcCompression'>): grpc.ChannelOptions {
   const compression = options.grpcCompression ?? 'none';
@@ -26,6 +39,8 @@ export function grpcChannelOptions(options: Pick<ClientOptions, 'grpcCompression
     'grpc.use_local_subchannel_pool': 1,
     'grpc.max_receive_message_length': -1,
     'grpc.max_send_message_length': -1,
+    // No channelz bookkeeping (per-call trackers and closures); nothing here serves channelz.
+    'grpc.enable_channelz': 0,
     ...(compression === 'none'
       ? {}
       : { 'grpc.default_compression_algorithm': grpc.compressionAlgorithms[compression] }),
@@ -77,99 +92,186 @@ interface PendingStreamRequest {
   resolve: (outcome: InferOutcome) => void;
 }
 
+/** A bidi stream while it is open, with the messages waiting to be written to it. */
+interface OpenStream {
+  call: ChannelCall;
+  queue: Buffer[];
+  writing: boolean;
+  /** Write context of its messages: the callback writes the next one. */
+  context: { callback: () => void };
+}
+
+/** The message of a failed status: its details, or "<code> <NAME>" when the server sent none. */
+function statusMessage(status: grpc.StatusObject): string {
+  return status.details || `${status.code} ${grpc.status[status.code] ?? 'UNKNOWN'}`;
+}
+
+/**
+ * One unary ModelInfer call, and its own listener: the three callbacks are methods of this one object, so a
+ * call costs us this object and its promise (the rest is grpc-js's call chain).
+ */
+class UnaryCall implements grpc.InterceptingListener {
+  private responseStartNs = 0;
+  private responseBytes = -1;
+  private done = false;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly sendStartNs: number,
+    private readonly resolve: (outcome: InferOutcome) => void,
+  ) {}
+
+  onReceiveMetadata(): void {
+    this.responseStartNs = this.clock.nowNs();
+  }
+
+  onReceiveMessage(message: Buffer): void {
+    this.responseBytes = message.byteLength;
+  }
+
+  onReceiveStatus(status: grpc.StatusObject): void {
+    if (this.done) return;
+    this.done = true;
+    const endNs = this.clock.nowNs();
+    const { sendStartNs } = this;
+    const responseStartNs = this.responseStartNs || endNs;
+    const responseBytes = Math.max(0, this.responseBytes);
+    if (status.code === grpc.status.OK && this.responseBytes >= 0) {
+      this.resolve({ ok: true, sendStartNs, sendEndNs: sendStartNs, responseStartNs, endNs, responseBytes });
+      return;
+    }
+    const noMessage = status.code === grpc.status.OK;
+    this.resolve({
+      ok: false,
+      errorKind: grpcErrorKind(noMessage ? grpc.status.UNIMPLEMENTED : status.code),
+      errorMessage: noMessage ? 'No message received' : statusMessage(status),
+      sendStartNs,
+      sendEndNs: sendStartNs,
+      responseStartNs,
+      endNs,
+      responseBytes,
+    });
+  }
+}
+
 /**
  * One bidi stream. Responses are matched to requests FIFO: Triton answers a non-decoupled stream strictly
  * in request order (its stream context writes only the front request's response), so no id needs to be
  * re-encoded into the fixed prepared bytes. A timed-out request keeps its FIFO slot (its late response is
  * dropped) so later responses stay aligned. Decoupled models (0..n responses per request) are not supported.
  */
-class InferStream {
-  private call: grpc.ClientDuplexStream<Uint8Array, Buffer> | undefined;
+class InferStream implements grpc.InterceptingListener {
+  private open: OpenStream | undefined;
   private readonly pending: PendingStreamRequest[] = [];
 
   constructor(
-    private readonly client: grpc.Client,
+    private readonly channel: grpc.ChannelInterface,
     private readonly metadata: grpc.Metadata,
     private readonly clock: Clock,
   ) {}
 
-  private open(): grpc.ClientDuplexStream<Uint8Array, Buffer> {
-    const m = preencodedModelStreamInfer;
-    const call = this.client.makeBidiStreamRequest(
-      m.path,
-      m.requestSerialize,
-      m.responseDeserialize,
-      this.metadata,
-    );
-    call.on('data', (bytes: Buffer) => this.onResponse(bytes));
-    call.on('error', (err: grpc.ServiceError) =>
-      this.fail(call, grpcErrorKind(err.code), err.details || err.message),
-    );
-    call.on('end', () => this.fail(call, 'grpc:CANCELLED', 'the server ended the inference stream'));
-    return call;
+  private start(): OpenStream {
+    const call = this.channel.createCall(preencodedModelStreamInfer.path, Infinity, null, null, null);
+    const stream: OpenStream = { call, queue: [], writing: false, context: { callback: () => undefined } };
+    // grpc-js holds one message while the call is being set up: write the next only when the last is taken.
+    stream.context.callback = () => {
+      const bytes = stream.queue.shift();
+      if (bytes && this.open === stream) call.sendMessageWithContext(stream.context, bytes);
+      else stream.writing = false;
+    };
+    call.start(this.metadata, this);
+    call.startRead();
+    return stream;
   }
 
   send(bytes: Buffer, timeoutMs: number): Promise<InferOutcome> {
-    this.call ??= this.open();
-    const call = this.call;
+    this.open ??= this.start();
+    const stream = this.open;
     return new Promise((resolve) => {
       const entry: PendingStreamRequest = { sendStartNs: this.clock.nowNs(), settled: false, resolve };
       if (timeoutMs > 0) {
         entry.timer = this.clock.setTimer(() => {
-          this.settle(
-            entry,
-            { ok: false, errorKind: 'timeout', errorMessage: `no response within ${timeoutMs} ms` },
-            0,
-          );
+          this.settle(entry, 0, 'timeout', `no response within ${timeoutMs} ms`);
         }, timeoutMs * 1e6);
       }
       this.pending.push(entry);
-      call.write(bytes);
+      if (stream.writing) stream.queue.push(bytes);
+      else {
+        stream.writing = true;
+        stream.call.sendMessageWithContext(stream.context, bytes);
+      }
     });
   }
 
+  /** Resolves a request once (a timed-out one may still get its late response, or a stream failure). */
   private settle(
     entry: PendingStreamRequest,
-    result: Pick<InferOutcome, 'ok' | 'errorKind' | 'errorMessage'>,
     bytes: number,
+    errorKind?: string,
+    errorMessage?: string,
   ): void {
     if (entry.settled) return;
     entry.settled = true;
     entry.timer?.cancel();
     const now = this.clock.nowNs();
-    entry.resolve({
-      ...result,
-      sendStartNs: entry.sendStartNs,
-      sendEndNs: entry.sendStartNs,
-      responseStartNs: now,
-      endNs: now,
-      responseBytes: bytes,
-    });
-  }
-
-  private onResponse(bytes: Buffer): void {
-    const entry = this.pending.shift();
-    if (!entry) return;
-    const error = streamErrorMessage(bytes);
-    this.settle(
-      entry,
-      error ? { ok: false, errorKind: 'stream:error', errorMessage: error } : { ok: true },
-      bytes.byteLength,
+    const { sendStartNs } = entry;
+    entry.resolve(
+      errorKind === undefined
+        ? {
+            ok: true,
+            sendStartNs,
+            sendEndNs: sendStartNs,
+            responseStartNs: now,
+            endNs: now,
+            responseBytes: bytes,
+          }
+        : {
+            ok: false,
+            errorKind,
+            errorMessage,
+            sendStartNs,
+            sendEndNs: sendStartNs,
+            responseStartNs: now,
+            endNs: now,
+            responseBytes: bytes,
+          },
     );
   }
 
-  private fail(call: grpc.ClientDuplexStream<Uint8Array, Buffer>, kind: string, message: string): void {
-    if (this.call !== call) return;
-    this.call = undefined;
-    for (const entry of this.pending.splice(0))
-      this.settle(entry, { ok: false, errorKind: kind, errorMessage: message }, 0);
+  onReceiveMetadata(): void {}
+
+  /** A response (grpc-js pauses the stream after each message: ask for the next one). */
+  onReceiveMessage(bytes: Buffer): void {
+    this.open?.call.startRead();
+    const entry = this.pending.shift();
+    if (!entry) return;
+    const error = streamErrorMessage(bytes);
+    if (error) this.settle(entry, bytes.byteLength, 'stream:error', error);
+    else this.settle(entry, bytes.byteLength);
   }
 
+  /** The stream ended: an OK status means the server closed it while requests may still be waiting. */
+  onReceiveStatus(status: grpc.StatusObject): void {
+    if (!this.open) return;
+    this.open = undefined;
+    if (status.code === grpc.status.OK)
+      this.failAll('grpc:CANCELLED', 'the server ended the inference stream');
+    else this.failAll(grpcErrorKind(status.code), statusMessage(status));
+  }
+
+  private failAll(kind: string, message: string): void {
+    for (const entry of this.pending.splice(0)) this.settle(entry, 0, kind, message);
+  }
+
+  /** Ends the stream; requests still waiting resolve as transport:CLIENT_CLOSED (never hang). */
   close(): void {
-    const call = this.call;
-    this.call = undefined;
-    call?.end();
-    call?.cancel();
+    const call = this.open?.call;
+    this.open = undefined;
+    if (call) {
+      call.halfClose();
+      call.cancelWithStatus(grpc.status.CANCELLED, 'the client was closed');
+    }
+    this.failAll('transport:CLIENT_CLOSED', 'the client was closed');
   }
 }
 
@@ -179,50 +281,25 @@ export function createGrpcClient(options: ClientOptions): InferClient {
   const credentials = grpcCredentials(options);
   const channelOptions = grpcChannelOptions(options);
   const clock = options.clock;
+  /** One Metadata for every call: grpc-js clones it per call before its filters touch it. */
   const metadata = grpcMetadata(options.headers);
-  const clients = Array.from(
+  const channels: grpc.ChannelInterface[] = Array.from(
     { length: Math.max(1, options.connections) },
-    () => new grpc.Client(address, credentials, channelOptions),
+    () => new grpc.Channel(address, credentials, channelOptions),
   );
-  const streams = options.streaming ? clients.map((c) => new InferStream(c, metadata, clock)) : [];
+  const streams = options.streaming ? channels.map((ch) => new InferStream(ch, metadata, clock)) : [];
+  const unaryPath = preencodedModelInfer.path;
   let next = 0;
 
-  function unary(client: grpc.Client, bytes: Buffer, timeoutMs: number): Promise<InferOutcome> {
+  function unary(channel: grpc.ChannelInterface, bytes: Buffer, timeoutMs: number): Promise<InferOutcome> {
     return new Promise((resolve) => {
-      const sendStartNs = clock.nowNs();
-      let responseStartNs = 0;
-      const callOptions: grpc.CallOptions = timeoutMs > 0 ? { deadline: Date.now() + timeoutMs } : {};
-      const call = client.makeUnaryRequest(
-        preencodedModelInfer.path,
-        preencodedModelInfer.requestSerialize,
-        preencodedModelInfer.responseDeserialize,
-        bytes,
-        metadata,
-        callOptions,
-        (err: grpc.ServiceError | null, response?: Buffer) => {
-          const endNs = clock.nowNs();
-          const base = {
-            sendStartNs,
-            sendEndNs: sendStartNs,
-            responseStartNs: responseStartNs || endNs,
-            endNs,
-          };
-          if (err) {
-            resolve({
-              ...base,
-              ok: false,
-              errorKind: grpcErrorKind(err.code),
-              errorMessage: err.details || err.message,
-              responseBytes: 0,
-            });
-          } else {
-            resolve({ ...base, ok: true, responseBytes: response?.byteLength ?? 0 });
-          }
-        },
-      );
-      call.on('metadata', () => {
-        responseStartNs = clock.nowNs();
-      });
+      const listener = new UnaryCall(clock, clock.nowNs(), resolve);
+      const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
+      const call = channel.createCall(unaryPath, deadline, null, null, null);
+      call.start(metadata, listener);
+      call.sendMessageWithContext(NO_WRITE_CONTEXT, bytes);
+      call.halfClose();
+      call.startRead();
     });
   }
 
@@ -236,13 +313,13 @@ export function createGrpcClient(options: ClientOptions): InferClient {
     infer(request: PreparedRequest, timeoutMs: number): Promise<InferOutcome> {
       const { bytes } = request as GrpcPrepared;
       const i = next;
-      next = (next + 1) % clients.length;
+      next = (next + 1) % channels.length;
       if (options.streaming) return (streams[i] as InferStream).send(bytes, timeoutMs);
-      return unary(clients[i] as grpc.Client, bytes, timeoutMs);
+      return unary(channels[i] as grpc.ChannelInterface, bytes, timeoutMs);
     },
     async close(): Promise<void> {
       for (const s of streams) s.close();
-      for (const c of clients) c.close();
+      for (const c of channels) c.close();
     },
   };
 }

@@ -1,28 +1,34 @@
 /**
- * HTTP InferClient over an undici Pool: `connections` keep-alive sockets with pipelining 1 (perf_analyzer's
- * one-request-per-connection semantics), bodies pre-encoded by `prepare`, every response body drained so
- * the socket is released. Failures resolve as outcomes, never as rejections.
+ * HTTP InferClient: up to `connections` keep-alive HTTP/1.1 connections (http1-connection.ts) with one
+ * request each at a time (pipelining 1, perf_analyzer's one-request-per-connection semantics). `prepare`
+ * serialises the whole request once, head and body, so sending is one socket write of ready bytes; a request
+ * that finds every connection busy waits in a FIFO queue. Failures resolve as outcomes, never as rejections.
  *
- * Timestamps: sendStartNs just before `pool.request`; responseStartNs when `request()` resolves (status and
- * headers received); endNs after the body is fully read. undici's `request()` exposes no "request written"
- * hook, so sendEndNs = sendStartNs (the send of a pre-encoded body is one socket write, so the error is small).
- * `timeoutMs` bounds the wait for the headers and, separately, each gap while reading the body
- * (undici's headersTimeout/bodyTimeout): a request that hits either is an outcome of kind "timeout".
+ * Timestamps: sendStartNs when `infer` is called (queueing included); sendEndNs after the socket write was
+ * handed to Node; responseStartNs when the response head is parsed; endNs when the body is fully read.
+ * `timeoutMs` bounds the wait for the response head and, separately, each gap while reading the body
+ * (undici's headersTimeout/bodyTimeout semantics): a request that hits either is an outcome of kind "timeout".
+ *
+ * The server API (metadata, config, statistics) stays on undici: `createHttpPool` below.
  */
+import { isIP } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import { Pool } from 'undici';
 import { OptionError } from '../errors.ts';
 import { encodeHttpInferRequest, INFERENCE_HEADER } from '../protocol/http-infer-codec.ts';
 import type { ClientOptions, InferClient, InferOutcome, PreparedRequest, RequestSpec } from './client.ts';
+import { Http1Connection, type Http1Endpoint, type Http1Exchange } from './http1-connection.ts';
 import { type HttpTarget, httpTarget } from './server-url.ts';
 import { loadTlsMaterial } from './tls-files.ts';
 
+export { httpErrorMessage } from './http1-connection.ts';
+
 interface HttpPrepared extends PreparedRequest {
-  readonly path: string;
-  readonly body: Uint8Array;
-  readonly headers: Record<string, string>;
+  /** The whole request: request line, headers and body. */
+  readonly bytes: Uint8Array;
 }
 
-/** The undici Pool both the infer client and the server API client use. */
+/** The undici Pool of the server API client (metadata, config, statistics). */
 export function createHttpPool(
   options: ClientOptions,
   target: HttpTarget = httpTarget(options.url, options.tls?.enabled),
@@ -51,41 +57,86 @@ export function modelPath(basePath: string, model: string, version: string, suff
   return `${basePath}/v2/models/${encodeURIComponent(model)}${v}${suffix}`;
 }
 
-/** Error kind of a thrown undici/socket error: "timeout" or "transport:<code>". */
-export function httpErrorKind(err: unknown): string {
-  const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code;
-  const name = (err as { name?: string }).name;
-  if (
-    code === 'UND_ERR_HEADERS_TIMEOUT' ||
-    code === 'UND_ERR_BODY_TIMEOUT' ||
-    code === 'UND_ERR_CONNECT_TIMEOUT' ||
-    name === 'TimeoutError'
-  ) {
-    return 'timeout';
+/** RFC 9110 token: what a header name may contain. */
+const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Headers the client frames itself; a user value would corrupt the framing. */
+const FRAMING_HEADERS = new Set(['content-length', 'transfer-encoding']);
+
+/** `-H` headers as `name: value\r\n` lines, minus those in `replaced` (lowercase); refuses what cannot be sent. */
+export function headerLines(headers: Record<string, string>, replaced: ReadonlySet<string>): string {
+  let out = '';
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (!TOKEN_RE.test(name)) throw new OptionError(`invalid HTTP header name '${name}'`);
+    if (/[\r\n\0]/.test(value)) throw new OptionError(`invalid value for HTTP header '${name}'`);
+    if (FRAMING_HEADERS.has(lower))
+      throw new OptionError(`the HTTP header '${name}' is set by the client and cannot be given`);
+    if (replaced.has(lower)) continue;
+    out += `${name}: ${value}\r\n`;
   }
-  return `transport:${code ?? name ?? 'unknown'}`;
+  return out;
 }
 
-/** Message of a Triton error body `{"error": "..."}`, or the raw text when it is not one. */
-export function httpErrorMessage(text: string, statusCode: number): string {
-  try {
-    const parsed = JSON.parse(text) as { error?: unknown };
-    if (typeof parsed.error === 'string') return parsed.error;
-  } catch {
-    // not JSON: fall through to the raw text
-  }
-  return text || `HTTP ${statusCode}`;
-}
-
-function errorMessageOf(err: unknown): string {
-  const e = err as { message?: string; cause?: { message?: string } };
-  return e.cause?.message ? `${e.message}: ${e.cause.message}` : (e.message ?? String(err));
+/** Where to connect for an http(s) target, with the TLS options of `--ssl-https-*`. */
+export function http1Endpoint(options: ClientOptions, target: HttpTarget): Http1Endpoint {
+  const url = new URL(target.origin);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(url.port || (target.secure ? 443 : 80));
+  const material = loadTlsMaterial(target.secure ? { ...options.tls, enabled: true } : undefined);
+  if (!material) return { host, port };
+  const tls: ConnectionOptions = {
+    ca: material.ca,
+    cert: material.cert,
+    key: material.key,
+    rejectUnauthorized: material.verifyPeer,
+    ALPNProtocols: ['http/1.1'],
+    ...(isIP(host) ? {} : { servername: host }),
+    ...(material.verifyHost ? {} : { checkServerIdentity: () => undefined }),
+  };
+  return { host, port, tls };
 }
 
 export function createHttpClient(options: ClientOptions): InferClient {
   const target = httpTarget(options.url, options.tls?.enabled);
-  const pool = createHttpPool(options, target);
+  const endpoint = http1Endpoint(options, target);
+  const hostHeader = new URL(target.origin).host;
   const clock = options.clock;
+  const maxConnections = Math.max(1, options.connections);
+  const connections: Http1Connection[] = [];
+  /** Free connections, the most recently used last. */
+  const idle: Http1Connection[] = [];
+  /** Requests waiting for a free connection, FIFO from `waitingHead`. */
+  let waiting: Http1Exchange[] = [];
+  let waitingHead = 0;
+  let closed = false;
+
+  const onFree = (connection: Http1Connection): void => {
+    if (closed) return;
+    if (waitingHead < waiting.length) {
+      const next = waiting[waitingHead++] as Http1Exchange;
+      if (waitingHead === waiting.length) {
+        waiting = [];
+        waitingHead = 0;
+      }
+      connection.send(next);
+    } else {
+      idle.push(connection);
+    }
+  };
+
+  const closedOutcome = (sendStartNs: number): InferOutcome => {
+    const endNs = clock.nowNs();
+    return {
+      ok: false,
+      errorKind: 'transport:CLIENT_CLOSED',
+      errorMessage: 'the client was closed',
+      sendStartNs,
+      sendEndNs: sendStartNs,
+      responseStartNs: endNs,
+      endNs,
+      responseBytes: 0,
+    };
+  };
 
   return {
     protocol: 'http',
@@ -99,63 +150,45 @@ export function createHttpClient(options: ClientOptions): InferClient {
         }
       }
       const { body, headerLength } = encodeHttpInferRequest(spec);
-      const headers: Record<string, string> = {
-        ...options.headers,
+      const ours: Record<string, string> = {
         'content-type': headerLength === undefined ? 'application/json' : 'application/octet-stream',
       };
-      if (headerLength !== undefined) headers[INFERENCE_HEADER.toLowerCase()] = String(headerLength);
-      const prepared: HttpPrepared = {
-        spec,
-        byteLength: body.byteLength,
-        path: modelPath(target.basePath, spec.modelName, spec.modelVersion, '/infer'),
-        body,
-        headers,
-      };
+      if (headerLength !== undefined) ours[INFERENCE_HEADER.toLowerCase()] = String(headerLength);
+      const userHost = Object.keys(options.headers).some((k) => k.toLowerCase() === 'host');
+      const path = modelPath(target.basePath, spec.modelName, spec.modelVersion, '/infer');
+      const head =
+        `POST ${path} HTTP/1.1\r\n` +
+        (userHost ? '' : `host: ${hostHeader}\r\n`) +
+        headerLines(options.headers, new Set(Object.keys(ours))) +
+        headerLines(ours, new Set()) +
+        `content-length: ${body.byteLength}\r\n\r\n`;
+      const bytes = Buffer.concat([Buffer.from(head, 'latin1'), body]);
+      const prepared: HttpPrepared = { spec, byteLength: body.byteLength, bytes };
       return prepared;
     },
-    async infer(request: PreparedRequest, timeoutMs: number): Promise<InferOutcome> {
-      const { path, body, headers } = request as HttpPrepared;
+    infer(request: PreparedRequest, timeoutMs: number): Promise<InferOutcome> {
+      const { bytes } = request as HttpPrepared;
       const sendStartNs = clock.nowNs();
-      let responseStartNs = sendStartNs;
-      let responseBytes = 0;
-      try {
-        const timeouts = timeoutMs > 0 ? { headersTimeout: timeoutMs, bodyTimeout: timeoutMs } : {};
-        const res = await pool.request({ path, method: 'POST', headers, body, ...timeouts });
-        responseStartNs = clock.nowNs();
-        if (res.statusCode >= 200 && res.statusCode < 300) {
-          for await (const chunk of res.body) responseBytes += (chunk as Buffer).byteLength;
-          const endNs = clock.nowNs();
-          return { ok: true, sendStartNs, sendEndNs: sendStartNs, responseStartNs, endNs, responseBytes };
+      if (closed) return Promise.resolve(closedOutcome(sendStartNs));
+      return new Promise((resolve) => {
+        const exchange: Http1Exchange = { bytes, timeoutMs, sendStartNs, resolve };
+        let connection = idle.pop();
+        if (!connection && connections.length < maxConnections) {
+          connection = new Http1Connection(endpoint, clock, onFree);
+          connections.push(connection);
         }
-        const text = await res.body.text();
-        const endNs = clock.nowNs();
-        return {
-          ok: false,
-          errorKind: `http:${res.statusCode}`,
-          errorMessage: httpErrorMessage(text, res.statusCode),
-          sendStartNs,
-          sendEndNs: sendStartNs,
-          responseStartNs,
-          endNs,
-          responseBytes: Buffer.byteLength(text),
-        };
-      } catch (err) {
-        const endNs = clock.nowNs();
-        return {
-          ok: false,
-          errorKind: httpErrorKind(err),
-          errorMessage: errorMessageOf(err),
-          sendStartNs,
-          sendEndNs: sendStartNs,
-          responseStartNs: responseStartNs === sendStartNs ? endNs : responseStartNs,
-          endNs,
-          responseBytes,
-        };
-      }
+        if (connection) connection.send(exchange);
+        else waiting.push(exchange);
+      });
     },
-    /** Closes the sockets at once; a request still in flight resolves as a transport error (never hangs). */
+    /** Closes the sockets at once; a request still in flight or waiting resolves as a transport error (never hangs). */
     async close(): Promise<void> {
-      await pool.destroy();
+      closed = true;
+      for (const connection of connections) connection.destroy();
+      const left = waiting.slice(waitingHead);
+      waiting = [];
+      waitingHead = 0;
+      for (const exchange of left) exchange.resolve(closedOutcome(exchange.sendStartNs));
     },
   };
 }

@@ -80,9 +80,9 @@ function justification(options: BenchOptions): string[] {
       'finds the instance idle (c = 1: pure added latency). A delay below one batch-1 execution (≈ 0.9 ms on this CPU, ' +
       '≈ 1 ms on the GPU) bounds that cost; the server arms it with setTimeout, so it lasts at least 1 ms in practice.',
     options.device === 'cpu'
-      ? `CPU: intra_op_thread_count ${options.intraOpThreads} per instance (instances × threads ≤ cores); the server and the ` +
-        "load generator share one Node process and its event loop, ORT runs in the instances' worker threads."
-      : 'GPU: KIND_GPU instances on GPU 0 (CUDA EP); the server and the load generator share one Node process.',
+      ? `CPU: intra_op_thread_count ${options.intraOpThreads} per instance (instances × threads ≤ cores); ORT runs in the instances' worker threads.`
+      : 'GPU: KIND_GPU instances on GPU 0 (CUDA EP), one ORT session per batch-size bucket (inferbench.batch_buckets auto: powers of two up to max_batch_size, batches zero-padded to the next bucket).',
+    `The server runs in its own process (inferbench serve); the load generator in this one, with ${options.clientThreads} worker thread(s) (--client-threads).`,
     `Levels: warm-up max(32, 4×c) requests, then ${options.windowMs} ms windows until the last 3 are within ` +
       `${Math.round(options.stability * 100)}% or ${options.maxTrials} windows; figures are the merge of the last ≤ 3 windows.`,
     'Ceiling: median session.run time per batch size in worker threads (one session per instance, run concurrently), ' +
@@ -134,6 +134,7 @@ async function main(): Promise<number> {
         maxBatchSize: opts.maxBatchSize,
         maxQueueDelayUs: opts.delayUs,
         intraOpThreads: opts.device === 'cpu' ? intraOpThreadsFor(opts, spec.instanceCount) : 0,
+        variableDimSize: opts.width,
       });
       repos.set(name, repo);
       const input = inputDims(repo, opts.width);
@@ -150,6 +151,7 @@ async function main(): Promise<number> {
           maxTrials: opts.maxTrials,
           stability: opts.stability,
           shapes: { [input.name]: input.dims },
+          clientThreads: opts.clientThreads,
           signal: abort.signal,
           log,
         });

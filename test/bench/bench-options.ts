@@ -25,6 +25,8 @@ export interface BenchOptions {
   intraOpThreads: number | 'auto';
   /** text_recognition's variable width (pixels). */
   width: number;
+  /** Load-generator worker threads (the server runs in its own process either way). */
+  clientThreads: number;
   /** Output path without extension: `<out>.json` and `<out>.md` are written. */
   out: string;
 }
@@ -43,6 +45,7 @@ export const USAGE = `usage: node --import tsx test/bench/batching.bench.ts [opt
   --intra-op-threads N|auto          CPU: ORT threads per instance (default 1, as shipped: the event loop keeps
                                      a core; auto = cores / instances)
   --width N                          text_recognition input width (default 320)
+  --client-threads N                 load-generator worker threads (default cpu 1, gpu 4)
   --out PATH                         results path without extension
                                      (default bench-configs/results/batching-<model>-<device>-<protocol>)`;
 
@@ -76,6 +79,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
       'max-batch-size': { type: 'string' },
       'intra-op-threads': { type: 'string', default: '1' },
       width: { type: 'string', default: '320' },
+      'client-threads': { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -113,6 +117,10 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
         ? 'auto'
         : positiveInt(values['intra-op-threads'], '--intra-op-threads'),
     width: positiveInt(values.width, '--width'),
+    clientThreads: positiveInt(
+      values['client-threads'] ?? (device === 'gpu' ? '4' : '1'),
+      '--client-threads',
+    ),
     out: values.out ?? `bench-configs/results/batching-${model}-${device}-${protocol}`,
   };
 }

@@ -50,6 +50,11 @@ export interface EditOptions {
   maxQueueDelayUs: number;
   /** CPU: ORT intra-op threads per instance (instances × threads should not exceed the cores). 0 = leave as shipped. */
   intraOpThreads: number;
+  /**
+   * The size the load sends for the config's variable input dims (text_recognition's width). Fixing it in
+   * the config lets GPU batch-bucket sessions warm at load, as a user serving one crop width would.
+   */
+  variableDimSize?: number;
 }
 
 /**
@@ -79,6 +84,10 @@ export function editBenchConfig(
       ...(options.device === 'gpu' ? { gpus: [0] } : {}),
     }),
   ];
+  if (options.variableDimSize !== undefined) {
+    const size = BigInt(options.variableDimSize);
+    for (const input of config.input) input.dims = input.dims.map((d) => (d < 0n ? size : d));
+  }
   if (options.device === 'cpu' && options.intraOpThreads > 0) {
     config.parameters.intra_op_thread_count = create(ModelParameterSchema, {
       stringValue: String(options.intraOpThreads),

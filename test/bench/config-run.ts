@@ -6,7 +6,7 @@
 
 import { loadavg } from 'node:os';
 import type { ModelStatisticsJson } from '../../embedded-server/src/core/api.ts';
-import { startServer } from '../../embedded-server/src/index.ts';
+import { type EmbeddedServerProcess, startEmbeddedServerProcess } from '../../src/cli/embedded-process.ts';
 import { createRequestSpecs } from '../../src/data/input-data.ts';
 import { serverAverages } from '../../src/measure/server-stats.ts';
 import { runProfile } from '../../src/profile/profiler.ts';
@@ -29,6 +29,8 @@ export interface ConfigRunOptions {
   stability: number;
   /** Shapes for variable dims (without the batch dim), e.g. text_recognition's width. */
   shapes: Record<string, number[]>;
+  /** Load-generator worker threads (profile --worker-threads); 1 = the main thread only. */
+  clientThreads: number;
   signal: AbortSignal;
   log: (line: string) => void;
 }
@@ -109,7 +111,11 @@ export function batchStatsDelta(
  * the load generator's snapshot type does not carry), so the batch histogram covers exactly the windows the
  * profiler measures.
  */
-function recordingApi(api: ServerApi, batchStats: () => BatchStats, snapshots: BatchStats[]): ServerApi {
+function recordingApi(
+  api: ServerApi,
+  batchStats: () => Promise<BatchStats>,
+  snapshots: BatchStats[],
+): ServerApi {
   return {
     serverLive: () => api.serverLive(),
     serverMetadata: () => api.serverMetadata(),
@@ -118,7 +124,7 @@ function recordingApi(api: ServerApi, batchStats: () => BatchStats, snapshots: B
     modelConfig: (n, v) => api.modelConfig(n, v),
     async modelStatistics(n, v): Promise<ModelStatsSnapshot[]> {
       const result = await api.modelStatistics(n, v);
-      snapshots.push(batchStats());
+      snapshots.push(await batchStats());
       return result;
     },
     close: () => api.close(),
@@ -136,7 +142,7 @@ function settingsFor(options: ConfigRunOptions, url: string, concurrency: number
     search: 'linear',
     async: false,
     streaming: false,
-    workerThreads: 1,
+    workerThreads: Math.min(options.clientThreads, concurrency),
     measurement: {
       mode: 'time_windows',
       windowMs: options.windowMs,
@@ -216,20 +222,18 @@ function levelFigures(
 /** Runs every concurrency level of one configuration; the server and clients are stopped whatever happens. */
 export async function runConfig(options: ConfigRunOptions): Promise<ConfigRun> {
   const run: ConfigRun = { config: options.config, protocol: options.protocol, levels: [], warnings: [] };
-  let server: Awaited<ReturnType<typeof startServer>>;
+  // The server runs in its own process, as it would in production: sharing the load generator's event loop
+  // made the loop, not the model, the bottleneck at high request rates (event-loop utilisation 1.0).
+  let server: EmbeddedServerProcess;
   try {
-    server = await startServer({ modelRepository: options.repositoryDir, host: '127.0.0.1' });
+    server = await startEmbeddedServerProcess({ modelRepository: options.repositoryDir });
   } catch (e) {
     run.aborted = `the server did not start: ${e instanceof Error ? e.message : String(e)}`;
     return run;
   }
   const url = options.protocol === 'grpc' ? server.grpcUrl : server.httpUrl;
-  const { client, api } = createTransport(options.protocol, {
-    url,
-    clock: systemClock,
-    connections: Math.max(...options.concurrency),
-    headers: {},
-  });
+  const transportOptions = { url, connections: Math.max(...options.concurrency), headers: {} };
+  const { client, api } = createTransport(options.protocol, { ...transportOptions, clock: systemClock });
   try {
     const metadata = await api.modelMetadata(options.model, '');
     const config = await api.modelConfig(options.model, '');
@@ -239,7 +243,11 @@ export async function runConfig(options: ConfigRunOptions): Promise<ConfigRun> {
       { modelVersion: '', outputs: [], binaryInputs: true, binaryOutputs: true, parameters: {} },
     );
     const requests = specs.map((s) => client.prepare(s));
-    const batchStats = () => server.core.modelStatistics(options.model, '')[0]?.batch_stats ?? [];
+    const statsUrl = `${server.httpUrl}/v2/models/${encodeURIComponent(options.model)}/stats`;
+    const batchStats = async (): Promise<BatchStats> => {
+      const reply = (await (await fetch(statsUrl)).json()) as { model_stats?: ModelStatisticsJson[] };
+      return reply.model_stats?.[0]?.batch_stats ?? [];
+    };
     for (const concurrency of options.concurrency) {
       if (options.signal.aborted) {
         run.aborted = 'interrupted';
@@ -253,6 +261,7 @@ export async function runConfig(options: ConfigRunOptions): Promise<ConfigRun> {
         serverApi: recordingApi(api, batchStats, snapshots),
         statsAvailable: true,
         signal: options.signal,
+        shards: { transport: { protocol: options.protocol, options: transportOptions }, specs },
         onEvent: (e) => {
           if (e.type === 'window_end') {
             options.log(
@@ -275,7 +284,7 @@ export async function runConfig(options: ConfigRunOptions): Promise<ConfigRun> {
   } finally {
     await client.close().catch(() => undefined);
     await api.close().catch(() => undefined);
-    await server.stop({ timeoutMs: 10_000 });
+    await server.stop(10_000);
   }
   return run;
 }

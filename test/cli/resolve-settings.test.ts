@@ -107,8 +107,14 @@ describe("defaults (perf_analyzer's, except real windows)", () => {
       distribution: 'constant',
       seed: DEFAULT_SEED,
       maxInFlight: 4,
+      overflow: 'queue',
     });
     assert.equal((rate(['--max-threads', '8']) as { maxInFlight: number }).maxInFlight, 8);
+    assert.equal(
+      (rate(['--max-in-flight', '8']) as { overflow: string }).overflow,
+      'drop',
+      'explicit cap drops',
+    );
     assert.equal((rate(['-a']) as { maxInFlight: number }).maxInFlight, 0);
     assert.equal((rate(['-a', '--max-in-flight', '64']) as { maxInFlight: number }).maxInFlight, 64);
     assert.equal((rate(['--request-distribution', 'poisson', '--seed', '7']) as { seed: number }).seed, 7);
@@ -119,6 +125,7 @@ describe("defaults (perf_analyzer's, except real windows)", () => {
       mode: 'custom_intervals',
       intervalsUs: [1000, 2000, 500],
       maxInFlight: 4,
+      overflow: 'queue',
     });
     refuses(['-m', 's', '--request-intervals', 'empty.txt'], "file 'empty.txt' is empty");
     refuses(['-m', 's', '--request-intervals', 'nope.txt'], /File 'nope.txt' does not exist/);

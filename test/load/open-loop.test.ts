@@ -112,6 +112,40 @@ describe('open loop', () => {
     assert.ok((m.errorsByKind.dropped ?? 0) >= 30);
     assert.equal(m.errorCount, m.errorsByKind.dropped);
   });
+
+  it("overflow 'queue' (sync workers): due requests over the cap wait, go out late and keep their intended time", async () => {
+    const clock = new FakeClock();
+    const client = new FakeClient(clock, () => ({ latencyNs: 10 * MS })); // 10 ms service, 1 request per ms due
+    const recorder = new WindowRecorder(clock, true);
+    recorder.begin();
+    const loop = new OpenLoop({
+      clock,
+      client,
+      requests: fakeRequests(client, 1),
+      observer: recorder,
+      pacer: constantPacer(1000),
+      timeoutMs: 0,
+      maxInFlight: 2,
+      overflow: 'queue',
+      delayToleranceNs: 1 * MS,
+      maxSends: 6,
+    });
+    loop.start();
+    for (let i = 0; i < 60; i++) {
+      clock.advanceNs(1 * MS);
+      await flush();
+      assert.ok(client.inFlight <= 2, 'the cap holds');
+    }
+    await loop.stop();
+    const m = summarizeWindow(recorder.end(), { batchSize: 1 });
+    assert.equal(m.errorCount, 0, 'nothing dropped');
+    assert.equal(m.sentCount, 6);
+    assert.equal(m.requestCount, 6);
+    // Sends at 1,2 (on time), then 11,12 and 21,22 (slots free every 10 ms) for requests due at 3..6 ms.
+    assert.equal(m.delayedCount, 4);
+    // Latency from the intended time: the last request was due at 6 ms and answered at 32 ms.
+    assert.equal(m.latency.maxUs, 26_000);
+  });
 });
 
 /** A FakeClock whose timers cannot fire before `stallTimersUntilNs` (a blocked event loop). */

@@ -199,6 +199,19 @@ describe('gRPC InferClient', () => {
     }
   });
 
+  it('resolves streamed requests still waiting at close as transport:CLIENT_CLOSED', async () => {
+    const c = client({ streaming: true });
+    // The test server answers a stream three requests at a time: these two stay unanswered.
+    const pending = ['aa', 'bb'].map((m) => c.infer(c.prepare(spec(m)), 0));
+    await new Promise((r) => setTimeout(r, 100));
+    await c.close();
+    const outs = await Promise.all(pending);
+    assert.deepEqual(
+      outs.map((o) => o.errorKind),
+      ['transport:CLIENT_CLOSED', 'transport:CLIENT_CLOSED'],
+    );
+  });
+
   it('reads error_message without decoding tensors', () => {
     const msg = create(ModelStreamInferResponseSchema, {
       inferResponse: fromBinary(ModelInferResponseSchema, responseFor('x')),

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { systemClock } from '../../src/protocol/clock.ts';
 import type { ClientOptions, RequestSpec } from '../../src/transport/client.ts';
@@ -52,6 +57,18 @@ describe('HTTP InferClient', () => {
             .writeHead(400, { 'content-type': 'application/json' })
             .end('{"error":"unexpected inference input \'X\'"}');
         } else if (req.url?.startsWith('/v2/models/hang/')) {
+          hung.push(res);
+        } else if (req.url?.startsWith('/v2/models/close/')) {
+          res.writeHead(200, { 'content-type': 'application/json', connection: 'close' }).end(RESPONSE);
+        } else if (req.url?.startsWith('/v2/models/chunked/')) {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.write(RESPONSE.subarray(0, 10));
+          setImmediate(() => res.end(RESPONSE.subarray(10)));
+        } else if (req.url?.startsWith('/v2/models/drop/')) {
+          req.socket.destroy();
+        } else if (req.url?.startsWith('/v2/models/stall/')) {
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+          res.write('{"partial":');
           hung.push(res);
         } else if (req.url?.startsWith('/v2/models/barrier/')) {
           barrier.push(res);
@@ -180,6 +197,115 @@ describe('HTTP InferClient', () => {
     }
   });
 
+  it('keeps one connection alive across requests, and reconnects after the server closes it', async () => {
+    const c = client();
+    try {
+      const before = sockets;
+      const ok = c.prepare(spec(true));
+      for (let k = 0; k < 3; k++) assert.equal((await c.infer(ok, 5000)).ok, true);
+      assert.equal(sockets - before, 1);
+      const closing = await c.infer(c.prepare(spec(true, 'close')), 5000);
+      assert.equal(closing.ok, true);
+      assert.equal(closing.responseBytes, RESPONSE.byteLength);
+      assert.equal((await c.infer(ok, 5000)).ok, true);
+      assert.equal(sockets - before, 2);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('reads a chunked response, with sendEnd and response times in order', async () => {
+    const c = client();
+    try {
+      const out = await c.infer(c.prepare(spec(true, 'chunked')), 5000);
+      assert.equal(out.ok, true);
+      assert.equal(out.responseBytes, RESPONSE.byteLength);
+      assert.ok(out.sendStartNs <= out.sendEndNs && out.sendEndNs <= out.responseStartNs);
+      assert.ok(out.responseStartNs <= out.endNs);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('reports a connection dropped mid-request as a transport error and recovers', async () => {
+    const c = client();
+    try {
+      const out = await c.infer(c.prepare(spec(true, 'drop')), 5000);
+      assert.equal(out.ok, false);
+      assert.match(out.errorKind ?? '', /^transport:/);
+      assert.equal((await c.infer(c.prepare(spec(true)), 5000)).ok, true);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('times out a response body that stalls, then works on a new connection', async () => {
+    const c = client();
+    try {
+      const out = await c.infer(c.prepare(spec(true, 'stall')), 200);
+      assert.equal(out.ok, false);
+      assert.equal(out.errorKind, 'timeout');
+      assert.ok(out.responseBytes > 0);
+      assert.equal((await c.infer(c.prepare(spec(true)), 5000)).ok, true);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('queues requests beyond its connections and resolves in-flight ones on close', async () => {
+    const c = client({ connections: 1 });
+    const prepared = c.prepare(spec(true));
+    const outs = await Promise.all([0, 1, 2, 3].map(() => c.infer(prepared, 5000)));
+    assert.ok(outs.every((o) => o.ok));
+    const pending = [c.infer(c.prepare(spec(true, 'hang')), 0), c.infer(prepared, 0)];
+    await new Promise((r) => setTimeout(r, 50));
+    await c.close();
+    const closed = await Promise.all(pending);
+    assert.deepEqual(
+      closed.map((o) => o.errorKind),
+      ['transport:CLIENT_CLOSED', 'transport:CLIENT_CLOSED'],
+    );
+    assert.equal((await c.infer(prepared, 0)).errorKind, 'transport:CLIENT_CLOSED');
+  });
+
+  it('reads a body that ends with the connection (no length, no chunks)', async () => {
+    const raw = createNetServer((socket) => {
+      socket.once('data', () =>
+        socket.end('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nhello, until close'),
+      );
+    });
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    const c = createHttpClient({
+      url: `127.0.0.1:${(raw.address() as AddressInfo).port}`,
+      clock: systemClock,
+      connections: 1,
+      headers: {},
+    });
+    try {
+      const prepared = c.prepare(spec(true));
+      for (let k = 0; k < 2; k++) {
+        const out = await c.infer(prepared, 5000);
+        assert.equal(out.ok, true, out.errorMessage);
+        assert.equal(out.responseBytes, 'hello, until close'.length);
+      }
+    } finally {
+      await c.close();
+      await new Promise<void>((resolve) => raw.close(() => resolve()));
+    }
+  });
+
+  it('refuses -H headers that would break the framing', () => {
+    assert.throws(
+      () => client({ headers: { 'content-length': '1' } }).prepare(spec(true)),
+      /set by the client/,
+    );
+    assert.throws(() => client({ headers: { 'x-a': 'b\r\nx-c: d' } }).prepare(spec(true)), /invalid value/);
+    assert.throws(
+      () => client({ headers: { 'bad name': 'v' } }).prepare(spec(true)),
+      /invalid HTTP header name/,
+    );
+  });
+
   it('opens N connections for N requests in flight', async () => {
     const c = client({ connections: 3 });
     try {
@@ -190,6 +316,75 @@ describe('HTTP InferClient', () => {
       assert.equal(sockets - before, 3);
     } finally {
       await c.close();
+    }
+  });
+});
+
+describe('HTTP InferClient over TLS', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'inferbench-tls-'));
+  const certFile = join(dir, 'cert.pem');
+  const keyFile = join(dir, 'key.pem');
+  const openssl = spawnSync(
+    'openssl',
+    [
+      ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'],
+      ...['-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=localhost'],
+      ...['-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
+    ],
+    { stdio: 'ignore' },
+  );
+  const skip = openssl.status === 0 ? false : 'openssl is not available to make a test certificate';
+  let server: HttpsServer | undefined;
+  let port = 0;
+
+  before(async () => {
+    if (skip) return;
+    server = createHttpsServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, (req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(RESPONSE));
+    });
+    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+
+  after(async () => {
+    server?.closeAllConnections();
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('verifies the server against --ssl-https-ca-certificates-file and refuses an unknown one', {
+    skip,
+  }, async () => {
+    const trusting = createHttpClient({
+      url: `https://127.0.0.1:${port}`,
+      clock: systemClock,
+      connections: 1,
+      headers: {},
+      tls: { enabled: true, caFile: certFile },
+    });
+    const strict = createHttpClient({
+      url: `https://localhost:${port}`,
+      clock: systemClock,
+      connections: 1,
+      headers: {},
+    });
+    const lax = createHttpClient({
+      url: `https://localhost:${port}`,
+      clock: systemClock,
+      connections: 1,
+      headers: {},
+      tls: { enabled: true, verifyPeer: false },
+    });
+    try {
+      for (let k = 0; k < 2; k++)
+        assert.equal((await trusting.infer(trusting.prepare(spec(true)), 5000)).ok, true);
+      const refused = await strict.infer(strict.prepare(spec(true)), 5000);
+      assert.equal(refused.ok, false);
+      assert.match(refused.errorKind ?? '', /^transport:/);
+      assert.equal((await lax.infer(lax.prepare(spec(true)), 5000)).ok, true);
+    } finally {
+      await Promise.all([trusting.close(), strict.close(), lax.close()]);
     }
   });
 });

@@ -175,6 +175,7 @@ class Core implements ServerCore {
         );
       }
       loaded.validate(request);
+      request.stamps?.mark('validated', this.clock.nowNs());
       return loaded.runtime.infer(request);
     } catch (e) {
       return Promise.reject(e);

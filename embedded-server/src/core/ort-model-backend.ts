@@ -14,6 +14,7 @@ import {
 import type { ResponseCache } from '../cache/response-cache.ts';
 import { loadModelConfig } from '../repository/repository-scan.ts';
 import { assertServable } from '../repository/servable.ts';
+import { bucketPlanFor } from '../runtime/batch-buckets.ts';
 import { type CudaProbe, probeCuda } from '../runtime/gpu-probe.ts';
 import { createOrtInstance } from '../runtime/ort-instance.ts';
 import { ModelLoadError } from '../runtime/runtime-errors.ts';
@@ -120,16 +121,25 @@ export class OrtModelBackend implements ModelBackend {
       for (const plan of plans) {
         const session = sessionOptionsFromConfig(config, { kind: plan.kind, deviceId: plan.deviceId });
         for (const w of session.warnings) this.log.warn(`model '${model.name}' instance ${plan.name}: ${w}`);
-        instances.push(
-          await createOrtInstance({
-            name: plan.name,
-            modelPath: version.modelPath,
-            kind: plan.kind,
-            deviceId: plan.deviceId,
-            sessionOptions: session.options,
-            clock: this.clock,
-          }),
-        );
+        const batchBuckets = bucketPlanFor(config, plan.kind);
+        const instance = await createOrtInstance({
+          name: plan.name,
+          modelPath: version.modelPath,
+          kind: plan.kind,
+          deviceId: plan.deviceId,
+          sessionOptions: session.options,
+          ...(batchBuckets ? { batchBuckets } : {}),
+          clock: this.clock,
+        });
+        instances.push(instance);
+        if (instance.bucketSizes.length > 0) {
+          this.log.info(
+            `model '${model.name}' instance ${plan.name}: one session per batch bucket ${instance.bucketSizes.join(',')} ` +
+              (batchBuckets?.warmInputs
+                ? `(warmed in ${Math.round(instance.bucketWarmMs)} ms)`
+                : '(not warmed: an input has variable dims; each bucket tunes on its first batch)'),
+          );
+        }
       }
       // Triton warms every instance before the version turns READY; a failing sample fails the load.
       for (const instance of instances) {

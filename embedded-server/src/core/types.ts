@@ -4,6 +4,7 @@
  */
 import type { ModelConfig } from '../../../src/protocol/gen/model_config_pb.ts';
 import type { Tensor } from '../../../src/protocol/tensor.ts';
+import type { StageStamps } from '../stats/stage-trace.ts';
 
 export type ParameterValue = string | number | boolean | bigint;
 
@@ -36,6 +37,8 @@ export interface InferRequest {
   receivedNs: number;
   /** Aborted when the client goes away (HTTP close, gRPC cancel): queued requests are then CANCELLED. */
   signal?: AbortSignal;
+  /** Stage timestamps, only when the server traces stages (benchmarks); see stats/stage-trace.ts. */
+  stamps?: StageStamps;
 }
 
 export interface InferResponse {
@@ -55,9 +58,20 @@ export interface ExecutionTimings {
   computeOutputNs: number;
 }
 
+/** When an execution passed the instance's stages, on the server clock (for the opt-in stage trace). */
+export interface ExecutionStamps {
+  workerReceivedNs: number;
+  runStartNs: number;
+  runEndNs: number;
+  workerPostedNs: number;
+  resultReceivedNs: number;
+}
+
 export interface ExecutionResult extends ExecutionTimings {
   /** Batched outputs (batch dim first when the model batches), all model outputs, in the order asked. */
   outputs: Tensor[];
+  /** Set by instances that can tell (the ORT worker instance). */
+  stamps?: ExecutionStamps;
 }
 
 /**

@@ -8,13 +8,20 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { InferenceSession } from 'onnxruntime-node';
-import { type Clock, systemClock } from '../../../src/protocol/clock.ts';
+import { type Clock, systemClock, systemClockOrigin } from '../../../src/protocol/clock.ts';
 import { InferenceError } from '../../../src/protocol/status.ts';
 import type { Tensor } from '../../../src/protocol/tensor.ts';
 import type { ExecutionResult, ModelInstance } from '../core/types.ts';
 import { ModelLoadError } from './runtime-errors.ts';
 import type { InstanceKind } from './session-options.ts';
-import type { FromWorker, OrtValueInfo, RunMessage, WireInput, WorkerData } from './worker-protocol.ts';
+import type {
+  BucketPlan,
+  FromWorker,
+  OrtValueInfo,
+  RunMessage,
+  WireInput,
+  WorkerData,
+} from './worker-protocol.ts';
 
 const SOURCE_EXT = extname(fileURLToPath(import.meta.url));
 /** `.ts` when running from sources under tsx, `.js` once compiled to dist/. */
@@ -45,6 +52,8 @@ export interface OrtInstanceOptions {
    * them (model warmup repeats one request).
    */
   transferInputs?: boolean;
+  /** One session per batch-size bucket (GPU: see batch-buckets.ts). */
+  batchBuckets?: BucketPlan;
   clock?: Clock;
 }
 
@@ -54,6 +63,9 @@ export interface OrtInstance extends ModelInstance {
   readonly outputs: readonly OrtValueInfo[];
   /** Time the session took to load, on the injected clock. */
   readonly loadDurationNs: number;
+  /** Batch-size buckets in use (empty: one session at exact shapes), and how long warming them took. */
+  readonly bucketSizes: readonly number[];
+  readonly bucketWarmMs: number;
 }
 
 interface InFlight {
@@ -97,6 +109,15 @@ function wireInputs(requests: ReadonlyArray<readonly Tensor[]>, transfer: boolea
   });
 }
 
+/** Every input buffer once (a transfer list must not name a buffer twice). */
+function transferList(inputs: readonly WireInput[]): ArrayBuffer[] {
+  const list: ArrayBuffer[] = [];
+  for (const input of inputs) {
+    for (const b of input.buffers) if (!list.includes(b)) list.push(b);
+  }
+  return list;
+}
+
 class OrtWorkerInstance implements OrtInstance {
   readonly name: string;
   readonly kind: InstanceKind;
@@ -104,8 +125,11 @@ class OrtWorkerInstance implements OrtInstance {
   readonly inputs: readonly OrtValueInfo[];
   readonly outputs: readonly OrtValueInfo[];
   readonly loadDurationNs: number;
+  readonly bucketSizes: readonly number[];
+  readonly bucketWarmMs: number;
   private readonly worker: Worker;
   private readonly transferInputs: boolean;
+  private readonly clock: Clock;
   private inFlight: InFlight | undefined;
   private seq = 0;
   /** Set once the worker is gone: every later execute() fails with this. */
@@ -115,7 +139,7 @@ class OrtWorkerInstance implements OrtInstance {
   constructor(
     options: OrtInstanceOptions,
     worker: Worker,
-    ready: { inputs: OrtValueInfo[]; outputs: OrtValueInfo[] },
+    ready: { inputs: OrtValueInfo[]; outputs: OrtValueInfo[]; bucketSizes: number[]; bucketWarmMs: number },
     loadDurationNs: number,
   ) {
     this.name = options.name;
@@ -124,8 +148,11 @@ class OrtWorkerInstance implements OrtInstance {
     this.inputs = ready.inputs;
     this.outputs = ready.outputs;
     this.loadDurationNs = loadDurationNs;
+    this.bucketSizes = ready.bucketSizes;
+    this.bucketWarmMs = ready.bucketWarmMs;
     this.worker = worker;
     this.transferInputs = options.transferInputs ?? true;
+    this.clock = options.clock ?? systemClock;
     worker.on('message', (m: FromWorker) => this.onMessage(m));
     worker.on('error', (e: Error) => this.die(`model instance '${this.name}' failed: ${e.message}`));
     worker.on('exit', (code) => this.die(`model instance '${this.name}' stopped (worker exit code ${code})`));
@@ -159,7 +186,7 @@ class OrtWorkerInstance implements OrtInstance {
       this.inFlight = { seq: msg.seq, resolve, reject };
       this.worker.ref();
       try {
-        this.worker.postMessage(msg, [...new Set(msg.inputs.flatMap((i) => i.buffers))]);
+        this.worker.postMessage(msg, transferList(msg.inputs));
       } catch (e) {
         this.settle();
         reject(
@@ -194,6 +221,7 @@ class OrtWorkerInstance implements OrtInstance {
 
   private onMessage(m: FromWorker): void {
     if ((m.type !== 'result' && m.type !== 'run-error') || m.seq !== this.inFlight?.seq) return;
+    const resultReceivedNs = this.clock.nowNs();
     const f = this.settle() as InFlight;
     if (m.type === 'run-error') {
       f.reject(new InferenceError('INTERNAL', m.message));
@@ -209,6 +237,13 @@ class OrtWorkerInstance implements OrtInstance {
       computeInputNs: m.computeInputNs,
       computeInferNs: m.computeInferNs,
       computeOutputNs: m.computeOutputNs,
+      stamps: {
+        workerReceivedNs: m.receivedNs,
+        runStartNs: m.runStartNs,
+        runEndNs: m.runEndNs,
+        workerPostedNs: m.postedNs,
+        resultReceivedNs,
+      },
     });
   }
 }
@@ -220,7 +255,12 @@ class OrtWorkerInstance implements OrtInstance {
 export function createOrtInstance(options: OrtInstanceOptions): Promise<OrtInstance> {
   const clock = options.clock ?? systemClock;
   const startNs = clock.nowNs();
-  const data: WorkerData = { modelPath: options.modelPath, sessionOptions: options.sessionOptions };
+  const data: WorkerData = {
+    modelPath: options.modelPath,
+    sessionOptions: options.sessionOptions,
+    clockOriginNs: systemClockOrigin(),
+    ...(options.batchBuckets ? { batchBuckets: options.batchBuckets } : {}),
+  };
   const worker = startWorker(data, `ort:${options.name}`);
   return new Promise<OrtInstance>((resolve, reject) => {
     const fail = (message: string) => {

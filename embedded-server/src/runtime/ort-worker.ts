@@ -5,8 +5,11 @@
  * next to the work. Run failures are answered as messages; the worker itself keeps going.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { InferenceSession, type Tensor as OrtTensor } from 'onnxruntime-node';
+import { type InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
+import { systemClockFrom } from '../../../src/protocol/clock.ts';
 import { datatypeFromOrtType } from '../../../src/protocol/datatypes.ts';
+import { firstRows } from './batch-buckets.ts';
+import { SessionSet } from './session-set.ts';
 import { concatBatch, fromOrtTensor, toOrtTensor } from './tensor-map.ts';
 import type {
   FromWorker,
@@ -37,30 +40,48 @@ function valueInfos(meta: readonly InferenceSession.ValueMetadata[]): OrtValueIn
   );
 }
 
-function nowNs(): bigint {
-  return process.hrtime.bigint();
-}
+const clock = systemClockFrom(init.clockOriginNs);
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-async function run(session: InferenceSession, msg: RunMessage): Promise<void> {
-  const t0 = nowNs();
+/** The batch's row count (Σ dim 0 of the first input's parts), or undefined when it has no batch dim. */
+function batchRows(msg: RunMessage): number | undefined {
+  const shapes = msg.inputs[0]?.shapes ?? [];
+  if (shapes.length === 0 || shapes.some((s) => s.length === 0)) return undefined;
+  return shapes.reduce((n, s) => n + (s[0] as number), 0);
+}
+
+/** An output of a padded run cut back to the batch's real rows (a view for numeric data). */
+function realRows(tensor: OrtTensor, paddedRows: number | undefined, rows: number | undefined): OrtTensor {
+  if (paddedRows === undefined || rows === undefined) return tensor;
+  const cut = firstRows(tensor.data as Float32Array, tensor.dims, paddedRows, rows);
+  if (cut.data === tensor.data) return tensor;
+  return new OrtTensor(tensor.type as 'float32', cut.data, cut.dims);
+}
+
+async function run(sessions: SessionSet, msg: RunMessage): Promise<void> {
+  const t0 = clock.nowNs();
+  const rows = batchRows(msg);
+  const { session, paddedRows } = sessions.choose(rows);
   const feeds: Record<string, OrtTensor> = {};
   for (const input of msg.inputs) {
     const parts = input.buffers.map((b, i) => ({
       shape: input.shapes[i] as number[],
       data: new Uint8Array(b),
     }));
-    feeds[input.name] = toOrtTensor(input.name, input.datatype, concatBatch(input.name, parts));
+    // Concatenation and bucket padding in one copy.
+    const pad =
+      paddedRows === undefined ? undefined : { rows: paddedRows, bytesElements: input.datatype === 'BYTES' };
+    feeds[input.name] = toOrtTensor(input.name, input.datatype, concatBatch(input.name, parts, pad));
   }
-  const t1 = nowNs();
+  const t1 = clock.nowNs();
   const fetches = msg.outputNames.length > 0 ? msg.outputNames : [...session.outputNames];
   const results = await session.run(feeds, fetches);
-  const t2 = nowNs();
+  const t2 = clock.nowNs();
   const outputs: WireOutput[] = fetches.map((name) => {
-    const out = fromOrtTensor(name, results[name] as OrtTensor);
+    const out = fromOrtTensor(name, realRows(results[name] as OrtTensor, paddedRows, rows));
     return {
       name,
       datatype: out.datatype,
@@ -70,14 +91,18 @@ async function run(session: InferenceSession, msg: RunMessage): Promise<void> {
       byteLength: out.data.byteLength,
     };
   });
-  const t3 = nowNs();
+  const t3 = clock.nowNs();
   const result: FromWorker = {
     type: 'result',
     seq: msg.seq,
     outputs,
-    computeInputNs: Number(t1 - t0),
-    computeInferNs: Number(t2 - t1),
-    computeOutputNs: Number(t3 - t2),
+    computeInputNs: t1 - t0,
+    computeInferNs: t2 - t1,
+    computeOutputNs: t3 - t2,
+    receivedNs: t0,
+    runStartNs: t1,
+    runEndNs: t2,
+    postedNs: t3,
   };
   const transfer = [...new Set(outputs.map((o) => o.buffer))];
   try {
@@ -96,21 +121,25 @@ async function run(session: InferenceSession, msg: RunMessage): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  let session: InferenceSession;
+  let sessions: SessionSet;
   try {
-    session = await InferenceSession.create(init.modelPath, init.sessionOptions);
+    sessions = await SessionSet.create(init.modelPath, init.sessionOptions, init.batchBuckets);
   } catch (e) {
     // The handle terminates this worker once it has read the message.
     post({ type: 'load-error', message: errorText(e) });
     return;
   }
   (port as NonNullable<typeof port>).on('message', (msg: ToWorker) => {
-    run(session, msg).catch((e: unknown) => post({ type: 'run-error', seq: msg.seq, message: errorText(e) }));
+    run(sessions, msg).catch((e: unknown) =>
+      post({ type: 'run-error', seq: msg.seq, message: errorText(e) }),
+    );
   });
   post({
     type: 'ready',
-    inputs: valueInfos(session.inputMetadata),
-    outputs: valueInfos(session.outputMetadata),
+    inputs: valueInfos(sessions.main.inputMetadata),
+    outputs: valueInfos(sessions.main.outputMetadata),
+    bucketSizes: [...sessions.bucketSizes],
+    bucketWarmMs: sessions.warmMs,
   });
 }
 

@@ -28,12 +28,18 @@ export class TensorMapError extends Error {
 
 /**
  * Concatenates request tensors along dim 0 in order: shape [Σ dim0, ...rest]. Row-major layout makes that
- * a byte concatenation for every datatype, BYTES included. One part is returned as is (no copy).
+ * a byte concatenation for every datatype, BYTES included. With `padTo`, zero rows follow up to that many
+ * rows (BYTES: zero-length elements) in the same single copy. One part without padding is returned as is.
  */
-export function concatBatch(name: string, parts: readonly RawTensor[]): RawTensor {
+export function concatBatch(
+  name: string,
+  parts: readonly RawTensor[],
+  padTo?: { rows: number; bytesElements: boolean },
+): RawTensor {
   if (parts.length === 0) throw new TensorMapError(`no data for input '${name}'`);
-  if (parts.length === 1) return parts[0] as RawTensor;
   const first = parts[0] as RawTensor;
+  const padding = padTo !== undefined && first.shape.length > 0;
+  if (parts.length === 1 && !padding) return first;
   if (first.shape.length === 0)
     throw new TensorMapError(`input '${name}' has no batch dimension to concatenate along`);
   const rest = first.shape.slice(1);
@@ -48,13 +54,25 @@ export function concatBatch(name: string, parts: readonly RawTensor[]): RawTenso
     batch += p.shape[0] as number;
     bytes += p.data.byteLength;
   }
-  const data = new Uint8Array(bytes);
+  let rows = batch;
+  let padBytes = 0;
+  if (padTo && padTo.rows > batch) {
+    rows = padTo.rows;
+    const rowElements = rest.reduce((a, b) => a * b, 1);
+    // A BYTES element is a 4-byte length then its bytes: an empty one is 4 zero bytes.
+    padBytes = padTo.bytesElements
+      ? (rows - batch) * rowElements * 4
+      : batch === 0
+        ? 0
+        : (bytes / batch) * (rows - batch);
+  }
+  const data = new Uint8Array(bytes + padBytes);
   let offset = 0;
   for (const p of parts) {
     data.set(p.data, offset);
     offset += p.data.byteLength;
   }
-  return { shape: [batch, ...rest], data };
+  return { shape: [rows, ...rest], data };
 }
 
 const decoder = new TextDecoder();

@@ -9,6 +9,25 @@ import type { Datatype } from '../../../src/protocol/datatypes.ts';
 export interface WorkerData {
   modelPath: string;
   sessionOptions: InferenceSession.SessionOptions;
+  /** The main thread's `systemClockOrigin()`: the worker's stamps are on the same clock. */
+  clockOriginNs: bigint;
+  /** One session per batch-size bucket (batch-buckets.ts); absent = one session, exact shapes. */
+  batchBuckets?: BucketPlan;
+}
+
+/** A model input with every non-batch dim fixed, for warming bucket sessions with zeros. */
+export interface WarmInput {
+  name: string;
+  datatype: Datatype;
+  /** Dims after the batch dimension. */
+  dims: number[];
+}
+
+export interface BucketPlan {
+  /** Ascending bucket sizes; the last is max_batch_size. */
+  sizes: number[];
+  /** Undefined when some input has a variable dim: each bucket then tunes on its first batch. */
+  warmInputs: WarmInput[] | undefined;
 }
 
 /** A model input or output as ORT reports it; dims are -1 where the model leaves them open. */
@@ -47,7 +66,14 @@ export interface RunMessage {
 export type ToWorker = RunMessage;
 
 export type FromWorker =
-  | { type: 'ready'; inputs: OrtValueInfo[]; outputs: OrtValueInfo[] }
+  | {
+      type: 'ready';
+      inputs: OrtValueInfo[];
+      outputs: OrtValueInfo[];
+      /** Bucket sizes in use (empty: one session) and the time their warm runs took. */
+      bucketSizes: number[];
+      bucketWarmMs: number;
+    }
   | { type: 'load-error'; message: string }
   | {
       type: 'result';
@@ -56,5 +82,10 @@ export type FromWorker =
       computeInputNs: number;
       computeInferNs: number;
       computeOutputNs: number;
+      /** Stamps on the shared clock: batch picked up, session.run called, returned, result posted. */
+      receivedNs: number;
+      runStartNs: number;
+      runEndNs: number;
+      postedNs: number;
     }
   | { type: 'run-error'; seq: number; message: string };

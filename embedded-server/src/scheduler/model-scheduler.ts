@@ -30,7 +30,13 @@ import { InferenceError, isInferenceError } from '../../../src/protocol/status.t
 import type { Tensor } from '../../../src/protocol/tensor.ts';
 import { NS_PER_MS, NS_PER_US } from '../../../src/protocol/units.ts';
 import { ResponseCache } from '../cache/response-cache.ts';
-import type { ExecutionTimings, InferRequest, InferResponse, ModelInstance } from '../core/types.ts';
+import type {
+  ExecutionStamps,
+  ExecutionTimings,
+  InferRequest,
+  InferResponse,
+  ModelInstance,
+} from '../core/types.ts';
 import { requestIdPrefix } from '../core/validate-request.ts';
 import type { FailureReason, ModelStatsRecorder } from '../stats/model-stats.ts';
 import { formDynamicBatch } from './batch-formation.ts';
@@ -125,6 +131,17 @@ function preferredSizes(config: ModelConfig, batching: ModelDynamicBatching): nu
   return sizes.length === 0 && config.maxBatchSize > 0 ? [config.maxBatchSize] : sizes;
 }
 
+/** Copies an execution's instance stamps onto a traced request. */
+function markExecution(request: InferRequest, stamps: ExecutionStamps): void {
+  const s = request.stamps;
+  if (!s) return;
+  s.mark('workerReceived', stamps.workerReceivedNs);
+  s.mark('runStart', stamps.runStartNs);
+  s.mark('runEnd', stamps.runEndNs);
+  s.mark('workerPosted', stamps.workerPostedNs);
+  s.mark('resultReceived', stamps.resultReceivedNs);
+}
+
 function errorOf(e: unknown): InferenceError {
   if (isInferenceError(e)) return e;
   return new InferenceError('INTERNAL', e instanceof Error ? e.message : String(e), { cause: e });
@@ -182,6 +199,7 @@ class Scheduler implements ModelScheduler {
   enqueue(request: InferRequest): Promise<InferResponse> {
     if (this.stopped) return Promise.reject(stoppingError(request.id));
     const enqueueNs = this.clock.nowNs();
+    request.stamps?.mark('enqueued', enqueueNs);
     const rows = this.modelBatches ? (request.inputs[0]?.shape[0] ?? 1) : 1;
 
     let cacheKey: string | undefined;
@@ -209,7 +227,8 @@ class Scheduler implements ModelScheduler {
         rows,
         batchSize: Math.max(1, rows),
         enqueueNs,
-        signature: this.signatureOf?.(request.inputs) ?? '',
+        // Only the batcher compares signatures; the default scheduler never needs one.
+        signature: this.batching ? (this.signatureOf?.(request.inputs) ?? '') : '',
         level,
         deadlineNs: this.batching
           ? deadlineNs(enqueueNs, effectiveTimeoutUs(this.policies.policyOf(level), request.timeoutUs))
@@ -412,10 +431,12 @@ class Scheduler implements ModelScheduler {
         | { outputs: Tensor[][]; responses: InferResponse[]; timings: ExecutionTimings }
         | InferenceError;
       try {
+        for (const e of entries) e.request.stamps?.mark('dispatched', computeStartNs);
         const result = await instance.execute(
           entries.map((e) => e.request.inputs),
           this.outputNames,
         );
+        if (result.stamps) for (const e of entries) markExecution(e.request, result.stamps);
         const outputs = this.modelBatches
           ? splitBatchOutputs(
               result.outputs,
@@ -460,6 +481,7 @@ class Scheduler implements ModelScheduler {
     this.stats.recordExecution({ batchSize, ...timings });
     const endNs = this.clock.nowNs();
     entries.forEach((e, i) => {
+      e.request.stamps?.mark('completed', endNs);
       let cacheMissNs: number | undefined;
       if (this.cache && e.cacheKey !== undefined) {
         const insertStartNs = this.clock.nowNs();
@@ -479,12 +501,12 @@ class Scheduler implements ModelScheduler {
 
   /** The response of `request` from all model outputs (model order), keeping only the requested ones. */
   private responseOf(request: InferRequest, outputs: readonly Tensor[]): InferResponse {
-    const byName = new Map(outputs.map((t) => [t.name, t]));
-    const wanted = request.outputs.length === 0 ? undefined : new Set(request.outputs.map((o) => o.name));
+    // Outputs are few: linear scans beat building a Map and a Set per request.
+    const wanted = request.outputs;
     const selected: Tensor[] = [];
     for (const name of this.outputNames) {
-      if (wanted && !wanted.has(name)) continue;
-      const t = byName.get(name);
+      if (wanted.length > 0 && !wanted.some((o) => o.name === name)) continue;
+      const t = outputs.find((o) => o.name === name);
       if (!t) throw new InferenceError('INTERNAL', `output '${name}' was not produced by the model instance`);
       selected.push(t);
     }

@@ -59,6 +59,7 @@ import { healthServiceDefinition, inferenceServiceDefinition } from '../../../sr
 import { wireParameterToGrpc } from '../../../src/protocol/infer-parameters.ts';
 import { GrpcCode, InferenceError } from '../../../src/protocol/status.ts';
 import type { InferenceCore, ModelState } from '../core/api.ts';
+import type { StageStamps, StageTraceRecorder } from '../stats/stage-trace.ts';
 import { asInferenceError, toInferRequest } from './infer-request-mapping.ts';
 
 export interface GrpcServerOptions {
@@ -67,6 +68,8 @@ export interface GrpcServerOptions {
   /** 0 = any free port. */
   port: number;
   clock: Clock;
+  /** When given, every unary ModelInfer is stage-stamped and recorded here (benchmarks). */
+  stageTrace?: StageTraceRecorder;
 }
 
 export interface GrpcServerHandle {
@@ -138,16 +141,45 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   const { core, clock } = options;
   const server = new Server({ 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 });
 
-  const infer = async (req: ModelInferRequest, signal: AbortSignal): Promise<ModelInferResponse> => {
+  const infer = async (
+    req: ModelInferRequest,
+    abort: AbortController,
+    stamps?: StageStamps,
+  ): Promise<ModelInferResponse> => {
     const version = checkedVersion(req.modelVersion);
     const wire = grpcRequestToWire(req);
     const request = toInferRequest(wire, {
       modelName: req.modelName,
       modelVersion: version,
       receivedNs: clock.nowNs(),
-      signal,
+      abort,
     });
-    return wireToGrpcResponse(await core.infer(request));
+    if (!stamps) return wireToGrpcResponse(await core.infer(request));
+    stamps.mark('decoded', request.receivedNs);
+    request.stamps = stamps;
+    const response = await core.infer(request);
+    stamps.mark('responseReady', clock.nowNs());
+    const encoded = wireToGrpcResponse(response);
+    stamps.mark('encoded', clock.nowNs());
+    return encoded;
+  };
+
+  const stageTrace = options.stageTrace;
+  /** Unary ModelInfer; with stage tracing, the stamps end once grpc-js has serialised and written the response. */
+  const modelInfer: handleUnaryCall<ModelInferRequest, ModelInferResponse> = (call, callback) => {
+    const stamps = stageTrace?.begin(clock.nowNs());
+    const abort = new AbortController();
+    call.once('cancelled', () => abort.abort());
+    infer(call.request, abort, stamps).then(
+      (res) => {
+        callback(null, res);
+        if (stamps) {
+          stamps.mark('written', clock.nowNs());
+          stageTrace?.record(stamps);
+        }
+      },
+      (e: unknown) => callback(grpcError(e)),
+    );
   };
 
   const modelStreamInfer: handleBidiStreamingCall<ModelInferRequest, ModelStreamInferResponse> = (
@@ -167,7 +199,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     call.on('data', (req: ModelInferRequest) => {
       const slot: { done: boolean; response?: ModelStreamInferResponse } = { done: false };
       pending.push(slot);
-      infer(req, abort.signal).then(
+      infer(req, abort).then(
         (res) => {
           res.parameters.triton_final_response = wireParameterToGrpc(true);
           slot.response = create(ModelStreamInferResponseSchema, { inferResponse: res });
@@ -228,7 +260,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
         outputs: m.outputs.map(tensor),
       });
     }),
-    ModelInfer: unary(infer),
+    ModelInfer: modelInfer,
     ModelStreamInfer: modelStreamInfer,
     ModelConfig: unary(
       (req: ModelConfigRequest): ModelConfigResponse =>

@@ -29,6 +29,7 @@ import {
 import { modelConfigToJson } from '../../../src/protocol/model-config-json.ts';
 import { InferenceError } from '../../../src/protocol/status.ts';
 import type { InferenceCore, ModelIndexEntry } from '../core/api.ts';
+import type { StageStamps, StageTraceRecorder } from '../stats/stage-trace.ts';
 import { asInferenceError, toInferRequest } from './infer-request-mapping.ts';
 
 const unzip = promisify(zlib.unzip);
@@ -43,6 +44,8 @@ export interface HttpServerOptions {
   clock: Clock;
   /** Largest request body (after decompression), bytes; Triton's --http-max-input-size, 64 MiB. */
   maxInputBytes?: number;
+  /** When given, every inference request is stage-stamped and recorded here (benchmarks). */
+  stageTrace?: StageTraceRecorder;
 }
 
 export interface HttpServerHandle {
@@ -87,6 +90,8 @@ interface RouteContext {
   /** Path parameters: model name, version ('' when absent), repository name. */
   params: { model: string; version: string; repository: string };
   body(): Promise<Buffer>;
+  /** Stage stamps of this request when the server traces stages. */
+  stamps: StageStamps | undefined;
 }
 
 interface Route {
@@ -153,8 +158,9 @@ export function chooseResponseEncoding(acceptEncoding: string | undefined): 'gzi
 
 function buildRoutes(core: InferenceCore, clock: Clock, maxInputBytes: number): Route[] {
   const model = '/v2/models/([^/]+)(?:/versions/([0-9]+))?';
-  const infer: Handler = async ({ req, res, params, body }) => {
+  const infer: Handler = async ({ req, res, params, body, stamps }) => {
     const raw = await body();
+    stamps?.mark('bodyRead', clock.nowNs());
     const headerLength = parseInferenceHeaderLength(
       req.headers[INFERENCE_HEADER.toLowerCase()] as string | undefined,
       raw.byteLength,
@@ -172,13 +178,19 @@ function buildRoutes(core: InferenceCore, clock: Clock, maxInputBytes: number): 
       modelName: params.model,
       modelVersion: params.version,
       receivedNs: clock.nowNs(),
-      signal: abort.signal,
+      abort,
     });
+    if (stamps) {
+      stamps.mark('decoded', request.receivedNs);
+      request.stamps = stamps;
+    }
     const response = await core.infer(request);
+    stamps?.mark('responseReady', clock.nowNs());
     const encoded = encodeHttpInferResponse(
       response,
       binaryOutputSelector(request.outputs, request.binaryDataOutput),
     );
+    stamps?.mark('encoded', clock.nowNs());
     const headers: Record<string, string | number> = { 'Content-Type': encoded.contentType };
     if (encoded.headerLength !== undefined) headers[INFERENCE_HEADER] = encoded.headerLength;
     return { status: 200, headers, chunks: encoded.chunks };
@@ -323,6 +335,47 @@ function sizeError(bytes: number, maxInputBytes: number): InferenceError {
   );
 }
 
+/**
+ * The body's chunks, read with plain stream events (an async iterator costs several promises per request).
+ * Past `limitBytes` it fails with the size error and drops the request, as the iterator did.
+ */
+function collectChunks(
+  req: http.IncomingMessage,
+  limitBytes: number | undefined,
+): Promise<{ chunks: Buffer[]; total: number }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    if (req.readableEnded) {
+      resolve({ chunks, total });
+      return;
+    }
+    const finish = (error?: Error): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', finish);
+      req.off('close', onClose);
+      if (error) reject(error);
+      else resolve({ chunks, total });
+    };
+    const onData = (chunk: Buffer): void => {
+      total += chunk.byteLength;
+      if (limitBytes !== undefined && total > limitBytes) {
+        finish(sizeError(total, limitBytes));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => finish();
+    const onClose = (): void => finish(new Error('the request was closed before its body ended'));
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', finish);
+    req.on('close', onClose);
+  });
+}
+
 /** Reads (and decompresses) a request body within the size limit. */
 async function readBody(req: http.IncomingMessage, maxInputBytes: number): Promise<Buffer> {
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
@@ -331,13 +384,7 @@ async function readBody(req: http.IncomingMessage, maxInputBytes: number): Promi
   }
   const declared = Number(req.headers['content-length'] ?? Number.NaN);
   if (encoding === 'identity' && declared > maxInputBytes) throw sizeError(declared, maxInputBytes);
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req) {
-    total += (chunk as Buffer).byteLength;
-    if (total > maxInputBytes && encoding === 'identity') throw sizeError(total, maxInputBytes);
-    chunks.push(chunk as Buffer);
-  }
+  const { chunks, total } = await collectChunks(req, encoding === 'identity' ? maxInputBytes : undefined);
   const raw = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total);
   if (encoding === 'identity') return raw;
   try {
@@ -386,7 +433,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   let closing = false;
   let drained: (() => void) | undefined;
 
+  const stageTrace = options.stageTrace;
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const stamps = stageTrace?.begin(clock.nowNs());
     const path = (req.url ?? '/').split('?', 1)[0] as string;
     let reply: Reply = NOT_FOUND;
     let bodyRead = false;
@@ -406,6 +455,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
           req,
           res,
           params,
+          stamps,
           body: () => {
             bodyRead = true;
             return readBody(req, maxInputBytes);
@@ -424,6 +474,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     // A body left unread (error before reading it) must not be parsed as the next request: close then.
     const mustClose = closing || (!bodyRead && !req.complete);
     await sendReply(req, res, reply, mustClose);
+    if (stamps && reply.status === 200 && !Number.isNaN(stamps.get('completed'))) {
+      stamps.mark('written', clock.nowNs());
+      stageTrace?.record(stamps);
+    }
   };
 
   const server = http.createServer(
