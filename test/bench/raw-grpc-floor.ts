@@ -7,7 +7,7 @@
  * A reference for the client benchmark, not a load generator.
  */
 import http2 from 'node:http2';
-import type { RawFloorRun } from './raw-http-floor.ts';
+import { type RawFloorRun, timeBareLoop } from './raw-http-floor.ts';
 
 /** Runs unary calls back to back on one HTTP/2 connection for `seconds` (after `warmupSeconds`). */
 export async function runRawGrpcFloor(
@@ -47,33 +47,8 @@ export async function runRawGrpcFloor(
       stream.on('close', () => resolve(status));
       stream.end(framed);
     });
-  const loop = async (ms: number): Promise<{ count: number; sumNs: number; bad: number; ms: number }> => {
-    let count = 0;
-    let sumNs = 0;
-    let bad = 0;
-    const t0 = performance.now();
-    const end = t0 + ms;
-    while (performance.now() < end) {
-      const start = process.hrtime.bigint();
-      const status = await one();
-      sumNs += Number(process.hrtime.bigint() - start);
-      count++;
-      if (status !== 0) bad++;
-    }
-    return { count, sumNs, bad, ms: performance.now() - t0 };
-  };
   try {
-    await loop(warmupSeconds * 1000);
-    await between?.before();
-    const cpu0 = process.cpuUsage();
-    const r = await loop(seconds * 1000);
-    const cpu = process.cpuUsage(cpu0);
-    return {
-      ratePerSec: r.count / (r.ms / 1000),
-      meanUs: r.count > 0 ? r.sumNs / r.count / 1000 : Number.NaN,
-      cpuUsPerRequest: r.count > 0 ? (cpu.user + cpu.system) / r.count : Number.NaN,
-      non2xx: r.bad,
-    };
+    return await timeBareLoop(one, (status) => status === 0, seconds, warmupSeconds, between);
   } finally {
     session.destroy();
   }

@@ -16,18 +16,12 @@ export interface Captured {
   resolved?: ResolvedRun;
 }
 
-export async function runMain(
-  argv: string[],
-  options: {
-    files?: Record<string, string>;
-    result?: (r: ResolvedRun) => RunResult;
-    deps?: Partial<MainDeps>;
-    stderrIsTTY?: boolean;
-  } = {},
-): Promise<Captured> {
-  let stdout = '';
-  let stderr = '';
-  const stored = new Map(Object.entries(options.files ?? {}));
+/** An in-memory CliFiles: `stored` holds every file, the initial ones included. */
+export function memoryFiles(initial: Record<string, string> = {}): {
+  files: CliFiles;
+  stored: Map<string, string>;
+} {
+  const stored = new Map(Object.entries(initial));
   const files: CliFiles = {
     exists: (p) => stored.has(p),
     readText: (p) => {
@@ -40,6 +34,21 @@ export async function runMain(
       stored.set(p, text);
     },
   };
+  return { files, stored };
+}
+
+export async function runMain(
+  argv: string[],
+  options: {
+    files?: Record<string, string>;
+    result?: (r: ResolvedRun) => RunResult;
+    deps?: Partial<MainDeps>;
+    stderrIsTTY?: boolean;
+  } = {},
+): Promise<Captured> {
+  let stdout = '';
+  let stderr = '';
+  const { files, stored } = memoryFiles(options.files);
   const captured: { resolved?: ResolvedRun } = {};
   const runBenchmark: RunBenchmark = async (resolved) => {
     captured.resolved = resolved;

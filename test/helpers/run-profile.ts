@@ -4,9 +4,10 @@
  * stderr and, when asked for with `--json run.json` / `--profile-export-file export.json`, the parsed record
  * and export.
  */
-import { type CliFiles, main } from '../../src/cli/main.ts';
+import { main } from '../../src/cli/main.ts';
 import { parseRunResult } from '../../src/report/json-record.ts';
 import type { RunResult } from '../../src/report/model.ts';
+import { memoryFiles } from '../cli/harness.ts';
 
 export interface ProfileRun {
   code: number;
@@ -32,19 +33,7 @@ export interface ProfileExport {
 export async function runProfile(argv: string[]): Promise<ProfileRun> {
   let stdout = '';
   let stderr = '';
-  const stored = new Map<string, string>();
-  const files: CliFiles = {
-    exists: (p) => stored.has(p),
-    readText: (p) => {
-      const text = stored.get(p);
-      if (text === undefined) throw new Error(`ENOENT: ${p}`);
-      return text;
-    },
-    writeText: (p, text, exclusive) => {
-      if (exclusive && stored.has(p)) throw new Error(`${p} exists`);
-      stored.set(p, text);
-    },
-  };
+  const { files, stored } = memoryFiles();
   const code = await main(
     argv,
     {
