@@ -34,8 +34,13 @@ export interface StartServerOptions {
   cacheConfig?: CacheConfig | string;
   /** Triton's `--strict-readiness`; default true. */
   strictReadiness?: boolean;
+  /**
+   * Triton's `--disable-auto-complete-config`: configs are not completed from the ONNX graph (a model
+   * without config.pbtxt fails to load; a partial config is served as written). Default false.
+   */
+  disableAutoCompleteConfig?: boolean;
   clock?: Clock;
-  /** Where server logs go; default silent. */
+  /** Where server logs go; default silent. Its optional `verbose` turns on `--log-verbose` lines. */
   log?: Logger;
   /**
    * Stamp every HTTP and unary gRPC inference at each stage of its path and keep the stamps in
@@ -99,7 +104,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     host: createHostUsage(),
     gpu: await detectGpuReader(),
   });
-  const backend = new OrtModelBackend({ repositoryDir, clock, log, cache });
+  const backend = new OrtModelBackend({
+    repositoryDir,
+    clock,
+    log,
+    cache,
+    autoCompleteConfig: !(options.disableAutoCompleteConfig ?? false),
+  });
   core = createServerCore({
     backend,
     clock,

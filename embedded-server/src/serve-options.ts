@@ -106,7 +106,10 @@ export function serveCommand(): Command {
       ).argParser(cache),
     )
     .addOption(
-      new Option('--disable-auto-complete-config', 'do not complete config.pbtxt from the ONNX model'),
+      new Option(
+        '--disable-auto-complete-config',
+        'do not complete config.pbtxt from the ONNX model: every model needs a config.pbtxt, served as written',
+      ),
     )
     .addOption(
       new Option('--strict-readiness <bool>', 'ready only when every model version is READY')
@@ -114,7 +117,10 @@ export function serveCommand(): Command {
         .default(true),
     )
     .addOption(
-      new Option('--log-verbose <level>', 'verbose logging level (0 = off)')
+      new Option(
+        '--log-verbose <level>',
+        'verbose logging level (0 = off; >= 1 logs model load/unload steps and one line per request to stderr)',
+      )
         .argParser(nonNegativeInt)
         .default(0),
     )

@@ -46,12 +46,15 @@ const DEFAULT_IO: ServeIo = {
   onSignal: processSignals,
 };
 
-function stderrLogger(write: (t: string) => void): Logger {
-  return {
+/** Triton's one-letter severities; `--log-verbose` ≥ 1 adds `verbose`, whose lines are `I` lines as in Triton. */
+export function stderrLogger(write: (t: string) => void, logVerbose = 0): Logger {
+  const log: Logger = {
     info: (m) => write(`I ${m}\n`),
     warn: (m) => write(`W ${m}\n`),
     error: (m) => write(`E ${m}\n`),
   };
+  if (logVerbose >= 1) log.verbose = (m) => write(`I ${m}\n`);
+  return log;
 }
 
 /** Triton's startup table of models, versions and states. */
@@ -98,7 +101,7 @@ export async function runServeCommand(argv: readonly string[], io: Partial<Serve
     throw e;
   }
 
-  const log = stderrLogger(stderr);
+  const log = stderrLogger(stderr, options.logVerbose);
   let server: RunningServer;
   try {
     server = await startServer({
@@ -109,6 +112,7 @@ export async function runServeCommand(argv: readonly string[], io: Partial<Serve
       metricsPort: options.metricsPort,
       cacheConfig: options.cacheConfig,
       strictReadiness: options.strictReadiness,
+      disableAutoCompleteConfig: options.disableAutoCompleteConfig,
       log,
     });
   } catch (e) {

@@ -43,6 +43,8 @@ export async function startEmbeddedServerProcess(options: {
   modelRepository?: string;
   /** Server log lines (stderr of the child), e.g. to show with -v. */
   onLog?: (line: string) => void;
+  /** A program and its arguments to start the server through, e.g. `taskset -c 0,1` (benchmarks pin CPUs). */
+  commandPrefix?: readonly string[];
 }): Promise<EmbeddedServerProcess> {
   const { script, execArgv } = serveEntry();
   const args = [
@@ -59,7 +61,11 @@ export async function startEmbeddedServerProcess(options: {
   ];
   if (options.modelRepository) args.push('--model-repository', options.modelRepository);
   // detached: its own process group, so a Ctrl-C in the terminal reaches only us; we stop it ourselves.
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const [command, ...prefixArgs] = [...(options.commandPrefix ?? []), process.execPath];
+  const child = spawn(command as string, [...prefixArgs, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   const killOnExit = (): void => {
     child.kill('SIGKILL');
   };

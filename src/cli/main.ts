@@ -3,7 +3,7 @@
  * the benchmark run, the serve command, SIGINT) comes in through `MainDeps`, so the whole command line is
  * testable in-process with a fake runner.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import type { BenchConfig } from '../config/bench-config-schema.ts';
@@ -20,7 +20,7 @@ import {
 } from '../report/csv.ts';
 import { serializeRunResult } from '../report/json-record.ts';
 import type { RunResult } from '../report/model.ts';
-import { renderProfileExport } from '../report/profile-export.ts';
+import { profileExportChunks, renderProfileExport } from '../report/profile-export.ts';
 import type { RequestTrace } from '../report/request-trace.ts';
 import { renderLevels } from '../report/text-level.ts';
 import { renderSettingsLines } from '../report/text-settings.ts';
@@ -49,6 +49,8 @@ export interface CliIo {
 export interface CliFiles extends FileView {
   /** `exclusive`: fail if the file exists (perf_analyzer's profile export rule). */
   writeText(path: string, text: string, exclusive: boolean): void;
+  /** Writes the chunks one after the other (a file larger than one string can be); else writeText is used. */
+  writeChunks?(path: string, chunks: Iterable<string>, exclusive: boolean): void;
 }
 
 export interface MainDeps {
@@ -68,6 +70,15 @@ const nodeFiles: CliFiles = {
   writeText: (path, text, exclusive) => {
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, text, { flag: exclusive ? 'wx' : 'w' });
+  },
+  writeChunks: (path, chunks, exclusive) => {
+    mkdirSync(dirname(path), { recursive: true });
+    const fd = openSync(path, exclusive ? 'wx' : 'w');
+    try {
+      for (const chunk of chunks) writeSync(fd, chunk);
+    } finally {
+      closeSync(fd);
+    }
   },
 };
 
@@ -223,7 +234,11 @@ function writeOutputs(
   if (output.jsonFile !== undefined) files.writeText(output.jsonFile, serializeRunResult(result), false);
   if (output.htmlFile !== undefined) files.writeText(output.htmlFile, renderHtmlReport(result), false);
   if (output.profileExportFile !== undefined) {
-    files.writeText(output.profileExportFile, renderProfileExport(result, requestTrace), true);
+    if (files.writeChunks) {
+      files.writeChunks(output.profileExportFile, profileExportChunks(result, requestTrace), true);
+    } else {
+      files.writeText(output.profileExportFile, renderProfileExport(result, requestTrace), true);
+    }
   }
 }
 

@@ -61,6 +61,7 @@ export interface RawFlags {
   f?: string;
   verboseCsv?: boolean;
   profileExportFile?: string;
+  profileExportMaxOutputBytes?: string;
   collectMetrics?: boolean;
   metricsUrl?: string;
   metricsInterval?: string;
@@ -204,7 +205,11 @@ export function addProfileOptions(cmd: Command, programName: string): Command {
     opt('--verbose-csv', "add perf_analyzer's verbose CSV columns"),
     opt(
       '--profile-export-file <file>',
-      'perf_analyzer-style JSON export: per-request send/response times, window edges, per-window aggregates',
+      'perf_analyzer-style JSON export: per-request send/response times, inputs and outputs, window edges, per-window aggregates',
+    ),
+    opt(
+      '--profile-export-max-output-bytes <n>',
+      "response bytes kept for the export's response_outputs (default 67108864 = 64 MiB; 0 = none); later requests are exported without them",
     ),
     opt('--collect-metrics', "scrape the server's Prometheus GPU metrics during windows"),
     opt('--metrics-url <url>', 'Prometheus endpoint (default: host of -u, port 8002, /metrics)'),

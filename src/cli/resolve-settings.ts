@@ -408,6 +408,15 @@ function outputOf(flags: RawFlags, files: FileView, mainJob: boolean): OutputOpt
   if (flags.profileExportFile !== undefined && files.exists(flags.profileExportFile)) {
     throw new OptionError('Failed to parse --profile-export-file. Path must not already exist.');
   }
+  if (flags.profileExportMaxOutputBytes !== undefined && flags.profileExportFile === undefined) {
+    throw new OptionError('Must specify --profile-export-file when using --profile-export-max-output-bytes.');
+  }
+  const maxOutputBytes =
+    flags.profileExportMaxOutputBytes === undefined
+      ? undefined
+      : parseCountFlag('--profile-export-max-output-bytes', flags.profileExportMaxOutputBytes, {
+          allowZero: true,
+        });
   const verbosity = flags.verbose ?? 0;
   return {
     ...(csvFile === undefined ? {} : { csvFile }),
@@ -416,6 +425,7 @@ function outputOf(flags: RawFlags, files: FileView, mainJob: boolean): OutputOpt
     ...(jsonFile === undefined ? {} : { jsonFile }),
     ...(flags.html === undefined ? {} : { htmlFile: flags.html }),
     ...(flags.profileExportFile === undefined ? {} : { profileExportFile: flags.profileExportFile }),
+    ...(maxOutputBytes === undefined ? {} : { profileExportMaxOutputBytes: maxOutputBytes }),
     verbose: verbosity >= 1,
     extraVerbose: verbosity >= 2,
     quiet: Boolean(flags.quiet),

@@ -8,7 +8,7 @@ import { materializeConfigOverrides } from '../config/materialize-overrides.ts';
 import { createRequestSpecs } from '../data/input-data.ts';
 import { ServerError } from '../errors.ts';
 import { createMetricsSampler } from '../measure/metrics-scrape.ts';
-import { RequestLogBudget } from '../measure/request-log.ts';
+import { DEFAULT_REQUEST_LOG_BUDGET, RequestLogBudget } from '../measure/request-log.ts';
 import { runProfile } from '../profile/profiler.ts';
 import { systemClock } from '../protocol/clock.ts';
 import type { ModelConfig } from '../protocol/gen/model_config_pb.ts';
@@ -231,7 +231,10 @@ export const runBenchmark: RunBenchmark = async (
       serverApi: serverStats.available ? api : undefined,
       statsAvailable: serverStats.available,
       composingModels,
-      recordRequests: run.output.profileExportFile !== undefined ? new RequestLogBudget() : undefined,
+      recordRequests:
+        run.output.profileExportFile !== undefined
+          ? new RequestLogBudget(DEFAULT_REQUEST_LOG_BUDGET, run.output.profileExportMaxOutputBytes)
+          : undefined,
       metricsSampler,
       signal: context.signal,
       onEvent: context.onEvent,

@@ -38,6 +38,8 @@ export interface OutputOptions {
   htmlFile?: string;
   /** --profile-export-file: perf_analyzer-style export (checked not to exist at resolve time). */
   profileExportFile?: string;
+  /** --profile-export-max-output-bytes: response bytes kept for the export's `response_outputs`. */
+  profileExportMaxOutputBytes?: number;
   /** -v given at least once (pass lines, client overhead, detailed client-library line). */
   verbose: boolean;
   /** -v -v: client-library verbosity (passed on to transports for debugging). */

@@ -174,6 +174,9 @@ export const benchConfigSchema = z
     json: text().optional().describe('the run record'),
     html: text().optional().describe('the self-contained HTML report'),
     profileExportFile: text().optional(),
+    profileExportMaxOutputBytes: nonNegativeInt()
+      .optional()
+      .describe("response bytes kept for the export's response_outputs (default 64 MiB)"),
     collectMetrics: flag().optional(),
     metricsUrl: text().optional(),
     metricsInterval: positiveInt().optional(),

@@ -68,6 +68,7 @@ const SIMPLE: readonly (readonly [keyof BenchConfig & string, keyof RawFlags & s
   ['json', 'json', 'string'],
   ['html', 'html', 'string'],
   ['profileExportFile', 'profileExportFile', 'string'],
+  ['profileExportMaxOutputBytes', 'profileExportMaxOutputBytes', 'number'],
   ['collectMetrics', 'collectMetrics', 'boolean'],
   ['metricsUrl', 'metricsUrl', 'string'],
   ['metricsInterval', 'metricsInterval', 'number'],

@@ -1,9 +1,11 @@
 /**
  * `--html FILE` and `inferbench report RECORD.json`: one self-contained HTML file (no network, no script,
- * styles inlined) with the latency-vs-throughput curve, the per-level table, the server-side time breakdown,
- * errors and the run's settings. Given a second run it overlays it (compare mode).
+ * styles inlined) with the latency-vs-throughput curve, the per-level table, the server-side time breakdown
+ * (with an ensemble's composing models per level), errors and the run's settings. Given a second run it
+ * overlays it (compare mode).
  */
-import type { DurationStat, LevelResult, RunResult } from '../report/model.ts';
+import type { DurationStat, LevelResult, RunResult, ServerStatsDelta } from '../report/model.ts';
+import { ensembleFigures, serverFigures } from '../report/server-figures.ts';
 import { renderLineChart, renderStackedBars, type Series, type StackedBar } from './svg-chart.ts';
 
 const COLORS = { p50: '#2b7bb9', p95: '#e07b00', p99: '#c62828' };
@@ -88,6 +90,45 @@ function levelTable(run: RunResult): string {
   return `<table class="levels"><thead><tr><th>level</th><th>infer/s</th><th>p50 ms</th><th>p90 ms</th><th>p95 ms</th><th>p99 ms</th><th>avg ms</th><th>requests</th><th>errors</th><th>windows</th><th>status</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
+/** One composing model (and, below it, its own composing models) as table rows, indented by depth. */
+function composingRows(stats: ServerStatsDelta, depth: number, cacheEnabled: boolean): string[] {
+  const name = `<td style="padding-left:${8 + depth * 16}px">${esc(stats.model)}</td><td>${esc(stats.version)}</td>`;
+  const counts = `<td>${stats.inferenceCount}</td><td>${stats.executionCount}</td><td>${stats.success.count}</td><td>${stats.fail.count}</td><td>${stats.cacheHit.count}</td>`;
+  const cacheCells = (hit: number | string, miss: number | string) =>
+    cacheEnabled ? `<td>${hit}</td><td>${miss}</td>` : '';
+  if (stats.composing.length > 0) {
+    // A nested ensemble: perf_analyzer's summary (its leaves' queue and compute summed), then its own models.
+    const e = ensembleFigures(stats);
+    const row = `<tr class="ensemble">${name}${counts}<td>${e.requestUs}</td><td>${e.overheadUs}</td><td>${e.queueUs}</td><td colspan="3" style="text-align:center">compute ${e.computeUs}</td>${cacheCells('—', '—')}</tr>`;
+    return [row, ...stats.composing.flatMap((c) => composingRows(c, depth + 1, cacheEnabled))];
+  }
+  const f = serverFigures(stats, cacheEnabled);
+  return [
+    `<tr>${name}${counts}<td>${f.requestUs}</td><td>${f.overheadUs}</td><td>${f.queueUs}</td><td>${f.computeInputUs}</td><td>${f.computeInferUs}</td><td>${f.computeOutputUs}</td>${cacheCells(f.cacheHitUs, f.cacheMissUs)}</tr>`,
+  ];
+}
+
+/**
+ * Per level, the server figures of an ensemble's composing models in the text report's tree (nested ensembles
+ * indented below their parent), with the figures the CSV of each composing model holds. Empty for a run
+ * without an ensemble.
+ */
+function composingSection(run: RunResult): string {
+  const levels = measured(run).filter((l) => (l.merged?.server?.composing.length ?? 0) > 0);
+  if (levels.length === 0) return '';
+  const cache = run.model.responseCache;
+  const head =
+    `<thead><tr><th></th><th></th><th colspan="5" style="text-align:center">count</th><th colspan="${cache ? 8 : 6}" style="text-align:center">average µs</th></tr>` +
+    `<tr><th>model</th><th>version</th><th>inferences</th><th>executions</th><th>requests</th><th>failed</th><th>cache hits</th><th>request</th><th>overhead</th><th>queue</th><th>compute input</th><th>compute infer</th><th>compute output</th>${cache ? '<th>cache hit</th><th>cache miss</th>' : ''}</tr></thead>`;
+  const tables = levels.map((l) => {
+    const top = l.merged!.server!;
+    const e = ensembleFigures(top);
+    const rows = top.composing.flatMap((c) => composingRows(c, 0, cache));
+    return `<h3>${esc(l.mode === 'concurrency' ? 'concurrency' : 'request rate')} ${l.value}</h3><p class="meta">${esc(top.model)} version ${esc(top.version)}: avg request ${e.requestUs} µs (overhead ${e.overheadUs} µs + queue ${e.queueUs} µs + compute ${e.computeUs} µs)</p><table class="composing" style="font-size:12px">${head}<tbody>${rows.join('')}</tbody></table>`;
+  });
+  return `<h2>Composing models</h2>${tables.join('')}`;
+}
+
 function errorsSection(run: RunResult): string {
   const totals = new Map<string, number>();
   for (const l of run.levels)
@@ -161,7 +202,7 @@ ${chart}
 ${levelTable(run)}
 ${base ? `<h3>Baseline</h3>${levelTable(base)}` : ''}
 <h2>Server-side breakdown</h2>
-${breakdownSvg}
+${breakdownSvg}${composingSection(run)}
 <h2>Errors</h2>
 ${errorsSection(run)}${gatesSection(run)}
 ${warningsSection(run)}

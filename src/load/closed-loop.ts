@@ -29,7 +29,7 @@ interface Slot {
 
 export class ClosedLoop {
   readonly callMode: CallMode;
-  private readonly nextRequest: () => PreparedRequest;
+  private readonly nextRequest: () => number;
   private slots: Slot[] = [];
   private sends = 0;
   private outstanding = 0;
@@ -69,15 +69,15 @@ export class ClosedLoop {
   }
 
   private async run(slot: Slot): Promise<void> {
-    const { client, observer, timeoutMs, maxSends } = this.options;
+    const { client, requests, observer, timeoutMs, maxSends } = this.options;
     while (slot.active && !this.stopped && (maxSends === undefined || this.sends < maxSends)) {
-      const request = this.nextRequest();
+      const index = this.nextRequest();
       this.sends++;
       this.outstanding++;
       observer.onSent(false);
-      const outcome = await client.infer(request, timeoutMs);
+      const outcome = await client.infer(requests[index]!, timeoutMs);
       this.outstanding--;
-      observer.onCompleted(outcome, undefined);
+      observer.onCompleted(outcome, undefined, index);
       if (this.outstanding === 0 && this.drainWaiters.length > 0) {
         const waiters = this.drainWaiters;
         this.drainWaiters = [];

@@ -36,7 +36,7 @@ export interface OpenLoopOptions {
 }
 
 export class OpenLoop {
-  private readonly nextRequest: () => PreparedRequest;
+  private readonly nextRequest: () => number;
   private startNs = 0;
   private nextDueNs = 0;
   private issued = 0;
@@ -105,13 +105,13 @@ export class OpenLoop {
   }
 
   private send(intendedNs: number): void {
-    const { clock, client, observer, timeoutMs, delayToleranceNs } = this.options;
-    const request = this.nextRequest();
+    const { clock, client, requests, observer, timeoutMs, delayToleranceNs } = this.options;
+    const index = this.nextRequest();
     this.outstanding++;
     observer.onSent(clock.nowNs() - intendedNs > delayToleranceNs);
-    void client.infer(request, timeoutMs).then((outcome) => {
+    void client.infer(requests[index]!, timeoutMs).then((outcome) => {
       this.outstanding--;
-      observer.onCompleted(outcome, intendedNs);
+      observer.onCompleted(outcome, intendedNs, index);
       if (this.running && this.waitingHead < this.waiting.length) {
         const next = this.waiting[this.waitingHead++] as number;
         if (this.waitingHead > 1024 && this.waitingHead * 2 > this.waiting.length) {

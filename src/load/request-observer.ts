@@ -9,8 +9,11 @@ export interface RequestObserver {
   onSent(delayed: boolean): void;
   /** Open loop: a due request was not sent because `maxInFlight` requests were already outstanding. */
   onDropped(): void;
-  /** A request ended. `intendedStartNs` is set in open loop (latency is measured from it), undefined in closed loop. */
-  onCompleted(outcome: InferOutcome, intendedStartNs: number | undefined): void;
+  /**
+   * A request ended. `intendedStartNs` is set in open loop (latency is measured from it), undefined in closed
+   * loop. `requestIndex`: which of the loop's prepared requests it was (its data step; undefined if unknown).
+   */
+  onCompleted(outcome: InferOutcome, intendedStartNs: number | undefined, requestIndex?: number): void;
 }
 
 /** Error kind under which open-loop sends refused by the `maxInFlight` cap are counted. */

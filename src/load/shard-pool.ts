@@ -79,6 +79,8 @@ export class ShardPool implements LoadDriver {
   private failure: Error | undefined;
   private stopping = false;
   private nextFlushId = 1;
+  /** Whether the shards' clients keep responses (for the profile export). */
+  private keeping = false;
 
   constructor(
     private readonly settings: ProfileSettings,
@@ -103,6 +105,13 @@ export class ShardPool implements LoadDriver {
     if (!first && this.settings.load.mode !== 'concurrency') await this.request({ type: 'drain' }, 'drained');
     this.windows.levelStart();
     await this.request({ type: 'apply', value, startNs: this.options.clock.nowNs() }, 'applied');
+  }
+
+  /** The shards' clients keep (or stop keeping) successful responses and post them with their events. */
+  keepResponses(on: boolean): void {
+    if (on === this.keeping) return;
+    this.keeping = on;
+    if (this.shards.length > 0 && !this.failure) this.post({ type: 'keepResponses', on });
   }
 
   /** Stops the load in every shard (in-flight requests drain), then terminates the workers. */
@@ -133,6 +142,7 @@ export class ShardPool implements LoadDriver {
         transport: this.options.transport,
         specs: this.options.specs,
         flushIntervalMs: this.options.flushIntervalMs ?? 25,
+        keepResponses: this.keeping,
       };
       const shard: Shard = {
         worker: new Worker(script, { eval: evaluate, workerData: init }),
@@ -157,7 +167,7 @@ export class ShardPool implements LoadDriver {
     }
     if (message.type === 'batch') {
       shard.kinds.push(...message.newKinds);
-      this.windows.ingest(message.events, message.eventCount, shard.kinds);
+      this.windows.ingest(message.events, message.eventCount, shard.kinds, message.responses);
       if (message.flushId === undefined) return;
     }
     const at = shard.awaiting.findIndex(

@@ -3,12 +3,14 @@
  * perf_analyzer splits it across its threads), the messages, and the compact event batches. Events travel
  * as transferred Float64Arrays, a few dozen per message, so the main thread does no per-request messaging;
  * each event carries its own time (ns on the main thread's clock), so the main thread can put it in the
- * window in which it happened however late the batch arrives.
+ * window in which it happened however late the batch arrives. Responses kept for the profile export travel
+ * beside the events, each in its own ArrayBuffer, transferred (not copied) with the batch.
  */
 import type { LoopHealthSample } from '../measure/loop-health.ts';
 import type { ProfileSettings } from '../profile/settings.ts';
 import type { Clock } from '../protocol/clock.ts';
 import type { ClientOptions, InferOutcome, RequestSpec } from '../transport/client.ts';
+import type { ResponseEncoding } from '../transport/kept-response.ts';
 import type { RequestObserver } from './request-observer.ts';
 import type { Pacer } from './schedule.ts';
 
@@ -30,6 +32,8 @@ export interface ShardInit {
   specs: RequestSpec[];
   /** How often buffered events are posted (they are also posted when the buffer fills or on `flush`). */
   flushIntervalMs: number;
+  /** Start with the client keeping responses (`InferClient.keepResponses`, for the profile export). */
+  keepResponses: boolean;
 }
 
 export type ToShard =
@@ -42,7 +46,9 @@ export type ToShard =
   /** Post every event recorded so far now, with the health sample since the last mark/flush. */
   | { type: 'flush'; id: number }
   /** Stop the load, drain, post the remaining events, close the client. */
-  | { type: 'stop' };
+  | { type: 'stop' }
+  /** From now on keep (or no longer keep) successful responses and post them with the events. */
+  | { type: 'keepResponses'; on: boolean };
 
 export type FromShard =
   | { type: 'ready' }
@@ -55,6 +61,8 @@ export type FromShard =
       eventCount: number;
       /** Error kinds first seen since the previous batch, appended to this shard's kind table. */
       newKinds: string[];
+      /** Kept response bytes, one per event row with a responseEncoding, in row order (transferred). */
+      responses: Uint8Array[];
       /** Set on the reply to a `flush`. */
       flushId?: number;
       health?: LoopHealthSample;
@@ -75,8 +83,17 @@ export const EventField = {
   clientSendNs: 4,
   clientRecvNs: 5,
   responseWaitNs: 6,
+  /** Successful completion: which of the prepared requests it was (−1 = unknown). */
+  requestIndex: 7,
+  /** Successful completion with a kept response: RESPONSE_ENCODINGS index + 1 (0 = none kept). */
+  responseEncoding: 8,
+  /** Its HTTP JSON header length (binary tensor extension); −1 = none. */
+  responseHeaderLength: 9,
 } as const;
-export const EVENT_STRIDE = 7;
+export const EVENT_STRIDE = 10;
+
+/** Kept-response encodings by code − 1 (EventField.responseEncoding). */
+export const RESPONSE_ENCODINGS: readonly ResponseEncoding[] = ['http', 'grpc', 'grpc-stream'];
 
 export const EventCode = { ok: 0, sent: -1, sentDelayed: -2, dropped: -3 } as const;
 
@@ -110,6 +127,7 @@ export class ShardEventBuffer implements RequestObserver {
   private count = 0;
   private readonly kindCodes = new Map<string, number>();
   private newKinds: string[] = [];
+  private responses: Uint8Array[] = [];
 
   constructor(
     private readonly clock: Clock,
@@ -127,7 +145,7 @@ export class ShardEventBuffer implements RequestObserver {
     this.push(this.clock.nowNs(), EventCode.dropped);
   }
 
-  onCompleted(outcome: InferOutcome, intendedStartNs: number | undefined): void {
+  onCompleted(outcome: InferOutcome, intendedStartNs: number | undefined, requestIndex = -1): void {
     if (!outcome.ok) {
       this.push(outcome.endNs, this.kindCode(outcome.errorKind ?? 'unknown'));
       return;
@@ -139,18 +157,32 @@ export class ShardEventBuffer implements RequestObserver {
     e[row + EventField.clientSendNs] = outcome.sendEndNs - outcome.sendStartNs;
     e[row + EventField.clientRecvNs] = outcome.endNs - outcome.responseStartNs;
     e[row + EventField.responseWaitNs] = Math.max(0, outcome.responseStartNs - outcome.sendEndNs);
+    e[row + EventField.requestIndex] = requestIndex;
+    const kept = outcome.response;
+    if (kept) {
+      e[row + EventField.responseEncoding] = RESPONSE_ENCODINGS.indexOf(kept.encoding) + 1;
+      e[row + EventField.responseHeaderLength] = kept.headerLength ?? -1;
+      this.responses.push(kept.bytes);
+    } else {
+      e[row + EventField.responseEncoding] = 0;
+    }
   }
 
   /** Posts what is buffered (always, when `extra` marks a flush reply; otherwise only if there is something). */
   flush(extra?: { flushId: number; health: LoopHealthSample }): void {
     if (this.count === 0 && this.newKinds.length === 0 && !extra) return;
-    const events = this.events;
-    this.post({ type: 'batch', events, eventCount: this.count, newKinds: this.newKinds, ...extra }, [
-      events.buffer as ArrayBuffer,
-    ]);
+    const { events, responses } = this;
+    // Each kept response owns its ArrayBuffer (KeptResponse): transferred as it is, never copied again.
+    const transfer = [events.buffer as ArrayBuffer];
+    for (const bytes of responses) transfer.push(bytes.buffer as ArrayBuffer);
+    this.post(
+      { type: 'batch', events, eventCount: this.count, newKinds: this.newKinds, responses, ...extra },
+      transfer,
+    );
     this.events = new Float64Array(this.capacity * EVENT_STRIDE);
     this.count = 0;
     this.newKinds = [];
+    this.responses = [];
   }
 
   /** Appends a row with its time and code (posting a full buffer first) and returns its offset. */

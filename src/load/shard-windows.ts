@@ -16,8 +16,9 @@ import type { LoopHealthSample } from '../measure/loop-health.ts';
 import { RequestLog, type RequestLogBudget } from '../measure/request-log.ts';
 import { emptyWindowData, errorTotal, type WindowData } from '../measure/window-data.ts';
 import type { Clock } from '../protocol/clock.ts';
+import type { KeptResponse } from '../transport/kept-response.ts';
 import { DROPPED_ERROR_KIND } from './request-observer.ts';
-import { EVENT_STRIDE, EventCode, EventField } from './shard-protocol.ts';
+import { EVENT_STRIDE, EventCode, EventField, RESPONSE_ENCODINGS } from './shard-protocol.ts';
 
 /** What the windows need from the shards. */
 export interface ShardLink {
@@ -39,7 +40,9 @@ export class ShardWindows {
   /** The level's first window after a warm-up (held before `begin`, then open, then closing). */
   private first: WindowData | undefined;
   /** Batches received since `levelStart` while no warm-up target is known yet (copied rows, kind table). */
-  private held: { events: Float64Array; eventCount: number; kinds: string[] }[] | undefined;
+  private held:
+    | { events: Float64Array; eventCount: number; kinds: string[]; responses: readonly Uint8Array[] }[]
+    | undefined;
   private requestBudget: RequestLogBudget | undefined;
   private readonly waiters = new ConditionWaiters();
 
@@ -74,21 +77,48 @@ export class ShardWindows {
     return this.close(false);
   }
 
-  /** Adds one batch of a shard's events; `kinds` is that shard's error-kind table. */
-  ingest(events: Float64Array, eventCount: number, kinds: readonly string[]): void {
+  /**
+   * Adds one batch of a shard's events; `kinds` is that shard's error-kind table, `responses` the batch's kept
+   * response bytes (one per row with a responseEncoding, in row order).
+   */
+  ingest(
+    events: Float64Array,
+    eventCount: number,
+    kinds: readonly string[],
+    responses: readonly Uint8Array[] = [],
+  ): void {
     if (this.held && !this.current && !this.closing) {
-      this.held.push({ events: events.slice(0, eventCount * EVENT_STRIDE), eventCount, kinds: [...kinds] });
+      this.held.push({
+        events: events.slice(0, eventCount * EVENT_STRIDE),
+        eventCount,
+        kinds: [...kinds],
+        responses,
+      });
       return;
     }
+    let nextResponse = 0;
     for (let row = 0; row < eventCount * EVENT_STRIDE; row += EVENT_STRIDE) {
       const code = events[row + EventField.code]!;
       const timeNs = events[row + EventField.timeNs]!;
       const w = this.windowAt(timeNs) ?? this.afterWarmup(timeNs);
+      // A kept response belongs to its row whether the row counts or not.
+      const encoding = code === EventCode.ok ? events[row + EventField.responseEncoding]! : 0;
+      const bytes = encoding > 0 ? responses[nextResponse++] : undefined;
       if (!w) {
         if (code >= EventCode.ok) this.discarded++;
       } else if (code === EventCode.ok) {
         w.okCount++;
-        w.requests?.record(timeNs - events[row + EventField.uncorrectedNs]!, timeNs);
+        if (w.requests) {
+          const headerLength = events[row + EventField.responseHeaderLength]!;
+          const kept: KeptResponse | undefined =
+            bytes === undefined
+              ? undefined
+              : headerLength >= 0
+                ? { encoding: RESPONSE_ENCODINGS[encoding - 1]!, bytes, headerLength }
+                : { encoding: RESPONSE_ENCODINGS[encoding - 1]!, bytes };
+          const requestIndex = events[row + EventField.requestIndex]!;
+          w.requests.record(timeNs - events[row + EventField.uncorrectedNs]!, timeNs, requestIndex, kept);
+        }
         w.latency.recordNs(events[row + EventField.latencyNs]!);
         w.uncorrected?.recordNs(events[row + EventField.uncorrectedNs]!);
         w.clientSendNsSum += events[row + EventField.clientSendNs]!;
@@ -124,7 +154,7 @@ export class ShardWindows {
     // Replay what arrived since levelStart: its first `count` completions are the warm-up, the rest count.
     const held = this.held ?? [];
     this.held = undefined;
-    for (const batch of held) this.ingest(batch.events, batch.eventCount, batch.kinds);
+    for (const batch of held) this.ingest(batch.events, batch.eventCount, batch.kinds, batch.responses);
     return this.waiters.waitUntil(() => this.discarded >= target, signal);
   }
 
@@ -136,7 +166,10 @@ export class ShardWindows {
     }, signal);
   }
 
-  /** From now on, every window logs its requests' times (send = end − uncorrected latency), within `budget`. */
+  /**
+   * From now on, every window logs its requests (send = end − uncorrected latency, request index, kept
+   * response), within `budget`.
+   */
   recordRequestsTo(budget: RequestLogBudget): void {
     this.requestBudget = budget;
   }
@@ -156,7 +189,7 @@ export class ShardWindows {
   private releaseHeld(): void {
     const held = this.held ?? [];
     this.held = undefined;
-    for (const batch of held) this.ingest(batch.events, batch.eventCount, batch.kinds);
+    for (const batch of held) this.ingest(batch.events, batch.eventCount, batch.kinds, batch.responses);
   }
 
   private windowAt(timeNs: number): WindowData | undefined {

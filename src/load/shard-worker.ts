@@ -22,6 +22,7 @@ const { client, api } = createTransport(init.transport.protocol, {
   clock,
   connections: Math.max(1, shareOf(init.transport.options.connections, init.count, init.index)),
 });
+client.keepResponses?.(init.keepResponses);
 const events = new ShardEventBuffer(clock, send);
 const driver = createLoadDriver(init.settings, {
   clock,
@@ -50,6 +51,9 @@ async function handle(message: ToShard): Promise<void> {
       return;
     case 'flush':
       events.flush({ flushId: message.id, health: health.sample() });
+      return;
+    case 'keepResponses':
+      client.keepResponses?.(message.on);
       return;
     case 'stop':
       await driver.stop();

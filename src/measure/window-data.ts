@@ -27,7 +27,7 @@ export interface WindowData {
   clientRecvNsSum: number;
   responseWaitNsSum: number;
   server?: ServerStatsDelta;
-  /** Per-request send/response times (only when the profile export asks for them; never merged). */
+  /** Per-request records (only when the profile export asks for them; never merged). */
   requests?: RequestLog;
   loop?: LoopHealthSample;
   metrics?: MetricsSummary;

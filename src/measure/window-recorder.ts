@@ -5,7 +5,7 @@
  * (warm-up, between levels) completions are discarded but counted, so warm-up can wait for them. The level's
  * first window opens the moment the warm-up is complete, not later at `begin` (which adopts it): with
  * --request-count the sends are capped, so a completion discarded in between would leave the window short
- * forever. With `recordRequestsTo`, each window also logs its requests' send and response times.
+ * forever. With `recordRequestsTo`, each window also logs its requests (times, request index, kept response).
  */
 import type { RequestObserver } from '../load/request-observer.ts';
 import { DROPPED_ERROR_KIND } from '../load/request-observer.ts';
@@ -43,14 +43,14 @@ export class WindowRecorder implements RequestObserver {
     this.waiters.wake();
   }
 
-  onCompleted(outcome: InferOutcome, intendedStartNs: number | undefined): void {
+  onCompleted(outcome: InferOutcome, intendedStartNs: number | undefined, requestIndex?: number): void {
     const w = this.current;
     if (!w) {
       this.discarded++;
       this.openAfterWarmup();
     } else if (outcome.ok) {
       w.okCount++;
-      w.requests?.record(outcome.sendStartNs, outcome.endNs);
+      w.requests?.record(outcome.sendStartNs, outcome.endNs, requestIndex, outcome.response);
       w.latency.recordNs(outcome.endNs - (intendedStartNs ?? outcome.sendStartNs));
       w.uncorrected?.recordNs(outcome.endNs - outcome.sendStartNs);
       w.clientSendNsSum += outcome.sendEndNs - outcome.sendStartNs;

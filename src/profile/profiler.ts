@@ -53,8 +53,9 @@ export interface ProfileDeps {
   /** The model is an ensemble of these: their statistics are fetched and shown under it (perf_analyzer). */
   composingModels?: ComposingModel[];
   /**
-   * Log every measured request's send and response time (for --profile-export-file), within this budget; the
-   * outcome then carries them as `requestTrace`. Off (undefined) by default: it costs 16 bytes a request.
+   * Log every measured request (for --profile-export-file): send and response time, request index, and the
+   * response bytes (the clients keep them while the budget's byte cap lasts), within this budget; the outcome
+   * then carries them as `requestTrace`. Off (undefined) by default: it costs 20 bytes a request and the bytes.
    */
   recordRequests?: RequestLogBudget;
   metricsSampler?: MetricsSampler;
@@ -105,6 +106,8 @@ class Profiler {
   private readonly requestTrace: RequestTrace | undefined;
   /** The load runs in worker threads (a ShardPool). */
   private readonly sharded: boolean = false;
+  /** Turns the clients' response keeping on or off (set when the export logs requests). */
+  private readonly keepResponses: ((on: boolean) => void) | undefined;
 
   constructor(
     private readonly settings: ProfileSettings,
@@ -119,13 +122,18 @@ class Profiler {
     this.mode = load.mode;
     this.asyncMode = settings.async || settings.streaming;
     this.statsEnabled = deps.statsAvailable && deps.serverApi !== undefined;
-    this.requestTrace = deps.recordRequests ? { levels: [] } : undefined;
+    this.requestTrace = deps.recordRequests
+      ? { levels: [], requestInputs: deps.requests.map((r) => r.spec.inputs) }
+      : undefined;
     if (settings.workerThreads > 1 && deps.shards) {
       const pool = new ShardPool(settings, { clock: deps.clock, ...deps.shards });
       this.recorder = pool.windows;
       this.driver = pool;
       this.sharded = true;
-      if (deps.recordRequests) this.recorder.recordRequestsTo(deps.recordRequests);
+      if (deps.recordRequests) {
+        this.recorder.recordRequestsTo(deps.recordRequests);
+        this.keepResponses = (on) => pool.keepResponses(on);
+      }
       return;
     }
     if (settings.workerThreads > 1) {
@@ -134,7 +142,10 @@ class Profiler {
       );
     }
     const recorder = new WindowRecorder(deps.clock, load.mode !== 'concurrency');
-    if (deps.recordRequests) recorder.recordRequestsTo(deps.recordRequests);
+    if (deps.recordRequests) {
+      recorder.recordRequestsTo(deps.recordRequests);
+      this.keepResponses = (on) => deps.client.keepResponses?.(on);
+    }
     this.recorder = recorder;
     this.driver = createLoadDriver(settings, {
       clock: deps.clock,
@@ -147,6 +158,13 @@ class Profiler {
   async run(): Promise<ProfileOutcome> {
     const levels: LevelResult[] = [];
     let exitCode: number = ExitCode.Success;
+    const budget = this.deps.recordRequests;
+    const keep = this.keepResponses;
+    // The export's response outputs: the clients copy responses until the byte budget is spent.
+    if (budget && keep && !budget.responsesSpent) {
+      keep(true);
+      budget.onResponsesSpent(() => keep(false));
+    }
     this.health.start();
     try {
       const sweep = this.sweep();
@@ -164,12 +182,18 @@ class Profiler {
       }
     } finally {
       await this.driver.stop();
+      keep?.(false);
       this.health.stop();
     }
-    const omitted = this.deps.recordRequests?.omitted ?? 0;
+    const omitted = budget?.omitted ?? 0;
     if (omitted > 0) {
       this.warn(
-        `The profile export lists the first ${this.deps.recordRequests?.capacity} measured requests; ${omitted} more were measured but not logged (memory cap).`,
+        `The profile export lists the first ${budget?.capacity} measured requests; ${omitted} more were measured but not logged (memory cap).`,
+      );
+    }
+    if (budget && budget.responsesOmitted > 0) {
+      this.warn(
+        `The profile export has the response outputs of ${budget.responsesKept} requests; ${budget.responsesOmitted} more are listed without them (response memory cap of ${budget.responseBytesCapacity} bytes, --profile-export-max-output-bytes).`,
       );
     }
     return { levels, warnings: this.warnings, exitCode, requestTrace: this.requestTrace };
@@ -278,6 +302,9 @@ class Profiler {
             sendNs: window.requests.sendNs(),
             responseNs: window.requests.responseNs(),
             omitted: window.requests.omitted,
+            requestIndex: window.requests.requestIndex(),
+            responses: window.requests.responses(),
+            responsesOmitted: window.requests.responsesOmitted,
           });
         }
         const summary = summarizeWindow(window, {

@@ -6,6 +6,7 @@
  */
 import type { Clock } from '../protocol/clock.ts';
 import type { Tensor } from '../protocol/tensor.ts';
+import type { KeptResponse } from './kept-response.ts';
 
 /** What one request carries, before encoding. */
 export interface RequestSpec {
@@ -44,6 +45,8 @@ export interface InferOutcome {
   /** Response fully read. */
   endNs: number;
   responseBytes: number;
+  /** A successful request's response bytes, while the client keeps responses (`keepResponses`); else absent. */
+  response?: KeptResponse;
 }
 
 export interface InferClient {
@@ -51,6 +54,12 @@ export interface InferClient {
   prepare(spec: RequestSpec): PreparedRequest;
   /** Sends one request; resolves (never rejects) with its outcome. `timeoutMs` 0 = no timeout. */
   infer(request: PreparedRequest, timeoutMs: number): Promise<InferOutcome>;
+  /**
+   * From now on, successful outcomes carry a copy of their response (`InferOutcome.response`), or no longer do
+   * (for `--profile-export-file`'s response outputs; off by default, and then it costs nothing). A client that
+   * cannot keep responses leaves this out.
+   */
+  keepResponses?(on: boolean): void;
   close(): Promise<void>;
 }
 

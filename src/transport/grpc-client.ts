@@ -7,7 +7,8 @@
  * under its Client and interceptors) with the prepared bytes and a listener object, so no per-call Client
  * argument checking, interceptor chain, serializer, call EventEmitter or captured caller stack (the Client's
  * `new Error()` per call). Responses arrive as bytes and are not decoded: only their size is reported, and a
- * streamed response is scanned for `error_message` alone. No deadline (so no timer) unless a timeout is set.
+ * streamed response is scanned for `error_message` alone (with `keepResponses` on, a successful one is also
+ * copied once into the outcome, for the profile export, after its end time is taken). No deadline (so no timer) unless a timeout is set.
  * Measured with `npm run bench:client` (bench-configs/results/client-identity.md).
  */
 
@@ -19,6 +20,7 @@ import { ModelInferRequestSchema } from '../protocol/gen/grpc_service_pb.ts';
 import { wireToGrpcRequest } from '../protocol/grpc-infer-codec.ts';
 import { asBuffer, preencodedModelInfer, preencodedModelStreamInfer } from '../protocol/grpc-service.ts';
 import type { ClientOptions, InferClient, InferOutcome, PreparedRequest, RequestSpec } from './client.ts';
+import { ownedCopy } from './kept-response.ts';
 import { grpcTarget } from './server-url.ts';
 import { loadTlsMaterial } from './tls-files.ts';
 
@@ -113,11 +115,14 @@ function statusMessage(status: grpc.StatusObject): string {
 class UnaryCall implements grpc.InterceptingListener {
   private responseStartNs = 0;
   private responseBytes = -1;
+  private message: Buffer | undefined;
   private done = false;
 
   constructor(
     private readonly clock: Clock,
     private readonly sendStartNs: number,
+    /** Keep the response bytes in the outcome (keepResponses). */
+    private readonly keep: boolean,
     private readonly resolve: (outcome: InferOutcome) => void,
   ) {}
 
@@ -127,6 +132,7 @@ class UnaryCall implements grpc.InterceptingListener {
 
   onReceiveMessage(message: Buffer): void {
     this.responseBytes = message.byteLength;
+    if (this.keep) this.message = message;
   }
 
   onReceiveStatus(status: grpc.StatusObject): void {
@@ -137,7 +143,17 @@ class UnaryCall implements grpc.InterceptingListener {
     const responseStartNs = this.responseStartNs || endNs;
     const responseBytes = Math.max(0, this.responseBytes);
     if (status.code === grpc.status.OK && this.responseBytes >= 0) {
-      this.resolve({ ok: true, sendStartNs, sendEndNs: sendStartNs, responseStartNs, endNs, responseBytes });
+      const outcome: InferOutcome = {
+        ok: true,
+        sendStartNs,
+        sendEndNs: sendStartNs,
+        responseStartNs,
+        endNs,
+        responseBytes,
+      };
+      // grpc-js's message may sit in a shared pool: the kept copy owns its buffer.
+      if (this.message) outcome.response = { encoding: 'grpc', bytes: ownedCopy(this.message) };
+      this.resolve(outcome);
       return;
     }
     const noMessage = status.code === grpc.status.OK;
@@ -168,6 +184,8 @@ class InferStream implements grpc.InterceptingListener {
     private readonly channel: grpc.ChannelInterface,
     private readonly metadata: grpc.Metadata,
     private readonly clock: Clock,
+    /** The client's keepResponses switch. */
+    private readonly keeping: { on: boolean },
   ) {}
 
   private start(): OpenStream {
@@ -209,33 +227,38 @@ class InferStream implements grpc.InterceptingListener {
     bytes: number,
     errorKind?: string,
     errorMessage?: string,
+    message?: Buffer,
   ): void {
     if (entry.settled) return;
     entry.settled = true;
     entry.timer?.cancel();
     const now = this.clock.nowNs();
     const { sendStartNs } = entry;
-    entry.resolve(
-      errorKind === undefined
-        ? {
-            ok: true,
-            sendStartNs,
-            sendEndNs: sendStartNs,
-            responseStartNs: now,
-            endNs: now,
-            responseBytes: bytes,
-          }
-        : {
-            ok: false,
-            errorKind,
-            errorMessage,
-            sendStartNs,
-            sendEndNs: sendStartNs,
-            responseStartNs: now,
-            endNs: now,
-            responseBytes: bytes,
-          },
-    );
+    if (errorKind === undefined) {
+      const outcome: InferOutcome = {
+        ok: true,
+        sendStartNs,
+        sendEndNs: sendStartNs,
+        responseStartNs: now,
+        endNs: now,
+        responseBytes: bytes,
+      };
+      if (message && this.keeping.on) {
+        outcome.response = { encoding: 'grpc-stream', bytes: ownedCopy(message) };
+      }
+      entry.resolve(outcome);
+      return;
+    }
+    entry.resolve({
+      ok: false,
+      errorKind,
+      errorMessage,
+      sendStartNs,
+      sendEndNs: sendStartNs,
+      responseStartNs: now,
+      endNs: now,
+      responseBytes: bytes,
+    });
   }
 
   onReceiveMetadata(): void {}
@@ -247,7 +270,7 @@ class InferStream implements grpc.InterceptingListener {
     if (!entry) return;
     const error = streamErrorMessage(bytes);
     if (error) this.settle(entry, bytes.byteLength, 'stream:error', error);
-    else this.settle(entry, bytes.byteLength);
+    else this.settle(entry, bytes.byteLength, undefined, undefined, bytes);
   }
 
   /** The stream ended: an OK status means the server closed it while requests may still be waiting. */
@@ -287,13 +310,17 @@ export function createGrpcClient(options: ClientOptions): InferClient {
     { length: Math.max(1, options.connections) },
     () => new grpc.Channel(address, credentials, channelOptions),
   );
-  const streams = options.streaming ? channels.map((ch) => new InferStream(ch, metadata, clock)) : [];
+  /** keepResponses: successful outcomes carry their response bytes. */
+  const keeping = { on: false };
+  const streams = options.streaming
+    ? channels.map((ch) => new InferStream(ch, metadata, clock, keeping))
+    : [];
   const unaryPath = preencodedModelInfer.path;
   let next = 0;
 
   function unary(channel: grpc.ChannelInterface, bytes: Buffer, timeoutMs: number): Promise<InferOutcome> {
     return new Promise((resolve) => {
-      const listener = new UnaryCall(clock, clock.nowNs(), resolve);
+      const listener = new UnaryCall(clock, clock.nowNs(), keeping.on, resolve);
       const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
       const call = channel.createCall(unaryPath, deadline, null, null, null);
       call.start(metadata, listener);
@@ -316,6 +343,9 @@ export function createGrpcClient(options: ClientOptions): InferClient {
       next = (next + 1) % channels.length;
       if (options.streaming) return (streams[i] as InferStream).send(bytes, timeoutMs);
       return unary(channels[i] as grpc.ChannelInterface, bytes, timeoutMs);
+    },
+    keepResponses(on: boolean): void {
+      keeping.on = on;
     },
     async close(): Promise<void> {
       for (const s of streams) s.close();

@@ -8,6 +8,8 @@
  * handed to Node; responseStartNs when the response head is parsed; endNs when the body is fully read.
  * `timeoutMs` bounds the wait for the response head and, separately, each gap while reading the body
  * (undici's headersTimeout/bodyTimeout semantics): a request that hits either is an outcome of kind "timeout".
+ * Response bodies are read and dropped, unless `keepResponses` is on: then a successful one is copied once
+ * into the outcome (for the profile export).
  *
  * The server API (metadata, config, statistics) stays on undici: `createHttpPool` below.
  */
@@ -109,6 +111,8 @@ export function createHttpClient(options: ClientOptions): InferClient {
   let waiting: Http1Exchange[] = [];
   let waitingHead = 0;
   let closed = false;
+  /** keepResponses: successful outcomes carry their body. */
+  let keep = false;
 
   const onFree = (connection: Http1Connection): void => {
     if (closed) return;
@@ -171,7 +175,7 @@ export function createHttpClient(options: ClientOptions): InferClient {
       const sendStartNs = clock.nowNs();
       if (closed) return Promise.resolve(closedOutcome(sendStartNs));
       return new Promise((resolve) => {
-        const exchange: Http1Exchange = { bytes, timeoutMs, sendStartNs, resolve };
+        const exchange: Http1Exchange = { bytes, timeoutMs, sendStartNs, keep, resolve };
         let connection = idle.pop();
         if (!connection && connections.length < maxConnections) {
           connection = new Http1Connection(endpoint, clock, onFree);
@@ -180,6 +184,9 @@ export function createHttpClient(options: ClientOptions): InferClient {
         if (connection) connection.send(exchange);
         else waiting.push(exchange);
       });
+    },
+    keepResponses(on: boolean): void {
+      keep = on;
     },
     /** Closes the sockets at once; a request still in flight or waiting resolves as a transport error (never hangs). */
     async close(): Promise<void> {

@@ -24,6 +24,7 @@ import tls from 'node:tls';
 import type { Clock, TimerHandle } from '../protocol/clock.ts';
 import type { InferOutcome } from './client.ts';
 import { Http1ResponseParser, type ResponseHead } from './http1-response-parser.ts';
+import { ownedCopy } from './kept-response.ts';
 
 /** undici's default connect timeout, kept so an unreachable host fails as it did. */
 export const CONNECT_TIMEOUT_MS = 10_000;
@@ -54,6 +55,8 @@ export interface Http1Exchange {
   bytes: Uint8Array;
   timeoutMs: number;
   sendStartNs: number;
+  /** Keep a successful response's body in the outcome (`InferOutcome.response`, for the profile export). */
+  keep: boolean;
   resolve: (outcome: InferOutcome) => void;
 }
 
@@ -65,6 +68,11 @@ interface InFlight {
   keepAlive: boolean;
   responseBytes: number;
   errorBody: Buffer[] | undefined;
+  /** Kept body (exchange.keep, 2xx): one buffer of the Content-Length, filled as the body arrives … */
+  kept: Uint8Array | undefined;
+  /** … or, with no Content-Length, copies of the pieces, joined at the end. */
+  keptParts: Uint8Array[] | undefined;
+  inferenceHeaderLength: number | undefined;
   timer: TimerHandle | undefined;
 }
 
@@ -116,6 +124,9 @@ export class Http1Connection {
       keepAlive: true,
       responseBytes: 0,
       errorBody: undefined,
+      kept: undefined,
+      keptParts: undefined,
+      inferenceHeaderLength: undefined,
       timer: undefined,
     };
     this.current = inFlight;
@@ -226,12 +237,21 @@ export class Http1Connection {
     inFlight.statusCode = head.statusCode;
     inFlight.keepAlive = head.keepAlive;
     if (head.statusCode < 200 || head.statusCode >= 300) inFlight.errorBody = [];
+    else if (inFlight.exchange.keep) {
+      // The read buffer is reused by the next read: the body is copied as it arrives, once.
+      const length = this.parser.bodyLength;
+      if (length === undefined) inFlight.keptParts = [];
+      else inFlight.kept = new Uint8Array(length);
+      inFlight.inferenceHeaderLength = head.inferenceHeaderLength;
+    }
     this.rearmBodyTimer(inFlight);
   }
 
   private onBody(chunk: Uint8Array): void {
     const inFlight = this.current;
     if (!inFlight) return;
+    if (inFlight.kept) inFlight.kept.set(chunk, inFlight.responseBytes);
+    else if (inFlight.keptParts) inFlight.keptParts.push(ownedCopy(chunk));
     inFlight.responseBytes += chunk.byteLength;
     const errorBody = inFlight.errorBody;
     if (errorBody && inFlight.responseBytes <= MAX_ERROR_BODY_BYTES) errorBody.push(Buffer.from(chunk));
@@ -263,7 +283,15 @@ export class Http1Connection {
       endNs,
     };
     if (statusCode >= 200 && statusCode < 300) {
-      exchange.resolve({ ok: true, ...times, responseBytes: inFlight.responseBytes });
+      const outcome: InferOutcome = { ok: true, ...times, responseBytes: inFlight.responseBytes };
+      const bytes = inFlight.kept ?? (inFlight.keptParts && joined(inFlight.keptParts));
+      if (bytes) {
+        outcome.response =
+          inFlight.inferenceHeaderLength === undefined
+            ? { encoding: 'http', bytes }
+            : { encoding: 'http', bytes, headerLength: inFlight.inferenceHeaderLength };
+      }
+      exchange.resolve(outcome);
     } else {
       const text = Buffer.concat(inFlight.errorBody ?? []).toString('utf8');
       exchange.resolve({
@@ -313,4 +341,18 @@ export class Http1Connection {
       responseBytes,
     };
   }
+}
+
+/** Pieces joined into one buffer of its own. */
+function joined(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let length = 0;
+  for (const p of parts) length += p.byteLength;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.byteLength;
+  }
+  return out;
 }

@@ -9,6 +9,8 @@ export interface ResponseHead {
   statusCode: number;
   /** False when the server will close the connection after this response (Connection: close, HTTP/1.0, read-until-close body). */
   keepAlive: boolean;
+  /** KServe's Inference-Header-Content-Length (binary tensor extension: the JSON header's length), if sent. */
+  inferenceHeaderLength?: number;
 }
 
 export interface ResponseSink {
@@ -51,6 +53,8 @@ export class Http1ResponseParser {
   private line = '';
   /** CR/LF bytes still expected after a chunk's data. */
   private crlfLeft = 0;
+  /** The current response's Content-Length, once its head is read; undefined for other framings. */
+  bodyLength: number | undefined;
 
   constructor(private readonly sink: ResponseSink) {}
 
@@ -60,6 +64,7 @@ export class Http1ResponseParser {
     this.state = 'head';
     this.headParts = [];
     this.headLength = 0;
+    this.bodyLength = undefined;
   }
 
   /** True while a response is expected or being read. */
@@ -177,6 +182,7 @@ export class Http1ResponseParser {
     let contentLength: number | undefined;
     let chunked = false;
     let close = http10;
+    let inferenceHeaderLength: number | undefined;
     let pos = firstEnd < 0 ? text.length : firstEnd + 2;
     while (pos < text.length) {
       let lineEnd = text.indexOf('\r\n', pos);
@@ -187,8 +193,8 @@ export class Http1ResponseParser {
       let nameEnd = colon;
       while (nameEnd > pos && text.charCodeAt(nameEnd - 1) === 0x20) nameEnd--;
       const nameLength = nameEnd - pos;
-      // Only three headers matter; compare names of their length alone.
-      if (nameLength === 14 || nameLength === 17 || nameLength === 10) {
+      // Only four headers matter; compare names of their length alone.
+      if (nameLength === 14 || nameLength === 17 || nameLength === 10 || nameLength === 31) {
         const name = text.slice(pos, nameEnd).toLowerCase();
         const value = text.slice(colon + 1, lineEnd).trim();
         if (name === 'content-length') {
@@ -207,6 +213,8 @@ export class Http1ResponseParser {
             .map((t) => t.trim());
           if (tokens.includes('close')) close = true;
           else if (http10 && tokens.includes('keep-alive')) close = false;
+        } else if (name === 'inference-header-content-length' && /^\d+$/.test(value)) {
+          inferenceHeaderLength = Number(value);
         }
       }
       pos = lineEnd + 2;
@@ -216,22 +224,26 @@ export class Http1ResponseParser {
       this.state = 'head'; // interim response: the final one follows
       return;
     }
+    const head: ResponseHead = { statusCode, keepAlive: !close };
+    if (inferenceHeaderLength !== undefined) head.inferenceHeaderLength = inferenceHeaderLength;
     if (statusCode === 204 || statusCode === 304) {
-      this.sink.onHead({ statusCode, keepAlive: !close });
+      this.sink.onHead(head);
       this.complete();
     } else if (chunked) {
-      this.sink.onHead({ statusCode, keepAlive: !close });
+      this.sink.onHead(head);
       this.state = 'chunkSize';
       this.line = '';
     } else if (contentLength !== undefined) {
-      this.sink.onHead({ statusCode, keepAlive: !close });
+      this.bodyLength = contentLength;
+      this.sink.onHead(head);
       if (contentLength === 0) this.complete();
       else {
         this.state = 'length';
         this.remaining = contentLength;
       }
     } else {
-      this.sink.onHead({ statusCode, keepAlive: false });
+      head.keepAlive = false;
+      this.sink.onHead(head);
       this.state = 'untilClose';
     }
   }

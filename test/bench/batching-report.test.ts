@@ -136,5 +136,25 @@ describe('batching report', () => {
     assert.throws(() => parseBenchOptions(['--concurrency', '4,0']), /--concurrency/);
     assert.throws(() => parseBenchOptions(['--device', 'tpu']), /--device/);
     assert.equal(parseBenchOptions(['--help']), 'help');
+    assert.equal(cpu.intraOpSpinning, undefined, "ORT's default unless asked");
+    assert.equal(cpu.serverCpus, undefined);
+  });
+
+  it('parses spinning and the CPU lists the server and the client are pinned to', () => {
+    const o = parseBenchOptions([
+      '--intra-op-spinning',
+      'off',
+      '--server-cpus',
+      '0-1',
+      '--client-cpus',
+      '2,4-6',
+    ]);
+    assert.ok(o !== 'help');
+    assert.equal(o.intraOpSpinning, false);
+    assert.deepEqual(o.serverCpus, [0, 1]);
+    assert.deepEqual(o.clientCpus, [2, 4, 5, 6]);
+    assert.throws(() => parseBenchOptions(['--intra-op-spinning', 'yes']), /--intra-op-spinning/);
+    assert.throws(() => parseBenchOptions(['--server-cpus', '3-1']), /--server-cpus: expected a CPU list/);
+    assert.throws(() => parseBenchOptions(['--client-cpus', 'a']), /--client-cpus: expected a CPU list/);
   });
 });

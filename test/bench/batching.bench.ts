@@ -29,6 +29,7 @@ import {
   writeBenchRepository,
 } from './bench-repository.ts';
 import { type ConfigRun, runConfig } from './config-run.ts';
+import { pinnedCommand, pinProcess } from './cpu-pinning.ts';
 import { describeDevice } from './device-info.ts';
 import { type CeilingPoint, measureOrtCeiling, type ShapeChangeProbe } from './ort-ceiling.ts';
 
@@ -68,7 +69,7 @@ function inputDims(repo: BenchRepository, width: number): { name: string; dims: 
 /** CPU threads per instance: the option, or for `auto` the cores shared out among the instances. */
 function intraOpThreadsFor(options: BenchOptions, instances: number): number {
   return options.intraOpThreads === 'auto'
-    ? Math.max(1, Math.floor(cpus().length / instances))
+    ? Math.max(1, Math.floor((options.serverCpus?.length ?? cpus().length) / instances))
     : options.intraOpThreads;
 }
 
@@ -80,9 +81,13 @@ function justification(options: BenchOptions): string[] {
       'finds the instance idle (c = 1: pure added latency). A delay below one batch-1 execution (≈ 0.9 ms on this CPU, ' +
       '≈ 1 ms on the GPU) bounds that cost; the server arms it with setTimeout, so it lasts at least 1 ms in practice.',
     options.device === 'cpu'
-      ? `CPU: intra_op_thread_count ${options.intraOpThreads} per instance (instances × threads ≤ cores); ORT runs in the instances' worker threads.`
+      ? `CPU: intra_op_thread_count ${options.intraOpThreads} per instance (instances × threads ≤ cores), ` +
+        `session.intra_op.allow_spinning ${options.intraOpSpinning === undefined ? "ORT's default (on)" : options.intraOpSpinning ? 'on' : 'off'}; ORT runs in the instances' worker threads.`
       : 'GPU: KIND_GPU instances on GPU 0 (CUDA EP), one ORT session per batch-size bucket (inferbench.batch_buckets auto: powers of two up to max_batch_size, batches zero-padded to the next bucket).',
     `The server runs in its own process (inferbench serve); the load generator in this one, with ${options.clientThreads} worker thread(s) (--client-threads).`,
+    options.serverCpus || options.clientCpus
+      ? `CPU pinning (taskset): server and raw ORT ceiling on CPUs ${options.serverCpus?.join(',') ?? 'any'}; load generator on CPUs ${options.clientCpus?.join(',') ?? 'any'}.`
+      : 'No CPU pinning: the server, the load generator and the OS share all cores (on a 2-core machine the client takes CPU the model would use).',
     `Levels: warm-up max(32, 4×c) requests, then ${options.windowMs} ms windows until the last 3 are within ` +
       `${Math.round(options.stability * 100)}% or ${options.maxTrials} windows; figures are the merge of the last ≤ 3 windows.`,
     'Ceiling: median session.run time per batch size in worker threads (one session per instance, run concurrently), ' +
@@ -122,6 +127,7 @@ async function main(): Promise<number> {
   };
   process.on('SIGINT', onSigint);
 
+  if (opts.clientCpus) pinProcess(opts.clientCpus);
   const embeddedDir = await materializeEmbeddedRepository();
   const runs: ConfigRun[] = [];
   const repos = new Map<string, BenchRepository>();
@@ -134,6 +140,7 @@ async function main(): Promise<number> {
         maxBatchSize: opts.maxBatchSize,
         maxQueueDelayUs: opts.delayUs,
         intraOpThreads: opts.device === 'cpu' ? intraOpThreadsFor(opts, spec.instanceCount) : 0,
+        intraOpSpinning: opts.intraOpSpinning,
         variableDimSize: opts.width,
       });
       repos.set(name, repo);
@@ -152,6 +159,7 @@ async function main(): Promise<number> {
           stability: opts.stability,
           shapes: { [input.name]: input.dims },
           clientThreads: opts.clientThreads,
+          serverCommandPrefix: opts.serverCpus ? pinnedCommand(opts.serverCpus) : undefined,
           signal: abort.signal,
           log,
         });
@@ -163,6 +171,8 @@ async function main(): Promise<number> {
     const levels = runs.flatMap((r) => r.levels);
     const ceilings: CeilingSet[] = [];
     if (!abort.signal.aborted) {
+      // The ceiling runs on the server's cores: the same CPUs the served model had.
+      if (opts.serverCpus) pinProcess(opts.serverCpus);
       const bySessions = new Map<number, string[]>();
       for (const name of opts.configs) {
         const n = benchConfigSpec(name).instanceCount;

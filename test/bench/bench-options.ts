@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { BENCH_CONFIG_NAMES, type BenchConfigName, type BenchDevice } from './bench-repository.ts';
+import { parseCpuList } from './cpu-pinning.ts';
 
 export type BenchModel = 'text_direction' | 'text_recognition';
 export type BenchProtocol = 'http' | 'grpc';
@@ -27,6 +28,12 @@ export interface BenchOptions {
   width: number;
   /** Load-generator worker threads (the server runs in its own process either way). */
   clientThreads: number;
+  /** CPU: ORT intra-op thread-pool spinning; undefined = ORT's default (on). */
+  intraOpSpinning?: boolean;
+  /** Pin the server (and the raw ORT ceiling) to these CPUs with taskset. */
+  serverCpus?: number[];
+  /** Pin the load generator to these CPUs with taskset. */
+  clientCpus?: number[];
   /** Output path without extension: `<out>.json` and `<out>.md` are written. */
   out: string;
 }
@@ -46,6 +53,10 @@ export const USAGE = `usage: node --import tsx test/bench/batching.bench.ts [opt
                                      a core; auto = cores / instances)
   --width N                          text_recognition input width (default 320)
   --client-threads N                 load-generator worker threads (default cpu 1, gpu 4)
+  --intra-op-spinning on|off         CPU: ORT session.intra_op.allow_spinning (default: ORT's, on)
+  --server-cpus LIST                 pin the server and the raw ORT ceiling to these CPUs (taskset -c LIST);
+                                     --intra-op-threads auto then shares out these CPUs
+  --client-cpus LIST                 pin the load generator to these CPUs (keep it off the server's)
   --out PATH                         results path without extension
                                      (default bench-configs/results/batching-<model>-<device>-<protocol>)`;
 
@@ -80,6 +91,9 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
       'intra-op-threads': { type: 'string', default: '1' },
       width: { type: 'string', default: '320' },
       'client-threads': { type: 'string' },
+      'intra-op-spinning': { type: 'string' },
+      'server-cpus': { type: 'string' },
+      'client-cpus': { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -121,6 +135,18 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
       values['client-threads'] ?? (device === 'gpu' ? '4' : '1'),
       '--client-threads',
     ),
+    ...(values['intra-op-spinning'] === undefined
+      ? {}
+      : {
+          intraOpSpinning:
+            oneOf(values['intra-op-spinning'], ['on', 'off'] as const, '--intra-op-spinning') === 'on',
+        }),
+    ...(values['server-cpus'] === undefined
+      ? {}
+      : { serverCpus: parseCpuList(values['server-cpus'], '--server-cpus') }),
+    ...(values['client-cpus'] === undefined
+      ? {}
+      : { clientCpus: parseCpuList(values['client-cpus'], '--client-cpus') }),
     out: values.out ?? `bench-configs/results/batching-${model}-${device}-${protocol}`,
   };
 }

@@ -35,6 +35,9 @@ describe('benchmark repositories', () => {
     assert.equal(c.instanceGroup[0]!.kind, ModelInstanceGroup_Kind.CPU);
     assert.equal(c.parameters.intra_op_thread_count?.stringValue, '1');
     assert.equal(shipped.schedulingChoice.case, 'dynamicBatching', 'the input is not modified');
+    assert.equal(c.parameters['session.intra_op.allow_spinning'], undefined, 'spinning left as shipped');
+    const quiet = editBenchConfig(shipped, benchConfigSpec('plain'), { ...cpu, intraOpSpinning: false });
+    assert.equal(quiet.parameters['session.intra_op.allow_spinning']?.stringValue, '0');
   });
 
   it('batched_2inst on the GPU: the delay, no preferred sizes, 2 KIND_GPU instances on GPU 0, threads as shipped', () => {

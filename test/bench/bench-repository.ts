@@ -50,6 +50,8 @@ export interface EditOptions {
   maxQueueDelayUs: number;
   /** CPU: ORT intra-op threads per instance (instances × threads should not exceed the cores). 0 = leave as shipped. */
   intraOpThreads: number;
+  /** CPU: ORT `session.intra_op.allow_spinning`; undefined = leave as shipped (ORT spins by default). */
+  intraOpSpinning?: boolean;
   /**
    * The size the load sends for the config's variable input dims (text_recognition's width). Fixing it in
    * the config lets GPU batch-bucket sessions warm at load, as a user serving one crop width would.
@@ -91,6 +93,11 @@ export function editBenchConfig(
   if (options.device === 'cpu' && options.intraOpThreads > 0) {
     config.parameters.intra_op_thread_count = create(ModelParameterSchema, {
       stringValue: String(options.intraOpThreads),
+    });
+  }
+  if (options.device === 'cpu' && options.intraOpSpinning !== undefined) {
+    config.parameters['session.intra_op.allow_spinning'] = create(ModelParameterSchema, {
+      stringValue: options.intraOpSpinning ? '1' : '0',
     });
   }
   return config;

@@ -48,6 +48,7 @@ import {
   renderClientBenchTables,
   summarizeClientBench,
 } from './client-bench-report.ts';
+import { parseCpuList, pinnedCommand, pinProcess } from './cpu-pinning.ts';
 import { describeDevice } from './device-info.ts';
 import { runRawGrpcFloor } from './raw-grpc-floor.ts';
 import { runRawFloor } from './raw-http-floor.ts';
@@ -66,6 +67,8 @@ const USAGE = `usage: node --import tsx test/bench/client.bench.ts [options]
   --c1-reps N             repetitions at concurrency 1, where the client overhead is measured (default 5)
   --protocol http|grpc|both   our generator's protocols (default both; autocannon is HTTP only)
   --no-floor              skip the floor runs at c=1 (raw-http-floor.ts, raw-grpc-floor.ts)
+  --server-cpus LIST      pin the server to these CPUs (taskset -c LIST), e.g. 0-3
+  --client-cpus LIST      pin this process (both clients, the floors) to these CPUs, e.g. 4-7
   --out PATH              results path without extension (default bench-configs/results/client-identity;
                           with --quick a temporary directory)`;
 
@@ -79,7 +82,8 @@ interface Options {
   protocols: BenchProtocol[];
   /** Run the floors at c=1 (raw-socket HTTP, bare node:http2 gRPC). */
   floor: boolean;
-
+  serverCpus?: number[];
+  clientCpus?: number[];
   out: string;
 }
 
@@ -102,6 +106,8 @@ function parseOptions(argv: readonly string[]): Options | 'help' {
       'c1-reps': { type: 'string' },
       protocol: { type: 'string', default: 'both' },
       'no-floor': { type: 'boolean', default: false },
+      'server-cpus': { type: 'string' },
+      'client-cpus': { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -122,6 +128,12 @@ function parseOptions(argv: readonly string[]): Options | 'help' {
     c1Reps: positiveInt(values['c1-reps'] ?? (quick ? '1' : '5'), '--c1-reps'),
     protocols: protocol === 'both' ? ['http', 'grpc'] : [protocol],
     floor: !values['no-floor'],
+    ...(values['server-cpus'] === undefined
+      ? {}
+      : { serverCpus: parseCpuList(values['server-cpus'], '--server-cpus') }),
+    ...(values['client-cpus'] === undefined
+      ? {}
+      : { clientCpus: parseCpuList(values['client-cpus'], '--client-cpus') }),
     out:
       values.out ??
       (quick
@@ -309,7 +321,11 @@ async function main(): Promise<void> {
   const opts = parsed;
   const device = await describeDevice();
   const repo = await identityRepository();
-  const server = await startEmbeddedServerProcess({ modelRepository: repo });
+  if (opts.clientCpus) pinProcess(opts.clientCpus);
+  const server = await startEmbeddedServerProcess({
+    modelRepository: repo,
+    commandPrefix: opts.serverCpus ? pinnedCommand(opts.serverCpus) : undefined,
+  });
   const api = createHttpServerApi({ url: server.httpUrl, clock: systemClock, connections: 1, headers: {} });
   const ours: OursRun[] = [];
   const ac: AutocannonRun[] = [];
@@ -389,7 +405,11 @@ async function main(): Promise<void> {
     method: {
       model: MODEL,
       body: `FP32 [1,${ELEMENTS}] zeros (${ELEMENTS} elements, ${ELEMENTS * 4} bytes of tensor data); HTTP binary tensor extension for inputs and outputs; request body ${autocannonRequest().body.byteLength} bytes`,
-      server: 'inferbench serve in a child process on 127.0.0.1 (identity_fp32 only)',
+      server: `inferbench serve in a child process on 127.0.0.1 (identity_fp32 only); ${
+        opts.serverCpus || opts.clientCpus
+          ? `pinned with taskset: server on CPUs ${opts.serverCpus?.join(',') ?? 'any'}, clients on CPUs ${opts.clientCpus?.join(',') ?? 'any'}`
+          : 'no CPU pinning (server and clients share every core)'
+      }`,
       ours: `flags → resolveSettings → runBenchmark; --single-measurement -p ${opts.seconds * 1000}, --warmup-request-count max(500, 4×c)`,
       autocannon: `autocannon ${autocannonVersion()} in-process, same URL/body/headers, connections = c, pipelining 1, ${AUTOCANNON_WARMUP_S} s warm-up run, then ${opts.seconds} s`,
       overhead:

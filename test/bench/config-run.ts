@@ -31,6 +31,8 @@ export interface ConfigRunOptions {
   shapes: Record<string, number[]>;
   /** Load-generator worker threads (profile --worker-threads); 1 = the main thread only. */
   clientThreads: number;
+  /** Start the server through this command (e.g. `taskset -c 0,1`), or directly when absent. */
+  serverCommandPrefix?: readonly string[];
   signal: AbortSignal;
   log: (line: string) => void;
 }
@@ -226,7 +228,10 @@ export async function runConfig(options: ConfigRunOptions): Promise<ConfigRun> {
   // made the loop, not the model, the bottleneck at high request rates (event-loop utilisation 1.0).
   let server: EmbeddedServerProcess;
   try {
-    server = await startEmbeddedServerProcess({ modelRepository: options.repositoryDir });
+    server = await startEmbeddedServerProcess({
+      modelRepository: options.repositoryDir,
+      commandPrefix: options.serverCommandPrefix,
+    });
   } catch (e) {
     run.aborted = `the server did not start: ${e instanceof Error ? e.message : String(e)}`;
     return run;

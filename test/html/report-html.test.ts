@@ -9,6 +9,7 @@ import { niceTicks } from '../../src/html/svg-chart.ts';
 import { level, measurement, run } from '../gate/run-fixture.ts';
 import { assertGolden } from '../helpers/golden.ts';
 import { countColor, decodePng } from '../helpers/png.ts';
+import { serverStats } from '../report/fixtures.ts';
 
 function sample() {
   const withServer = (throughput: number, p95Us: number) => {
@@ -37,6 +38,53 @@ function sample() {
   ]);
 }
 
+/**
+ * An ensemble `ocr` of `text_direction` and a nested ensemble `recognize` (itself `preprocess` and
+ * `text_recognition`), at two levels whose figures differ so each level's table is told apart.
+ */
+function ensembleRun() {
+  const atLevel = (scale: number) => {
+    const m = measurement({ throughput: 100 * scale, p95Us: 9_000 });
+    const top = serverStats(100, { request: 5000 * scale, queue: 0, input: 0, infer: 0, output: 0 }, 'ocr');
+    const direction = serverStats(
+      100,
+      { request: 1000 * scale, queue: 100 * scale, input: 10, infer: 800 * scale, output: 11 },
+      'text_direction',
+    );
+    direction.cacheHit = { count: 7, ns: 7 * 3000 };
+    const recognize = serverStats(
+      100,
+      { request: 3000 * scale, queue: 0, input: 0, infer: 0, output: 0 },
+      'recognize',
+    );
+    const preprocess = serverStats(
+      100,
+      { request: 400 * scale, queue: 30 * scale, input: 5, infer: 300 * scale, output: 6 },
+      'preprocess',
+    );
+    const recognition = serverStats(
+      100,
+      { request: 2500 * scale, queue: 200 * scale, input: 20, infer: 2100 * scale, output: 21 },
+      'text_recognition',
+    );
+    recognize.composing = [preprocess, recognition];
+    top.composing = [direction, recognize];
+    m.server = top;
+    return m;
+  };
+  return run([level(1, [atLevel(1)]), level(2, [atLevel(2)])]);
+}
+
+/** The rows of the composing table under the heading of one level. */
+function composingTable(html: string, heading: string): string[][] {
+  const start = html.indexOf(`<h3>${heading}</h3>`);
+  assert.ok(start >= 0, `no section for ${heading}`);
+  const table = html.slice(start, html.indexOf('</table>', start));
+  return [...table.matchAll(/<tr[^>]*>(.*?)<\/tr>/g)]
+    .map((row) => [...row[1]!.matchAll(/<td[^>]*>(.*?)<\/td>/g)].map((cell) => cell[1]!))
+    .filter((cells) => cells.length > 0);
+}
+
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 
 describe('HTML report', () => {
@@ -61,6 +109,49 @@ describe('HTML report', () => {
     const html = renderHtmlReport(sample(), { baseline: sample() });
     assert.equal((html.match(/<polyline class="series"/g) ?? []).length, 6);
     assert.equal((html.match(/stroke-dasharray/g) ?? []).length, 6); // 3 lines + 3 legend marks
+  });
+
+  it("shows each level's composing models in the text report's tree, with their server figures", () => {
+    const html = renderHtmlReport(ensembleRun());
+    assert.equal((html.match(/<h2>Composing models<\/h2>/g) ?? []).length, 1);
+    // model, version, inferences, executions, requests, failed, cache hits, request, overhead, queue, in, infer, out
+    assert.deepEqual(composingTable(html, 'concurrency 1'), [
+      ['text_direction', '1', '100', '100', '100', '0', '7', '1000', '79', '100', '10', '800', '11'],
+      // nested ensemble: its leaves' queue 30 + 200 and compute 311 + 2141 summed, overhead 3000 − 230 − 2452
+      ['recognize', '1', '100', '100', '100', '0', '0', '3000', '318', '230', 'compute 2452'],
+      ['preprocess', '1', '100', '100', '100', '0', '0', '400', '59', '30', '5', '300', '6'],
+      ['text_recognition', '1', '100', '100', '100', '0', '0', '2500', '159', '200', '20', '2100', '21'],
+    ]);
+    assert.deepEqual(composingTable(html, 'concurrency 2')[3], [
+      'text_recognition',
+      '1',
+      '100',
+      '100',
+      '100',
+      '0',
+      '0',
+      '5000',
+      '359',
+      '400',
+      '20',
+      '4200',
+      '21',
+    ]);
+    // Nesting is shown by indentation: the nested ensemble's models sit one step deeper.
+    assert.match(html, /<td style="padding-left:8px">recognize<\/td>/);
+    assert.match(html, /<td style="padding-left:24px">text_recognition<\/td>/);
+    // The ensemble's own summary, as the text report's "Avg request latency" line: leaves' queue 100 + 30 + 200,
+    // compute 821 + 311 + 2141, overhead 5000 − 330 − 3273.
+    assert.match(
+      html,
+      /ocr version 1: avg request 5000 µs \(overhead 1397 µs \+ queue 330 µs \+ compute 3273 µs\)/,
+    );
+  });
+
+  it('shows no composing-models section for a run without an ensemble', () => {
+    const html = renderHtmlReport(sample());
+    assert.equal(html.includes('Composing models'), false);
+    assert.equal(html.includes('class="composing"'), false);
   });
 
   it('matches the golden markup', () => {

@@ -82,4 +82,60 @@ describe('request log (per-request times for the profile export)', () => {
     assert.equal(w.startNs, 10);
     assert.equal(w.durationNs, 15);
   });
+
+  it('keeps responses within the byte budget; past it, requests are logged without them and counted', () => {
+    const kept = (n: number) => ({ encoding: 'grpc' as const, bytes: new Uint8Array(n) });
+    const budget = new RequestLogBudget(100, 250);
+    let spent = 0;
+    budget.onResponsesSpent(() => spent++);
+    const a = new RequestLog(budget);
+    const b = new RequestLog(budget);
+    a.record(0, 1, 0, kept(100));
+    a.record(1, 2, 1); // the client kept none (not a budget omission)
+    a.record(2, 3, 2, kept(100));
+    assert.equal(spent, 0);
+    b.record(3, 4, 0, kept(100)); // does not fit: the budget is spent for the rest of the run
+    b.record(4, 5, 1, kept(10)); // would fit, but the first requests' responses are the ones kept
+    b.record(5, 6, 2); // a client told to stop keeping sends none: omitted as well
+    assert.equal(spent, 1, 'the listener is told once');
+    assert.deepEqual([...a.requestIndex()], [0, 1, 2]);
+    assert.deepEqual(
+      a.responses().map((r) => r?.bytes.byteLength),
+      [100, undefined, 100],
+    );
+    assert.equal(a.responsesOmitted, 0);
+    assert.deepEqual(b.responses(), []);
+    assert.equal(b.responsesOmitted, 3);
+    assert.equal(b.count, 3, 'still logged');
+    assert.deepEqual([budget.responsesKept, budget.responsesOmitted], [2, 3]);
+  });
+
+  it('a byte budget of 0 keeps no response and counts every logged request', () => {
+    const budget = new RequestLogBudget(100, 0);
+    assert.equal(budget.responsesSpent, true);
+    const log = new RequestLog(budget);
+    log.record(0, 1, 0);
+    log.record(1, 2, 0, { encoding: 'http', bytes: new Uint8Array(1) });
+    assert.deepEqual([log.count, log.responsesOmitted, log.responses().length], [2, 2, 0]);
+  });
+
+  it('the window recorder logs the request index and the kept response', () => {
+    const clock = new FakeClock();
+    const recorder = new WindowRecorder(clock, false);
+    recorder.recordRequestsTo(new RequestLogBudget());
+    recorder.begin();
+    const response = { encoding: 'http' as const, bytes: new Uint8Array(3), headerLength: 2 };
+    recorder.onCompleted(
+      { ok: true, sendStartNs: 1, sendEndNs: 1, responseStartNs: 2, endNs: 3, responseBytes: 3, response },
+      undefined,
+      4,
+    );
+    recorder.onCompleted(
+      { ok: true, sendStartNs: 5, sendEndNs: 5, responseStartNs: 6, endNs: 7, responseBytes: 3 },
+      undefined,
+    );
+    const w = recorder.end();
+    assert.deepEqual([...w.requests!.requestIndex()], [4, -1]);
+    assert.deepEqual(w.requests!.responses(), [response]);
+  });
 });

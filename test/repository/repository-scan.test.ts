@@ -5,7 +5,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { create } from '@bufbuild/protobuf';
 import type { OnnxSignature } from '../../embedded-server/src/repository/onnx-signature.ts';
-import { loadModelConfig, scanRepository } from '../../embedded-server/src/repository/repository-scan.ts';
+import {
+  loadModelConfig,
+  missingConfigMessage,
+  scanRepository,
+} from '../../embedded-server/src/repository/repository-scan.ts';
 import { parseVersionDir, selectVersions } from '../../embedded-server/src/repository/version-policy.ts';
 import { ModelVersionPolicySchema } from '../../src/protocol/gen/model_config_pb.ts';
 
@@ -142,6 +146,32 @@ describe('repository scan', () => {
     assert.deepEqual(overridden.warnings, [
       "version 5 is specified for model 'odd', but the version directory is not present",
     ]);
+  });
+
+  it('with auto-complete disabled: no config file is refused, a partial config is validated as written', async () => {
+    await assert.rejects(loadModelConfig(join(repo, 'noconf'), { readSignature, autoComplete: false }), {
+      message: missingConfigMessage(join(repo, 'noconf', 'config.pbtxt')),
+      code: 'INTERNAL',
+    });
+    // odd's config has max_batch_size but no inputs/outputs: not completed, so the graph check refuses it.
+    await assert.rejects(loadModelConfig(join(repo, 'odd'), { readSignature, autoComplete: false }), {
+      message: "unable to load model 'odd', configuration expects 0 inputs, model provides 1",
+    });
+    // A config given over the load API replaces the missing file; it is served as written.
+    const loaded = await loadModelConfig(join(repo, 'noconf'), {
+      readSignature,
+      autoComplete: false,
+      configJson: JSON.stringify({
+        platform: 'onnxruntime_onnx',
+        max_batch_size: 2,
+        input: [{ name: 'IN', data_type: 'TYPE_FP32', dims: [4] }],
+      }),
+    });
+    assert.equal(loaded.configSource, 'load API');
+    assert.equal(loaded.config.maxBatchSize, 2);
+    assert.equal(loaded.config.output.length, 0);
+    assert.equal(loaded.config.schedulingChoice.case, undefined);
+    assert.deepEqual(loaded.warnings, []);
   });
 
   it('refuses a model without versions', async () => {

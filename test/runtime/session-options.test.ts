@@ -96,6 +96,26 @@ describe('sessionOptionsFromConfig: session options (Triton ORT backend §8.1)',
     assert.deepEqual(r.options.extra, { session: { use_device_allocator_for_initializers: '1' } });
   });
 
+  it('session.{intra,inter}_op.allow_spinning become nested session config entries beside the others', () => {
+    const r = map(
+      param('session.intra_op.allow_spinning', 'off') +
+        param('session.inter_op.allow_spinning', 'true') +
+        param('session.use_device_allocator_for_initializers', '0'),
+    );
+    assert.deepEqual(r.options.extra, {
+      session: {
+        use_device_allocator_for_initializers: '0',
+        intra_op: { allow_spinning: '0' },
+        inter_op: { allow_spinning: '1' },
+      },
+    });
+    throwsConfig(
+      param('session.intra_op.allow_spinning', 'maybe'),
+      /failed to convert 'maybe' to boolean value/,
+    );
+    assert.equal(map('').options.extra, undefined);
+  });
+
   it('memory.enable_memory_arena_shrinkage cannot be set from Node: warned, not dropped silently', () => {
     const r = map(param('memory.enable_memory_arena_shrinkage', 'cpu:0'));
     assert.equal(r.warnings.length, 1);

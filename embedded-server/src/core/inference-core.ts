@@ -164,6 +164,25 @@ class Core implements ServerCore {
   }
 
   infer(request: InferRequest): Promise<InferResponse> {
+    if (this.log.verbose === undefined) return this.inferNow(request, undefined);
+    // --log-verbose: one line per request once it is answered (model, version, id, batch, status).
+    const seen: { version?: string; batchSize?: number } = {};
+    return this.inferNow(request, seen).then(
+      (response) => {
+        this.logRequest(request, seen, 'OK');
+        return response;
+      },
+      (e: unknown) => {
+        this.logRequest(request, seen, e instanceof InferenceError ? e.code : 'INTERNAL');
+        throw e;
+      },
+    );
+  }
+
+  private inferNow(
+    request: InferRequest,
+    seen: { version?: string; batchSize?: number } | undefined,
+  ): Promise<InferResponse> {
     try {
       if (this.currentState === 'STARTING') throw new InferenceError('UNAVAILABLE', 'Server not ready');
       const entry = this.models.table.resolveReady(request.modelName, request.modelVersion);
@@ -174,12 +193,25 @@ class Core implements ServerCore {
           `Request for unknown model: '${request.modelName}' version ${entry.version} is not at ready state`,
         );
       }
-      loaded.validate(request);
+      if (seen) seen.version = entry.version;
+      const { batchSize } = loaded.validate(request);
+      if (seen) seen.batchSize = batchSize;
       request.stamps?.mark('validated', this.clock.nowNs());
       return loaded.runtime.infer(request);
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  private logRequest(
+    request: InferRequest,
+    seen: { version?: string; batchSize?: number },
+    status: string,
+  ): void {
+    this.log.verbose?.(
+      `infer model '${request.modelName}' version ${seen.version ?? (request.modelVersion || '-')} ` +
+        `id '${request.id}' batch ${seen.batchSize ?? '-'}: ${status}`,
+    );
   }
 
   repositoryIndex(readyOnly: boolean): ModelIndexEntry[] {

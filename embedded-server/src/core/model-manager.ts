@@ -23,6 +23,12 @@ export interface Logger {
   info(message: string): void;
   warn(message: string): void;
   error(message: string): void;
+  /**
+   * Present only when `--log-verbose` ≥ 1: model load/unload steps and one line per request. Call it as
+   * `log.verbose?.(\`…\`)`: when it is absent the optional call short-circuits before the template string is
+   * built, so verbose logging costs nothing when it is off.
+   */
+  verbose?(message: string): void;
 }
 
 /** Hooks the metrics exporter hangs on (kept abstract so the manager does not depend on prom-client). */
@@ -120,6 +126,9 @@ export class ModelManager {
   }
 
   private async loadNow(name: string, options?: { configJson?: string }): Promise<void> {
+    this.log.verbose?.(
+      `loading model '${name}'${options?.configJson !== undefined ? ' with the config given to the load API' : ''}`,
+    );
     const known = await this.backend.listModels();
     if (!known.includes(name)) {
       throw new InferenceError('INTERNAL', `failed to load '${name}', failed to poll from model repository`);
@@ -151,6 +160,10 @@ export class ModelManager {
 
     const wanted = new Set(source.versions.map((v) => v.version));
     const stale = [...model.versions.values()].filter((v) => !wanted.has(v.version));
+    this.log.verbose?.(
+      `model '${name}': loading version(s) ${source.versions.map((v) => v.version).join(', ')}` +
+        (stale.length > 0 ? `; version(s) ${stale.map((v) => v.version).join(', ')} to unload` : ''),
+    );
     for (const v of source.versions) {
       if (!model.versions.has(v.version)) {
         model.versions.set(v.version, {
@@ -186,6 +199,7 @@ export class ModelManager {
     const name = source.name;
     const labels = { model: name, version: v.version };
     const startNs = this.clock.nowNs();
+    this.log.verbose?.(`loading '${name}' version ${v.version} from ${v.modelPath}`);
     let runtime: VersionRuntime;
     try {
       runtime = await this.backend.loadVersion(source, v);
@@ -217,6 +231,10 @@ export class ModelManager {
     });
     if (previous?.runtime) await this.retire(name, previous.runtime, { removeMetrics: false, force: false });
     events?.versionReady(labels, loadNs);
+    this.log.verbose?.(
+      `'${name}' version ${v.version} is READY after ${(loadNs / 1e6).toFixed(1)} ms` +
+        (previous?.runtime ? ' (replaced the previous instance of this version)' : ''),
+    );
     this.log.info(`successfully loaded '${name}' version ${v.version}`);
     return undefined;
   }
@@ -224,6 +242,9 @@ export class ModelManager {
   private async unloadNow(name: string): Promise<void> {
     const model = this.table.get(name);
     if (!model) return;
+    if (model.versions.size > 0) {
+      this.log.verbose?.(`unloading model '${name}': version(s) ${[...model.versions.keys()].join(', ')}`);
+    }
     await this.unloadVersions(name, [...model.versions.values()]);
     if (model.versions.size === 0) {
       model.modelState = 'UNAVAILABLE';
@@ -261,15 +282,22 @@ export class ModelManager {
     options: { removeMetrics: boolean; force: boolean; version?: string },
   ): Promise<void> {
     const { removeMetrics, force, version } = options;
+    const label = `'${name}'${version === undefined ? '' : ` version ${version}`}`;
     loaded.runtime.stopAccepting();
+    this.log.verbose?.(
+      force
+        ? `unloading ${label}: stopped accepting requests, closing instances without draining`
+        : `unloading ${label}: stopped accepting requests, draining (${loaded.runtime.pendingCount()} queued)`,
+    );
     if (!force) await loaded.runtime.drain();
     loaded.unsubscribe();
+    this.log.verbose?.(`unloading ${label}: closing instances`);
     try {
       await loaded.runtime.close();
     } catch (e) {
       this.log.warn(`closing '${name}' instances failed: ${messageOf(e)}`);
     }
     if (removeMetrics && version !== undefined) this.events?.versionUnloaded({ model: name, version });
-    this.log.info(`successfully unloaded '${name}'${version === undefined ? '' : ` version ${version}`}`);
+    this.log.info(`successfully unloaded ${label}`);
   }
 }

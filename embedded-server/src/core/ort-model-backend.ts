@@ -11,6 +11,7 @@ import {
   type ModelInstanceGroup,
   ModelInstanceGroup_Kind,
 } from '../../../src/protocol/gen/model_config_pb.ts';
+import { modelConfigToJson } from '../../../src/protocol/model-config-json.ts';
 import type { ResponseCache } from '../cache/response-cache.ts';
 import { loadModelConfig } from '../repository/repository-scan.ts';
 import { assertServable } from '../repository/servable.ts';
@@ -34,6 +35,8 @@ export interface OrtModelBackendOptions {
   cache?: ResponseCache;
   /** Injected in tests; default probes the machine once per process. */
   probe?: () => Promise<CudaProbe>;
+  /** False = `--disable-auto-complete-config` (configs are not completed from the ONNX graph). Default true. */
+  autoCompleteConfig?: boolean;
 }
 
 /** One instance to create: Triton's name `<group>_<k>`, its kind and device. */
@@ -75,6 +78,7 @@ export class OrtModelBackend implements ModelBackend {
   private readonly log: Logger;
   private readonly cache: ResponseCache | undefined;
   private readonly probe: () => Promise<CudaProbe>;
+  private readonly autoCompleteConfig: boolean;
 
   constructor(options: OrtModelBackendOptions) {
     this.repositoryDir = options.repositoryDir;
@@ -82,6 +86,7 @@ export class OrtModelBackend implements ModelBackend {
     this.log = options.log;
     this.cache = options.cache;
     this.probe = options.probe ?? probeCuda;
+    this.autoCompleteConfig = options.autoCompleteConfig ?? true;
   }
 
   async listModels(): Promise<string[]> {
@@ -97,9 +102,15 @@ export class OrtModelBackend implements ModelBackend {
     const probe = await this.probe();
     const loaded = await loadModelConfig(join(this.repositoryDir, name), {
       gpuIds: probe.available ? probe.deviceIds : [],
+      autoComplete: this.autoCompleteConfig,
       ...(options?.configJson !== undefined ? { configJson: options.configJson } : {}),
     });
     for (const w of loaded.warnings) this.log.warn(`model '${name}': ${w}`);
+    this.log.verbose?.(
+      `model '${name}': config from ${loaded.configSource ?? 'no config file'}, auto-complete ` +
+        `${this.autoCompleteConfig ? 'on' : 'disabled'}; effective config: ` +
+        JSON.stringify(modelConfigToJson(loaded.config)),
+    );
     assertServable(loaded.config);
     return { name, config: loaded.config, versions: loaded.versions };
   }
@@ -122,6 +133,11 @@ export class OrtModelBackend implements ModelBackend {
         const session = sessionOptionsFromConfig(config, { kind: plan.kind, deviceId: plan.deviceId });
         for (const w of session.warnings) this.log.warn(`model '${model.name}' instance ${plan.name}: ${w}`);
         const batchBuckets = bucketPlanFor(config, plan.kind);
+        const startNs = this.clock.nowNs();
+        this.log.verbose?.(
+          `model '${model.name}' version ${version.version}: creating instance ${plan.name} ` +
+            `(${plan.kind}, device ${plan.deviceId}) from ${version.modelPath}`,
+        );
         const instance = await createOrtInstance({
           name: plan.name,
           modelPath: version.modelPath,
@@ -132,6 +148,10 @@ export class OrtModelBackend implements ModelBackend {
           clock: this.clock,
         });
         instances.push(instance);
+        this.log.verbose?.(
+          `model '${model.name}' version ${version.version}: instance ${plan.name} created in ` +
+            `${((this.clock.nowNs() - startNs) / 1e6).toFixed(1)} ms`,
+        );
         if (instance.bucketSizes.length > 0) {
           this.log.info(
             `model '${model.name}' instance ${plan.name}: one session per batch bucket ${instance.bucketSizes.join(',')} ` +
@@ -161,6 +181,11 @@ export class OrtModelBackend implements ModelBackend {
       ...(this.cache ? { cache: this.cache } : {}),
       cacheEnabled: config.responseCache?.enable ?? false,
     });
+    this.log.verbose?.(
+      `model '${model.name}' version ${version.version}: ${instances.length} instance(s) warmed up, ` +
+        `${config.schedulingChoice.case === 'dynamicBatching' ? 'dynamic batcher' : 'default scheduler'}, ` +
+        `max_batch_size ${config.maxBatchSize}`,
+    );
     return {
       stats,
       infer: (request) => scheduler.enqueue(request),

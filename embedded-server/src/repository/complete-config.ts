@@ -1,6 +1,7 @@
 /**
  * The pure part of loading a config, in Triton's order: backend fields → normalise → model-level
- * validation → ORT autocomplete → normalise → instance groups → full validation → config vs ONNX graph.
+ * validation → ORT autocomplete (unless disabled) → normalise → instance groups → full validation → config vs
+ * ONNX graph.
  * Kept free of I/O so the load API (a config given as JSON) and tests run the same chain as the repository.
  */
 import type { ModelConfig } from '../../../src/protocol/gen/model_config_pb.ts';
@@ -22,10 +23,16 @@ export interface CompleteConfigContext extends BackendFieldsContext {
   /** ORT backend's default-max-batch-size; default 4. */
   defaultMaxBatchSize?: number;
   /**
-   * Signature of the model's ONNX file. Without it autocomplete is skipped (Triton's
-   * --disable-auto-complete-config) and the config is not checked against the graph.
+   * Signature of the model's ONNX file. Without it there is nothing to autocomplete from and the config is
+   * not checked against the graph.
    */
   signature?: OnnxSignature;
+  /**
+   * False = Triton's `--disable-auto-complete-config`: the ORT backend does not fill inputs, outputs,
+   * max_batch_size or dynamic_batching from the graph, but the config is still checked against it (the
+   * instance-load validation). The core's backend fields and normalisation apply regardless. Default true.
+   */
+  autoComplete?: boolean;
 }
 
 export interface CompletedConfig {
@@ -40,7 +47,7 @@ export function completeModelConfig(input: ModelConfig, ctx: CompleteConfigConte
   validateModelLevel(config);
   const warnings: string[] = [];
   const isOrt = config.backend === ONNXRUNTIME_BACKEND;
-  if (isOrt && ctx.signature && needsAutofill(config)) {
+  if (isOrt && ctx.signature && ctx.autoComplete !== false && needsAutofill(config)) {
     const filled = autofillFromOnnx(config, ctx.signature, { defaultMaxBatchSize: ctx.defaultMaxBatchSize });
     warnings.push(...filled.warnings);
     config = normalizeModelConfig(filled.config);

@@ -171,13 +171,32 @@ export interface LoadModelConfigOptions extends ScanOptions {
   configJson?: string;
   /** Injected in tests; default reads the ONNX file with onnxruntime-node. */
   readSignature?: (modelPath: string) => Promise<OnnxSignature>;
+  /**
+   * False = `--disable-auto-complete-config`: a model without a config file is refused, and a partial config
+   * is served as written (normalised, validated, checked against the graph) instead of completed from it.
+   * Default true.
+   */
+  autoComplete?: boolean;
+}
+
+/**
+ * Triton's poll error for a model without a config file when auto-complete is disabled (its ReadTextProto
+ * text), with the reason appended so the fix is obvious.
+ */
+export function missingConfigMessage(configPath: string): string {
+  return (
+    `failed to open text file for read ${configPath}: No such file or directory ` +
+    '(auto-complete is disabled by --disable-auto-complete-config, so every model needs a config.pbtxt)'
+  );
 }
 
 export interface LoadedModelConfig {
-  /** Normalised, autocompleted, validated: what `/config` returns. */
+  /** Normalised, autocompleted (unless disabled), validated: what `/config` returns. */
   config: ModelConfig;
   /** Triton's warnings: autofill notes and scan problems. */
   warnings: string[];
+  /** Where the config came from: the file read, 'load API', or undefined when there was none (autocomplete). */
+  configSource: string | undefined;
   versions: ScannedVersion[];
   /** The signature of the first selected version's ONNX file (undefined for non-ORT backends). */
   signature: OnnxSignature | undefined;
@@ -212,6 +231,13 @@ export async function loadModelConfig(
     config = configFromJson(options.configJson, scanned.name);
   } else if (scanned.configText !== undefined) {
     config = parseModelConfigText(scanned.configText, scanned.configPath ?? modelDir);
+  } else if (options.autoComplete === false) {
+    const configPath = join(modelDir, CONFIG_FILENAME);
+    throw new ConfigError(missingConfigMessage(configPath), {
+      kind: 'io',
+      code: 'INTERNAL',
+      filePath: configPath,
+    });
   } else {
     config = create(ModelConfigSchema);
   }
@@ -241,10 +267,12 @@ export async function loadModelConfig(
     gpuIds: options.gpuIds ?? [],
     defaultMaxBatchSize: options.defaultMaxBatchSize,
     signature,
+    autoComplete: options.autoComplete ?? true,
   });
   return {
     config: completed.config,
     warnings: [...rescanned.problems, ...completed.warnings],
+    configSource: options.configJson !== undefined ? 'load API' : scanned.configPath,
     versions: rescanned.versions,
     signature,
   };

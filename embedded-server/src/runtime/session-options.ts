@@ -222,11 +222,21 @@ export function sessionOptionsFromConfig(
   if (params.enable_mem_pattern !== undefined) {
     options.enableMemPattern = parseBool(params.enable_mem_pattern, 'enable_mem_pattern');
   }
+  const sessionEntries: Record<string, unknown> = {};
   const deviceInitializers = params['session.use_device_allocator_for_initializers'];
   if (deviceInitializers !== undefined) {
     const on = parseBool(deviceInitializers, 'session.use_device_allocator_for_initializers');
-    options.extra = { session: { use_device_allocator_for_initializers: on ? '1' : '0' } };
+    sessionEntries.use_device_allocator_for_initializers = on ? '1' : '0';
   }
+  // ORT's thread pools spin between operators by default. Next to a busy event loop on few cores the spinning
+  // threads take the CPU the transports need (measured: bench:batching --intra-op-spinning), so these ORT
+  // session config keys are passed through as model parameters.
+  for (const pool of ['intra_op', 'inter_op'] as const) {
+    const key = `session.${pool}.allow_spinning`;
+    if (params[key] !== undefined)
+      sessionEntries[pool] = { allow_spinning: parseBool(params[key], key) ? '1' : '0' };
+  }
+  if (Object.keys(sessionEntries).length > 0) options.extra = { session: sessionEntries };
   if (params['memory.enable_memory_arena_shrinkage'] !== undefined) {
     warnings.push(
       "parameter 'memory.enable_memory_arena_shrinkage' is a run option onnxruntime-node cannot set; ignored",
