@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { ServerError } from '../errors.ts';
 
 export interface EmbeddedServerProcess {
+  /** The server's process id (benchmarks read its CPU time). */
+  pid: number;
   httpUrl: string;
   grpcUrl: string;
   metricsUrl: string;
@@ -122,6 +124,7 @@ export async function startEmbeddedServerProcess(options: {
     throw e;
   }
   return {
+    pid: child.pid as number,
     httpUrl: `http://${ports.get('HTTPService')}`,
     grpcUrl: ports.get('GRPCInferenceService') as string,
     metricsUrl: `http://${ports.get('Metrics Service')}/metrics`,

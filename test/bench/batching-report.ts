@@ -164,8 +164,8 @@ export function serverViewTable(
   maxBatchSize: number,
 ): string {
   const lines = [
-    '| config | protocol | concurrency | queue ms | ORT ms/exec in server | ORT ms standalone (batch) | instances busy | process CPU cores | event-loop util. | load avg |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| config | protocol | concurrency | queue ms | ORT ms/exec in server | ORT ms standalone (batch) | instances busy | server CPU cores (main thread) | client CPU cores | client event-loop util. | load avg |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const l of levels) {
     const s = l.server;
@@ -177,6 +177,7 @@ export function serverViewTable(
     lines.push(
       `| ${l.config} | ${l.protocol} | ${l.concurrency} | ${fmt(s.queueUs / 1000, 2)} | ${fmt(s.inferPerExecutionUs / 1000, 2)} | ` +
         `${standaloneMs === undefined ? '–' : `${fmt(standaloneMs, 2)} (${batch})`} | ${percent(busy)} | ` +
+        `${l.serverCpu ? `${fmt(l.serverCpu.totalCores, 2)} (${fmt(l.serverCpu.mainThreadCores, 2)})` : '–'} | ` +
         `${fmt(l.generator.cpuCores, 2)} | ${fmt(l.generator.eventLoopUtilization, 2)} | ${fmt(l.loadAverage, 2)} |`,
     );
   }

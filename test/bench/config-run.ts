@@ -17,6 +17,7 @@ import { createTransport } from '../../src/transport/create.ts';
 import type { ModelStatsSnapshot, ServerApi } from '../../src/transport/server-api.ts';
 import type { BenchProtocol } from './bench-options.ts';
 import type { BenchConfigName } from './bench-repository.ts';
+import { coresBetween, type ProcessCpuSample, sampleProcessCpu } from './proc-cpu.ts';
 
 export interface ConfigRunOptions {
   config: BenchConfigName;
@@ -67,6 +68,8 @@ export interface LevelFigures {
   inferPerSec: number;
   latencyMs: { mean: number; p50: number; p90: number; p95: number; p99: number };
   server?: ServerFigures;
+  /** The server process's CPU over the same windows (Linux /proc; absent elsewhere). */
+  serverCpu?: { totalCores: number; mainThreadCores: number };
   generator: {
     eventLoopUtilization: number;
     eventLoopDelayP99Us: number;
@@ -113,10 +116,16 @@ export function batchStatsDelta(
  * the load generator's snapshot type does not carry), so the batch histogram covers exactly the windows the
  * profiler measures.
  */
+interface WindowEdge {
+  batchStats: BatchStats;
+  cpu: ProcessCpuSample | undefined;
+}
+
 function recordingApi(
   api: ServerApi,
   batchStats: () => Promise<BatchStats>,
-  snapshots: BatchStats[],
+  serverPid: number,
+  snapshots: WindowEdge[],
 ): ServerApi {
   return {
     serverLive: () => api.serverLive(),
@@ -126,7 +135,8 @@ function recordingApi(
     modelConfig: (n, v) => api.modelConfig(n, v),
     async modelStatistics(n, v): Promise<ModelStatsSnapshot[]> {
       const result = await api.modelStatistics(n, v);
-      snapshots.push(await batchStats());
+      const cpu = sampleProcessCpu(serverPid, systemClock.nowNs());
+      snapshots.push({ batchStats: await batchStats(), cpu });
       return result;
     },
     close: () => api.close(),
@@ -167,7 +177,7 @@ function settingsFor(options: ConfigRunOptions, url: string, concurrency: number
 function levelFigures(
   options: ConfigRunOptions,
   level: LevelResult,
-  snapshots: readonly BatchStats[],
+  snapshots: readonly WindowEdge[],
 ): LevelFigures {
   const merged = level.merged;
   const ms = (us: number | undefined) => (us ?? Number.NaN) / 1000;
@@ -203,7 +213,7 @@ function levelFigures(
   const last = snapshots[n];
   if (delta && delta.executionCount > 0) {
     const avg = serverAverages(delta);
-    const batches = first && last ? batchStatsDelta(first, last) : undefined;
+    const batches = first && last ? batchStatsDelta(first.batchStats, last.batchStats) : undefined;
     figures.server = {
       inferenceCount: delta.inferenceCount,
       executionCount: delta.executionCount,
@@ -218,6 +228,8 @@ function levelFigures(
       batchHistogram: batches?.histogram ?? {},
     };
   }
+  const cpu = first?.cpu && last?.cpu ? coresBetween(first.cpu, last.cpu) : undefined;
+  if (cpu) figures.serverCpu = cpu;
   return figures;
 }
 
@@ -258,12 +270,12 @@ export async function runConfig(options: ConfigRunOptions): Promise<ConfigRun> {
         run.aborted = 'interrupted';
         break;
       }
-      const snapshots: BatchStats[] = [];
+      const snapshots: WindowEdge[] = [];
       const outcome = await runProfile(settingsFor(options, url, concurrency), {
         clock: systemClock,
         client,
         requests,
-        serverApi: recordingApi(api, batchStats, snapshots),
+        serverApi: recordingApi(api, batchStats, server.pid, snapshots),
         statsAvailable: true,
         signal: options.signal,
         shards: { transport: { protocol: options.protocol, options: transportOptions }, specs },

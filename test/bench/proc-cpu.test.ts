@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { systemClock } from '../../src/protocol/clock.ts';
+import { coresBetween, sampleProcessCpu, statTicks } from './proc-cpu.ts';
+
+describe('process CPU from /proc', () => {
+  it('reads utime + stime after the command name, whatever the name holds', () => {
+    const line = '4783 (node (x) y) S 1 4783 4783 0 -1 4194560 100 0 0 0 250 31 0 0 20 0 11 0 100 0 0';
+    assert.equal(statTicks(line), 281);
+  });
+
+  it('splits cores into the main thread and the rest over an interval', () => {
+    const cores = coresBetween(
+      { atNs: 0, mainThreadSeconds: 1, totalSeconds: 2 },
+      { atNs: 2e9, mainThreadSeconds: 2, totalSeconds: 5 },
+    );
+    assert.deepEqual(cores, { totalCores: 1.5, mainThreadCores: 0.5 });
+    assert.equal(
+      coresBetween(
+        { atNs: 5, mainThreadSeconds: 0, totalSeconds: 0 },
+        { atNs: 5, mainThreadSeconds: 0, totalSeconds: 0 },
+      ),
+      undefined,
+    );
+  });
+
+  it('sees a busy child use about one core on its main thread', {
+    skip: process.platform !== 'linux',
+  }, async () => {
+    const child = spawn(
+      process.execPath,
+      ['-e', 'const end = Date.now() + 1500; while (Date.now() < end);'],
+      {
+        stdio: 'ignore',
+      },
+    );
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      const first = sampleProcessCpu(child.pid as number, systemClock.nowNs());
+      await new Promise((r) => setTimeout(r, 800));
+      const last = sampleProcessCpu(child.pid as number, systemClock.nowNs());
+      assert.ok(first && last, 'the child is readable');
+      const cores = coresBetween(first, last);
+      assert.ok(cores, 'an interval');
+      // Generous bounds: a 2-core CI machine may run other tests beside it.
+      assert.ok(cores.mainThreadCores > 0.3 && cores.mainThreadCores < 1.3, `main ${cores.mainThreadCores}`);
+      assert.ok(cores.totalCores >= cores.mainThreadCores - 0.05);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    assert.equal(
+      sampleProcessCpu(2 ** 22 + 12345, 0),
+      undefined,
+      'a process that does not exist reads undefined',
+    );
+  });
+});
