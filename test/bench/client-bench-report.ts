@@ -275,7 +275,7 @@ export function renderClientBenchTables(s: ClientBenchSummary): string {
         ]
       : []),
     `- Median client overhead at c=1 ≤ ${s.targets.maxOverheadUs} µs: **${verdict(s.overheadMet)}** (worst ${fmt(worstOverhead, 1)} µs).`,
-    `- Request rate ≥ ${s.targets.minRateRatio.toFixed(1)}× autocannon at equal connections: **${verdict(s.ratioMet)}** (lowest ${fmt(worstRatio, 2)}×).`,
+    `- Request rate ≥ ${s.targets.minRateRatio.toFixed(1)}× autocannon at equal connections: **${verdict(s.ratioMet)}** (lowest ${fmt(worstRatio, 3)}×).`,
     s.autocannonValid
       ? '- autocannon got only 2xx responses (the comparison is valid).'
       : '- **autocannon (or the floor) got non-2xx responses, errors or timeouts: the comparison is INVALID.**',
