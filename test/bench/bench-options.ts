@@ -4,12 +4,13 @@
  */
 import { parseArgs } from 'node:util';
 import { BENCH_CONFIG_NAMES, type BenchConfigName, type BenchDevice } from './bench-repository.ts';
-import { parseCpuList } from './cpu-pinning.ts';
+import { CPU_PINNING_ARGS, type CpuPinning, cpuPinningOptions } from './cpu-pinning.ts';
 
 export type BenchModel = 'text_direction' | 'text_recognition';
 export type BenchProtocol = 'http' | 'grpc';
 
-export interface BenchOptions {
+/** `serverCpus` also pins the raw ORT ceiling (it runs on the server's cores). */
+export interface BenchOptions extends CpuPinning {
   device: BenchDevice;
   model: BenchModel;
   protocols: BenchProtocol[];
@@ -30,10 +31,6 @@ export interface BenchOptions {
   clientThreads: number;
   /** CPU: ORT intra-op thread-pool spinning; undefined = ORT's default (on). */
   intraOpSpinning?: boolean;
-  /** Pin the server (and the raw ORT ceiling) to these CPUs with taskset. */
-  serverCpus?: number[];
-  /** Pin the load generator to these CPUs with taskset. */
-  clientCpus?: number[];
   /** Output path without extension: `<out>.json` and `<out>.md` are written. */
   out: string;
 }
@@ -92,8 +89,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
       width: { type: 'string', default: '320' },
       'client-threads': { type: 'string' },
       'intra-op-spinning': { type: 'string' },
-      'server-cpus': { type: 'string' },
-      'client-cpus': { type: 'string' },
+      ...CPU_PINNING_ARGS,
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -141,12 +137,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
           intraOpSpinning:
             oneOf(values['intra-op-spinning'], ['on', 'off'] as const, '--intra-op-spinning') === 'on',
         }),
-    ...(values['server-cpus'] === undefined
-      ? {}
-      : { serverCpus: parseCpuList(values['server-cpus'], '--server-cpus') }),
-    ...(values['client-cpus'] === undefined
-      ? {}
-      : { clientCpus: parseCpuList(values['client-cpus'], '--client-cpus') }),
+    ...cpuPinningOptions(values),
     out: values.out ?? `bench-configs/results/batching-${model}-${device}-${protocol}`,
   };
 }

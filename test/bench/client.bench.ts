@@ -48,7 +48,13 @@ import {
   renderClientBenchTables,
   summarizeClientBench,
 } from './client-bench-report.ts';
-import { parseCpuList, pinnedCommand, pinProcess } from './cpu-pinning.ts';
+import {
+  CPU_PINNING_ARGS,
+  type CpuPinning,
+  cpuPinningOptions,
+  pinnedCommand,
+  pinProcess,
+} from './cpu-pinning.ts';
 import { describeDevice } from './device-info.ts';
 import { runRawGrpcFloor } from './raw-grpc-floor.ts';
 import { runRawFloor } from './raw-http-floor.ts';
@@ -72,7 +78,7 @@ const USAGE = `usage: node --import tsx test/bench/client.bench.ts [options]
   --out PATH              results path without extension (default bench-configs/results/client-identity;
                           with --quick a temporary directory)`;
 
-interface Options {
+interface Options extends CpuPinning {
   quick: boolean;
   concurrency: number[];
   seconds: number;
@@ -82,8 +88,6 @@ interface Options {
   protocols: BenchProtocol[];
   /** Run the floors at c=1 (raw-socket HTTP, bare node:http2 gRPC). */
   floor: boolean;
-  serverCpus?: number[];
-  clientCpus?: number[];
   out: string;
 }
 
@@ -106,8 +110,7 @@ function parseOptions(argv: readonly string[]): Options | 'help' {
       'c1-reps': { type: 'string' },
       protocol: { type: 'string', default: 'both' },
       'no-floor': { type: 'boolean', default: false },
-      'server-cpus': { type: 'string' },
-      'client-cpus': { type: 'string' },
+      ...CPU_PINNING_ARGS,
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -128,12 +131,7 @@ function parseOptions(argv: readonly string[]): Options | 'help' {
     c1Reps: positiveInt(values['c1-reps'] ?? (quick ? '1' : '5'), '--c1-reps'),
     protocols: protocol === 'both' ? ['http', 'grpc'] : [protocol],
     floor: !values['no-floor'],
-    ...(values['server-cpus'] === undefined
-      ? {}
-      : { serverCpus: parseCpuList(values['server-cpus'], '--server-cpus') }),
-    ...(values['client-cpus'] === undefined
-      ? {}
-      : { clientCpus: parseCpuList(values['client-cpus'], '--client-cpus') }),
+    ...cpuPinningOptions(values),
     out:
       values.out ??
       (quick

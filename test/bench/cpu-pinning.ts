@@ -19,6 +19,29 @@ export function parseCpuList(text: string, flag: string): number[] {
   return [...cpus].sort((a, b) => a - b);
 }
 
+export interface CpuPinning {
+  /** Pin the server to these CPUs. */
+  serverCpus?: number[];
+  /** Pin the load generator (this process) to these CPUs. */
+  clientCpus?: number[];
+}
+
+/** The parseArgs option specs of `--server-cpus` / `--client-cpus`, shared by the benchmarks. */
+export const CPU_PINNING_ARGS = {
+  'server-cpus': { type: 'string' },
+  'client-cpus': { type: 'string' },
+} as const;
+
+/** `--server-cpus` / `--client-cpus` as parsed by parseArgs; absent flags stay absent. */
+export function cpuPinningOptions(values: { 'server-cpus'?: string; 'client-cpus'?: string }): CpuPinning {
+  const pinning: CpuPinning = {};
+  if (values['server-cpus'] !== undefined)
+    pinning.serverCpus = parseCpuList(values['server-cpus'], '--server-cpus');
+  if (values['client-cpus'] !== undefined)
+    pinning.clientCpus = parseCpuList(values['client-cpus'], '--client-cpus');
+  return pinning;
+}
+
 function taskset(args: string[]): string {
   try {
     return execFileSync('taskset', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
