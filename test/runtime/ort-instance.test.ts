@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { markRequestOwned } from '../../embedded-server/src/core/request-buffers.ts';
 import {
   failingModel,
   identityModel,
@@ -302,6 +303,69 @@ describe('OrtInstance threading', () => {
       best > 0.75,
       `completion-time ratio ${best.toFixed(2)}: the two instances ran one after the other`,
     );
+  });
+});
+
+describe('OrtInstance staged batches', () => {
+  const row = (v: number) => [tensor('INPUT0', 'FP32', [1, 4], Float32Array.from([v, v + 1, v + 2, v + 3]))];
+
+  it('a batch staged behind a running one grows until the worker starts it by itself, then refuses appends', async () => {
+    const inst = await instance('slow', 'slow_staged');
+    assert.ok(inst.stage, 'the ORT instance can stage');
+    await inst.execute([row(0)], []); // warm-up
+    const first = inst.stage([row(10)], []);
+    assert.ok(first);
+    // ≈ 100 ms per run: everything below happens while `first` runs.
+    await new Promise((r) => setTimeout(r, 5));
+    assert.ok(first.started(), 'an idle worker starts a staged batch as soon as it receives it');
+    assert.equal(first.append([row(99)]), false, 'started: nothing can join');
+    const second = inst.stage([row(20)], []);
+    assert.ok(second, 'the next batch stages behind the running one');
+    assert.equal(inst.stage([row(90)], []), undefined, 'one staged batch at a time');
+    assert.ok(second.append([row(30), row(40)]));
+    assert.equal(second.started(), false);
+    await assert.rejects(
+      inst.execute([row(0)], []),
+      /already executing a batch/,
+      'no direct run beside staged ones',
+    );
+    const a = await first.result;
+    assert.deepEqual(float32s(a.outputs[0]), [10, 11, 12, 13]);
+    const b = await second.result;
+    assert.deepEqual(a.outputs[0]?.shape, [1, 4]);
+    assert.deepEqual(b.outputs[0]?.shape, [3, 4], 'the appended requests ran in the same execution');
+    assert.deepEqual(float32s(b.outputs[0]), [20, 21, 22, 23, 30, 31, 32, 33, 40, 41, 42, 43]);
+    assert.ok(second.started());
+    assert.ok(
+      b.startedNs !== undefined && a.stamps && b.startedNs >= a.stamps.runEndNs,
+      'started after the first ended',
+    );
+  });
+
+  it('takes a request-owned buffer whole even where the tensor is a view into part of it (no copy)', async () => {
+    const inst = await instance('identity_int32', 'identity_owned');
+    const body = new ArrayBuffer(64);
+    markRequestOwned(body);
+    // A JSON header in front, as in a binary-extension HTTP body: the tensor starts at byte 13.
+    new Uint8Array(body).set(new Uint8Array(Int32Array.from([7, 8, 9]).buffer), 13);
+    const owned = {
+      name: 'INPUT0',
+      datatype: 'INT32' as const,
+      shape: [1, 3],
+      data: new Uint8Array(body, 13, 12),
+    };
+    const other = new ArrayBuffer(64);
+    new Uint8Array(other).set(new Uint8Array(Int32Array.from([1, 2, 3]).buffer), 13);
+    const copied = {
+      name: 'INPUT0',
+      datatype: 'INT32' as const,
+      shape: [1, 3],
+      data: new Uint8Array(other, 13, 12),
+    };
+    const r = await inst.execute([[owned], [copied]], []);
+    assert.deepEqual(int32s(r.outputs[0]), [7, 8, 9, 1, 2, 3]);
+    assert.equal(body.byteLength, 0, 'the owned body was transferred (detached here)');
+    assert.equal(other.byteLength, 64, 'a buffer that is not request-owned is copied, never taken');
   });
 });
 

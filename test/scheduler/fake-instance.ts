@@ -10,6 +10,7 @@ import type {
   ExecutionTimings,
   InferRequest,
   ModelInstance,
+  StagedBatch,
 } from '../../embedded-server/src/core/types.ts';
 import { createScheduler, type ModelScheduler } from '../../embedded-server/src/scheduler/model-scheduler.ts';
 import { ModelStatsRecorder } from '../../embedded-server/src/stats/model-stats.ts';
@@ -77,11 +78,14 @@ export class FakeInstance implements ModelInstance {
             computeInputNs: timings.computeInputNs ?? 0,
             computeInferNs: timings.computeInferNs ?? 0,
             computeOutputNs: timings.computeOutputNs ?? 0,
+            ...this.resultExtras(),
           });
+          this.freed();
         },
         fail: (error) => {
           this.running -= 1;
           reject(error);
+          this.freed();
         },
       };
       this.calls.push(call);
@@ -91,6 +95,76 @@ export class FakeInstance implements ModelInstance {
   }
 
   async close(): Promise<void> {}
+
+  /** Extra result fields (the staging fake adds `startedNs`). */
+  protected resultExtras(): Partial<ExecutionResult> {
+    return {};
+  }
+
+  /** Called once an execution has settled (the staging fake starts its staged batch here). */
+  protected freed(): void {}
+}
+
+/**
+ * A FakeInstance that can stage a batch (like the ORT worker instance): the staged batch grows by `append`
+ * until the instance starts it — by itself, synchronously, as soon as its running execution settles (before
+ * the scheduler hears of that), or in a microtask when it was idle (the worker picks a message up).
+ */
+export class StagingFakeInstance extends FakeInstance {
+  private open: { requests: (readonly Tensor[])[]; start: () => void } | undefined;
+  private startedNs: number | undefined;
+
+  constructor(
+    name: string,
+    private readonly clock: FakeClock,
+    sharedLog?: FakeCall[],
+  ) {
+    super(name, sharedLog ? { sharedLog } : {});
+  }
+
+  stage(requests: ReadonlyArray<readonly Tensor[]>, outputNames: readonly string[]): StagedBatch | undefined {
+    if (this.open) return undefined;
+    const staged: (readonly Tensor[])[] = [...requests];
+    let started = false;
+    let settle: { resolve: (r: ExecutionResult) => void; reject: (e: Error) => void } | undefined;
+    const result = new Promise<ExecutionResult>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    this.open = {
+      requests: staged,
+      start: () => {
+        started = true;
+        this.open = undefined;
+        this.startedNs = this.clock.nowNs();
+        const s = settle as NonNullable<typeof settle>;
+        this.execute(staged, outputNames).then(s.resolve, s.reject);
+      },
+    };
+    if (this.running === 0) {
+      queueMicrotask(() => {
+        if (!started && this.running === 0) this.open?.start();
+      });
+    }
+    return {
+      append: (more) => {
+        if (started) return false;
+        staged.push(...more);
+        return true;
+      },
+      started: () => started,
+      result,
+    };
+  }
+
+  protected override resultExtras(): Partial<ExecutionResult> {
+    const startedNs = this.startedNs;
+    return startedNs === undefined ? {} : { startedNs };
+  }
+
+  protected override freed(): void {
+    this.startedNs = undefined;
+    if (this.running === 0) this.open?.start();
+  }
 }
 
 /** Lets queued microtasks (the batcher) and promise continuations run. */
@@ -183,14 +257,15 @@ export interface Harness {
 /** A scheduler over `instanceCount` fake instances on a FakeClock at 0 ns. */
 export function harness(
   cfg: ModelConfig,
-  o: { instanceCount?: number; cache?: ResponseCache; cacheEnabled?: boolean } = {},
+  o: { instanceCount?: number; cache?: ResponseCache; cacheEnabled?: boolean; staging?: boolean } = {},
 ): Harness {
   const clock = new FakeClock();
   const stats = new ModelStatsRecorder(clock);
   const order: FakeCall[] = [];
-  const instances = Array.from(
-    { length: o.instanceCount ?? 1 },
-    (_, i) => new FakeInstance(`m_0_${i}`, { sharedLog: order }),
+  const instances = Array.from({ length: o.instanceCount ?? 1 }, (_, i) =>
+    o.staging
+      ? new StagingFakeInstance(`m_0_${i}`, clock, order)
+      : new FakeInstance(`m_0_${i}`, { sharedLog: order }),
   );
   const scheduler = createScheduler({
     config: cfg,

@@ -72,6 +72,22 @@ export interface ExecutionResult extends ExecutionTimings {
   outputs: Tensor[];
   /** Set by instances that can tell (the ORT worker instance). */
   stamps?: ExecutionStamps;
+  /** A staged batch: when the instance started it (sealed it), on the server clock. */
+  startedNs?: number;
+}
+
+/**
+ * A batch handed to an instance ahead of time, behind the batch it is running: Triton's queued payload, which
+ * keeps growing until an instance starts it. The instance starts it by itself as soon as it is free, with no
+ * round trip through the main thread; until then `append` adds requests at its end.
+ */
+export interface StagedBatch {
+  /** Adds requests at the end; false (nothing added) once the instance has started the batch. */
+  append(requests: ReadonlyArray<readonly Tensor[]>): boolean;
+  /** Whether the instance has started the batch (it can no longer grow). */
+  started(): boolean;
+  /** Settles once the batch has run: the requests appended so far, in order, as one execution. */
+  readonly result: Promise<ExecutionResult>;
 }
 
 /**
@@ -87,6 +103,11 @@ export interface ModelInstance {
     requests: ReadonlyArray<readonly Tensor[]>,
     outputNames: readonly string[],
   ): Promise<ExecutionResult>;
+  /**
+   * Optional: starts a {@link StagedBatch} with these requests, to run after whatever the instance holds (at
+   * once when it holds nothing). Undefined while an earlier staged batch has not started: one at a time.
+   */
+  stage?(requests: ReadonlyArray<readonly Tensor[]>, outputNames: readonly string[]): StagedBatch | undefined;
   close(): Promise<void>;
 }
 

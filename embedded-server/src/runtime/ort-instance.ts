@@ -1,8 +1,9 @@
 /**
  * Main-thread handle of one model instance (Triton: one ORT session per instance_group entry × count).
  * The session lives in its own worker thread because ORT's `run()` blocks its thread; the main thread only
- * moves buffers. Input buffers are transferred when a tensor owns its whole ArrayBuffer (the caller's view
- * is detached afterwards: execute() takes ownership of its inputs) and copied once otherwise.
+ * moves buffers. Input buffers are transferred when a tensor spans its whole ArrayBuffer or the buffer is
+ * request-owned (the caller's views are detached afterwards: execute() takes ownership of its inputs) and
+ * copied once otherwise.
  */
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,14 +12,24 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { type Clock, systemClock, systemClockOrigin } from '../../../src/protocol/clock.ts';
 import { InferenceError } from '../../../src/protocol/status.ts';
 import type { Tensor } from '../../../src/protocol/tensor.ts';
-import type { ExecutionResult, ModelInstance } from '../core/types.ts';
+import { isRequestOwned } from '../core/request-buffers.ts';
+import type { ExecutionResult, ModelInstance, StagedBatch } from '../core/types.ts';
 import { ModelLoadError } from './runtime-errors.ts';
 import type { InstanceKind } from './session-options.ts';
+import {
+  appendToStage,
+  createStageControl,
+  GEN_MASK,
+  notifyStagePosted,
+  openStage,
+  stageClaimed,
+} from './stage-control.ts';
 import type {
   BucketPlan,
   FromWorker,
   OrtValueInfo,
   RunMessage,
+  StageMessage,
   WireInput,
   WorkerData,
 } from './worker-protocol.ts';
@@ -74,11 +85,25 @@ interface InFlight {
   reject: (e: Error) => void;
 }
 
-/** Whole ArrayBuffer holding exactly `data`: the buffer itself when the view spans it (and may move), else a copy (not `data.slice()`: on a Node Buffer that is a view of the shared pool). */
-function ownBuffer(data: Uint8Array, transfer: boolean): ArrayBuffer {
+/** A staged batch not yet answered (claimed or not), oldest first. */
+interface PendingStage {
+  gen: number;
+  resolve: (r: ExecutionResult) => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * Where request bytes travel: the tensor's own buffer when the instance may take it (it spans the whole
+ * buffer, or the transport allocated that buffer for this request alone: see request-buffers.ts), else a copy
+ * (not `data.slice()`: on a Node Buffer that is a view of the shared pool).
+ */
+function wirePart(data: Uint8Array, transfer: boolean): { buffer: ArrayBuffer; byteOffset: number } {
   const whole =
     data.buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
-  return transfer && whole ? (data.buffer as ArrayBuffer) : (Uint8Array.from(data).buffer as ArrayBuffer);
+  if (transfer && (whole || isRequestOwned(data.buffer))) {
+    return { buffer: data.buffer as ArrayBuffer, byteOffset: data.byteOffset };
+  }
+  return { buffer: Uint8Array.from(data).buffer as ArrayBuffer, byteOffset: 0 };
 }
 
 /** Groups per-request tensors by input name (in the first request's order) into transferable batches. */
@@ -87,6 +112,8 @@ function wireInputs(requests: ReadonlyArray<readonly Tensor[]>, transfer: boolea
   return first.map((t0) => {
     const shapes: number[][] = [];
     const buffers: ArrayBuffer[] = [];
+    const byteOffsets: number[] = [];
+    const byteLengths: number[] = [];
     requests.forEach((tensors, i) => {
       const t = tensors.find((x) => x.name === t0.name);
       if (!t) throw new InferenceError('INTERNAL', `request ${i} of the batch has no input '${t0.name}'`);
@@ -102,10 +129,13 @@ function wireInputs(requests: ReadonlyArray<readonly Tensor[]>, transfer: boolea
           `input '${t.name}' of request ${i} has no data (its buffer was already handed to a model instance?)`,
         );
       }
+      const part = wirePart(t.data, transfer);
       shapes.push([...t.shape]);
-      buffers.push(ownBuffer(t.data, transfer));
+      buffers.push(part.buffer);
+      byteOffsets.push(part.byteOffset);
+      byteLengths.push(t.data.byteLength);
     });
-    return { name: t0.name, datatype: t0.datatype, shapes, buffers };
+    return { name: t0.name, datatype: t0.datatype, shapes, buffers, byteOffsets, byteLengths };
   });
 }
 
@@ -132,6 +162,10 @@ class OrtWorkerInstance implements OrtInstance {
   private readonly clock: Clock;
   private inFlight: InFlight | undefined;
   private seq = 0;
+  private readonly stageControl: Int32Array;
+  /** Generation of the stage opened last. */
+  private stageGen = 0;
+  private readonly stages: PendingStage[] = [];
   /** Set once the worker is gone: every later execute() fails with this. */
   private deadReason: string | undefined;
   private closing: Promise<void> | undefined;
@@ -139,6 +173,7 @@ class OrtWorkerInstance implements OrtInstance {
   constructor(
     options: OrtInstanceOptions,
     worker: Worker,
+    stageControl: Int32Array,
     ready: { inputs: OrtValueInfo[]; outputs: OrtValueInfo[]; bucketSizes: number[]; bucketWarmMs: number },
     loadDurationNs: number,
   ) {
@@ -151,6 +186,7 @@ class OrtWorkerInstance implements OrtInstance {
     this.bucketSizes = ready.bucketSizes;
     this.bucketWarmMs = ready.bucketWarmMs;
     this.worker = worker;
+    this.stageControl = stageControl;
     this.transferInputs = options.transferInputs ?? true;
     this.clock = options.clock ?? systemClock;
     worker.on('message', (m: FromWorker) => this.onMessage(m));
@@ -165,7 +201,7 @@ class OrtWorkerInstance implements OrtInstance {
     outputNames: readonly string[],
   ): Promise<ExecutionResult> {
     if (this.deadReason !== undefined) return Promise.reject(new InferenceError('INTERNAL', this.deadReason));
-    if (this.inFlight) {
+    if (this.inFlight || this.stages.length > 0) {
       return Promise.reject(
         new InferenceError('INTERNAL', `model instance '${this.name}' is already executing a batch`),
       );
@@ -199,6 +235,49 @@ class OrtWorkerInstance implements OrtInstance {
     });
   }
 
+  stage(requests: ReadonlyArray<readonly Tensor[]>, outputNames: readonly string[]): StagedBatch | undefined {
+    if (this.inFlight || requests.length === 0) return undefined;
+    if (this.deadReason !== undefined) {
+      const result = Promise.reject(new InferenceError('INTERNAL', this.deadReason));
+      return { append: () => false, started: () => true, result };
+    }
+    if (!stageClaimed(this.stageControl, this.stageGen)) return undefined;
+    const gen = (this.stageGen + 1) & GEN_MASK;
+    // Built before the stage opens: a bad batch throws here and leaves nothing half-staged.
+    const inputs = wireInputs(requests, this.transferInputs);
+    if (!openStage(this.stageControl, gen, requests.length)) return undefined;
+    this.stageGen = gen;
+    const names = [...outputNames];
+    const result = new Promise<ExecutionResult>((resolve, reject) => {
+      this.stages.push({ gen, resolve, reject });
+    });
+    this.worker.ref();
+    this.postStage({ type: 'stage', gen, requests: requests.length, inputs, outputNames: names });
+    return {
+      append: (more) => {
+        if (more.length === 0) return true;
+        if (gen !== this.stageGen || this.deadReason !== undefined) return false;
+        if (stageClaimed(this.stageControl, gen)) return false;
+        const moreInputs = wireInputs(more, this.transferInputs);
+        if (!appendToStage(this.stageControl, gen, more.length)) return false;
+        this.postStage({ type: 'stage', gen, requests: more.length, inputs: moreInputs, outputNames: names });
+        return true;
+      },
+      started: () => stageClaimed(this.stageControl, gen),
+      result,
+    };
+  }
+
+  /** Posts a counted stage message; if it cannot go, the worker would wait for it in vain: the instance dies. */
+  private postStage(msg: StageMessage): void {
+    try {
+      this.worker.postMessage(msg, transferList(msg.inputs));
+      notifyStagePosted(this.stageControl);
+    } catch (e) {
+      this.die(`cannot send a batch to model instance '${this.name}': ${(e as Error).message}`);
+    }
+  }
+
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.die(`model instance '${this.name}' is closed`);
@@ -210,24 +289,40 @@ class OrtWorkerInstance implements OrtInstance {
   private settle(): InFlight | undefined {
     const f = this.inFlight;
     this.inFlight = undefined;
-    this.worker.unref();
+    if (this.stages.length === 0) this.worker.unref();
     return f;
+  }
+
+  private settleStage(gen: number): PendingStage | undefined {
+    if (this.stages[0]?.gen !== gen) return undefined;
+    const s = this.stages.shift();
+    if (this.stages.length === 0 && !this.inFlight) this.worker.unref();
+    return s;
   }
 
   private die(reason: string): void {
     this.deadReason ??= reason;
-    this.settle()?.reject(new InferenceError('INTERNAL', reason));
+    const error = new InferenceError('INTERNAL', reason);
+    this.settle()?.reject(error);
+    for (const s of this.stages.splice(0)) s.reject(error);
   }
 
   private onMessage(m: FromWorker): void {
-    if ((m.type !== 'result' && m.type !== 'run-error') || m.seq !== this.inFlight?.seq) return;
+    if (m.type !== 'result' && m.type !== 'run-error') return;
     const resultReceivedNs = this.clock.nowNs();
-    const f = this.settle() as InFlight;
+    const f =
+      m.stage === undefined
+        ? m.seq === this.inFlight?.seq
+          ? this.settle()
+          : undefined
+        : this.settleStage(m.stage);
+    if (!f) return;
     if (m.type === 'run-error') {
       f.reject(new InferenceError('INTERNAL', m.message));
       return;
     }
     f.resolve({
+      ...(m.stage === undefined ? {} : { startedNs: m.receivedNs }),
       outputs: m.outputs.map((o) => ({
         name: o.name,
         datatype: o.datatype,
@@ -255,10 +350,12 @@ class OrtWorkerInstance implements OrtInstance {
 export function createOrtInstance(options: OrtInstanceOptions): Promise<OrtInstance> {
   const clock = options.clock ?? systemClock;
   const startNs = clock.nowNs();
+  const stageControl = createStageControl();
   const data: WorkerData = {
     modelPath: options.modelPath,
     sessionOptions: options.sessionOptions,
     clockOriginNs: systemClockOrigin(),
+    stageControl: stageControl.buffer as SharedArrayBuffer,
     ...(options.batchBuckets ? { batchBuckets: options.batchBuckets } : {}),
   };
   const worker = startWorker(data, `ort:${options.name}`);
@@ -273,7 +370,7 @@ export function createOrtInstance(options: OrtInstanceOptions): Promise<OrtInsta
         fail(m.message);
       } else if (m.type === 'ready') {
         cleanup();
-        resolve(new OrtWorkerInstance(options, worker, m, clock.nowNs() - startNs));
+        resolve(new OrtWorkerInstance(options, worker, stageControl, m, clock.nowNs() - startNs));
       }
     };
     const onError = (e: Error) => fail(e.message);

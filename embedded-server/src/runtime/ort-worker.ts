@@ -4,18 +4,22 @@
  * outputs back by transfer. Measures Triton's compute_input / compute_infer / compute_output durations here,
  * next to the work. Run failures are answered as messages; the worker itself keeps going.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { type InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { systemClockFrom } from '../../../src/protocol/clock.ts';
 import { datatypeFromOrtType } from '../../../src/protocol/datatypes.ts';
 import { firstRows } from './batch-buckets.ts';
+import { ScratchArena } from './scratch-arena.ts';
 import { SessionSet } from './session-set.ts';
+import { claimStage, stagePostsSeen, waitForStagePost } from './stage-control.ts';
 import { concatBatch, fromOrtTensor, toOrtTensor } from './tensor-map.ts';
 import type {
   FromWorker,
   OrtValueInfo,
   RunMessage,
+  StageMessage,
   ToWorker,
+  WireInput,
   WireOutput,
   WorkerData,
 } from './worker-protocol.ts';
@@ -61,20 +65,138 @@ function realRows(tensor: OrtTensor, paddedRows: number | undefined, rows: numbe
   return new OrtTensor(tensor.type as 'float32', cut.data, cut.dims);
 }
 
-async function run(sessions: SessionSet, msg: RunMessage): Promise<void> {
-  const t0 = clock.nowNs();
+/**
+ * Batch inputs are gathered here. ORT keeps no reference to its inputs once `run()` returns, but the binding
+ * defers the native run by a setImmediate, so the arena is reset only when no run is between gathering and
+ * returning.
+ */
+const scratch = new ScratchArena();
+const takeScratch = (bytes: number): Uint8Array => scratch.take(bytes);
+let runsUsingScratch = 0;
+
+/** A staged batch being run: its generation and when this worker claimed it. */
+interface StageRun {
+  gen: number;
+  claimedNs: number;
+}
+
+async function run(sessions: SessionSet, msg: RunMessage, stage?: StageRun): Promise<void> {
+  runsUsingScratch += 1;
+  try {
+    await gatherRunAndPost(sessions, msg, stage);
+  } catch (e) {
+    post({ type: 'run-error', seq: msg.seq, ...(stage ? { stage: stage.gen } : {}), message: errorText(e) });
+  } finally {
+    runsUsingScratch -= 1;
+    if (runsUsingScratch === 0) {
+      scratch.reset();
+      // Free again: start the staged batch, if one waits, without asking the main thread.
+      startStagedBatch(sessions);
+    }
+  }
+}
+
+const stageControl = new Int32Array(init.stageControl);
+/** Stage messages received, by generation, until their batch is claimed. */
+const stageParts = new Map<number, StageMessage[]>();
+/** Most time a claimed batch may wait for a message the main thread counted but had not yet posted. */
+const STAGE_COLLECT_TIMEOUT_MS = 10_000;
+
+function keepStagePart(m: StageMessage): void {
+  const parts = stageParts.get(m.gen);
+  if (parts) parts.push(m);
+  else stageParts.set(m.gen, [m]);
+}
+
+/**
+ * The claimed generation's requests as one RunMessage. Its messages are normally all here already (they were
+ * posted while the previous batch ran); one that was counted but is still on its way is read straight off
+ * the port, waiting on the posted counter.
+ */
+function collectStage(gen: number, count: number, deferred: ToWorker[]): RunMessage {
+  const deadline = Date.now() + STAGE_COLLECT_TIMEOUT_MS;
+  const have = (): number => (stageParts.get(gen) ?? []).reduce((n, m) => n + m.requests, 0);
+  while (have() < count) {
+    const seen = stagePostsSeen(stageControl);
+    const next = receiveMessageOnPort(port as NonNullable<typeof port>);
+    if (next) {
+      const m = next.message as ToWorker;
+      if (m.type === 'stage') keepStagePart(m);
+      else deferred.push(m);
+      continue;
+    }
+    if (Date.now() > deadline) {
+      stageParts.delete(gen);
+      throw new Error(`staged batch ${gen}: ${count - have()} of ${count} requests never arrived`);
+    }
+    waitForStagePost(stageControl, seen, 100);
+  }
+  const parts = stageParts.get(gen) ?? [];
+  stageParts.delete(gen);
+  const byName = new Map<string, WireInput>();
+  for (const part of parts) {
+    for (const input of part.inputs) {
+      const into = byName.get(input.name);
+      if (!into) {
+        byName.set(input.name, { ...input });
+        continue;
+      }
+      into.shapes = into.shapes.concat(input.shapes);
+      into.buffers = into.buffers.concat(input.buffers);
+      into.byteOffsets = into.byteOffsets.concat(input.byteOffsets);
+      into.byteLengths = into.byteLengths.concat(input.byteLengths);
+    }
+  }
+  return { type: 'run', seq: -1, inputs: [...byName.values()], outputNames: parts[0]?.outputNames ?? [] };
+}
+
+/** Claims and starts the staged batch, when one is open and this worker runs nothing. */
+function startStagedBatch(sessions: SessionSet): void {
+  if (runsUsingScratch > 0) return;
+  const claim = claimStage(stageControl);
+  if (!claim) return;
+  const claimedNs = clock.nowNs();
+  const deferred: ToWorker[] = [];
+  let msg: RunMessage;
+  try {
+    msg = collectStage(claim.gen, claim.count, deferred);
+  } catch (e) {
+    post({ type: 'run-error', seq: -1, stage: claim.gen, message: errorText(e) });
+    return;
+  } finally {
+    for (const m of deferred) setImmediate(() => onMessage(sessions, m));
+  }
+  void run(sessions, msg, { gen: claim.gen, claimedNs });
+}
+
+function onMessage(sessions: SessionSet, msg: ToWorker): void {
+  if (msg.type === 'stage') {
+    keepStagePart(msg);
+    startStagedBatch(sessions);
+    return;
+  }
+  void run(sessions, msg);
+}
+
+async function gatherRunAndPost(sessions: SessionSet, msg: RunMessage, stage?: StageRun): Promise<void> {
+  const t0 = stage?.claimedNs ?? clock.nowNs();
   const rows = batchRows(msg);
   const { session, paddedRows } = sessions.choose(rows);
   const feeds: Record<string, OrtTensor> = {};
   for (const input of msg.inputs) {
     const parts = input.buffers.map((b, i) => ({
       shape: input.shapes[i] as number[],
-      data: new Uint8Array(b),
+      data: new Uint8Array(b, input.byteOffsets[i], input.byteLengths[i]),
     }));
     // Concatenation and bucket padding in one copy.
     const pad =
       paddedRows === undefined ? undefined : { rows: paddedRows, bytesElements: input.datatype === 'BYTES' };
-    feeds[input.name] = toOrtTensor(input.name, input.datatype, concatBatch(input.name, parts, pad));
+    feeds[input.name] = toOrtTensor(
+      input.name,
+      input.datatype,
+      concatBatch(input.name, parts, pad, takeScratch),
+      takeScratch,
+    );
   }
   const t1 = clock.nowNs();
   const fetches = msg.outputNames.length > 0 ? msg.outputNames : [...session.outputNames];
@@ -95,6 +217,7 @@ async function run(sessions: SessionSet, msg: RunMessage): Promise<void> {
   const result: FromWorker = {
     type: 'result',
     seq: msg.seq,
+    ...(stage ? { stage: stage.gen } : {}),
     outputs,
     computeInputNs: t1 - t0,
     computeInferNs: t2 - t1,
@@ -129,11 +252,7 @@ async function main(): Promise<void> {
     post({ type: 'load-error', message: errorText(e) });
     return;
   }
-  (port as NonNullable<typeof port>).on('message', (msg: ToWorker) => {
-    run(sessions, msg).catch((e: unknown) =>
-      post({ type: 'run-error', seq: msg.seq, message: errorText(e) }),
-    );
-  });
+  (port as NonNullable<typeof port>).on('message', (msg: ToWorker) => onMessage(sessions, msg));
   post({
     type: 'ready',
     inputs: valueInfos(sessions.main.inputMetadata),

@@ -26,15 +26,22 @@ export class TensorMapError extends Error {
   }
 }
 
+/** Memory for a copy: `bytes` bytes whose contents the caller overwrites (default: a fresh zeroed array). */
+export type AllocBytes = (bytes: number) => Uint8Array;
+
+const freshBytes: AllocBytes = (bytes) => new Uint8Array(bytes);
+
 /**
  * Concatenates request tensors along dim 0 in order: shape [Σ dim0, ...rest]. Row-major layout makes that
  * a byte concatenation for every datatype, BYTES included. With `padTo`, zero rows follow up to that many
  * rows (BYTES: zero-length elements) in the same single copy. One part without padding is returned as is.
+ * The copy goes into memory from `alloc` (a worker passes its ScratchArena).
  */
 export function concatBatch(
   name: string,
   parts: readonly RawTensor[],
   padTo?: { rows: number; bytesElements: boolean },
+  alloc: AllocBytes = freshBytes,
 ): RawTensor {
   if (parts.length === 0) throw new TensorMapError(`no data for input '${name}'`);
   const first = parts[0] as RawTensor;
@@ -66,12 +73,13 @@ export function concatBatch(
         ? 0
         : (bytes / batch) * (rows - batch);
   }
-  const data = new Uint8Array(bytes + padBytes);
+  const data = alloc(bytes + padBytes);
   let offset = 0;
   for (const p of parts) {
     data.set(p.data, offset);
     offset += p.data.byteLength;
   }
+  if (padBytes > 0) data.fill(0, offset);
   return { shape: [rows, ...rest], data };
 }
 
@@ -112,8 +120,13 @@ export function encodeBytesElements(values: readonly string[]): Uint8Array {
   return out;
 }
 
-/** A protocol tensor as an ORT tensor; numeric data is viewed in place when aligned. */
-export function toOrtTensor(name: string, datatype: Datatype, raw: RawTensor): OrtTensor {
+/** A protocol tensor as an ORT tensor; numeric data is viewed in place when aligned, else copied into `alloc`'s memory. */
+export function toOrtTensor(
+  name: string,
+  datatype: Datatype,
+  raw: RawTensor,
+  alloc: AllocBytes = freshBytes,
+): OrtTensor {
   const info = datatypeInfo(datatype);
   const dims = [...raw.shape];
   let count: number;
@@ -131,7 +144,11 @@ export function toOrtTensor(name: string, datatype: Datatype, raw: RawTensor): O
     );
   }
   const ArrayType = info.arrayType as NonNullable<typeof info.arrayType>;
-  const bytes = raw.data.byteOffset % info.byteSize === 0 ? raw.data : raw.data.slice();
+  let bytes = raw.data;
+  if (bytes.byteOffset % info.byteSize !== 0) {
+    bytes = alloc(raw.data.byteLength);
+    bytes.set(raw.data);
+  }
   const typed = new ArrayType(bytes.buffer as ArrayBuffer, bytes.byteOffset, count);
   return new OrtTensor(info.ortType as 'float32', typed as Float32Array, dims);
 }

@@ -13,6 +13,8 @@ export interface WorkerData {
   clockOriginNs: bigint;
   /** One session per batch-size bucket (batch-buckets.ts); absent = one session, exact shapes. */
   batchBuckets?: BucketPlan;
+  /** The staged-batch control block (stage-control.ts), shared with the main thread. */
+  stageControl: SharedArrayBuffer;
 }
 
 /** A model input with every non-batch dim fixed, for warming bucket sessions with zeros. */
@@ -38,12 +40,18 @@ export interface OrtValueInfo {
   dims: number[];
 }
 
-/** One input of a batch: request i's bytes are `buffers[i]` (each a whole buffer) with shape `shapes[i]`. */
+/**
+ * One input of a batch: request i's bytes are `byteLengths[i]` bytes at `byteOffsets[i]` of `buffers[i]`, with
+ * shape `shapes[i]`. A buffer may hold more than the tensor (a whole HTTP body), and may repeat when one
+ * request's inputs share it.
+ */
 export interface WireInput {
   name: string;
   datatype: Datatype;
   shapes: number[][];
   buffers: ArrayBuffer[];
+  byteOffsets: number[];
+  byteLengths: number[];
 }
 
 export interface WireOutput {
@@ -63,7 +71,21 @@ export interface RunMessage {
   outputNames: string[];
 }
 
-export type ToWorker = RunMessage;
+/**
+ * Requests appended to staged batch `gen` (stage-control.ts): the worker runs all of a generation's messages
+ * as one batch once it claims it. The main thread posts one only after its append was counted.
+ */
+export interface StageMessage {
+  type: 'stage';
+  gen: number;
+  /** Requests in this message (the count the append added). */
+  requests: number;
+  inputs: WireInput[];
+  /** Empty = every model output, in model order. */
+  outputNames: string[];
+}
+
+export type ToWorker = RunMessage | StageMessage;
 
 export type FromWorker =
   | {
@@ -77,7 +99,10 @@ export type FromWorker =
   | { type: 'load-error'; message: string }
   | {
       type: 'result';
+      /** The RunMessage's seq; -1 for a staged batch. */
       seq: number;
+      /** The staged batch's generation, when it was one. */
+      stage?: number;
       outputs: WireOutput[];
       computeInputNs: number;
       computeInferNs: number;
@@ -88,4 +113,4 @@ export type FromWorker =
       runEndNs: number;
       postedNs: number;
     }
-  | { type: 'run-error'; seq: number; message: string };
+  | { type: 'run-error'; seq: number; stage?: number; message: string };

@@ -29,6 +29,7 @@ import {
 import { modelConfigToJson } from '../../../src/protocol/model-config-json.ts';
 import { InferenceError } from '../../../src/protocol/status.ts';
 import type { InferenceCore, ModelIndexEntry } from '../core/api.ts';
+import { markRequestOwned } from '../core/request-buffers.ts';
 import type { StageStamps, StageTraceRecorder } from '../stats/stage-trace.ts';
 import { asInferenceError, toInferRequest } from './infer-request-mapping.ts';
 
@@ -385,8 +386,19 @@ async function readBody(req: http.IncomingMessage, maxInputBytes: number): Promi
   const declared = Number(req.headers['content-length'] ?? Number.NaN);
   if (encoding === 'identity' && declared > maxInputBytes) throw sizeError(declared, maxInputBytes);
   const { chunks, total } = await collectChunks(req, encoding === 'identity' ? maxInputBytes : undefined);
+  if (encoding === 'identity') {
+    // One exclusive buffer (never Node's shared pool, never the socket's read buffer, which also holds the
+    // headers and maybe the next request), so a model instance may take it whole without copying the tensors.
+    const body = Buffer.allocUnsafeSlow(total);
+    let offset = 0;
+    for (const c of chunks) {
+      body.set(c, offset);
+      offset += c.byteLength;
+    }
+    markRequestOwned(body.buffer);
+    return body;
+  }
   const raw = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total);
-  if (encoding === 'identity') return raw;
   try {
     return await unzip(raw, { maxOutputLength: maxInputBytes });
   } catch (e) {

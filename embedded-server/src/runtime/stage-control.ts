@@ -1,0 +1,85 @@
+/**
+ * The shared word through which an instance's main-thread handle and its worker agree on the staged batch
+ * (see StagedBatch in core/types.ts) without a round trip: the main thread opens a stage and appends
+ * requests to it, the worker claims it when it is free, and whichever of "append" and "claim" comes first
+ * decides whether the appended requests are in the batch. All updates are atomic on one Int32:
+ *
+ *   bits 16–30: stage generation (mod 2^15) · bit 15: claimed · bits 0–14: requests appended
+ *
+ * The main thread posts a stage message only after its append succeeded, so the count a claim reads is
+ * exactly the number of requests the worker will find in the messages of that generation. Slot 1 counts the
+ * stage messages posted, for the worker to wait on while one it has counted is still on its way.
+ */
+
+const WORD = 0;
+const POSTED = 1;
+export const STAGE_CONTROL_BYTES = 2 * Int32Array.BYTES_PER_ELEMENT;
+
+const CLAIMED = 1 << 15;
+const COUNT_MASK = CLAIMED - 1;
+const GEN_SHIFT = 16;
+export const GEN_MASK = (1 << 15) - 1;
+/** Most requests one staged batch can hold (the count field's width). */
+export const MAX_STAGE_REQUESTS = COUNT_MASK;
+
+/** A fresh control block: no stage open (claimed, generation 0). */
+export function createStageControl(): Int32Array {
+  const ctl = new Int32Array(new SharedArrayBuffer(STAGE_CONTROL_BYTES));
+  ctl[WORD] = CLAIMED;
+  return ctl;
+}
+
+export function generationOf(word: number): number {
+  return (word >>> GEN_SHIFT) & GEN_MASK;
+}
+
+/**
+ * Main thread: opens generation `gen` holding `count` requests, if the previous stage was claimed. False
+ * while a stage is still open (one staged batch at a time).
+ */
+export function openStage(ctl: Int32Array, gen: number, count: number): boolean {
+  const word = Atomics.load(ctl, WORD);
+  if ((word & CLAIMED) === 0 || count < 1 || count > MAX_STAGE_REQUESTS) return false;
+  // Only the worker writes besides us, and its claim leaves a claimed word as it is: this exchange cannot
+  // lose a race, but is checked anyway.
+  return Atomics.compareExchange(ctl, WORD, word, ((gen & GEN_MASK) << GEN_SHIFT) | count) === word;
+}
+
+/** Main thread: adds `count` requests to open generation `gen`; false once it was claimed (or would overflow). */
+export function appendToStage(ctl: Int32Array, gen: number, count: number): boolean {
+  for (;;) {
+    const word = Atomics.load(ctl, WORD);
+    if ((word & CLAIMED) !== 0 || generationOf(word) !== (gen & GEN_MASK)) return false;
+    if ((word & COUNT_MASK) + count > MAX_STAGE_REQUESTS) return false;
+    if (Atomics.compareExchange(ctl, WORD, word, word + count) === word) return true;
+  }
+}
+
+/** Whether generation `gen` was claimed (a later generation being open implies it). */
+export function stageClaimed(ctl: Int32Array, gen: number): boolean {
+  const word = Atomics.load(ctl, WORD);
+  return (word & CLAIMED) !== 0 || generationOf(word) !== (gen & GEN_MASK);
+}
+
+/** Worker: claims the open stage; its generation and request count, or undefined when none is open. */
+export function claimStage(ctl: Int32Array): { gen: number; count: number } | undefined {
+  const word = Atomics.or(ctl, WORD, CLAIMED);
+  if ((word & CLAIMED) !== 0) return undefined;
+  return { gen: generationOf(word), count: word & COUNT_MASK };
+}
+
+/** Main thread, after posting a stage message: counts it and wakes a worker waiting for it. */
+export function notifyStagePosted(ctl: Int32Array): void {
+  Atomics.add(ctl, POSTED, 1);
+  Atomics.notify(ctl, POSTED);
+}
+
+/** Worker: the posted-message counter, to wait on with {@link waitForStagePost}. */
+export function stagePostsSeen(ctl: Int32Array): number {
+  return Atomics.load(ctl, POSTED);
+}
+
+/** Worker: blocks until a stage message is posted after `seen` was read, or `timeoutMs` passes. */
+export function waitForStagePost(ctl: Int32Array, seen: number, timeoutMs: number): void {
+  Atomics.wait(ctl, POSTED, seen, timeoutMs);
+}
