@@ -76,8 +76,9 @@ function intraOpThreadsFor(options: BenchOptions, instances: number): number {
 function justification(options: BenchOptions): string[] {
   return [
     `Dynamic batcher: max_queue_delay_microseconds ${options.delayUs}, no preferred sizes, max_batch_size ${options.maxBatchSize}. ` +
-      'Under closed-loop load the batcher prefetches: requests that arrive while the instance runs collect in the next ' +
-      'payload, so from c ≥ 2 the instance is rarely idle and the delay rarely applies; it only holds a request that ' +
+      'Under closed-loop load the batcher stages the next payload on the busy instance: requests that arrive while it ' +
+      'runs join that payload until the instance starts it by itself when its run ends (no main-thread round trip), ' +
+      'so from c ≥ 2 the instance is rarely idle and the delay rarely applies; it only holds a request that ' +
       'finds the instance idle (c = 1: pure added latency). A delay below one batch-1 execution (≈ 0.9 ms on this CPU, ' +
       '≈ 1 ms on the GPU) bounds that cost; the server arms it with setTimeout, so it lasts at least 1 ms in practice.',
     options.device === 'cpu'
