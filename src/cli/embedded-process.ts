@@ -24,7 +24,7 @@ export interface EmbeddedServerProcess {
  * 1.2 s of main-thread GC in 12 s). A 128 MB initial old space leaves room: 0–1 mark-compacts and 0.14 s.
  * Not settable from inside a running process, and not allowed in NODE_OPTIONS, hence here.
  */
-export const SERVER_NODE_OPTIONS: readonly string[] = ['--initial-old-space-size=128'];
+const SERVER_NODE_OPTIONS: readonly string[] = ['--initial-old-space-size=128'];
 
 const STARTED = /^Started (GRPCInferenceService|HTTPService|Metrics Service) at (\S+):(\d+)\s*$/;
 const START_TIMEOUT_MS = 120_000;

@@ -315,9 +315,13 @@ describe('OrtInstance staged batches', () => {
     await inst.execute([row(0)], []); // warm-up
     const first = inst.stage([row(10)], []);
     assert.ok(first);
-    // ≈ 100 ms per run: everything below happens while `first` runs.
-    await new Promise((r) => setTimeout(r, 5));
-    assert.ok(first.started(), 'an idle worker starts a staged batch as soon as it receives it');
+    // An idle worker starts a staged batch by itself once the message arrives (no execute() call). Polled, not
+    // timed: on a loaded machine the message may take a while. ≈ 100 ms per run: what follows the start
+    // happens synchronously, while `first` runs.
+    for (let waitedMs = 0; !first.started() && waitedMs < 5000; waitedMs += 1) {
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    assert.ok(first.started(), 'an idle worker starts a staged batch by itself');
     assert.equal(first.append([row(99)]), false, 'started: nothing can join');
     const second = inst.stage([row(20)], []);
     assert.ok(second, 'the next batch stages behind the running one');

@@ -1,7 +1,10 @@
-/** Temp model repositories and small HTTP helpers for the server's end-to-end tests. */
+/** Temp model repositories and small HTTP and gRPC helpers for the server's end-to-end tests. */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Client, credentials, makeGenericClientConstructor, type ServiceError } from '@grpc/grpc-js';
+import type { ModelInferRequest, ModelInferResponse } from '../../src/protocol/gen/grpc_service_pb.ts';
+import { inferenceServiceDefinition } from '../../src/protocol/grpc-service.ts';
 
 export interface RepoModel {
   /** config.pbtxt text; omitted = no config file (autocomplete). */
@@ -64,4 +67,17 @@ export function postJson(url: string, body: unknown): Promise<HttpResult> {
 
 export function range(n: number, f: (i: number) => number = (i) => i): number[] {
   return Array.from({ length: n }, (_, i) => f(i));
+}
+
+/** A bare grpc-js client of `inference.GRPCInferenceService` with its ModelInfer call (close it after use). */
+export type GrpcInferClient = Client & {
+  ModelInfer: (
+    req: ModelInferRequest,
+    cb: (err: ServiceError | null, res?: ModelInferResponse) => void,
+  ) => void;
+};
+
+export function grpcInferClient(url: string): GrpcInferClient {
+  const Ctor = makeGenericClientConstructor(inferenceServiceDefinition, 'GRPCInferenceService');
+  return new Ctor(url, credentials.createInsecure()) as unknown as GrpcInferClient;
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { create } from '@bufbuild/protobuf';
-import { type Client, credentials, makeGenericClientConstructor, type ServiceError } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
 import { type RunningServer, startServer } from '../../embedded-server/src/index.ts';
 import { simpleAddSubModel } from '../../embedded-server/src/onnx/tiny-models.ts';
 import {
@@ -9,9 +9,17 @@ import {
   ModelInferRequestSchema,
   type ModelInferResponse,
 } from '../../src/protocol/gen/grpc_service_pb.ts';
-import { inferenceServiceDefinition } from '../../src/protocol/grpc-service.ts';
 import { GrpcCode } from '../../src/protocol/status.ts';
-import { http, postJson, range, SIMPLE_CONFIG, type TempRepository, tempRepository } from './helpers.ts';
+import {
+  type GrpcInferClient,
+  grpcInferClient,
+  http,
+  postJson,
+  range,
+  SIMPLE_CONFIG,
+  type TempRepository,
+  tempRepository,
+} from './helpers.ts';
 
 const BROKEN_CONFIG = SIMPLE_CONFIG.replace('name: "simple"', 'name: "broken"');
 
@@ -26,15 +34,10 @@ function int32Bytes(values: number[]): Uint8Array {
   return new Uint8Array(Int32Array.from(values).buffer);
 }
 
-type InferFn = (
-  req: ModelInferRequest,
-  cb: (err: ServiceError | null, res?: ModelInferResponse) => void,
-) => void;
-
 describe('reference server end to end (HTTP, gRPC, metrics)', () => {
   let repo: TempRepository;
   let server: RunningServer;
-  let grpc: Client & { ModelInfer: InferFn };
+  let grpc: GrpcInferClient;
   const grpcInfer = (req: ModelInferRequest) =>
     new Promise<ModelInferResponse>((resolve, reject) =>
       grpc.ModelInfer(req, (err, res) => (err ? reject(err) : resolve(res as ModelInferResponse))),
@@ -46,10 +49,7 @@ describe('reference server end to end (HTTP, gRPC, metrics)', () => {
       broken: { config: BROKEN_CONFIG, onnx: new TextEncoder().encode('this is not an ONNX file') },
     });
     server = await startServer({ modelRepository: repo.dir });
-    const Ctor = makeGenericClientConstructor(inferenceServiceDefinition, 'GRPCInferenceService');
-    grpc = new Ctor(server.grpcUrl, credentials.createInsecure()) as unknown as Client & {
-      ModelInfer: InferFn;
-    };
+    grpc = grpcInferClient(server.grpcUrl);
   });
 
   after(async () => {

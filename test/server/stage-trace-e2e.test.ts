@@ -3,26 +3,15 @@ import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { create } from '@bufbuild/protobuf';
-import { type Client, credentials, makeGenericClientConstructor, type ServiceError } from '@grpc/grpc-js';
 import { type RunningServer, startServer } from '../../embedded-server/src/index.ts';
 import { identityModel } from '../../embedded-server/src/onnx/tiny-models.ts';
 import { STAGES, type StageSummary } from '../../embedded-server/src/stats/stage-trace.ts';
-import {
-  type ModelInferRequest,
-  ModelInferRequestSchema,
-  type ModelInferResponse,
-} from '../../src/protocol/gen/grpc_service_pb.ts';
-import { inferenceServiceDefinition } from '../../src/protocol/grpc-service.ts';
-import { type TempRepository, tempRepository } from './helpers.ts';
+import { ModelInferRequestSchema, type ModelInferResponse } from '../../src/protocol/gen/grpc_service_pb.ts';
+import { type GrpcInferClient, grpcInferClient, type TempRepository, tempRepository } from './helpers.ts';
 
 const CONFIG = fileURLToPath(
   new URL('../../embedded-server/models/identity_fp32/config.pbtxt', import.meta.url),
 );
-
-type InferFn = (
-  req: ModelInferRequest,
-  cb: (err: ServiceError | null, res?: ModelInferResponse) => void,
-) => void;
 
 async function httpBinaryInfer(server: RunningServer): Promise<number> {
   const header = Buffer.from(
@@ -58,17 +47,14 @@ function assertSane(s: StageSummary, unset: readonly string[]): void {
 describe('stage trace through a real server', () => {
   let repo: TempRepository;
   let server: RunningServer;
-  let grpc: Client & { ModelInfer: InferFn };
+  let grpc: GrpcInferClient;
 
   before(async () => {
     repo = await tempRepository({
       identity_fp32: { config: await readFile(CONFIG, 'utf8'), onnx: identityModel('FP32') },
     });
     server = await startServer({ modelRepository: repo.dir, stageTrace: true });
-    const Ctor = makeGenericClientConstructor(inferenceServiceDefinition, 'GRPCInferenceService');
-    grpc = new Ctor(server.grpcUrl, credentials.createInsecure()) as unknown as Client & {
-      ModelInfer: InferFn;
-    };
+    grpc = grpcInferClient(server.grpcUrl);
   });
 
   after(async () => {

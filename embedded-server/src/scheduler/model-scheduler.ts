@@ -296,10 +296,7 @@ class Scheduler implements ModelScheduler {
   pendingCount(): number {
     let n = this.queue.size();
     for (const p of this.payloads) n += p.entries.length;
-    for (const state of this.instanceStates.values()) {
-      if (state.staged && !this.started(state.staged)) n += state.staged.entries.length;
-    }
-    return n;
+    return n + this.stagedNotStarted().entries;
   }
 
   inflightCount(): number {
@@ -374,11 +371,19 @@ class Scheduler implements ModelScheduler {
 
   /** Payloads formed and not yet executing: queued here, or staged on an instance that has not started them. */
   private queuedPayloads(): number {
-    let n = this.payloads.length;
+    return this.payloads.length + this.stagedNotStarted().payloads;
+  }
+
+  /** Payloads staged on instances that have not started them yet (at most one per instance), and their requests. */
+  private stagedNotStarted(): { payloads: number; entries: number } {
+    let payloads = 0;
+    let entries = 0;
     for (const state of this.instanceStates.values()) {
-      if (state.staged && !this.started(state.staged)) n += 1;
+      if (!state.staged || this.started(state.staged)) continue;
+      payloads += 1;
+      entries += state.staged.entries.length;
     }
-    return n;
+    return { payloads, entries };
   }
 
   /** Whether the payload can no longer grow because an instance is executing it. */
@@ -526,24 +531,14 @@ class Scheduler implements ModelScheduler {
     const state = this.instanceStates.get(instance) as InstanceState;
     const nowNs = this.clock.nowNs();
     const inputs = payload.entries.map((e) => e.request.inputs);
+    const staged = this.stagingAllowed ? this.stageOn(instance, inputs) : undefined;
     let result: Promise<ExecutionResult>;
-    if (this.stagingAllowed && instance.stage) {
-      let staged: StagedBatch | undefined;
-      try {
-        staged = instance.stage(inputs, this.outputNames);
-      } catch (err) {
-        staged = { append: () => false, started: () => true, result: Promise.reject(errorOf(err)) };
-      }
-      if (!staged && state.submitted > 0) return false;
-      if (staged) {
-        payload.staged = staged;
-        state.staged = payload;
-        result = staged.result;
-      } else {
-        payload.executing = true;
-        result = instance.execute(inputs, this.outputNames);
-      }
+    if (staged) {
+      payload.staged = staged;
+      state.staged = payload;
+      result = staged.result;
     } else {
+      // No staging here: only an idle instance can take the payload, sealed from now on.
       if (state.submitted > 0) return false;
       payload.executing = true;
       result = instance.execute(inputs, this.outputNames);
@@ -554,6 +549,19 @@ class Scheduler implements ModelScheduler {
     for (const e of payload.entries) e.request.stamps?.mark('dispatched', nowNs);
     void this.finish(instance, payload, result, nowNs);
     return true;
+  }
+
+  /** The instance's staged batch of `inputs`, or undefined when it cannot stage (now). A failure to stage fails the batch. */
+  private stageOn(
+    instance: ModelInstance,
+    inputs: ReadonlyArray<readonly Tensor[]>,
+  ): StagedBatch | undefined {
+    if (!instance.stage) return undefined;
+    try {
+      return instance.stage(inputs, this.outputNames);
+    } catch (err) {
+      return { append: () => false, started: () => true, result: Promise.reject(errorOf(err)) };
+    }
   }
 
   /** Answers a payload's requests once its execution settles, and frees the instance. */
@@ -575,7 +583,6 @@ class Scheduler implements ModelScheduler {
         | InferenceError;
       try {
         const result = await pending;
-        payload.executing = true;
         if (result.stamps) for (const e of entries) markExecution(e.request, result.stamps);
         const outputs = this.modelBatches
           ? splitBatchOutputs(

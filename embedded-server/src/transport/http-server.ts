@@ -377,6 +377,9 @@ function collectChunks(
   });
 }
 
+/** Node lower-cases request header names. */
+const INFERENCE_HEADER_LOWER = INFERENCE_HEADER.toLowerCase();
+
 /** Reads (and decompresses) a request body within the size limit. */
 async function readBody(req: http.IncomingMessage, maxInputBytes: number): Promise<Buffer> {
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
@@ -386,9 +389,10 @@ async function readBody(req: http.IncomingMessage, maxInputBytes: number): Promi
   const declared = Number(req.headers['content-length'] ?? Number.NaN);
   if (encoding === 'identity' && declared > maxInputBytes) throw sizeError(declared, maxInputBytes);
   const { chunks, total } = await collectChunks(req, encoding === 'identity' ? maxInputBytes : undefined);
-  if (encoding === 'identity') {
-    // One exclusive buffer (never Node's shared pool, never the socket's read buffer, which also holds the
-    // headers and maybe the next request), so a model instance may take it whole without copying the tensors.
+  if (encoding === 'identity' && req.headers[INFERENCE_HEADER_LOWER] !== undefined) {
+    // Tensor bytes in the body (binary extension or raw): one exclusive buffer (never Node's shared pool,
+    // never the socket's read buffer, which also holds the headers and maybe the next request), so a model
+    // instance may take it whole without copying the tensors. JSON bodies skip this copy.
     const body = Buffer.allocUnsafeSlow(total);
     let offset = 0;
     for (const c of chunks) {
@@ -399,6 +403,7 @@ async function readBody(req: http.IncomingMessage, maxInputBytes: number): Promi
     return body;
   }
   const raw = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total);
+  if (encoding === 'identity') return raw;
   try {
     return await unzip(raw, { maxOutputLength: maxInputBytes });
   } catch (e) {
