@@ -12,6 +12,7 @@
  * | 5    | no valid request completed in a window / the server could not be reached |
  * | 99   | unexpected internal error (perf_analyzer's GENERIC_ERROR) |
  * | 130  | interrupted (SIGINT) before any level was measured |
+ * | 129, 143 | ended by SIGHUP / SIGTERM (128 + the signal number, as a shell reports it) |
  */
 export const ExitCode = {
   Success: 0,
@@ -23,6 +24,11 @@ export const ExitCode = {
   Unexpected: 99,
   Interrupted: 130,
 } as const;
+
+/** The exit status for a process ended by `signal`: 128 + its number, as shells report it. */
+export function signalExitCode(signal: 'SIGHUP' | 'SIGINT' | 'SIGTERM'): number {
+  return 128 + { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 }[signal];
+}
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { EXIT_WITH_PARENT_ENV } from '../../embedded-server/src/process/parent-watch.ts';
 import { ServerError } from '../errors.ts';
 
 export interface EmbeddedServerProcess {
@@ -73,10 +74,13 @@ export async function startEmbeddedServerProcess(options: {
   ];
   if (options.modelRepository) args.push('--model-repository', options.modelRepository);
   // detached: its own process group, so a Ctrl-C in the terminal reaches only us; we stop it ourselves.
+  // stdin is a pipe we hold and never write: however this process ends (SIGTERM, SIGHUP, SIGKILL…), the
+  // kernel closes it and the server, told by the environment to watch it, stops (parent-watch.ts).
   const [command, ...prefixArgs] = [...(options.commandPrefix ?? []), process.execPath];
   const child = spawn(command as string, [...prefixArgs, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
     detached: true,
+    env: { ...process.env, [EXIT_WITH_PARENT_ENV]: String(process.pid) },
   });
   const killOnExit = (): void => {
     child.kill('SIGKILL');

@@ -10,7 +10,7 @@ import type { BenchConfig } from '../config/bench-config-schema.ts';
 import { configToFlags, flagsToConfig, mergeFlags } from '../config/config-flags.ts';
 import { effectiveConfig, renderConfigYaml } from '../config/effective-config.ts';
 import { loadBenchConfig } from '../config/load-config.ts';
-import { ExitCode } from '../errors.ts';
+import { ExitCode, signalExitCode } from '../errors.ts';
 import { renderHtmlReport } from '../html/report-html.ts';
 import {
   CLAMPED_NETWORK_TIME_WARNING,
@@ -257,10 +257,22 @@ export async function runCli(programName: MainDeps['programName'], argv: readonl
     process.stderr.write('Interrupt signal (2) received.\nWaiting for in-flight inferences to complete.\n');
     controller.abort();
   };
-  if (!serving) process.on('SIGINT', onSigint);
+  // SIGTERM/SIGHUP (kill, a closed terminal): end now with 128+n. process.exit runs the 'exit' hooks, which
+  // kill the embedded server; were they skipped (SIGKILL), the server notices the closed pipe by itself.
+  const onTerminate = (signal: 'SIGHUP' | 'SIGTERM'): void => {
+    process.stderr.write(`${signal} received, exiting.\n`);
+    process.exit(signalExitCode(signal));
+  };
+  if (!serving) {
+    process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onTerminate);
+    process.on('SIGHUP', onTerminate);
+  }
   try {
     return await main(argv, undefined, { programName, signal: controller.signal });
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onTerminate);
+    process.off('SIGHUP', onTerminate);
   }
 }
