@@ -223,13 +223,11 @@ function writeOutputs(
   const { output } = resolved;
   if (output.csvFile !== undefined) {
     const csv = renderCsv(result, { verboseCsv: output.verboseCsv, extraCsvColumns: output.extraCsvColumns });
-    if (csv !== undefined) {
-      files.writeText(output.csvFile, csv, false);
-      for (const composing of renderComposingCsvs(result, output.csvFile)) {
-        files.writeText(composing.path, composing.content, false);
-      }
-      if (hasClampedNetworkTime(result)) io.stderr.write(`${CLAMPED_NETWORK_TIME_WARNING}\n`);
+    files.writeText(output.csvFile, csv, false);
+    for (const composing of renderComposingCsvs(result, output.csvFile)) {
+      files.writeText(composing.path, composing.content, false);
     }
+    if (hasClampedNetworkTime(result)) io.stderr.write(`${CLAMPED_NETWORK_TIME_WARNING}\n`);
   }
   if (output.jsonFile !== undefined) files.writeText(output.jsonFile, serializeRunResult(result), false);
   if (output.htmlFile !== undefined) files.writeText(output.htmlFile, renderHtmlReport(result), false);

@@ -70,6 +70,7 @@ export interface RawFlags {
   singleMeasurement?: boolean;
   requestTimeout?: string;
   maxErrorRate?: string;
+  errorRateThreshold?: string;
   maxInFlight?: string;
   seed?: string;
   workerThreads?: string;
@@ -223,6 +224,10 @@ export function addProfileOptions(cmd: Command, programName: string): Command {
     opt(
       '--max-error-rate <pct>',
       "abort when more than pct% of a window's requests fail (default 100 = never)",
+    ),
+    opt(
+      '--error-rate-threshold <pct>',
+      'mark a level unhealthy when more than pct% of its requests fail: warned, marked in every output, exit 4 (default 5)',
     ),
     opt(
       '--max-in-flight <n>',

@@ -6,7 +6,7 @@
 import { OptionError } from '../errors.ts';
 import { parseThreshold, type Threshold } from '../gate/thresholds.ts';
 import { renderHtmlReport } from '../html/report-html.ts';
-import { renderCsv } from '../report/csv.ts';
+import { csvRows, renderCsv } from '../report/csv.ts';
 import { renderTextReport } from '../report/text-report.ts';
 import type { CompareIo } from './compare-command.ts';
 import { applyGates, exitCodeAfterGates, renderThresholdSection } from './gates.ts';
@@ -34,8 +34,9 @@ export function runReport(recordPath: string, flags: ReportFlags, io: CompareIo)
   }
   if (flags.csv !== undefined) {
     const csv = renderCsv(record, { verboseCsv: false, extraCsvColumns: false });
-    if (csv === undefined) io.stderr.write(`${recordPath} has no reported level: no CSV written.\n`);
-    else io.files.writeText(flags.csv, csv, false);
+    if (csvRows(record).length === 0)
+      io.stderr.write(`${recordPath} has no reported level: the CSV has its header only.\n`);
+    io.files.writeText(flags.csv, csv, false);
   }
   if (thresholds.length === 0) return 0;
   const { verdicts } = applyGates(record, thresholds);

@@ -6,6 +6,7 @@
 import { parseShapeOptions } from '../data/shape-option.ts';
 import { OptionError } from '../errors.ts';
 import { parseThreshold, type Threshold } from '../gate/thresholds.ts';
+import { DEFAULT_ERROR_RATE_THRESHOLD } from '../measure/error-health.ts';
 import type { LoadSettings, MeasurementSettings, ProfileSettings, Range } from '../profile/settings.ts';
 import { MAIN_JOB, type RawFlags } from './options.ts';
 import { headersOf } from './parse-header.ts';
@@ -107,6 +108,10 @@ export function resolveSettings(flags: RawFlags, env: ResolveEnv): ResolvedRun {
         ? 0
         : parseCountFlag('--request-timeout', flags.requestTimeout, { allowZero: true }),
     maxErrorRate: maxErrorRateOf(flags.maxErrorRate),
+    errorRateThreshold:
+      flags.errorRateThreshold === undefined
+        ? DEFAULT_ERROR_RATE_THRESHOLD
+        : percentFlag('--error-rate-threshold', flags.errorRateThreshold),
     ...metricsOf(flags, url),
   };
 
@@ -371,9 +376,13 @@ function measurementOf(
 
 function maxErrorRateOf(value: string | undefined): number {
   if (value === undefined) return 1;
-  const pct = parseDecimalFlag('--max-error-rate', value);
-  if (pct < 0 || pct > 100)
-    throw new OptionError('Failed to parse --max-error-rate. The value must be in [0, 100].');
+  return percentFlag('--max-error-rate', value);
+}
+
+/** A percentage flag in [0, 100], as a fraction. */
+function percentFlag(flag: string, value: string): number {
+  const pct = parseDecimalFlag(flag, value);
+  if (pct < 0 || pct > 100) throw new OptionError(`Failed to parse ${flag}. The value must be in [0, 100].`);
   return pct / 100;
 }
 

@@ -152,6 +152,12 @@ export const benchConfigSchema = z
       .min(0, { error: 'expected a percentage 0..100' })
       .max(100, { error: 'expected a percentage 0..100' })
       .optional(),
+    errorRateThreshold: z
+      .number({ error: 'expected a percentage 0..100' })
+      .min(0, { error: 'expected a percentage 0..100' })
+      .max(100, { error: 'expected a percentage 0..100' })
+      .optional()
+      .describe('percent of failed requests above which a level is marked unhealthy (default 5)'),
     // Input data.
     inputData: z
       .union([text(), z.array(text())], { error: 'expected random, zero, a path, or a list of paths' })

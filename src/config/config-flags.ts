@@ -59,6 +59,7 @@ const SIMPLE: readonly (readonly [keyof BenchConfig & string, keyof RawFlags & s
   ['singleMeasurement', 'singleMeasurement', 'boolean'],
   ['requestTimeout', 'requestTimeout', 'number'],
   ['maxErrorRate', 'maxErrorRate', 'number'],
+  ['errorRateThreshold', 'errorRateThreshold', 'number'],
   ['stringLength', 'stringLength', 'number'],
   ['stringData', 'stringData', 'string'],
   ['sharedMemory', 'sharedMemory', 'string'],

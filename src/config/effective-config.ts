@@ -4,6 +4,7 @@
  */
 import { stringify } from 'yaml';
 import type { ResolvedRun } from '../cli/run-types.ts';
+import { DEFAULT_ERROR_RATE_THRESHOLD } from '../measure/error-health.ts';
 import { type BenchConfig, benchConfigSchema } from './bench-config-schema.ts';
 
 /** Rounds away float noise from unit conversions (0.1 × 100 = 10.000000000000002). */
@@ -26,6 +27,7 @@ function resolvedDefaults(run: ResolvedRun): BenchConfig {
     maxTrials: m.maxTrials,
     latencyThreshold: m.latencyThresholdMs,
     maxErrorRate: tidy(s.maxErrorRate * 100),
+    errorRateThreshold: tidy((s.errorRateThreshold ?? DEFAULT_ERROR_RATE_THRESHOLD) * 100),
     requestTimeout: s.requestTimeoutMs,
     workerThreads: s.workerThreads,
     inputData: run.input.source,

@@ -10,6 +10,11 @@ import { customIntervalsRatePerSec } from '../load/schedule.ts';
 import { ShardPool } from '../load/shard-pool.ts';
 import type { ShardTransport } from '../load/shard-protocol.ts';
 import { busiestThread } from '../load/shard-windows.ts';
+import {
+  DEFAULT_ERROR_RATE_THRESHOLD,
+  errorRateExceededMessage,
+  levelErrorHealth,
+} from '../measure/error-health.ts';
 import { LoopHealthMonitor } from '../measure/loop-health.ts';
 import { mergeWindows } from '../measure/merge.ts';
 import type { MetricsSampler } from '../measure/metrics-sampler.ts';
@@ -184,6 +189,10 @@ class Profiler {
       await this.driver.stop();
       keep?.(false);
       this.health.stop();
+    }
+    // A run whose levels were measured but mostly failed must not end as a success (exit 4, src/errors.ts).
+    if (exitCode === ExitCode.Success && levels.some((l) => l.errorRateExceeded)) {
+      exitCode = ExitCode.ErrorsOverLimit;
     }
     const omitted = budget?.omitted ?? 0;
     if (omitted > 0) {
@@ -374,6 +383,23 @@ class Profiler {
   }
 
   private finishLevel(
+    value: number,
+    windows: WindowData[],
+    results: WindowResult[],
+    stopReason: StopReason,
+    verdict: StabilityVerdict | undefined,
+    metrics?: MetricsSummary,
+  ): LevelResult {
+    const level = this.classifyLevel(value, windows, results, stopReason, verdict, metrics);
+    const threshold = this.settings.errorRateThreshold ?? DEFAULT_ERROR_RATE_THRESHOLD;
+    const health = levelErrorHealth(results, threshold);
+    level.errorRate = health.errorRate;
+    level.errorRateExceeded = health.errorRateExceeded;
+    if (health.errorRateExceeded) this.warn(errorRateExceededMessage(this.mode, value, health, threshold));
+    return level;
+  }
+
+  private classifyLevel(
     value: number,
     windows: WindowData[],
     results: WindowResult[],

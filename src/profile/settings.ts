@@ -78,6 +78,11 @@ export interface ProfileSettings {
   requestTimeoutMs: number;
   /** Abort the level (and the sweep) when errors / (errors + successes) in a window exceeds this; 1 = never. */
   maxErrorRate: number;
+  /**
+   * A level whose error rate (over its windows) is above this fraction is marked unhealthy (`errorRateExceeded`)
+   * and the run exits 4; absent = DEFAULT_ERROR_RATE_THRESHOLD (0.05). --error-rate-threshold.
+   */
+  errorRateThreshold?: number;
   /** Prometheus scraping during windows (--collect-metrics). */
   metrics?: { url: string; intervalMs: number };
 }

@@ -28,20 +28,36 @@ interface Column {
   cell: (level: LevelResult, m: Measurement) => string;
 }
 
-/** Reported levels sorted as perf_analyzer writes them: ascending throughput (stable for ties). */
+/** How a run ends early: its last level is written to the CSV too (marked in "Level Status"), not lost. */
+const RUN_ENDING: readonly string[] = ['errors_over_limit', 'no_data', 'interrupted'];
+
+/**
+ * The rows: reported levels (perf_analyzer's rule), plus the level that ended the run early (--max-error-rate
+ * abort, no valid request, SIGINT) when it measured something; sorted as perf_analyzer writes them: ascending
+ * throughput (stable for ties).
+ */
 export function csvRows(result: RunResult): LevelResult[] {
+  const last = result.levels.at(-1);
   return result.levels
-    .filter((l) => l.reported && l.merged)
+    .filter(
+      (l) =>
+        l.merged && (l.reported || (l === last && RUN_ENDING.includes(l.status) && l.windows.length > 0)),
+    )
     .map((level, order) => ({ level, order }))
     .sort((a, b) => a.level.merged!.throughputPerSec - b.level.merged!.throughputPerSec || a.order - b.order)
     .map((x) => x.level);
 }
 
-/** The main CSV (header + one row per reported level), or undefined when no level was reported (nothing written). */
-export function renderCsv(result: RunResult, options: CsvOptions): string | undefined {
+/**
+ * The main CSV: header + one row per level of `csvRows`. Unlike perf_analyzer, written even when no level was
+ * reported (header only), so a script always finds the file the run was asked for.
+ */
+export function renderCsv(result: RunResult, options: CsvOptions): string {
   const rows = csvRows(result);
-  if (rows.length === 0) return undefined;
   const columns = mainColumns(result, options);
+  if (options.extraCsvColumns || rows.some((l) => !l.reported || l.errorRateExceeded)) {
+    columns.push(...healthColumns());
+  }
   return toCsv(
     columns.map((c) => c.header),
     rows.map((level) => columns.map((c) => c.cell(level, level.merged!))),
@@ -154,6 +170,19 @@ function gpuCell(values: Record<string, number> | undefined, render: (v: number)
     .sort()
     .map((uuid) => `${uuid}:${render(values[uuid]!)};`)
     .join('');
+}
+
+/**
+ * Appended (last) whenever a row is not a plain reported level, or with --extra-csv-columns: a reader that takes
+ * perf_analyzer's columns by name or position is unaffected, and a level that mostly failed cannot pass for a
+ * healthy one.
+ */
+function healthColumns(): Column[] {
+  return [
+    { header: 'Error Rate %', cell: (l) => formatFixed2((l.errorRate ?? 0) * 100) },
+    { header: 'Error Rate Exceeded', cell: (l) => (l.errorRateExceeded ? 'yes' : 'no') },
+    { header: 'Level Status', cell: (l) => l.status },
+  ];
 }
 
 function extraColumns(): Column[] {

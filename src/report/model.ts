@@ -134,6 +134,16 @@ export interface LevelResult {
   spread?: { throughput: number; latency: number };
   /** Why the level ended ("stable", "max_trials", "latency_limit", "sigint", "error_rate", …). */
   stopReason: string;
+  /**
+   * failed / (failed + successful) requests over every measured window of the level (warm-up excluded), 0..1;
+   * 0 when nothing was measured. Always written by this version (absent only in older records).
+   */
+  errorRate?: number;
+  /**
+   * errorRate is above --error-rate-threshold (default 5 %): most of the level's figures come from the few
+   * requests that succeeded. Marked on stdout, in the CSV ("Error Rate Exceeded") and the HTML; the run exits 4.
+   */
+  errorRateExceeded?: boolean;
 }
 
 export interface ModelInfo {

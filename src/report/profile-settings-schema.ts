@@ -55,6 +55,7 @@ export const profileSettingsSchema = z.object({
   measurement: measurementSettingsSchema,
   requestTimeoutMs: z.number(),
   maxErrorRate: z.number(),
+  errorRateThreshold: z.number().optional(),
   metrics: z.object({ url: z.string(), intervalMs: z.number() }).optional(),
 });
 

@@ -108,6 +108,8 @@ const levelResult = z.object({
   stabilizingLatencyUs: z.number().optional(),
   spread: z.object({ throughput: z.number(), latency: z.number() }).optional(),
   stopReason: z.string(),
+  errorRate: z.number().optional(),
+  errorRateExceeded: z.boolean().optional(),
 });
 
 const tensorInfo = z.object({ name: z.string(), datatype: z.string(), shape: z.array(z.number()) });

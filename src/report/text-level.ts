@@ -4,6 +4,7 @@
  * perf_analyzer cannot tell (errors, coordinated-omission-free latency, a saturated generator) is added as
  * whole extra lines whose first tokens no perf_analyzer parser looks for.
  */
+import { DEFAULT_ERROR_RATE_THRESHOLD, pct } from '../measure/error-health.ts';
 import type { ProfileSettings } from '../profile/settings.ts';
 import type {
   LatencySummary,
@@ -39,6 +40,7 @@ export function renderLevel(result: RunResult, level: LevelResult, options: Text
     lines.push(`Request Rate: ${formatCppDouble(level.value)} inference requests per second`);
   }
   if (options.verbose) lines.push(...passLines(level, settings));
+  if (level.errorRateExceeded) lines.push(errorRateLine(level, settings));
   if (level.status === 'over_latency_limit') {
     lines.push(
       `Measured latency went over the set limit of ${settings.measurement.latencyThresholdMs} msec. `,
@@ -52,6 +54,14 @@ export function renderLevel(result: RunResult, level: LevelResult, options: Text
     lines.push('');
   }
   return lines.length > 0 ? lines.join('\n') + '\n' : '';
+}
+
+/** The mark of an unhealthy level (an extra line no perf_analyzer parser looks for). */
+function errorRateLine(level: LevelResult, settings: ProfileSettings): string {
+  const threshold = settings.errorRateThreshold ?? DEFAULT_ERROR_RATE_THRESHOLD;
+  const failed = level.windows.reduce((n, w) => n + w.errorCount, 0);
+  const total = failed + level.windows.reduce((n, w) => n + w.requestCount, 0);
+  return `  [ERROR RATE EXCEEDED] ${failed} of ${total} requests failed (${pct(level.errorRate ?? 0)}, threshold ${pct(threshold)}): the figures below describe only the requests that succeeded.`;
 }
 
 function passLines(level: LevelResult, settings: ProfileSettings): string[] {

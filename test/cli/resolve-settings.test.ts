@@ -64,6 +64,7 @@ describe("defaults (perf_analyzer's, except real windows)", () => {
       },
       requestTimeoutMs: 0,
       maxErrorRate: 1,
+      errorRateThreshold: 0.05,
     });
     assert.ok(Object.isFrozen(r.settings) && Object.isFrozen(r.settings.measurement));
     assert.deepEqual(r.target, { kind: 'remote' });

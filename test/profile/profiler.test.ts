@@ -67,8 +67,9 @@ describe('profiler', () => {
   });
 
   it('counts failed requests by kind and keeps going when the error rate is allowed', async () => {
-    const { outcome } = await profile(settingsWith(concurrency(1, 2)), (i) =>
-      i % 10 === 0 ? { latencyNs: 1 * MS, ok: false, errorKind: 'http:503' } : { latencyNs: 1 * MS },
+    const { outcome } = await profile(
+      settingsWith(concurrency(1, 2), {}, { errorRateThreshold: 0.2 }),
+      (i) => (i % 10 === 0 ? { latencyNs: 1 * MS, ok: false, errorKind: 'http:503' } : { latencyNs: 1 * MS }),
     );
     assert.equal(outcome.exitCode, ExitCode.Success);
     assert.equal(outcome.levels.length, 2);
@@ -76,7 +77,26 @@ describe('profiler', () => {
       assert.equal(level.status, 'stable');
       assert.ok((level.merged!.errorsByKind['http:503'] ?? 0) > 0);
       assert.equal(level.merged!.errorCount, level.merged!.errorsByKind['http:503']);
+      assert.equal(level.errorRateExceeded, false);
+      assert.ok(level.errorRate! > 0.05 && level.errorRate! < 0.2);
     }
+  });
+
+  it('marks a level over the default error-rate threshold, warns by kind, and ends with exit 4', async () => {
+    // 10 % of requests fail: above the default 5 %. The sweep still measures every level.
+    const { outcome } = await profile(settingsWith(concurrency(1, 2)), (i) =>
+      i % 10 === 0 ? { latencyNs: 1 * MS, ok: false, errorKind: 'timeout' } : { latencyNs: 1 * MS },
+    );
+    assert.equal(outcome.exitCode, ExitCode.ErrorsOverLimit);
+    assert.equal(outcome.levels.length, 2);
+    for (const level of outcome.levels) {
+      assert.equal(level.errorRateExceeded, true);
+      assert.ok(Math.abs(level.errorRate! - 0.1) < 0.02, `error rate ${level.errorRate}`);
+    }
+    assert.match(
+      outcome.warnings.join('\n'),
+      /concurrency 1: \d+ of \d+ requests failed \(\d+\.\d %, above the --error-rate-threshold of 5\.0 %\): timeout \d+/,
+    );
   });
 
   it('aborts with exit 4 when a window exceeds --max-error-rate', async () => {

@@ -96,10 +96,35 @@ describe('CSV rules', () => {
     assert.match(header, /p95 latency,p97 latency,p99 latency,request\/response,response wait$/);
   });
 
-  it('writes nothing when no level was reported', () => {
+  it('writes the header alone when no level was reported (the file a script expects is always there)', () => {
     const sweep = concurrencySweep();
     for (const l of sweep.levels) l.reported = false;
-    assert.equal(renderCsv(sweep, plain), undefined);
+    const csv = renderCsv(sweep, plain);
+    assert.equal(csv.split('\n').length, 2, 'header and the final newline only');
+    assert.match(csv, /^Concurrency,Inferences\/Second,/);
+  });
+
+  it('keeps the level that ended the run early, marked, and marks levels over the error-rate threshold', () => {
+    const sweep = concurrencySweep();
+    const last = sweep.levels.at(-1)!;
+    last.reported = false;
+    last.status = 'errors_over_limit';
+    last.errorRate = 0.5;
+    last.errorRateExceeded = true;
+    const csv = renderCsv(sweep, plain);
+    const [header, ...rows] = csv.trimEnd().split('\n');
+    // perf_analyzer's columns first and in order, ours at the end.
+    assert.match(
+      header!,
+      /^Concurrency,Inferences\/Second,.*,p99 latency,Error Rate %,Error Rate Exceeded,Level Status$/,
+    );
+    assert.equal(rows.length, sweep.levels.length);
+    assert.ok(rows.some((r) => r.startsWith(`${last.value},`) && r.endsWith(',50.00,yes,errors_over_limit')));
+    // An unstable level in the middle of a sweep stays out, as in perf_analyzer.
+    const unstable = concurrencySweep();
+    unstable.levels[0]!.reported = false;
+    unstable.levels[0]!.status = 'unstable';
+    assert.equal(renderCsv(unstable, plain).trimEnd().split('\n').length, unstable.levels.length);
   });
 
   it('writes one CSV per composing model, named like perf_analyzer', () => {
@@ -127,6 +152,6 @@ describe('CSV rules', () => {
     const run = requestRateRun();
     run.levels[1]!.merged!.generator.bottleneckWarnings = ['=HYPERLINK("x")'];
     const csv = renderCsv(run, { verboseCsv: false, extraCsvColumns: true })!;
-    assert.match(csv, /"'=HYPERLINK\(""x""\)"\n$/);
+    assert.match(csv, /"'=HYPERLINK\(""x""\)",[^\n]*\n$/);
   });
 });
