@@ -7,8 +7,10 @@ import { type Clock, systemClock } from '../../src/protocol/clock.ts';
 import { type CacheConfig, parseCacheConfig, ResponseCache } from './cache/response-cache.ts';
 import type { InferenceCore } from './core/api.ts';
 import { createServerCore, type ServerCore } from './core/inference-core.ts';
+import { DEFAULT_REPOSITORY_POLL_SECS, type ModelControlMode } from './core/model-control.ts';
 import type { Logger } from './core/model-manager.ts';
 import { OrtModelBackend } from './core/ort-model-backend.ts';
+import { type RepositoryPoller, startRepositoryPoller } from './core/repository-poller.ts';
 import { materializeEmbeddedRepository } from './embedded-repository.ts';
 import { createHostUsage } from './metrics/host-usage.ts';
 import { startMetricsServer } from './metrics/metrics-server.ts';
@@ -19,6 +21,7 @@ import { startGrpcServer } from './transport/grpc-server.ts';
 import { startHttpServer } from './transport/http-server.ts';
 
 export type { InferenceCore } from './core/api.ts';
+export type { ModelControlMode } from './core/model-control.ts';
 export type { Logger } from './core/model-manager.ts';
 
 export interface StartServerOptions {
@@ -39,6 +42,15 @@ export interface StartServerOptions {
    * without config.pbtxt fails to load; a partial config is served as written). Default false.
    */
   disableAutoCompleteConfig?: boolean;
+  /**
+   * Triton's `--model-control-mode`; default `none` (every model loads at startup, the repository load/unload
+   * API is refused with 503). Tests and tools that load or reload models over the API need `explicit`.
+   */
+  modelControlMode?: ModelControlMode;
+  /** `--load-model` (explicit mode): the models loaded at startup; `['*']` = all; default none. */
+  loadModels?: readonly string[];
+  /** `--repository-poll-secs` (poll mode); default 15. */
+  repositoryPollSecs?: number;
   clock?: Clock;
   /** Where server logs go; default silent. Its optional `verbose` turns on `--log-verbose` lines. */
   log?: Logger;
@@ -70,6 +82,8 @@ export interface RunningServer {
   readonly metrics: TritonMetrics;
   /** The stage timestamps of recent inferences, when started with `stageTrace: true`. */
   readonly stageTrace: StageTraceRecorder | undefined;
+  /** The repository poller in `poll` mode (tests call `pollNow()` instead of waiting for the interval). */
+  readonly poller: RepositoryPoller | undefined;
   /**
    * Graceful stop: readiness off, new requests refused (503 / UNAVAILABLE), in-flight ones finished, models
    * unloaded, listeners closed. `drained` is false when the timeout expired before everything finished.
@@ -116,6 +130,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     clock,
     log,
     strictReadiness: options.strictReadiness,
+    modelControl: { mode: options.modelControlMode ?? 'none', loadModels: options.loadModels ?? [] },
     events: {
       versionReady: (labels, loadNs) => {
         metrics.registerModel(labels);
@@ -126,7 +141,24 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     },
   });
   const serverCore = core;
-  await serverCore.start();
+  // Poll mode: the baseline is taken before the startup load, so a change made meanwhile is seen by the first poll.
+  const poller: RepositoryPoller | undefined =
+    options.modelControlMode === 'poll'
+      ? await startRepositoryPoller({
+          repositoryDir,
+          intervalSecs: options.repositoryPollSecs ?? DEFAULT_REPOSITORY_POLL_SECS,
+          models: serverCore.models,
+          clock,
+          log,
+        })
+      : undefined;
+  try {
+    await serverCore.start();
+  } catch (e) {
+    await poller?.stop();
+    await serverCore.shutdown(0);
+    throw e;
+  }
 
   const stageTrace = options.stageTrace ? new StageTraceRecorder() : undefined;
   const started: { close: (graceful: boolean) => Promise<void> }[] = [];
@@ -164,8 +196,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       core: serverCore,
       metrics,
       stageTrace,
+      poller,
       stop(stopOptions = {}) {
         stopping ??= (async () => {
+          await poller?.stop();
           const drained = await serverCore.shutdown(stopOptions.timeoutMs ?? DEFAULT_EXIT_TIMEOUT_MS);
           await http.close(drained);
           await grpc.close(drained);
@@ -176,6 +210,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       },
     };
   } catch (e) {
+    await poller?.stop();
     await Promise.allSettled(started.map((s) => s.close(false)));
     await serverCore.shutdown(0);
     throw e;

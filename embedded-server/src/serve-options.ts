@@ -5,6 +5,13 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type CacheConfig, CacheConfigError, parseCacheConfig } from './cache/response-cache.ts';
+import {
+  DEFAULT_REPOSITORY_POLL_SECS,
+  LOAD_ALL_MODELS,
+  MAX_REPOSITORY_POLL_SECS,
+  MODEL_CONTROL_MODES,
+  type ModelControlMode,
+} from './core/model-control.ts';
 
 /** Exit code for bad options: the CLI's `ExitCode.BadOptions` (the server may not import src/errors.ts). */
 export const BAD_OPTIONS_EXIT_CODE = 3;
@@ -31,6 +38,10 @@ export interface ServeOptions {
   readonly disableAutoCompleteConfig: boolean;
   readonly strictReadiness: boolean;
   readonly logVerbose: number;
+  readonly modelControlMode: ModelControlMode;
+  /** `--load-model` names (explicit mode); `['*']` = all. */
+  readonly loadModels: readonly string[];
+  readonly repositoryPollSecs: number;
 }
 
 export const SERVE_DEFAULTS = {
@@ -51,6 +62,21 @@ function port(value: string): number {
 function nonNegativeInt(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a non-negative integer');
   return Number(value);
+}
+
+function pollSecs(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_REPOSITORY_POLL_SECS) {
+    throw new InvalidArgumentError(`expected whole seconds 1-${MAX_REPOSITORY_POLL_SECS}`);
+  }
+  return Number(value);
+}
+
+/** A model directory name as `--load-model` accepts it (the repository API's model names are the same). */
+function modelName(value: string, previous: string[] | undefined): string[] {
+  if (value === '' || value.length > 255 || /[/\\\0]/.test(value) || value === '.' || value === '..') {
+    throw new InvalidArgumentError('expected a model directory name (or * for all models)');
+  }
+  return [...(previous ?? []), value];
 }
 
 function bool(value: string): boolean {
@@ -107,6 +133,27 @@ export function serveCommand(): Command {
     )
     .addOption(
       new Option(
+        '--model-control-mode <mode>',
+        'none: load every model at startup, refuse the repository load/unload API; poll: as none, and re-read ' +
+          'the repository every --repository-poll-secs; explicit: load the --load-model models, allow the API',
+      )
+        .choices(MODEL_CONTROL_MODES)
+        .default('none'),
+    )
+    .addOption(
+      new Option(
+        '--repository-poll-secs <secs>',
+        `poll mode: seconds between repository polls (default ${DEFAULT_REPOSITORY_POLL_SECS})`,
+      ).argParser(pollSecs),
+    )
+    .addOption(
+      new Option(
+        '--load-model <name>',
+        "explicit mode: a model to load at startup (repeatable; '*' alone = every model)",
+      ).argParser(modelName),
+    )
+    .addOption(
+      new Option(
         '--disable-auto-complete-config',
         'do not complete config.pbtxt from the ONNX model: every model needs a config.pbtxt, served as written',
       ),
@@ -139,6 +186,9 @@ interface RawOptions {
   disableAutoCompleteConfig?: boolean;
   strictReadiness: boolean;
   logVerbose: number;
+  modelControlMode: ModelControlMode;
+  repositoryPollSecs?: number;
+  loadModel?: string[];
 }
 
 /** Result of parsing: options to run with, or help text that was requested. */
@@ -170,6 +220,20 @@ export function parseServeArgs(argv: readonly string[]): ParsedServeArgs {
   }
   const raw = command.opts<RawOptions>();
   if (raw.host.trim() === '') throw new ServeOptionError("option '--host <address>' must not be empty");
+  const loadModels = raw.loadModel ?? [];
+  if (loadModels.length > 0 && raw.modelControlMode !== 'explicit') {
+    throw new ServeOptionError(
+      `option '--load-model' needs --model-control-mode explicit (the mode is '${raw.modelControlMode}', which loads every model)`,
+    );
+  }
+  if (loadModels.includes(LOAD_ALL_MODELS) && loadModels.length > 1) {
+    throw new ServeOptionError(`option '--load-model ${LOAD_ALL_MODELS}' must be the only --load-model`);
+  }
+  if (raw.repositoryPollSecs !== undefined && raw.modelControlMode !== 'poll') {
+    throw new ServeOptionError(
+      `option '--repository-poll-secs' needs --model-control-mode poll (the mode is '${raw.modelControlMode}')`,
+    );
+  }
   return {
     kind: 'run',
     options: Object.freeze({
@@ -183,6 +247,9 @@ export function parseServeArgs(argv: readonly string[]): ParsedServeArgs {
       disableAutoCompleteConfig: raw.disableAutoCompleteConfig ?? false,
       strictReadiness: raw.strictReadiness,
       logVerbose: raw.logVerbose,
+      modelControlMode: raw.modelControlMode,
+      loadModels,
+      repositoryPollSecs: raw.repositoryPollSecs ?? DEFAULT_REPOSITORY_POLL_SECS,
     }),
   };
 }

@@ -113,6 +113,9 @@ export async function runServeCommand(argv: readonly string[], io: Partial<Serve
       cacheConfig: options.cacheConfig,
       strictReadiness: options.strictReadiness,
       disableAutoCompleteConfig: options.disableAutoCompleteConfig,
+      modelControlMode: options.modelControlMode,
+      loadModels: options.loadModels,
+      repositoryPollSecs: options.repositoryPollSecs,
       log,
     });
   } catch (e) {

@@ -148,7 +148,12 @@ describe('batch buckets in the server (CPU, real ONNX Runtime)', () => {
       bucketed: { config: config('bucketed', '2,8'), onnx: batchMeanModel() },
       exact: { config: config('exact', undefined), onnx: batchMeanModel() },
     });
-    server = await startServer({ modelRepository: repo.dir });
+    // explicit mode: the tests load and unload over the repository API, which the default mode refuses.
+    server = await startServer({
+      modelRepository: repo.dir,
+      modelControlMode: 'explicit',
+      loadModels: ['*'],
+    });
   });
 
   after(async () => {

@@ -128,7 +128,13 @@ describe('server core: lifecycle and version resolution', () => {
 
   it('load: unknown model and failed versions give Triton texts; unload is idempotent', async () => {
     const backend = fakeBackend({ a: ['1'] });
-    const core = createServerCore({ backend, clock: new FakeClock(), log: quiet });
+    // explicit mode with every model: the repository API is allowed (the default mode refuses it).
+    const core = createServerCore({
+      backend,
+      clock: new FakeClock(),
+      log: quiet,
+      modelControl: { mode: 'explicit', loadModels: ['*'] },
+    });
     await core.start();
     await assert.rejects(core.loadModel('zzz'), {
       message: "failed to load 'zzz', failed to poll from model repository",

@@ -221,7 +221,17 @@ describe('serve --log-verbose', () => {
   }
 
   it('1: logs load and unload steps with details and one line per request', async () => {
-    const s = await serve(['--model-repository', repo.dir, '--log-verbose', '1']);
+    // explicit mode: exercise() unloads over the repository API, which the default mode refuses.
+    const s = await serve([
+      '--model-repository',
+      repo.dir,
+      '--model-control-mode',
+      'explicit',
+      '--load-model',
+      '*',
+      '--log-verbose',
+      '1',
+    ]);
     try {
       await exercise(s);
     } finally {
@@ -245,7 +255,14 @@ describe('serve --log-verbose', () => {
   });
 
   it('0 (the default): none of those lines', async () => {
-    const s = await serve(['--model-repository', repo.dir]);
+    const s = await serve([
+      '--model-repository',
+      repo.dir,
+      '--model-control-mode',
+      'explicit',
+      '--load-model',
+      '*',
+    ]);
     try {
       await exercise(s);
     } finally {

@@ -48,7 +48,12 @@ describe('reference server end to end (HTTP, gRPC, metrics)', () => {
       simple: { config: SIMPLE_CONFIG, onnx: simpleAddSubModel() },
       broken: { config: BROKEN_CONFIG, onnx: new TextEncoder().encode('this is not an ONNX file') },
     });
-    server = await startServer({ modelRepository: repo.dir });
+    // explicit mode: the tests load and unload over the repository API, which the default mode refuses.
+    server = await startServer({
+      modelRepository: repo.dir,
+      modelControlMode: 'explicit',
+      loadModels: ['*'],
+    });
     grpc = grpcInferClient(server.grpcUrl);
   });
 

@@ -1,8 +1,8 @@
 /**
  * The server core behind both transports (implements `InferenceCore`): server state (starting → ready →
  * exiting), version resolution, request validation, scheduling, statistics, the repository API and graceful
- * shutdown. Model control is always "explicit" here: load/unload are allowed while every repository model is
- * also loaded at startup (Triton needs `--model-control-mode=explicit --load-model=*` for that combination).
+ * shutdown. Which models load at startup and whether the load/unload API is allowed follow Triton's
+ * `--model-control-mode` (model-control.ts; default `none`: all load, the API is refused).
  */
 import type { Clock } from '../../../src/protocol/clock.ts';
 import type { ModelConfig } from '../../../src/protocol/gen/model_config_pb.ts';
@@ -17,6 +17,12 @@ import type {
   ServerMetadata,
 } from './api.ts';
 import type { ModelBackend } from './model-backend.ts';
+import {
+  assertLoadApiAllowed,
+  DEFAULT_MODEL_CONTROL,
+  type ModelControl,
+  startupModels,
+} from './model-control.ts';
 import { type LoadedVersion, type Logger, type ModelEvents, ModelManager } from './model-manager.ts';
 import { modelMetadataFromConfig } from './model-metadata.ts';
 import { parseVersion, type VersionEntry } from './model-table.ts';
@@ -45,6 +51,8 @@ export interface ServerCoreOptions {
   /** Triton's `--strict-readiness` (default true): ready only when every model version is READY. */
   strictReadiness?: boolean;
   events?: ModelEvents;
+  /** `--model-control-mode` and `--load-model`; default mode `none`. */
+  modelControl?: ModelControl;
 }
 
 /** The core plus what the process around it needs (startup, shutdown, metrics). */
@@ -75,9 +83,11 @@ class Core implements ServerCore {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly version = packageVersion();
+  private readonly modelControl: ModelControl;
 
   constructor(options: ServerCoreOptions) {
     this.models = new ModelManager(options);
+    this.modelControl = options.modelControl ?? DEFAULT_MODEL_CONTROL;
     this.strictReadiness = options.strictReadiness ?? true;
     this.clock = options.clock;
     this.log = options.log;
@@ -88,7 +98,7 @@ class Core implements ServerCore {
   }
 
   async start(): Promise<void> {
-    await this.models.loadAll();
+    await this.models.loadAll((names) => startupModels(this.modelControl, names));
     if (this.currentState === 'STARTING') this.currentState = 'READY';
   }
 
@@ -219,10 +229,16 @@ class Core implements ServerCore {
   }
 
   loadModel(name: string, options?: { configJson?: string }): Promise<void> {
+    try {
+      assertLoadApiAllowed(this.modelControl);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return this.models.loadModel(name, options);
   }
 
   async unloadModel(name: string, options?: { unloadDependents?: boolean }): Promise<void> {
+    assertLoadApiAllowed(this.modelControl);
     // No ensembles here, so there are never dependents to unload: the flag changes nothing.
     void options;
     await this.models.unloadModel(name);

@@ -68,9 +68,15 @@ export class ModelManager {
     this.events = options.events;
   }
 
-  /** Startup: loads every model of the repository; failures are logged and recorded, never thrown. */
-  async loadAll(): Promise<void> {
-    const names = (await this.backend.listModels()).sort();
+  /**
+   * Startup: loads the repository's models that `select` picks (default all; `--model-control-mode explicit`
+   * picks the `--load-model` names, and may throw for unknown ones). Every model is listed in the table, so
+   * the repository index shows the ones not loaded by name. Load failures are logged and recorded, never thrown.
+   */
+  async loadAll(select: (names: string[]) => string[] = (n) => n): Promise<void> {
+    const all = (await this.backend.listModels()).sort();
+    const names = select(all);
+    for (const name of all) this.table.ensure(name);
     await Promise.all(
       names.map((name) =>
         this.loadModel(name).catch((e: unknown) => {
