@@ -57,6 +57,11 @@ export async function startEmbeddedServerProcess(options: {
   onLog?: (line: string) => void;
   /** A program and its arguments to start the server through, e.g. `taskset -c 0,1` (benchmarks pin CPUs). */
   commandPrefix?: readonly string[];
+  /**
+   * More `serve` flags, e.g. `['--model-control-mode', 'explicit', '--load-model', '*']` for a caller that
+   * loads or reloads models (with config overrides) over the repository API, which the default mode refuses.
+   */
+  serveArgs?: readonly string[];
 }): Promise<EmbeddedServerProcess> {
   const { script, execArgv } = serveEntry();
   const args = [
@@ -73,6 +78,7 @@ export async function startEmbeddedServerProcess(options: {
     '0',
   ];
   if (options.modelRepository) args.push('--model-repository', options.modelRepository);
+  if (options.serveArgs) args.push(...options.serveArgs);
   // detached: its own process group, so a Ctrl-C in the terminal reaches only us; we stop it ourselves.
   // stdin is a pipe we hold and never write: however this process ends (SIGTERM, SIGHUP, SIGKILL…), the
   // kernel closes it and the server, told by the environment to watch it, stops (parent-watch.ts).

@@ -13,6 +13,7 @@ import { startRepositoryPoller } from '../../embedded-server/src/core/repository
 import { type RunningServer, startServer } from '../../embedded-server/src/index.ts';
 import { simpleAddSubModel } from '../../embedded-server/src/onnx/tiny-models.ts';
 import { parseServeArgs, ServeOptionError } from '../../embedded-server/src/serve-options.ts';
+import { startEmbeddedServerProcess } from '../../src/cli/embedded-process.ts';
 import { FakeClock } from '../../src/protocol/clock.ts';
 import {
   RepositoryModelLoadRequestSchema,
@@ -216,6 +217,27 @@ describe('model control mode explicit', () => {
       );
     } finally {
       await all.stop({ timeoutMs: 5000 });
+    }
+  });
+
+  it('the serve process (what the CLI and benchmarks spawn) takes the mode through serveArgs', async () => {
+    const proc = await startEmbeddedServerProcess({
+      modelRepository: repo.dir,
+      serveArgs: ['--model-control-mode', 'explicit', '--load-model', 'simple'],
+    });
+    try {
+      const index = (await http(`${proc.httpUrl}/v2/repository/index`, { method: 'POST' })).json();
+      assert.deepEqual(index, [{ name: 'other' }, { name: 'simple', version: '1', state: 'READY' }]);
+      const load = await postJson(`${proc.httpUrl}/v2/repository/models/other/load`, {
+        parameters: { config: JSON.stringify({ name: 'other', max_batch_size: 4 }) },
+      });
+      assert.equal(load.status, 200, load.text);
+      const config = (await http(`${proc.httpUrl}/v2/models/other/config`)).json() as {
+        max_batch_size: number;
+      };
+      assert.equal(config.max_batch_size, 4, 'the config override was applied');
+    } finally {
+      await proc.stop();
     }
   });
 
