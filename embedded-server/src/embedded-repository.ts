@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { packageInfo } from '../../src/protocol/package-info.ts';
+import { accumulateModel } from './onnx/stateful-models.ts';
 import { identityModel, simpleAddSubModel } from './onnx/tiny-models.ts';
 
 export interface EmbeddedModel {
@@ -33,6 +34,11 @@ export const EMBEDDED_MODELS: readonly EmbeddedModel[] = [
     name: 'identity_fp32',
     description: 'FP32 identity of any length: measures server and protocol overhead alone',
   },
+  {
+    name: 'accumulate',
+    description:
+      'Stateful (sequence batcher): INT32 [1] → running sum over the sequence, kept as implicit state',
+  },
 ];
 
 /** Where each model's ONNX bytes come from. */
@@ -43,6 +49,7 @@ const SOURCES: Record<string, ModelSource> = {
   text_direction: { asset: 'ch_ppocr_mobile_v2.0_cls_infer.onnx' },
   simple: { bytes: simpleAddSubModel },
   identity_fp32: { bytes: () => identityModel('FP32') },
+  accumulate: { bytes: accumulateModel },
 };
 
 const MARKER = '.inferbench-embedded';

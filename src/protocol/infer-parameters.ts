@@ -31,8 +31,14 @@ function invalid(message: string): InferenceError {
   return new InferenceError('INVALID_ARG', message);
 }
 
+const UINT64_MAX = 2n ** 64n - 1n;
+
+/** RapidJSON's IsUint64: a non-negative integer that fits 64 bits (2^64 and above parse as doubles). */
 function isUnsignedJsonInteger(v: JsonValue): v is number | bigint {
-  return (typeof v === 'number' && Number.isInteger(v) && v >= 0) || (typeof v === 'bigint' && v >= 0n);
+  return (
+    (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 2 ** 64) ||
+    (typeof v === 'bigint' && v >= 0n && v <= UINT64_MAX)
+  );
 }
 
 function accessText(
@@ -189,6 +195,32 @@ export interface ExtractedRequestParameters {
   binaryDataOutput: boolean;
   /** Non-reserved parameters, passed through to the model. */
   parameters: WireParameters;
+  /** The sequence extension's fields; absent when the request names none of them. */
+  sequence?: SequenceParameters;
+}
+
+/** `sequence_id` / `sequence_start` / `sequence_end` (reference §1.11). */
+export interface SequenceParameters {
+  /** A uint64 (0n = not in a sequence) or a string ('' = not in a sequence). */
+  correlationId: bigint | string;
+  start: boolean;
+  end: boolean;
+}
+
+/**
+ * The correlation ID as Triton stores it: strings as given, integers as uint64 (a gRPC `int64_param` is
+ * cast like Triton's `TRITONSERVER_InferenceRequestSetCorrelationId(uint64_t)`, so -1 is 2^64 − 1).
+ */
+export function correlationIdOf(v: WireParameterValue | undefined): bigint | string {
+  if (v === undefined) return 0n;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'boolean') return v ? 1n : 0n;
+  return BigInt.asUintN(64, BigInt(v));
+}
+
+/** Whether a correlation ID marks a request as part of a sequence (Triton's `InSequence`). */
+export function inSequence(id: bigint | string): boolean {
+  return typeof id === 'string' ? id !== '' : id !== 0n;
 }
 
 function toSafeNumber(v: WireParameterValue | undefined): number {
@@ -206,10 +238,22 @@ export function extractRequestParameters(params: Readonly<WireParameters>): Extr
   for (const [k, v] of Object.entries(params)) {
     if (!RESERVED_PARAMETER_KEYS.has(k) && !k.startsWith('triton_')) parameters[k] = v;
   }
-  return {
+  const extracted: ExtractedRequestParameters = {
     priority: toSafeNumber(params.priority),
     timeoutUs: toSafeNumber(params.timeout),
     binaryDataOutput: params.binary_data_output === true,
     parameters,
   };
+  if (
+    params.sequence_id !== undefined ||
+    params.sequence_start !== undefined ||
+    params.sequence_end !== undefined
+  ) {
+    extracted.sequence = {
+      correlationId: correlationIdOf(params.sequence_id),
+      start: params.sequence_start === true,
+      end: params.sequence_end === true,
+    };
+  }
+  return extracted;
 }

@@ -26,9 +26,6 @@ const GPU_EXAMPLES = new Set([
  */
 const REFUSED_AT_LOAD: Record<string, RegExp> = {
   'ensemble_ocr_pipeline.pbtxt': /^ensemble scheduling is not supported by inferbench's reference server/,
-  'onnx_sequence_batching_direct.pbtxt':
-    /^sequence batching is not supported by inferbench's reference server/,
-  'onnx_sequence_batching_oldest_corrid.pbtxt': /^sequence batching is not supported/,
   'dynamic_batching_preferred_delay_2_cpu_instances.pbtxt': /^backend 'tensorflow' is not supported/,
   'model_warmup_zero_data_cpu.pbtxt': /^backend 'python' is not supported/,
   'queue_policy_timeout_reject_override.pbtxt': /^backend 'python' is not supported/,

@@ -275,8 +275,9 @@ describe('normalisation', () => {
 });
 
 describe('load-time refusals', () => {
-  it('refuses ensembles and sequence batching with UNSUPPORTED', () => {
-    const { config } = complete(cfg('sequence_batching { }'), { modelName: 'm' });
+  it('serves sequence batching but refuses iterative sequences with UNSUPPORTED', () => {
+    assertServable(complete(cfg('sequence_batching { }'), { modelName: 'm' }).config);
+    const { config } = complete(cfg('sequence_batching { iterative_sequence: true }'), { modelName: 'm' });
     try {
       assertServable(config);
       assert.fail('expected a throw');
@@ -285,7 +286,7 @@ describe('load-time refusals', () => {
       assert.equal(e.code, 'UNSUPPORTED');
       assert.equal(
         e.message,
-        "sequence batching is not supported by inferbench's reference server: model 'm' cannot be loaded",
+        "iterative sequences are not supported by inferbench's reference server: model 'm' cannot be loaded",
       );
     }
   });

@@ -30,6 +30,7 @@ import type { InferRequest, InferResponse } from './types.ts';
 
 /** The extensions this server really implements (reference §1.4: list only what is implemented). */
 export const SERVER_EXTENSIONS: readonly string[] = [
+  'sequence',
   'model_repository',
   'schedule_policy',
   'model_configuration',

@@ -20,7 +20,9 @@ import { type CudaProbe, probeCuda } from '../runtime/gpu-probe.ts';
 import { createOrtInstance } from '../runtime/ort-instance.ts';
 import { ModelLoadError } from '../runtime/runtime-errors.ts';
 import { type InstanceKind, sessionOptionsFromConfig } from '../runtime/session-options.ts';
+import { loadStateSpecs } from '../scheduler/implicit-state.ts';
 import { createScheduler } from '../scheduler/model-scheduler.ts';
+import { createSequenceBatcher } from '../scheduler/sequence-batcher.ts';
 import { runWarmup } from '../scheduler/warmup.ts';
 import { ModelStatsRecorder } from '../stats/model-stats.ts';
 import type { ModelBackend, ModelSource, VersionRuntime, VersionSource } from './model-backend.ts';
@@ -172,6 +174,9 @@ export class OrtModelBackend implements ModelBackend {
       throw e;
     }
     const stats = new ModelStatsRecorder(this.clock);
+    if (config.schedulingChoice.case === 'sequenceBatching') {
+      return this.sequenceRuntime(model, version, instances, stats);
+    }
     const scheduler = createScheduler({
       config,
       version: version.version,
@@ -193,6 +198,44 @@ export class OrtModelBackend implements ModelBackend {
       stopAccepting: () => scheduler.stop(),
       drain: () => scheduler.drain(),
       close: async () => {
+        await Promise.all(instances.map((i) => i.close()));
+      },
+    };
+  }
+
+  /** A sequence model's runtime: the sequence batcher with the model's implicit states. */
+  private async sequenceRuntime(
+    model: ModelSource,
+    version: VersionSource,
+    instances: ModelInstance[],
+    stats: ModelStatsRecorder,
+  ): Promise<VersionRuntime> {
+    const states = await loadStateSpecs(model.config, join(this.repositoryDir, model.name)).catch(
+      async (e: unknown) => {
+        await Promise.allSettled(instances.map((i) => i.close()));
+        throw e;
+      },
+    );
+    const batcher = createSequenceBatcher({
+      config: model.config,
+      version: version.version,
+      instances,
+      clock: this.clock,
+      stats,
+      states,
+      log: (line) => this.log.info(line),
+    });
+    this.log.verbose?.(
+      `model '${model.name}' version ${version.version}: ${instances.length} instance(s) warmed up, sequence batcher`,
+    );
+    return {
+      stats,
+      infer: (request) => batcher.enqueue(request),
+      pendingCount: () => batcher.pendingCount(),
+      stopAccepting: () => batcher.stop(),
+      drain: () => batcher.drain(),
+      close: async () => {
+        batcher.dispose();
         await Promise.all(instances.map((i) => i.close()));
       },
     };

@@ -3,6 +3,7 @@
  * the core validates and schedules them, model instances execute batches.
  */
 import type { ModelConfig } from '../../../src/protocol/gen/model_config_pb.ts';
+import type { SequenceParameters } from '../../../src/protocol/infer-parameters.ts';
 import type { Tensor } from '../../../src/protocol/tensor.ts';
 import type { StageStamps } from '../stats/stage-trace.ts';
 
@@ -37,6 +38,8 @@ export interface InferRequest {
   receivedNs: number;
   /** Aborted when the client goes away (HTTP close, gRPC cancel): queued requests are then CANCELLED. */
   signal?: AbortSignal;
+  /** `sequence_id` / `sequence_start` / `sequence_end`, when the request gave any (sequence batcher). */
+  sequence?: SequenceParameters;
   /** Stage timestamps, only when the server traces stages (benchmarks); see stats/stage-trace.ts. */
   stamps?: StageStamps;
 }

@@ -22,8 +22,8 @@ export function assertServable(config: ModelConfig): void {
   if (scheduling === 'ensembleScheduling') {
     throw unsupported(`ensemble scheduling is not supported by ${SERVER}: model '${m}' cannot be loaded`);
   }
-  if (scheduling === 'sequenceBatching') {
-    throw unsupported(`sequence batching is not supported by ${SERVER}: model '${m}' cannot be loaded`);
+  if (scheduling === 'sequenceBatching' && config.schedulingChoice.value?.iterativeSequence) {
+    throw unsupported(`iterative sequences are not supported by ${SERVER}: model '${m}' cannot be loaded`);
   }
   if (config.backend !== ONNXRUNTIME_BACKEND) {
     throw unsupported(

@@ -58,6 +58,7 @@ export function toInferRequest(wire: WireInferRequest, ctx: RequestContext): Inf
     binaryDataOutput: extracted.binaryDataOutput,
     receivedNs: ctx.receivedNs,
   };
+  if (extracted.sequence) request.sequence = extracted.sequence;
   const abort = ctx.abort;
   if (abort) {
     Object.defineProperty(request, 'signal', {
