@@ -282,7 +282,7 @@ Config files and gates (inferbench only):
   -c FILE runs a benchmark config (YAML/JSON, bench-configs/; schema bench-configs/bench-config.schema.json);
   flags you type override its values. --threshold 'p95_latency<=20ms' (repeatable) gates the run: exit 1.
   inferbench print-config [-c FILE] [flags]     the effective config as YAML
-  inferbench compare BASELINE... CURRENT        per-level change, noise-aware; exit 1 on a regression
+  inferbench compare BASELINE... CURRENT        per-level change with a confidence interval; exit 1 on a regression
   inferbench report RECORD.json [--html FILE]   re-render a --json record (--baseline overlays another)
 `
       : '';
@@ -305,6 +305,12 @@ ${embedded}`;
 
 /** `inferbench compare` options (strings; validated in the command). */
 export interface CompareFlags {
+  baseline?: string[];
+  current?: string[];
+  confidence?: string;
+  minEffect?: string;
+  failOnInconclusive?: boolean;
+  /** Old name of --min-effect. */
   tolerance?: string;
   errorRateTolerance?: string;
   metrics?: string;
@@ -401,10 +407,21 @@ function addGateCommands(program: Command, io: ProgramIo, handlers: ProgramHandl
   program
     .command('compare')
     .description(
-      'compare runs: BASELINE... CURRENT (JSON records or perf_analyzer CSVs); exit 1 on a regression',
+      'compare runs with confidence intervals: BASELINE... CURRENT, or --baseline B... --current C... (JSON records or perf_analyzer CSVs); exit 1 on a regression',
     )
-    .argument('<files...>', 'one or more baselines (repeated runs), then the current run')
-    .option('--tolerance <pct>', 'allowed relative change before it counts, e.g. 10% (default 10%)')
+    .argument(
+      '[files...]',
+      'baselines then the current run; with --baseline: the current runs; with --current: the baselines',
+    )
+    .option('--baseline <file>', 'a baseline run (repeatable: repeated runs)', collect)
+    .option('--current <file>', 'a current run (repeatable: repeated runs)', collect)
+    .option('--confidence <pct>', 'confidence of the intervals (default 95%)')
+    .option(
+      '--min-effect <pct>',
+      'smallest change worth failing on: a regression needs its whole interval beyond it (default 5%)',
+    )
+    .option('--fail-on-inconclusive', 'exit 1 also when a metric is inconclusive')
+    .option('--tolerance <pct>', 'old name of --min-effect')
     .option('--error-rate-tolerance <pct>', 'allowed increase of error_rate in points (default 0.1%)')
     .option('--metrics <list>', 'comma-separated metrics (default throughput,p50/p95/p99_latency,error_rate)')
     .option('--format <fmt>', 'stdout format: text (default), markdown or junit')

@@ -1,61 +1,125 @@
 /**
- * A run reduced to what `compare` needs: per load level, figures by metric name and the noise measured
- * within the run. Built from our JSON record (which has every window) or from a perf_analyzer CSV (which has
- * only the merged figures, so no within-run noise is known).
+ * A run reduced to what `compare` needs: per load level, the merged figures by metric name and every window
+ * that went into them, grouped by run (a `--repeat N` record holds N runs). Built from our JSON record, or
+ * from a perf_analyzer CSV (merged figures only: one pseudo-window, so no noise estimate).
  */
 import { parse } from 'csv-parse/sync';
-import type { LevelResult, RunResult } from '../report/model.ts';
+import { decodeFromCompressedBase64, type Histogram } from 'hdr-histogram-js';
+import type { RunManifest } from '../report/manifest.ts';
+import type { LevelResult, Measurement, RunResult, WindowResult } from '../report/model.ts';
+import type { WindowSample } from './level-statistics.ts';
 import { METRICS } from './metrics.ts';
+import type { ValueCounts } from './percentile-interval.ts';
 
 export interface ComparableLevel {
   /** `concurrency 8` or `request_rate 100`. */
   key: string;
+  /** The level's merged figures, as the summary shows them. */
   metrics: Record<string, number>;
-  /** Relative spread (max−min)/median of the metric over the windows merged into the level; 0 when unknown. */
-  noise: Record<string, number>;
+  /** [run][window]: the windows each run merged into its figure. */
+  runs: WindowSample[][];
 }
 
 export interface ComparableRun {
   source: string;
   levels: ComparableLevel[];
+  /** The record's reproducibility manifest (absent for CSVs and older records). */
+  manifest?: RunManifest;
 }
 
 function levelKey(mode: string, value: number): string {
   return `${mode} ${value}`;
 }
 
-function relativeSpread(values: number[]): number {
-  if (values.length < 2) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  const median = sorted[Math.floor(sorted.length / 2)] as number;
-  if (median === 0) return 0;
-  return ((sorted[sorted.length - 1] as number) - (sorted[0] as number)) / median;
+/** A compressed HDR histogram → its recorded values (bucket tops, µs) and counts; undefined when absent/bad. */
+export function decodeHistogram(encoded: string): ValueCounts | undefined {
+  if (encoded === '') return undefined;
+  let histogram: Histogram;
+  try {
+    histogram = decodeFromCompressedBase64(encoded, 32, false);
+  } catch {
+    return undefined;
+  }
+  const values: number[] = [];
+  const counts: number[] = [];
+  const it = (histogram as unknown as { recordedValuesIterator: RecordedIterator }).recordedValuesIterator;
+  it.reset();
+  while (it.hasNext()) {
+    const v = it.next();
+    if (v.countAtValueIteratedTo > 0) {
+      values.push(v.valueIteratedTo);
+      counts.push(v.countAtValueIteratedTo);
+    }
+  }
+  return values.length > 0 ? { values, counts } : undefined;
 }
 
-function fromLevel(level: LevelResult, stabilityWindows: number): ComparableLevel | undefined {
-  if (!level.merged) return undefined;
-  const merged = level.merged;
-  const windows = level.windows.slice(-Math.max(1, stabilityWindows));
-  const metrics: Record<string, number> = {};
-  const noise: Record<string, number> = {};
+interface RecordedIterator {
+  reset(): void;
+  hasNext(): boolean;
+  next(): { valueIteratedTo: number; countAtValueIteratedTo: number };
+}
+
+function figures(m: Measurement): Record<string, number> {
+  const out: Record<string, number> = {};
   for (const def of METRICS) {
-    const v = def.read(merged);
-    if (v === undefined) continue;
-    metrics[def.name] = v;
-    const perWindow = windows.map((w) => def.read(w)).filter((x): x is number => x !== undefined);
-    noise[def.name] = relativeSpread(perWindow);
+    const v = def.read(m);
+    if (v !== undefined) out[def.name] = v;
   }
-  return { key: levelKey(level.mode, level.value), metrics, noise };
+  return out;
+}
+
+export function windowSample(w: Measurement): WindowSample {
+  const histogram = decodeHistogram(w.latencyHistogram);
+  return {
+    durationNs: w.durationNs,
+    requestCount: w.requestCount,
+    errorCount: w.errorCount,
+    throughputPerSec: w.throughputPerSec,
+    latencyCount: w.latency.count,
+    meanUs: w.latency.meanUs,
+    stdUs: w.latency.stdUs,
+    values: figures(w),
+    ...(histogram ? { histogram } : {}),
+  };
+}
+
+/** The windows each run merged: per `repeat`, the last `stabilityWindows` windows (what the merge used). */
+export function runsOfLevel(level: LevelResult, stabilityWindows: number): WindowResult[][] {
+  const byRepeat = new Map<number, WindowResult[]>();
+  for (const w of level.windows) {
+    const r = w.repeat ?? 1;
+    const list = byRepeat.get(r) ?? [];
+    list.push(w);
+    byRepeat.set(r, list);
+  }
+  return [...byRepeat.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([, ws]) => ws.filter((w) => w.requestCount > 0).slice(-Math.max(1, stabilityWindows)))
+    .filter((ws) => ws.length > 0);
+}
+
+function stabilityWindowsOf(run: RunResult): number {
+  const measurement = (run.config as { measurement?: { stabilityWindows?: unknown } }).measurement;
+  const k = Number(measurement?.stabilityWindows ?? 3);
+  return Number.isInteger(k) && k > 0 ? k : 3;
 }
 
 /** Our JSON record → comparable levels (reported levels only, as the summary table shows them). */
 export function comparableFromRecord(run: RunResult, source: string): ComparableRun {
-  const windows = Number((run.config as { stabilityWindows?: number }).stabilityWindows ?? 3);
+  const k = stabilityWindowsOf(run);
   const levels = run.levels
-    .filter((l) => l.reported)
-    .map((l) => fromLevel(l, windows))
-    .filter((l): l is ComparableLevel => l !== undefined);
-  return { source, levels };
+    .filter((l) => l.reported && l.merged)
+    .map((l) => {
+      const runs = runsOfLevel(l, k).map((ws) => ws.map(windowSample));
+      return {
+        key: levelKey(l.mode, l.value),
+        metrics: figures(l.merged as Measurement),
+        // A level without windows (hand-made records) still compares, as one pseudo-window.
+        runs: runs.length > 0 ? runs : [[windowSample(l.merged as Measurement)]],
+      };
+    });
+  return { source, levels, ...(run.manifest ? { manifest: run.manifest } : {}) };
 }
 
 const CSV_COLUMNS: Record<string, string> = {
@@ -93,7 +157,18 @@ export function comparableFromCsv(text: string, source: string): ComparableRun {
         throw new Error(`${source}: row ${i + 2}: column '${column}' is not a number: '${raw}'`);
       metrics[name] = v;
     }
-    return { key: levelKey(mode, value), metrics, noise: {} };
+    // One pseudo-window holding the merged figures: no counts, no histogram, so no noise estimate.
+    const sample: WindowSample = {
+      durationNs: 1,
+      requestCount: 0,
+      errorCount: 0,
+      throughputPerSec: metrics.throughput ?? 0,
+      latencyCount: 1,
+      meanUs: metrics.avg_latency ?? 0,
+      stdUs: 0,
+      values: metrics,
+    };
+    return { key: levelKey(mode, value), metrics, runs: [[sample]] };
   });
   return { source, levels };
 }

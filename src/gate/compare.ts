@@ -1,231 +1,260 @@
 /**
- * `inferbench compare BASELINE… CURRENT`: per level and metric, the change and whether it is a regression.
- * Noise-aware: a change only counts when it is larger than the tolerance PLUS the noise seen — the spread
- * across repeated baseline runs, or (one baseline) the window-to-window spread measured within each run.
+ * `inferbench compare`: per level and metric, a confidence interval on the change from baseline to current
+ * and a verdict — improved / regressed / inconclusive / unchanged (gate/verdict.ts). The noise behind the
+ * interval comes from repetition: a hierarchical bootstrap over runs (several records per side, or a
+ * `--repeat N` record) and the windows within them, or over the windows of a single run; order statistics
+ * of the latency histograms (and σ²/n for the mean) bound it from below by the sampling within windows.
+ * Method: Kalibera & Jones, "Quantifying performance changes with effect size confidence intervals".
  */
+import { bootstrapNoise } from './bootstrap.ts';
 import type { ComparableLevel, ComparableRun } from './comparable.ts';
+import { normalQuantile } from './distributions.ts';
+import { differenceInterval, type EffectInterval, ratioInterval, type SideNoise } from './effect-interval.ts';
+import { LevelStatistics } from './level-statistics.ts';
+import { diffManifests } from './manifest-diff.ts';
 import { metricByName } from './metrics.ts';
-import { formatMetricValue } from './thresholds.ts';
+import { decideVerdict, type Verdict } from './verdict.ts';
 
 export interface CompareOptions {
-  /** Relative tolerance, e.g. 0.10 for 10 %. */
-  tolerance: number;
+  /** Confidence of the intervals, e.g. 0.95. */
+  confidence: number;
+  /** Smallest relative change worth failing on, e.g. 0.05. */
+  minEffect: number;
   /** Metrics to compare (names from gate/metrics.ts). */
   metrics: string[];
-  /** error_rate is compared in absolute points (baselines are usually 0): allowed increase, e.g. 0.001. */
+  /** error_rate is compared in absolute points (baselines are usually 0): the smallest increase that counts. */
   errorRateTolerance: number;
+  /** Bootstrap resamples per side, metric and level (default 2000). */
+  resamples?: number;
+  /** Seed of the bootstrap (default 1): the same inputs always give the same verdicts. */
+  seed?: number;
 }
 
 export const DEFAULT_COMPARE_METRICS = [
   'throughput',
+  'avg_latency',
   'p50_latency',
   'p95_latency',
   'p99_latency',
   'error_rate',
 ];
 
-export type ChangeVerdict = 'ok' | 'improved' | 'regressed' | 'missing';
+export type ChangeVerdict = Verdict | 'missing';
 
 export interface MetricChange {
   level: string;
   metric: string;
   baseline: number | undefined;
   current: number | undefined;
-  /** (current − baseline) / baseline; undefined when either side is missing or the baseline is 0. */
-  relativeChange: number | undefined;
-  /** Relative change allowed before it counts: tolerance + noise. */
-  allowed: number;
+  /** current/baseline − 1, or (absolute) current − baseline; undefined when a side is missing. */
+  change: number | undefined;
+  /** The confidence interval on `change`. */
+  interval?: { lower: number; upper: number };
+  /** True for a difference in the metric's unit (error_rate), false for a relative change. */
+  absolute: boolean;
+  /** What the noise estimate rests on, e.g. `runs 3+3`, `windows 3+4`, `no noise estimate`. */
+  basis: string;
   verdict: ChangeVerdict;
 }
 
 export interface CompareResult {
   baselineSources: string[];
-  currentSource: string;
+  currentSources: string[];
+  confidence: number;
+  minEffect: number;
+  /** Regressions first, then missing levels, inconclusive, improved, unchanged. */
   changes: MetricChange[];
+  /** Regressed metrics + baseline levels missing from the current run: what fails the gate. */
   regressions: number;
+  inconclusive: number;
+  /** Differences between the runs' manifests, single-window notes, levels only one side has. */
+  warnings: string[];
 }
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
+const ORDER: Record<ChangeVerdict, number> = {
+  regressed: 0,
+  missing: 1,
+  inconclusive: 2,
+  improved: 3,
+  unchanged: 4,
+};
 
-/** Combines repeated baseline runs: median value per metric, noise = spread across the runs (or within, if larger). */
-function combineBaselines(baselines: ComparableRun[]): Map<string, ComparableLevel> {
-  const byKey = new Map<string, ComparableLevel[]>();
-  for (const run of baselines) {
+/** The levels of several runs of one side, joined by key: their runs side by side. */
+function joinLevels(runs: readonly ComparableRun[]): Map<string, ComparableLevel> {
+  const byKey = new Map<string, ComparableLevel>();
+  for (const run of runs) {
     for (const level of run.levels) {
-      const list = byKey.get(level.key) ?? [];
-      list.push(level);
-      byKey.set(level.key, list);
+      const have = byKey.get(level.key);
+      if (have) byKey.set(level.key, { ...have, runs: [...have.runs, ...level.runs] });
+      else byKey.set(level.key, level);
     }
   }
-  const combined = new Map<string, ComparableLevel>();
-  for (const [key, levels] of byKey) {
-    const metrics: Record<string, number> = {};
-    const noise: Record<string, number> = {};
-    const names = new Set(levels.flatMap((l) => Object.keys(l.metrics)));
-    for (const name of names) {
-      const values = levels.map((l) => l.metrics[name]).filter((v): v is number => v !== undefined);
-      const m = median(values);
-      metrics[name] = m;
-      const across = values.length > 1 && m !== 0 ? (Math.max(...values) - Math.min(...values)) / m : 0;
-      const within = Math.max(0, ...levels.map((l) => l.noise[name] ?? 0));
-      noise[name] = Math.max(across, within);
-    }
-    combined.set(key, { key, metrics, noise });
-  }
-  return combined;
+  return byKey;
 }
 
-export function compareRuns(
-  baselines: ComparableRun[],
-  current: ComparableRun,
-  options: CompareOptions,
-): CompareResult {
-  const base = combineBaselines(baselines);
-  const cur = new Map(current.levels.map((l) => [l.key, l]));
-  const keys = [...new Set([...base.keys(), ...cur.keys()])];
-  const changes: MetricChange[] = [];
-  for (const key of keys) {
-    const b = base.get(key);
-    const c = cur.get(key);
-    for (const metric of options.metrics) {
-      const def = metricByName(metric);
-      if (!def) throw new Error(`unknown metric '${metric}'`);
-      const bv = b?.metrics[metric];
-      const cv = c?.metrics[metric];
-      if (bv === undefined || cv === undefined) {
-        if (bv === undefined && cv === undefined) continue;
-        changes.push({
-          level: key,
-          metric,
-          baseline: bv,
-          current: cv,
-          relativeChange: undefined,
-          allowed: 0,
-          verdict: 'missing',
+/** A small deterministic hash so each (level, metric, side) draws its own bootstrap stream from one seed. */
+function streamSeed(seed: number, text: string): number {
+  let h = (2166136261 ^ seed) >>> 0;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619) >>> 0;
+  return h;
+}
+
+interface SideEstimate {
+  estimate: number;
+  noise: SideNoise | undefined;
+  units: number;
+  runs: number;
+}
+
+function sideEstimate(
+  stats: LevelStatistics,
+  metricName: string,
+  absolute: boolean,
+  options: Required<Pick<CompareOptions, 'confidence' | 'resamples' | 'seed'>>,
+  stream: string,
+  runLevel: boolean,
+): SideEstimate {
+  const def = metricByName(metricName)!;
+  const estimate = stats.estimate(def);
+  const z = normalQuantile((1 + options.confidence) / 2);
+  const transform = absolute ? (x: number) => x : (x: number) => (x > 0 ? Math.log(x) : Number.NaN);
+  // When the other side has several runs, noise is measured between runs: one run's windows would
+  // understate it, so a single run then counts as one unit (and borrows the other side's noise).
+  const boot =
+    runLevel && stats.groupSizes.length < 2
+      ? undefined
+      : bootstrapNoise(stats.groupSizes, (w) => stats.statistic(def, w), transform, {
+          resamples: options.resamples,
+          seed: streamSeed(options.seed, stream),
         });
-        continue;
-      }
-      if (metric === 'error_rate') {
-        const worse = cv - bv > options.errorRateTolerance;
-        changes.push({
-          level: key,
-          metric,
-          baseline: bv,
-          current: cv,
-          relativeChange: bv === 0 ? undefined : (cv - bv) / bv,
-          allowed: options.errorRateTolerance,
-          verdict: worse ? 'regressed' : cv < bv ? 'improved' : 'ok',
-        });
-        continue;
-      }
-      const allowed = options.tolerance + Math.max(b?.noise[metric] ?? 0, c?.noise[metric] ?? 0);
-      const rel = bv === 0 ? undefined : (cv - bv) / bv;
-      let verdict: ChangeVerdict = 'ok';
-      if (rel !== undefined) {
-        const better = def.higherIsBetter ? rel : -rel;
-        if (better < -allowed) verdict = 'regressed';
-        else if (better > allowed) verdict = 'improved';
-      }
-      changes.push({ level: key, metric, baseline: bv, current: cv, relativeChange: rel, allowed, verdict });
-    }
-  }
+  const within = absolute
+    ? stats.withinWindowRateVariance(def)
+    : stats.withinWindowLogVariance(def, options.confidence, z);
+  const noise: SideNoise | undefined = boot
+    ? { variance: Math.max(boot.variance, within ?? 0), df: boot.units - 1 }
+    : undefined;
   return {
-    baselineSources: baselines.map((b) => b.source),
-    currentSource: current.source,
-    changes,
-    regressions: changes.filter((c) => c.verdict === 'regressed' || c.verdict === 'missing').length,
+    estimate,
+    noise: noise ?? (within !== undefined ? { variance: within, df: Number.POSITIVE_INFINITY } : undefined),
+    units: boot ? boot.units : 1,
+    runs: stats.groupSizes.length,
   };
 }
 
-function fmt(metric: string, v: number | undefined): string {
-  const def = metricByName(metric);
-  if (v === undefined || !def) return '—';
-  return formatMetricValue(def, v);
+function basisOf(b: SideEstimate, c: SideEstimate): string {
+  if (b.units < 2 && c.units < 2)
+    return b.runs > 1 || c.runs > 1 ? 'no noise estimate (1 run each)' : 'no noise estimate';
+  if (b.runs > 1 || c.runs > 1) return `runs ${b.runs}+${c.runs}`;
+  return `windows ${b.units}+${c.units}`;
 }
 
-function pct(v: number | undefined): string {
-  if (v === undefined) return '—';
-  return `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)}%`;
+function compareMetric(
+  key: string,
+  metric: string,
+  base: LevelStatistics,
+  cur: LevelStatistics,
+  options: CompareOptions,
+): MetricChange {
+  const def = metricByName(metric)!;
+  const absolute = def.unit === 'ratio' || def.unit === 'count';
+  const opts = {
+    confidence: options.confidence,
+    resamples: options.resamples ?? 2000,
+    seed: options.seed ?? 1,
+  };
+  const runLevel = base.groupSizes.length > 1 || cur.groupSizes.length > 1;
+  const b = sideEstimate(base, metric, absolute, opts, `${key}|${metric}|baseline`, runLevel);
+  const c = sideEstimate(cur, metric, absolute, opts, `${key}|${metric}|current`, runLevel);
+  const basis = basisOf(b, c);
+  const noiseKnown = b.units >= 2 || c.units >= 2;
+  const row = { level: key, metric, baseline: b.estimate, current: c.estimate, absolute, basis };
+  if (!Number.isFinite(b.estimate) || !Number.isFinite(c.estimate)) {
+    return { ...row, change: undefined, verdict: 'inconclusive' };
+  }
+  // A side with one window borrows the other side's noise (same setup, same noise assumed).
+  let bn = b.noise ?? { variance: 0, df: Number.POSITIVE_INFINITY };
+  let cn = c.noise ?? { variance: 0, df: Number.POSITIVE_INFINITY };
+  if (b.units < 2 && c.units >= 2) bn = { variance: Math.max(bn.variance, cn.variance), df: cn.df };
+  if (c.units < 2 && b.units >= 2) cn = { variance: Math.max(cn.variance, bn.variance), df: bn.df };
+  const noise = { base: bn, current: cn };
+  let interval: EffectInterval;
+  if (absolute) {
+    interval = differenceInterval(b.estimate, c.estimate, noise, options.confidence);
+  } else if (b.estimate > 0 && c.estimate > 0) {
+    interval = ratioInterval(b.estimate, c.estimate, noise, options.confidence);
+  } else {
+    const same = b.estimate === c.estimate;
+    return { ...row, change: same ? 0 : undefined, verdict: same ? 'unchanged' : 'inconclusive' };
+  }
+  const verdict = decideVerdict(interval, {
+    higherIsBetter: def.higherIsBetter,
+    minEffect: absolute ? (def.unit === 'ratio' ? options.errorRateTolerance : 0) : options.minEffect,
+    absolute,
+    noiseKnown,
+  });
+  return {
+    ...row,
+    change: interval.estimate,
+    interval: { lower: interval.lower, upper: interval.upper },
+    verdict,
+  };
 }
 
-const MARK: Record<ChangeVerdict, string> = {
-  ok: 'ok',
-  improved: 'improved',
-  regressed: 'REGRESSED',
-  missing: 'MISSING',
-};
-
-/** Markdown for a pull-request comment. */
-export function renderCompareMarkdown(result: CompareResult): string {
-  const lines = [
-    `### inferbench compare: ${result.regressions === 0 ? 'no regression' : `${result.regressions} regression(s)`}`,
-    '',
-    `Baseline: ${result.baselineSources.map((s) => `\`${s}\``).join(', ')} · Current: \`${result.currentSource}\``,
-    '',
-    '| level | metric | baseline | current | change | allowed | verdict |',
-    '| --- | --- | ---: | ---: | ---: | ---: | --- |',
-  ];
-  for (const c of result.changes) {
-    const allowed =
-      c.metric === 'error_rate' ? `+${(c.allowed * 100).toFixed(2)} pp` : `±${(c.allowed * 100).toFixed(1)}%`;
-    lines.push(
-      `| ${c.level} | ${c.metric} | ${fmt(c.metric, c.baseline)} | ${fmt(c.metric, c.current)} | ${pct(c.relativeChange)} | ${allowed} | ${c.verdict === 'regressed' || c.verdict === 'missing' ? `**${MARK[c.verdict]}**` : MARK[c.verdict]} |`,
+export function compareRuns(
+  baselines: readonly ComparableRun[],
+  currents: readonly ComparableRun[],
+  options: CompareOptions,
+): CompareResult {
+  const base = joinLevels(baselines);
+  const cur = joinLevels(currents);
+  const warnings = diffManifests(baselines, currents);
+  const changes: MetricChange[] = [];
+  let singleWindow = 0;
+  for (const [key, b] of base) {
+    const c = cur.get(key);
+    if (!c) {
+      changes.push({
+        level: key,
+        metric: '(level)',
+        baseline: undefined,
+        current: undefined,
+        change: undefined,
+        absolute: false,
+        basis: 'missing from the current run',
+        verdict: 'missing',
+      });
+      continue;
+    }
+    const bs = new LevelStatistics(b.runs);
+    const cs = new LevelStatistics(c.runs);
+    if (bs.units < 2 && cs.units < 2) singleWindow += 1;
+    for (const metric of options.metrics) {
+      if (!metricByName(metric)) throw new Error(`unknown metric '${metric}'`);
+      if (b.metrics[metric] === undefined && c.metrics[metric] === undefined) continue;
+      changes.push(compareMetric(key, metric, bs, cs, options));
+    }
+  }
+  for (const key of cur.keys()) {
+    if (!base.has(key)) warnings.push(`Level ${key} is in the current run only: not compared.`);
+  }
+  if (singleWindow > 0) {
+    warnings.unshift(
+      `NO NOISE ESTIMATE at ${singleWindow} level(s): each side has a single window (or a CSV), so nothing says how much two identical runs differ. ` +
+        `A regression is called there only when the whole interval lies beyond a ${NO_NOISE_TEXT}; measure several windows, or use profile --repeat N.`,
     );
   }
-  return `${lines.join('\n')}\n`;
+  const indexOf = new Map(changes.map((c, i) => [c, i]));
+  changes.sort((x, y) => ORDER[x.verdict] - ORDER[y.verdict] || indexOf.get(x)! - indexOf.get(y)!);
+  return {
+    baselineSources: baselines.map((b) => b.source),
+    currentSources: currents.map((c) => c.source),
+    confidence: options.confidence,
+    minEffect: options.minEffect,
+    changes,
+    regressions: changes.filter((c) => c.verdict === 'regressed' || c.verdict === 'missing').length,
+    inconclusive: changes.filter((c) => c.verdict === 'inconclusive').length,
+    warnings,
+  };
 }
 
-/** Plain text for a terminal. */
-export function renderCompareText(result: CompareResult): string {
-  const rows = result.changes.map((c) => [
-    c.level,
-    c.metric,
-    fmt(c.metric, c.baseline),
-    fmt(c.metric, c.current),
-    pct(c.relativeChange),
-    MARK[c.verdict],
-  ]);
-  const head = ['level', 'metric', 'baseline', 'current', 'change', 'verdict'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-  const line = (r: string[]) =>
-    r
-      .map((cell, i) => cell.padEnd(widths[i] as number))
-      .join('  ')
-      .trimEnd();
-  return [
-    line(head),
-    ...rows.map(line),
-    '',
-    result.regressions === 0 ? 'No regression.' : `${result.regressions} regression(s).`,
-    '',
-  ].join('\n');
-}
-
-function xmlEscape(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
-
-/** JUnit XML: one testcase per level × metric, failures for regressions, so CI systems show them natively. */
-export function renderCompareJUnit(result: CompareResult): string {
-  const cases = result.changes.map((c) => {
-    const name = xmlEscape(`${c.level} ${c.metric}`);
-    const body =
-      c.verdict === 'regressed' || c.verdict === 'missing'
-        ? `<failure message="${xmlEscape(`${MARK[c.verdict]}: ${fmt(c.metric, c.baseline)} → ${fmt(c.metric, c.current)} (${pct(c.relativeChange)})`)}"/>`
-        : '';
-    return `    <testcase classname="inferbench.compare" name="${name}">${body}</testcase>`;
-  });
-  return [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="inferbench compare" tests="${result.changes.length}" failures="${result.regressions}">`,
-    `  <testsuite name="${xmlEscape(result.currentSource)}" tests="${result.changes.length}" failures="${result.regressions}">`,
-    ...cases,
-    '  </testsuite>',
-    '</testsuites>',
-    '',
-  ].join('\n');
-}
+const NO_NOISE_TEXT = 'doubling (latency ×2, throughput ÷2)';

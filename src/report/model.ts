@@ -4,6 +4,9 @@
  * Serialised as JSON with `schemaVersion`; bump it on any incompatible change.
  */
 
+import type { ServerAccounting } from './accounting.ts';
+import type { RunManifest } from './manifest.ts';
+
 export const RUN_RESULT_SCHEMA_VERSION = 1;
 
 export type LoadMode = 'concurrency' | 'request_rate' | 'custom_intervals';
@@ -107,6 +110,8 @@ export interface WindowResult extends Measurement {
   index: number;
   /** Wall-clock start (ms since epoch). */
   startWallMs: number;
+  /** `--repeat N`: which run of the whole measurement (1-based); absent = the only one. */
+  repeat?: number;
 }
 
 export type LevelStatus =
@@ -144,6 +149,10 @@ export interface LevelResult {
    * requests that succeeded. Marked on stdout, in the CSV ("Error Rate Exceeded") and the HTML; the run exits 4.
    */
   errorRateExceeded?: boolean;
+  /** `--repeat N`: how the level ended in each run (its windows are tagged with `repeat`). */
+  repeats?: { repeat: number; status: LevelStatus; stopReason: string; windowCount: number }[];
+  /** Client ↔ server request accounting (when the server has the statistics extension). */
+  accounting?: ServerAccounting;
 }
 
 export interface ModelInfo {
@@ -186,6 +195,10 @@ export interface RunResult {
   exitCode: number;
   /** Threshold verdicts (--threshold / config `thresholds`), when any were given; checked after the run. */
   gates?: GateVerdict[];
+  /** Reproducibility manifest (absent in records written before it existed). */
+  manifest?: RunManifest;
+  /** `--repeat N`: how many times the whole measurement ran into this record (absent = once). */
+  repeatCount?: number;
 }
 
 /** One threshold's verdict as recorded: the expression, whether it held, one line per level checked. */

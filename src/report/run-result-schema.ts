@@ -3,6 +3,8 @@
  * `report`/`compare` and gates) and is the source of the published JSON Schema `run-result.schema.json`.
  */
 import { z } from 'zod';
+import { serverAccountingSchema } from './accounting.ts';
+import { runManifestSchema } from './manifest.ts';
 import type { RunResult } from './model.ts';
 import { RUN_RESULT_SCHEMA_VERSION } from './model.ts';
 
@@ -88,20 +90,27 @@ const measurementShape = {
 };
 
 const measurement = z.object(measurementShape);
-const windowResult = z.object({ ...measurementShape, index: z.number(), startWallMs: z.number() });
+const windowResult = z.object({
+  ...measurementShape,
+  index: z.number(),
+  startWallMs: z.number(),
+  repeat: z.number().optional(),
+});
+
+const levelStatus = z.enum([
+  'stable',
+  'unstable',
+  'single',
+  'over_latency_limit',
+  'errors_over_limit',
+  'interrupted',
+  'no_data',
+]);
 
 const levelResult = z.object({
   mode: z.enum(['concurrency', 'request_rate', 'custom_intervals']),
   value: z.number(),
-  status: z.enum([
-    'stable',
-    'unstable',
-    'single',
-    'over_latency_limit',
-    'errors_over_limit',
-    'interrupted',
-    'no_data',
-  ]),
+  status: levelStatus,
   reported: z.boolean(),
   windows: z.array(windowResult),
   merged: measurement.optional(),
@@ -110,6 +119,17 @@ const levelResult = z.object({
   stopReason: z.string(),
   errorRate: z.number().optional(),
   errorRateExceeded: z.boolean().optional(),
+  repeats: z
+    .array(
+      z.object({
+        repeat: z.number(),
+        status: levelStatus,
+        stopReason: z.string(),
+        windowCount: z.number(),
+      }),
+    )
+    .optional(),
+  accounting: serverAccountingSchema.optional(),
 });
 
 const tensorInfo = z.object({ name: z.string(), datatype: z.string(), shape: z.array(z.number()) });
@@ -149,6 +169,8 @@ export const runResultSchema = z
     gates: z
       .array(z.object({ threshold: z.string(), passed: z.boolean(), details: z.array(z.string()) }))
       .optional(),
+    manifest: runManifestSchema.optional(),
+    repeatCount: z.number().optional(),
   })
   .meta({
     title: 'inferbench run record',
