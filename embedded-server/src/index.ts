@@ -12,6 +12,7 @@ import type { Logger } from './core/model-manager.ts';
 import { OrtModelBackend } from './core/ort-model-backend.ts';
 import { type RepositoryPoller, startRepositoryPoller } from './core/repository-poller.ts';
 import { materializeEmbeddedRepository } from './embedded-repository.ts';
+import { startIngressPool } from './ingress/ingress-pool.ts';
 import { createHostUsage } from './metrics/host-usage.ts';
 import { startMetricsServer } from './metrics/metrics-server.ts';
 import { detectGpuReader } from './metrics/nvidia-smi.ts';
@@ -59,6 +60,13 @@ export interface StartServerOptions {
    * `RunningServer.stageTrace` (benchmarks: "where the time goes"). Default off.
    */
   stageTrace?: boolean;
+  /**
+   * Triton's `--http-thread-count`, for HTTP and gRPC alike: threads that parse, decode, encode and write
+   * requests, while the main thread keeps every model's one queue. 0 (the default here) serves both
+   * protocols on the main thread's event loop; `inferbench serve` defaults to the cores available. Stage
+   * tracing needs 0.
+   */
+  httpThreadCount?: number;
 }
 
 export interface StopOptions {
@@ -84,6 +92,8 @@ export interface RunningServer {
   readonly stageTrace: StageTraceRecorder | undefined;
   /** The repository poller in `poll` mode (tests call `pollNow()` instead of waiting for the interval). */
   readonly poller: RepositoryPoller | undefined;
+  /** The ingress threads, when started with `httpThreadCount` ≥ 1. */
+  readonly ingress: { readonly threads: number; connectionsPerThread(): number[] } | undefined;
   /**
    * Graceful stop: readiness off, new requests refused (503 / UNAVAILABLE), in-flight ones finished, models
    * unloaded, listeners closed. `drained` is false when the timeout expired before everything finished.
@@ -163,22 +173,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const stageTrace = options.stageTrace ? new StageTraceRecorder() : undefined;
   const started: { close: (graceful: boolean) => Promise<void> }[] = [];
   try {
-    const http = await startHttpServer({
-      core: serverCore,
-      host,
-      port: options.httpPort ?? 0,
-      clock,
-      ...(stageTrace ? { stageTrace } : {}),
-    });
-    started.push(http);
-    const grpc = await startGrpcServer({
-      core: serverCore,
-      host,
-      port: options.grpcPort ?? 0,
-      clock,
-      ...(stageTrace ? { stageTrace } : {}),
-    });
-    started.push(grpc);
+    const threads = options.httpThreadCount ?? 0;
+    if (threads !== 0 && stageTrace) throw new Error('stageTrace needs httpThreadCount 0');
+    const transports =
+      threads !== 0
+        ? await startThreadedTransports(serverCore, host, options, threads, started)
+        : await startEventLoopTransports(serverCore, host, options, clock, stageTrace, started);
     const metricsServer = await startMetricsServer({ metrics, host, port: options.metricsPort ?? 0 });
     started.push({ close: () => metricsServer.close() });
 
@@ -186,23 +186,23 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     let stopping: Promise<{ drained: boolean }> | undefined;
     return {
       host,
-      httpPort: http.port,
-      grpcPort: grpc.port,
+      httpPort: transports.httpPort,
+      grpcPort: transports.grpcPort,
       metricsPort: metricsServer.port,
-      httpUrl: `http://${h}:${http.port}`,
-      grpcUrl: `${h}:${grpc.port}`,
+      httpUrl: `http://${h}:${transports.httpPort}`,
+      grpcUrl: `${h}:${transports.grpcPort}`,
       metricsUrl: `http://${h}:${metricsServer.port}/metrics`,
       repositoryDir,
       core: serverCore,
       metrics,
       stageTrace,
       poller,
+      ingress: transports.ingress,
       stop(stopOptions = {}) {
         stopping ??= (async () => {
           await poller?.stop();
           const drained = await serverCore.shutdown(stopOptions.timeoutMs ?? DEFAULT_EXIT_TIMEOUT_MS);
-          await http.close(drained);
-          await grpc.close(drained);
+          await transports.close(drained);
           await metricsServer.close();
           return { drained };
         })();
@@ -215,4 +215,70 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     await serverCore.shutdown(0);
     throw e;
   }
+}
+
+interface Transports {
+  httpPort: number;
+  grpcPort: number;
+  ingress?: RunningServer['ingress'];
+  close(graceful: boolean): Promise<void>;
+}
+
+/** HTTP and gRPC on the main thread's event loop. */
+async function startEventLoopTransports(
+  serverCore: ServerCore,
+  host: string,
+  options: StartServerOptions,
+  clock: Clock,
+  stageTrace: StageTraceRecorder | undefined,
+  started: { close: (graceful: boolean) => Promise<void> }[],
+): Promise<Transports> {
+  const http = await startHttpServer({
+    core: serverCore,
+    host,
+    port: options.httpPort ?? 0,
+    clock,
+    ...(stageTrace ? { stageTrace } : {}),
+  });
+  started.push(http);
+  const grpc = await startGrpcServer({
+    core: serverCore,
+    host,
+    port: options.grpcPort ?? 0,
+    clock,
+    ...(stageTrace ? { stageTrace } : {}),
+  });
+  started.push(grpc);
+  return {
+    httpPort: http.port,
+    grpcPort: grpc.port,
+    close: async (graceful) => {
+      await http.close(graceful);
+      await grpc.close(graceful);
+    },
+  };
+}
+
+/** HTTP and gRPC on `threads` ingress threads; the main thread accepts and schedules. */
+async function startThreadedTransports(
+  serverCore: ServerCore,
+  host: string,
+  options: StartServerOptions,
+  threads: number,
+  started: { close: (graceful: boolean) => Promise<void> }[],
+): Promise<Transports> {
+  const pool = await startIngressPool({
+    core: serverCore,
+    host,
+    httpPort: options.httpPort ?? 0,
+    grpcPort: options.grpcPort ?? 0,
+    threads,
+  });
+  started.push(pool);
+  return {
+    httpPort: pool.httpPort,
+    grpcPort: pool.grpcPort,
+    ingress: pool,
+    close: (graceful) => pool.close(graceful),
+  };
 }

@@ -12,6 +12,7 @@ import {
   MODEL_CONTROL_MODES,
   type ModelControlMode,
 } from './core/model-control.ts';
+import { defaultIngressThreads, MAX_INGRESS_THREADS } from './ingress/ingress-pool.ts';
 
 /** Exit code for bad options: the CLI's `ExitCode.BadOptions` (the server may not import src/errors.ts). */
 export const BAD_OPTIONS_EXIT_CODE = 3;
@@ -42,6 +43,8 @@ export interface ServeOptions {
   /** `--load-model` names (explicit mode); `['*']` = all. */
   readonly loadModels: readonly string[];
   readonly repositoryPollSecs: number;
+  /** `--http-thread-count`: ingress threads for HTTP and gRPC; 0 = the main thread's event loop. */
+  readonly httpThreadCount: number;
 }
 
 export const SERVE_DEFAULTS = {
@@ -67,6 +70,13 @@ function nonNegativeInt(value: string): number {
 function pollSecs(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_REPOSITORY_POLL_SECS) {
     throw new InvalidArgumentError(`expected whole seconds 1-${MAX_REPOSITORY_POLL_SECS}`);
+  }
+  return Number(value);
+}
+
+function threadCount(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > MAX_INGRESS_THREADS) {
+    throw new InvalidArgumentError(`expected an integer 0-${MAX_INGRESS_THREADS}`);
   }
   return Number(value);
 }
@@ -171,6 +181,13 @@ export function serveCommand(): Command {
         .argParser(nonNegativeInt)
         .default(0),
     )
+    .addOption(
+      new Option(
+        '--http-thread-count <n>',
+        'threads that parse, decode and answer HTTP and gRPC requests while the main thread keeps each ' +
+          "model's one batching queue (0 = all on the main thread's event loop; default: the cores available)",
+      ).argParser(threadCount),
+    )
     .helpOption('-h, --help', 'show this help')
     .allowExcessArguments(false);
 }
@@ -189,6 +206,7 @@ interface RawOptions {
   modelControlMode: ModelControlMode;
   repositoryPollSecs?: number;
   loadModel?: string[];
+  httpThreadCount?: number;
 }
 
 /** Result of parsing: options to run with, or help text that was requested. */
@@ -250,6 +268,7 @@ export function parseServeArgs(argv: readonly string[]): ParsedServeArgs {
       modelControlMode: raw.modelControlMode,
       loadModels,
       repositoryPollSecs: raw.repositoryPollSecs ?? DEFAULT_REPOSITORY_POLL_SECS,
+      httpThreadCount: raw.httpThreadCount ?? defaultIngressThreads(),
     }),
   };
 }

@@ -116,6 +116,7 @@ export async function runServeCommand(argv: readonly string[], io: Partial<Serve
       modelControlMode: options.modelControlMode,
       loadModels: options.loadModels,
       repositoryPollSecs: options.repositoryPollSecs,
+      httpThreadCount: options.httpThreadCount,
       log,
     });
   } catch (e) {

@@ -76,7 +76,30 @@ describe('batching report', () => {
     const table = resultsTable(rows);
     assert.match(
       table,
-      /\| batched \| http \| 16 \| 900\.0 \| 3\.00 \| 8\.20 \| 1000\.0 \(8\) \| 90% \| 1\.80× \| stable \|/,
+      /\| batched \| http \| 16 \| 900\.0 \| 3\.00 \| 8\.20 \| 1000\.0 \(8\) \| 90% \| – \| 1\.80× \| stable \|/,
+    );
+  });
+
+  it('reads every level against the ceiling at max_batch_size too, and checks the GPU data-plane targets', () => {
+    const levels = [level('batched', 256, 18_000, 40), level('batched', 256, 12_000, 40)];
+    (levels[1] as LevelFigures).protocol = 'grpc';
+    const rows = buildRows(levels, () => [point(1, 1000), point(40, 25_000), point(64, 30_000)], 64);
+    assert.equal(rows[0]?.ceilingFraction, 18_000 / 25_000, 'at the formed batch');
+    assert.equal(rows[0]?.maxBatchCeilingFraction, 0.6, 'at max_batch_size');
+    assert.match(resultsTable(rows), /\| 72% \| 60% \|/);
+    const checks = checkTargets('gpu', rows, ['http', 'grpc']);
+    const maxBatch = checks.filter((c) => /at max_batch_size/.test(c.description));
+    assert.deepEqual(
+      maxBatch.map((c) => [c.protocol, c.met]),
+      [
+        ['http', true],
+        ['grpc', false],
+      ],
+      'http 60% ≥ 60%; grpc 40% < 45%',
+    );
+    assert.equal(
+      checkTargets('cpu', rows, ['http']).some((c) => /max_batch_size/.test(c.description)),
+      false,
     );
   });
 
@@ -156,5 +179,16 @@ describe('batching report', () => {
     assert.throws(() => parseBenchOptions(['--intra-op-spinning', 'yes']), /--intra-op-spinning/);
     assert.throws(() => parseBenchOptions(['--server-cpus', '3-1']), /--server-cpus: expected a CPU list/);
     assert.throws(() => parseBenchOptions(['--client-cpus', 'a']), /--client-cpus: expected a CPU list/);
+  });
+
+  it('parses --server-threads from 0 (event loop only) to 256 and refuses anything else', () => {
+    const o = parseBenchOptions(['--server-threads', '0']);
+    assert.ok(o !== 'help');
+    assert.equal(o.serverThreads, 0);
+    const d = parseBenchOptions([]);
+    assert.ok(d !== 'help');
+    assert.equal(d.serverThreads, undefined, "serve's default unless asked");
+    for (const bad of ['-1', '257', '1.5', '', 'x', '99999999999'])
+      assert.throws(() => parseBenchOptions(['--server-threads', bad]), /--server-threads/, bad);
   });
 });

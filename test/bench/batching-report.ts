@@ -31,7 +31,23 @@ export interface ResultRow {
   ceilingFraction?: number;
   /** inferPerSec / plain's at the same protocol and concurrency. */
   speedupVsPlain?: number;
+  /**
+   * The ceiling at max_batch_size, and inferPerSec against it: what the device could do, whatever batch the
+   * server managed to form (a server too slow to form big batches gets a small ceiling at its formed batch).
+   */
+  maxBatchCeilingInferPerSec?: number;
+  maxBatchCeilingFraction?: number;
 }
+
+/**
+ * The data-plane targets (issue 12), against the ceiling at max_batch_size: batched at `concurrency`, per
+ * protocol. Only the GPU has them.
+ */
+export const MAX_BATCH_TARGETS: Partial<
+  Record<BenchDevice, { concurrency: number; minFraction: Record<string, number> }>
+> = {
+  gpu: { concurrency: 256, minFraction: { http: 0.6, grpc: 0.45 } },
+};
 
 export interface TargetCheck {
   protocol: string;
@@ -86,6 +102,11 @@ export function buildRows(
     }
     const base = plain.get(`${l.protocol}/${l.concurrency}`);
     if (base && base > 0) row.speedupVsPlain = l.inferPerSec / base;
+    const atMax = ceilingFor(l.config)?.find((p) => p.batchSize === maxBatchSize);
+    if (atMax && atMax.inferPerSec > 0) {
+      row.maxBatchCeilingInferPerSec = atMax.inferPerSec;
+      row.maxBatchCeilingFraction = l.inferPerSec / atMax.inferPerSec;
+    }
     return row;
   });
 }
@@ -118,6 +139,22 @@ export function checkTargets(
       met: row?.speedupVsPlain === undefined ? undefined : row.speedupVsPlain >= t.minSpeedup,
       detail: row?.speedupVsPlain === undefined ? 'not measured' : `${row.speedupVsPlain.toFixed(2)}×`,
     });
+    const m = MAX_BATCH_TARGETS[device];
+    const min = m?.minFraction[protocol];
+    if (m && min !== undefined) {
+      const r = rows.find(
+        (x) => x.config === 'batched' && x.protocol === protocol && x.concurrency === m.concurrency,
+      );
+      checks.push({
+        protocol,
+        description: `batched@${m.concurrency} ≥ ${Math.round(min * 100)}% of the raw ORT ceiling at max_batch_size`,
+        met: r?.maxBatchCeilingFraction === undefined ? undefined : r.maxBatchCeilingFraction >= min,
+        detail:
+          r?.maxBatchCeilingFraction === undefined
+            ? 'not measured'
+            : `${fmt(r.inferPerSec)} / ${fmt(r.maxBatchCeilingInferPerSec ?? Number.NaN)} infer/s = ${percent(r.maxBatchCeilingFraction)}`,
+      });
+    }
   }
   return checks;
 }
@@ -137,8 +174,8 @@ function verdict(met: boolean | undefined): string {
 /** The results table (Markdown; also readable on a terminal). */
 export function resultsTable(rows: readonly ResultRow[]): string {
   const lines = [
-    '| config | protocol | concurrency | infer/s | p95 ms | mean batch | ceiling infer/s (at batch) | % of ceiling | speed-up vs plain | status |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| config | protocol | concurrency | infer/s | p95 ms | mean batch | ceiling infer/s (at batch) | % of ceiling | % of ceiling at max batch | speed-up vs plain | status |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const r of rows) {
     const ceiling =
@@ -146,6 +183,7 @@ export function resultsTable(rows: readonly ResultRow[]): string {
     lines.push(
       `| ${r.config} | ${r.protocol} | ${r.concurrency} | ${fmt(r.inferPerSec)} | ${fmt(r.p95Ms, 2)} | ` +
         `${r.meanBatch === undefined ? '–' : r.meanBatch.toFixed(2)} | ${ceiling} | ${percent(r.ceilingFraction)} | ` +
+        `${percent(r.maxBatchCeilingFraction)} | ` +
         `${r.speedupVsPlain === undefined ? '–' : `${r.speedupVsPlain.toFixed(2)}×`} | ${r.status} |`,
     );
   }
@@ -164,8 +202,8 @@ export function serverViewTable(
   maxBatchSize: number,
 ): string {
   const lines = [
-    '| config | protocol | concurrency | queue ms | ORT ms/exec in server | ORT ms standalone (batch) | instances busy | server CPU cores (main thread) | client CPU cores | client event-loop util. | load avg |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| config | protocol | concurrency | queue ms | ORT ms/exec in server | ORT ms standalone (batch) | instances busy | server CPU cores (main thread) | server cores per thread | client CPU cores | client event-loop util. | load avg |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|',
   ];
   for (const l of levels) {
     const s = l.server;
@@ -178,6 +216,7 @@ export function serverViewTable(
       `| ${l.config} | ${l.protocol} | ${l.concurrency} | ${fmt(s.queueUs / 1000, 2)} | ${fmt(s.inferPerExecutionUs / 1000, 2)} | ` +
         `${standaloneMs === undefined ? '–' : `${fmt(standaloneMs, 2)} (${batch})`} | ${percent(busy)} | ` +
         `${l.serverCpu ? `${fmt(l.serverCpu.totalCores, 2)} (${fmt(l.serverCpu.mainThreadCores, 2)})` : '–'} | ` +
+        `${l.serverCpu?.threadSummary ?? '–'} | ` +
         `${fmt(l.generator.cpuCores, 2)} | ${fmt(l.generator.eventLoopUtilization, 2)} | ${fmt(l.loadAverage, 2)} |`,
     );
   }

@@ -85,7 +85,7 @@ function justification(options: BenchOptions): string[] {
       ? `CPU: intra_op_thread_count ${options.intraOpThreads} per instance (instances × threads ≤ cores), ` +
         `session.intra_op.allow_spinning ${options.intraOpSpinning === undefined ? "ORT's default (on)" : options.intraOpSpinning ? 'on' : 'off'}; ORT runs in the instances' worker threads.`
       : 'GPU: KIND_GPU instances on GPU 0 (CUDA EP), one ORT session per batch-size bucket (inferbench.batch_buckets auto: powers of two up to max_batch_size, batches zero-padded to the next bucket).',
-    `The server runs in its own process (inferbench serve); the load generator in this one, with ${options.clientThreads} worker thread(s) (--client-threads).`,
+    `The server runs in its own process (inferbench serve, --http-thread-count ${options.serverThreads ?? 'default: the cores available'}); the load generator in this one, with ${options.clientThreads} worker thread(s) (--client-threads).`,
     options.serverCpus || options.clientCpus
       ? `CPU pinning (taskset): server and raw ORT ceiling on CPUs ${options.serverCpus?.join(',') ?? 'any'}; load generator on CPUs ${options.clientCpus?.join(',') ?? 'any'}.`
       : 'No CPU pinning: the server, the load generator and the OS share all cores (on a 2-core machine the client takes CPU the model would use).',
@@ -161,6 +161,7 @@ async function main(): Promise<number> {
           shapes: { [input.name]: input.dims },
           clientThreads: opts.clientThreads,
           serverCommandPrefix: opts.serverCpus ? pinnedCommand(opts.serverCpus) : undefined,
+          ...(opts.serverThreads !== undefined ? { serverThreads: opts.serverThreads } : {}),
           signal: abort.signal,
           log,
         });

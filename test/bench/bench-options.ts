@@ -31,6 +31,8 @@ export interface BenchOptions extends CpuPinning {
   clientThreads: number;
   /** CPU: ORT intra-op thread-pool spinning; undefined = ORT's default (on). */
   intraOpSpinning?: boolean;
+  /** The server's `--http-thread-count` (0 = its event loop only); undefined = serve's default, the cores available. */
+  serverThreads?: number;
   /** Output path without extension: `<out>.json` and `<out>.md` are written. */
   out: string;
 }
@@ -54,12 +56,22 @@ export const USAGE = `usage: node --import tsx test/bench/batching.bench.ts [opt
   --server-cpus LIST                 pin the server and the raw ORT ceiling to these CPUs (taskset -c LIST);
                                      --intra-op-threads auto then shares out these CPUs
   --client-cpus LIST                 pin the load generator to these CPUs (keep it off the server's)
+  --server-threads N                 the server's --http-thread-count: ingress threads for HTTP/gRPC
+                                     (0 = all on its event loop; default: serve's, the cores available)
   --out PATH                         results path without extension
                                      (default bench-configs/results/batching-<model>-<device>-<protocol>)`;
 
 function positiveInt(text: string, flag: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: expected a positive integer, got '${text}'`);
+  return n;
+}
+
+/** `--server-threads`: 0 (event loop only) up to 256. */
+function threadCount(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 256)
+    throw new Error(`--server-threads: expected an integer 0-256, got '${text}'`);
   return n;
 }
 
@@ -89,6 +101,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
       width: { type: 'string', default: '320' },
       'client-threads': { type: 'string' },
       'intra-op-spinning': { type: 'string' },
+      'server-threads': { type: 'string' },
       ...CPU_PINNING_ARGS,
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -138,6 +151,9 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
             oneOf(values['intra-op-spinning'], ['on', 'off'] as const, '--intra-op-spinning') === 'on',
         }),
     ...cpuPinningOptions(values),
+    ...(values['server-threads'] === undefined
+      ? {}
+      : { serverThreads: threadCount(values['server-threads']) }),
     out: values.out ?? `bench-configs/results/batching-${model}-${device}-${protocol}`,
   };
 }

@@ -17,7 +17,14 @@ import { createTransport } from '../../src/transport/create.ts';
 import type { ModelStatsSnapshot, ServerApi } from '../../src/transport/server-api.ts';
 import type { BenchProtocol } from './bench-options.ts';
 import type { BenchConfigName } from './bench-repository.ts';
-import { coresBetween, type ProcessCpuSample, sampleProcessCpu } from './proc-cpu.ts';
+import {
+  coresBetween,
+  type ProcessCpuSample,
+  sampleProcessCpu,
+  type ThreadCores,
+  threadCoresBetween,
+  threadCoresSummary,
+} from './proc-cpu.ts';
 
 export interface ConfigRunOptions {
   config: BenchConfigName;
@@ -34,6 +41,8 @@ export interface ConfigRunOptions {
   clientThreads: number;
   /** Start the server through this command (e.g. `taskset -c 0,1`), or directly when absent. */
   serverCommandPrefix?: readonly string[];
+  /** The server's `--http-thread-count`; absent = serve's default (the cores available). */
+  serverThreads?: number;
   signal: AbortSignal;
   log: (line: string) => void;
 }
@@ -69,7 +78,13 @@ export interface LevelFigures {
   latencyMs: { mean: number; p50: number; p90: number; p95: number; p99: number };
   server?: ServerFigures;
   /** The server process's CPU over the same windows (Linux /proc; absent elsewhere). */
-  serverCpu?: { totalCores: number; mainThreadCores: number };
+  serverCpu?: {
+    totalCores: number;
+    mainThreadCores: number;
+    /** Cores per server thread, busiest first, and the one-line summary (main thread first). */
+    threads?: ThreadCores[];
+    threadSummary?: string;
+  };
   generator: {
     eventLoopUtilization: number;
     eventLoopDelayP99Us: number;
@@ -178,6 +193,7 @@ function levelFigures(
   options: ConfigRunOptions,
   level: LevelResult,
   snapshots: readonly WindowEdge[],
+  serverPid: number,
 ): LevelFigures {
   const merged = level.merged;
   const ms = (us: number | undefined) => (us ?? Number.NaN) / 1000;
@@ -229,7 +245,10 @@ function levelFigures(
     };
   }
   const cpu = first?.cpu && last?.cpu ? coresBetween(first.cpu, last.cpu) : undefined;
-  if (cpu) figures.serverCpu = cpu;
+  if (cpu && first?.cpu && last?.cpu) {
+    const threads = threadCoresBetween(first.cpu, last.cpu);
+    figures.serverCpu = { ...cpu, threads, threadSummary: threadCoresSummary(threads, serverPid) };
+  }
   return figures;
 }
 
@@ -243,6 +262,9 @@ export async function runConfig(options: ConfigRunOptions): Promise<ConfigRun> {
     server = await startEmbeddedServerProcess({
       modelRepository: options.repositoryDir,
       commandPrefix: options.serverCommandPrefix,
+      ...(options.serverThreads !== undefined
+        ? { serveArgs: ['--http-thread-count', String(options.serverThreads)] }
+        : {}),
     });
   } catch (e) {
     run.aborted = `the server did not start: ${e instanceof Error ? e.message : String(e)}`;
@@ -290,7 +312,7 @@ export async function runConfig(options: ConfigRunOptions): Promise<ConfigRun> {
       });
       for (const w of outcome.warnings) if (!run.warnings.includes(w)) run.warnings.push(w);
       const level = outcome.levels[0];
-      if (level) run.levels.push(levelFigures(options, level, snapshots));
+      if (level) run.levels.push(levelFigures(options, level, snapshots, server.pid));
       if (level?.status === 'errors_over_limit') {
         run.aborted = `error rate over the limit at concurrency ${concurrency}`;
         break;

@@ -2,12 +2,58 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { systemClock } from '../../src/protocol/clock.ts';
-import { coresBetween, sampleProcessCpu, statTicks } from './proc-cpu.ts';
+import {
+  coresBetween,
+  sampleProcessCpu,
+  statName,
+  statTicks,
+  threadCoresBetween,
+  threadCoresSummary,
+} from './proc-cpu.ts';
 
 describe('process CPU from /proc', () => {
   it('reads utime + stime after the command name, whatever the name holds', () => {
     const line = '4783 (node (x) y) S 1 4783 4783 0 -1 4194560 100 0 0 0 250 31 0 0 20 0 11 0 100 0 0';
     assert.equal(statTicks(line), 281);
+  });
+
+  it('reads the thread name between the first ( and the last )', () => {
+    assert.equal(statName('4783 (node (x) y) S 1 4783'), 'node (x) y');
+  });
+
+  it('shares an interval out per thread, busiest first, new threads from zero, idle ones left out', () => {
+    const first = {
+      atNs: 0,
+      mainThreadSeconds: 1,
+      totalSeconds: 1.5,
+      threads: new Map([
+        [10, { name: 'node', seconds: 1 }],
+        [11, { name: 'inferbench-ingr', seconds: 0.5 }],
+        [13, { name: 'V8 worker', seconds: 0.2 }],
+      ]),
+    };
+    const last = {
+      atNs: 2e9,
+      mainThreadSeconds: 2,
+      totalSeconds: 5,
+      threads: new Map([
+        [10, { name: 'node', seconds: 2 }],
+        [11, { name: 'inferbench-ingr', seconds: 2.5 }],
+        [12, { name: 'inferbench-ingr', seconds: 1 }],
+        [13, { name: 'V8 worker', seconds: 0.2 }],
+      ]),
+    };
+    const threads = threadCoresBetween(first, last);
+    assert.deepEqual(
+      threads.map((t) => [t.tid, t.cores]),
+      [
+        [11, 1],
+        [10, 0.5],
+        [12, 0.5],
+      ],
+    );
+    assert.equal(threadCoresSummary(threads, 10), 'main 0.50; 1.00 0.50');
+    assert.equal(threadCoresSummary(threads, 10, 1), 'main 0.50; 1.00; +1 threads 0.50');
   });
 
   it('splits cores into the main thread and the rest over an interval', () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import type { RunningServer } from '../../embedded-server/src/index.ts';
 import { runServeCommand } from '../../embedded-server/src/serve.ts';
@@ -40,6 +41,8 @@ describe('serve options', () => {
       'false',
       '--log-verbose',
       '1',
+      '--http-thread-count',
+      '3',
     ]);
     assert.equal(parsed.kind, 'run');
     if (parsed.kind !== 'run') return;
@@ -56,8 +59,25 @@ describe('serve options', () => {
         disableAutoCompleteConfig: true,
         strictReadiness: false,
         logVerbose: 1,
+        httpThreadCount: 3,
       },
     );
+  });
+
+  it('--http-thread-count: 0 to 256, default the cores available; anything else is refused', () => {
+    const parsed = parseServeArgs([]);
+    assert.ok(parsed.kind === 'run');
+    assert.equal(parsed.options.httpThreadCount, availableParallelism());
+    const zero = parseServeArgs(['--http-thread-count', '0']);
+    assert.ok(zero.kind === 'run');
+    assert.equal(zero.options.httpThreadCount, 0);
+    for (const bad of ['-1', '257', '1.5', '', 'many', '1e3', '99999999999999999999']) {
+      assert.throws(
+        () => parseServeArgs(['--http-thread-count', bad]),
+        /--http-thread-count.*expected an integer 0-256/,
+        bad,
+      );
+    }
   });
 
   it('bad options exit with code 3 and a clear message; --help exits 0 and mentions the host default', async () => {

@@ -3,6 +3,8 @@
  * `grpc.health.v1.Health/Check`. Messages are protobuf-es; the service definition comes from the shared
  * kernel. Streams answer in request order with in-band errors, as Triton does for non-decoupled models.
  */
+
+import type { Duplex } from 'node:stream';
 import { create, fromJson, type JsonValue as ProtoJsonValue } from '@bufbuild/protobuf';
 import {
   type handleBidiStreamingCall,
@@ -70,10 +72,14 @@ export interface GrpcServerOptions {
   clock: Clock;
   /** When given, every unary ModelInfer is stage-stamped and recorded here (benchmarks). */
   stageTrace?: StageTraceRecorder;
+  /** False: bind no port; connections arrive through `inject` (ingress threads). Default true. */
+  listen?: boolean;
 }
 
 export interface GrpcServerHandle {
   port: number;
+  /** Serves a connection accepted elsewhere (an ingress thread's sockets come from the main thread). */
+  inject(socket: Duplex): void;
   /** graceful: refuse new RPCs and wait for open ones (streams included); otherwise cancel everything. */
   close(graceful: boolean): Promise<void>;
 }
@@ -344,16 +350,30 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   });
 
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${options.port}`, ServerCredentials.createInsecure(), (err, bound) =>
-      err ? reject(err) : resolve(bound),
-    );
-  });
+  const port =
+    options.listen === false
+      ? 0
+      : await new Promise<number>((resolve, reject) => {
+          server.bindAsync(`${host}:${options.port}`, ServerCredentials.createInsecure(), (err, bound) =>
+            err ? reject(err) : resolve(bound),
+          );
+        });
+  let injector: ReturnType<Server['createConnectionInjector']> | undefined;
+  let closing = false;
 
   return {
     port,
+    inject: (socket: Duplex) => {
+      if (closing) {
+        socket.destroy();
+        return;
+      }
+      injector ??= server.createConnectionInjector(ServerCredentials.createInsecure());
+      injector.injectConnection(socket);
+    },
     close: (graceful: boolean) =>
       new Promise<void>((resolve) => {
+        closing = true;
         if (graceful) {
           server.tryShutdown(() => resolve());
         } else {

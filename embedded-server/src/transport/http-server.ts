@@ -47,10 +47,14 @@ export interface HttpServerOptions {
   maxInputBytes?: number;
   /** When given, every inference request is stage-stamped and recorded here (benchmarks). */
   stageTrace?: StageTraceRecorder;
+  /** False: listen on no port; connections arrive through `inject` (ingress threads). Default true. */
+  listen?: boolean;
 }
 
 export interface HttpServerHandle {
   port: number;
+  /** Serves a connection accepted elsewhere (an ingress thread's sockets come from the main thread). */
+  inject(socket: Socket): void;
   /** graceful: stop accepting connections and wait for in-flight requests; otherwise drop every connection. */
   close(graceful: boolean): Promise<void>;
   activeConnections(): number;
@@ -518,16 +522,28 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     socket.once('close', () => sockets.delete(socket));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
+  if (options.listen !== false) {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } else {
+    // Node starts its connection tracking (idle-connection close, header timeouts) on 'listening'.
+    server.emit('listening');
+  }
 
   return {
-    port: (server.address() as AddressInfo).port,
+    port: options.listen !== false ? (server.address() as AddressInfo).port : 0,
+    inject: (socket: Socket) => {
+      if (closing) {
+        socket.destroy();
+        return;
+      }
+      server.emit('connection', socket);
+    },
     activeConnections: () => sockets.size,
     close: async (graceful: boolean) => {
       closing = true;
