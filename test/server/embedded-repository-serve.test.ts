@@ -59,6 +59,9 @@ describe('serve options', () => {
         disableAutoCompleteConfig: true,
         strictReadiness: false,
         logVerbose: 1,
+        modelControlMode: 'none',
+        loadModels: [],
+        repositoryPollSecs: 15,
         httpThreadCount: 3,
       },
     );
