@@ -218,6 +218,8 @@ export type ParsedServeArgs = { kind: 'run'; options: ServeOptions } | { kind: '
  */
 export function parseServeArgs(argv: readonly string[]): ParsedServeArgs {
   const command = serveCommand();
+  // Mounted under its program so the help says `Usage: inferbench serve [options]`.
+  new Command('inferbench').addCommand(command);
   let helpText = '';
   command.exitOverride().configureOutput({
     writeOut: (s) => {

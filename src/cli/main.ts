@@ -26,6 +26,7 @@ import { renderLevels } from '../report/text-level.ts';
 import { renderSettingsLines } from '../report/text-settings.ts';
 import { renderSummary } from '../report/text-summary.ts';
 import { runCompare } from './compare-command.ts';
+import { commandFlags, completionScript, completionSpecOf } from './completion.ts';
 import { reportError } from './exit.ts';
 import { applyGates, exitCodeAfterGates, renderThresholdSection } from './gates.ts';
 import {
@@ -58,6 +59,8 @@ export interface MainDeps {
   runBenchmark: RunBenchmark;
   /** `inferbench serve <args>`: the embedded server's own command line. */
   runServe: (args: string[]) => Promise<number>;
+  /** `inferbench setup-gpu <args>` (src/gpu/setup-gpu.ts). */
+  runSetupGpu: (args: string[], io: CliIo) => Promise<number>;
   files: CliFiles;
   /** Aborted on SIGINT (the bin shims wire it); never aborted by default. */
   signal: AbortSignal;
@@ -93,6 +96,11 @@ const defaultServe = async (args: string[]): Promise<number> => {
   return runServeCommand(args);
 };
 
+const defaultSetupGpu = async (args: string[], io: CliIo): Promise<number> => {
+  const { runSetupGpu } = await import('../gpu/setup-gpu.ts');
+  return runSetupGpu(args, io);
+};
+
 /**
  * Runs one command line (`argv` = the arguments after the program name) and resolves with the exit code.
  * Never throws: every failure is reported on stderr and mapped to its code (src/errors.ts).
@@ -106,6 +114,7 @@ export async function main(
     programName: 'inferbench',
     runBenchmark: defaultRunBenchmark,
     runServe: defaultServe,
+    runSetupGpu: defaultSetupGpu,
     files: nodeFiles,
     signal: new AbortController().signal,
     version: packageVersion(),
@@ -113,7 +122,8 @@ export async function main(
   };
   let invocation:
     | { kind: 'profile' | 'print-config'; flags: RawFlags }
-    | { kind: 'serve'; args: string[] }
+    | { kind: 'serve' | 'setup-gpu'; args: string[] }
+    | { kind: 'completion'; shell: string }
     | { kind: 'compare'; files: string[]; flags: CompareFlags }
     | { kind: 'report'; record: string; flags: ReportFlags }
     | undefined;
@@ -123,6 +133,12 @@ export async function main(
     },
     serve: async (args: string[]) => {
       invocation = { kind: 'serve', args };
+    },
+    setupGpu: async (args: string[]) => {
+      invocation = { kind: 'setup-gpu', args };
+    },
+    completion: async (shell: string) => {
+      invocation = { kind: 'completion', shell };
     },
     compare: async (files: string[], flags: CompareFlags) => {
       invocation = { kind: 'compare', files, flags };
@@ -145,8 +161,7 @@ export async function main(
       program = createPerfAnalyzerProgram(d.version, programIo, handlers);
     } else {
       program = createInferbenchProgram(d.version, programIo, handlers);
-      // `inferbench -h` / `inferbench --version` / `inferbench -m x` all mean the profile command.
-      if (!SUBCOMMANDS.includes(args[0] ?? '')) args = ['profile', ...args];
+      args = withDefaultCommand(args);
     }
     await program.parseAsync(args, { from: 'user' });
     if (!invocation) return 0;
@@ -154,6 +169,17 @@ export async function main(
     switch (invocation.kind) {
       case 'serve':
         return await d.runServe(invocation.args);
+      case 'setup-gpu':
+        return await d.runSetupGpu(invocation.args, io);
+      case 'completion': {
+        const { serveCommand } = await import('../../embedded-server/src/serve-options.ts');
+        const spec = completionSpecOf(program, 'profile', BUNDLED_MODEL_NAMES, {
+          serve: commandFlags(serveCommand()),
+          'setup-gpu': SETUP_GPU_FLAGS,
+        });
+        io.stdout.write(completionScript(invocation.shell, spec));
+        return 0;
+      }
       case 'compare':
         return runCompare(invocation.files, invocation.flags, commandIo);
       case 'report':
@@ -175,7 +201,27 @@ export async function main(
   }
 }
 
-const SUBCOMMANDS = ['profile', 'serve', 'help', 'compare', 'report', 'print-config'];
+/** The bundled repository's models (offered after -m by the shell completion). */
+const BUNDLED_MODEL_NAMES = ['text_recognition', 'text_direction', 'simple', 'identity_fp32'];
+/** setup-gpu parses its own flags (node:util parseArgs); these are they. */
+const SETUP_GPU_FLAGS = ['--cuda', '--from', '--dry-run', '--check', '--help', '-h'];
+/** Commands whose own parser prints their help: `inferbench help serve` = `inferbench serve --help`. */
+const PASS_THROUGH_COMMANDS = ['serve', 'setup-gpu'];
+
+/**
+ * `inferbench` with no arguments or with a flag first means `inferbench profile …` (perf_analyzer habits keep
+ * working); `-h`/`--help`/`--version` alone stay the program's own, so `inferbench --help` lists the commands.
+ * Any other first word is a command name: commander suggests the closest one for a typo.
+ */
+export function withDefaultCommand(argv: readonly string[]): string[] {
+  const first = argv[0];
+  if (first === 'help' && PASS_THROUGH_COMMANDS.includes(argv[1] ?? '')) return [argv[1] as string, '--help'];
+  if (first === undefined) return ['profile'];
+  const programOwn = ['-h', '--help', '--version'];
+  if (first.startsWith('-') && !programOwn.includes(first)) return ['profile', ...argv];
+  if (programOwn.includes(first) && argv.length > 1) return ['profile', ...argv];
+  return [...argv];
+}
 
 /**
  * The command-line flags over the `-c` file's values (precedence: flags the user typed > file > defaults,

@@ -7,6 +7,8 @@
  * `inferbench [profile] [flags]` / `inferbench serve [flags]`.
  */
 import { Command, Option } from 'commander';
+import { INFERBENCH_EXAMPLES, PROFILE_EXAMPLES } from './help-examples.ts';
+import { applyProfileHelpLayout, wrapWords } from './help-layout.ts';
 import { UNSUPPORTED_FLAG_NAMES, unsupportedOptions } from './unsupported.ts';
 
 /** The parsed profile flags, as commander stores them (attribute names). Everything optional: defaults live in resolve. */
@@ -260,46 +262,61 @@ export function addProfileOptions(cmd: Command, programName: string): Command {
     ...unsupportedOptions().filter((o) => programName !== 'inferbench' || o.short !== '-c'),
   ];
   for (const option of options) cmd.addOption(option);
+  applyProfileHelpLayout(cmd);
   cmd.addHelpText('after', helpFooter(programName));
   return cmd;
 }
 
 function helpFooter(programName: string): string {
+  const unsupportedNames = UNSUPPORTED_FLAG_NAMES.filter((n) => programName !== 'inferbench' || n !== '-c');
   const embedded =
     programName === 'inferbench'
       ? `
 Embedded server (inferbench only):
-  -u decides: with -u, inferbench benchmarks that server (like perf_analyzer). Without -u, it starts its
-  bundled server on 127.0.0.1 (a free port), serving --model-repository or the bundled repository
-  (text_recognition, text_direction, simple, identity_fp32), and benchmarks -m on it.
+  With -u, inferbench benchmarks that server (like perf_analyzer). Without -u,
+  it starts its bundled server on 127.0.0.1 (a free port), serving
+  --model-repository or the bundled repository (text_recognition,
+  text_direction, simple, identity_fp32), and benchmarks -m on it.
   Without -u and without -m it runs the main job:
     -m ${MAIN_JOB.modelName} --shape x:${MAIN_JOB.shapes.x.join(',')} --concurrency-range ${MAIN_JOB.concurrencyRange.start}:${MAIN_JOB.concurrencyRange.end}:${MAIN_JOB.concurrencyRange.step}
-  (PP-OCRv4 text recognition, 4 levels of 5000 ms windows; any flag you give overrides these).
-  The perf_analyzer entry point never starts a server: without -u it uses localhost:8000.
-  "inferbench serve --help" describes the server on its own.
+  (PP-OCRv4 text recognition, 4 levels of 5000 ms windows; any flag you give
+  overrides these). The perf_analyzer entry point never starts a server:
+  without -u it uses localhost:8000. "inferbench serve --help" describes the
+  server on its own.
 
 Config files and gates (inferbench only):
-  -c FILE runs a benchmark config (YAML/JSON, bench-configs/; schema bench-configs/bench-config.schema.json);
-  flags you type override its values. --threshold 'p95_latency<=20ms' (repeatable) gates the run: exit 1.
-  inferbench print-config [-c FILE] [flags]     the effective config as YAML
-  inferbench compare BASELINE... CURRENT        per-level change with a confidence interval; exit 1 on a regression
-  inferbench report RECORD.json [--html FILE]   re-render a --json record (--baseline overlays another)
+  -c FILE runs a benchmark config (YAML/JSON, bench-configs/; schema
+  bench-configs/bench-config.schema.json); flags you type override its values.
+  --threshold 'p95_latency<=20ms' (repeatable) gates the run: exit 1.
+  inferbench print-config [-c FILE] [flags]    the effective config as YAML
+  inferbench compare BASELINE... CURRENT       per-level change with a
+                                               confidence interval; exit 1 on
+                                               a regression
+  inferbench report RECORD.json [--html FILE]  re-render a --json record
+                                               (--baseline overlays another)
 `
       : '';
   return `
 Measurement:
-  Windows are real: -p 5000 measures 5000 ms (perf_analyzer slept 1.2 x -p). A level is stable when the
-  last --stability-windows windows (default 3) have max/min <= 1 + -s/100 for throughput and latency; the
-  reported figures merge those windows. Failed requests are counted by kind and the run goes on (perf_analyzer
-  aborted on the first one) unless --max-error-rate is exceeded. Open-loop latency is measured from the
-  intended send time; the uncorrected figure is printed too.
+  Windows are real: -p 5000 measures 5000 ms (perf_analyzer slept 1.2 x -p).
+  A level is stable when the last --stability-windows windows (default: 3)
+  have max/min <= 1 + -s/100 for throughput and latency; the reported figures
+  merge those windows. Failed requests are counted by kind and the run goes on
+  (perf_analyzer aborted on the first one) unless --max-error-rate is
+  exceeded. Open-loop latency is measured from the intended send time; the
+  uncorrected figure is printed too.
 
-Exit codes: 0 ok, 1 gate failed, 2 first level unstable, 3 bad options or unsupported flag,
-  4 error rate over --max-error-rate, 5 no data / server unreachable, 99 internal error, 130 interrupted.
+Exit codes:
+  0 ok, 1 gate failed, 2 first level unstable, 3 bad options or unsupported
+  flag, 4 error rate too high, 5 no data / server unreachable / model not
+  ready, 99 internal error, 130 interrupted (SIGINT), 129/143 SIGHUP/SIGTERM.
 
 Recognised but unsupported perf_analyzer flags (refused with exit code 3):
-  ${UNSUPPORTED_FLAG_NAMES.filter((n) => programName !== 'inferbench' || n !== '-c').join(' ')}
-  --shared-memory system|cuda, --service-kind other than triton, --model-repository together with -u
+${wrapWords(unsupportedNames.join(' '), 76)
+  .map((line) => `  ${line}`)
+  .join('\n')}
+  --shared-memory system|cuda, --service-kind other than triton,
+  --model-repository together with -u
 ${embedded}`;
 }
 
@@ -333,6 +350,10 @@ export interface ProgramHandlers {
   /** `flags` holds only what the user set on the command line (no commander defaults), so a config file can sit under it. */
   profile(flags: RawFlags): Promise<void>;
   serve(args: string[]): Promise<void>;
+  /** `inferbench setup-gpu <args>`: its own parser (src/gpu/setup-gpu.ts). */
+  setupGpu?(args: string[]): Promise<void>;
+  /** `inferbench completion <shell>`. */
+  completion?(shell: string): Promise<void>;
   compare?(files: string[], flags: CompareFlags): Promise<void>;
   report?(record: string, flags: ReportFlags): Promise<void>;
   printConfig?(flags: RawFlags): Promise<void>;
@@ -368,27 +389,75 @@ export function createPerfAnalyzerProgram(
   return program;
 }
 
-/** inferbench entry: `profile` (default) and `serve` subcommands. */
+/**
+ * inferbench entry: real subcommands (profile, serve, compare, report, print-config, setup-gpu, completion).
+ * `inferbench [flags]` means `inferbench profile [flags]` (main.ts adds the word when the first argument is a
+ * flag); any other first word must be a command, so a typo gets commander's "Did you mean …?".
+ */
 export function createInferbenchProgram(version: string, io: ProgramIo, handlers: ProgramHandlers): Command {
   const program = new Command('inferbench')
+    .usage('[command] [options]')
     .description(
-      'Benchmark KServe v2 inference servers (perf_analyzer-compatible), with a reference server in the box',
+      `Benchmark KServe v2 inference servers (perf_analyzer-compatible), with a reference server in the box.\n\n${INFERBENCH_EXAMPLES}`,
     )
     .version(`inferbench ${version}`, '--version')
+    .helpCommand('help [command]', 'show the help of a command')
     .exitOverride()
     .configureOutput(io);
+  program.addHelpText(
+    'after',
+    '\nWithout a command, inferbench runs "profile":\n  inferbench -m simple  =  inferbench profile -m simple\n' +
+      'Run "inferbench <command> --help" for the flags of a command.\n',
+  );
   const profile = new Command('profile')
-    .description('benchmark a model (default command; perf_analyzer flags)')
+    .description(`benchmark a model: perf_analyzer's flags (the default command)\n\n${PROFILE_EXAMPLES}`)
+    .summary('benchmark a model (the default command; perf_analyzer flags)')
     .version(`inferbench ${version}`, '--version')
     .exitOverride()
     .configureOutput(io);
   addProfileOptions(profile, 'inferbench').action(async function (this: Command) {
     await handlers.profile(userSetOptions(this));
   });
-  program.addCommand(profile, { isDefault: true });
+  program.addCommand(profile);
+  addPassThroughCommand(program, io, 'serve', 'run the embedded KServe v2 reference server', handlers.serve);
+  addGateCommands(program, io, handlers);
+  addPassThroughCommand(
+    program,
+    io,
+    'setup-gpu',
+    "install ONNX Runtime's CUDA provider for the embedded server, or --check that CUDA works",
+    async (args) => handlers.setupGpu?.(args),
+  );
   program
-    .command('serve')
-    .description('run the embedded KServe v2 server (see "inferbench serve --help")')
+    .command('completion')
+    .description('print a shell completion script: bash, zsh or fish')
+    .argument('<shell>', 'bash, zsh or fish')
+    .addHelpText(
+      'after',
+      '\nInstall:\n' +
+        "  bash: echo 'source <(inferbench completion bash)' >> ~/.bashrc\n" +
+        "  zsh:  echo 'source <(inferbench completion zsh)' >> ~/.zshrc\n" +
+        '  fish: inferbench completion fish > ~/.config/fish/completions/inferbench.fish\n',
+    )
+    .exitOverride()
+    .configureOutput(io)
+    .action(async (shell: string) => {
+      await handlers.completion?.(shell);
+    });
+  return program;
+}
+
+/** A command whose arguments go unparsed to its own parser (which prints its own --help). */
+function addPassThroughCommand(
+  program: Command,
+  io: ProgramIo,
+  name: string,
+  description: string,
+  run: (args: string[]) => Promise<void>,
+): void {
+  program
+    .command(name)
+    .description(`${description} (see "inferbench ${name} --help")`)
     .helpOption(false)
     .allowUnknownOption()
     .allowExcessArguments()
@@ -396,10 +465,8 @@ export function createInferbenchProgram(version: string, io: ProgramIo, handlers
     .exitOverride()
     .configureOutput(io)
     .action(async (args: string[]) => {
-      await handlers.serve(args);
+      await run(args);
     });
-  addGateCommands(program, io, handlers);
-  return program;
 }
 
 /** `compare`, `report` and `print-config`: commands over records and configs that run no benchmark. */

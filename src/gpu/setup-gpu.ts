@@ -30,8 +30,8 @@ import { installLibraries, librariesMatch, planLibraryInstall } from './install-
 import { coreLibraryDir, findOnnxruntimeNode } from './onnxruntime-node-install.ts';
 
 export interface SetupGpuIo {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
 }
 
 /** Everything setup-gpu touches outside its arguments; tests replace these to run offline in temp dirs. */

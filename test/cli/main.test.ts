@@ -46,13 +46,17 @@ async function run(
 }
 
 describe('main: help, version, errors', () => {
-  it("-h prints the profile flags and exits 0 (perf_analyzer's -h was an error)", async () => {
-    for (const argv of [['-h'], ['--help'], ['profile', '--help']]) {
+  it("profile -h prints the profile flags and exits 0 (perf_analyzer's -h was an error)", async () => {
+    for (const argv of [
+      ['profile', '-h'],
+      ['profile', '--help'],
+      ['-m', 'x', '--help'],
+    ]) {
       const r = await run(argv);
       assert.equal(r.code, 0);
       assert.match(r.stdout, /--concurrency-range <start:end:step>/);
       assert.match(r.stdout, /--single-measurement/);
-      assert.match(r.stdout, /A REAL 5000 ms window/);
+      assert.match(r.stdout, /A REAL 5000\s+ms\s+window/);
       assert.match(r.stdout, /-m text_recognition --shape x:3,48,320 --concurrency-range 1:4:1/);
     }
     const pa = await run(['-h'], { programName: 'perf_analyzer' });
