@@ -184,6 +184,14 @@ function orderedGroups<T>(unsorted: T[], visible: T[], getGroup: (item: T) => st
   return result;
 }
 
+/** `(default: X)` in every option description of `cmd` and its subcommands. */
+export function normaliseDefaults(cmd: Command): void {
+  for (const option of cmd.options) {
+    if (option.description) option.description = normaliseDefaultText(option.description);
+  }
+  for (const sub of cmd.commands) normaliseDefaults(sub);
+}
+
 /** Puts every option of `cmd` into its help group, normalises its default text and orders the groups. */
 export function applyProfileHelpLayout(cmd: Command): Command {
   for (const option of cmd.options) {

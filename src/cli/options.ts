@@ -8,7 +8,7 @@
  */
 import { Command, Option } from 'commander';
 import { INFERBENCH_EXAMPLES, PROFILE_EXAMPLES } from './help-examples.ts';
-import { applyProfileHelpLayout, wrapWords } from './help-layout.ts';
+import { applyProfileHelpLayout, normaliseDefaults, wrapWords } from './help-layout.ts';
 import { UNSUPPORTED_FLAG_NAMES, unsupportedOptions } from './unsupported.ts';
 
 /** The parsed profile flags, as commander stores them (attribute names). Everything optional: defaults live in resolve. */
@@ -444,6 +444,7 @@ export function createInferbenchProgram(version: string, io: ProgramIo, handlers
     .action(async (shell: string) => {
       await handlers.completion?.(shell);
     });
+  normaliseDefaults(program);
   return program;
 }
 

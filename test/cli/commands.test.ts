@@ -106,6 +106,14 @@ describe('profile help', () => {
     assert.match(text, /-p, --measurement-interval <ms>\s+window length in ms \(default: 5000\)/);
   });
 
+  it('every command writes defaults one way', async () => {
+    for (const name of ['compare', 'report', 'print-config', 'completion']) {
+      const r = await runMain([name, '--help']);
+      assert.equal(r.code, 0);
+      assert.doesNotMatch(r.stdout, /\(default [^:]/, name);
+    }
+  });
+
   it('defaults normalised; long flags put their description on the next line', () => {
     assert.equal(normaliseDefaultText('window (default 5000)'), 'window (default: 5000)');
     assert.equal(normaliseDefaultText('x (default: 1)'), 'x (default: 1)');
