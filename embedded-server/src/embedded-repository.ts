@@ -6,7 +6,7 @@
  */
 
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFile, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -75,8 +75,9 @@ async function build(dir: string, modelsDir: string, configs: Map<string, string
     const target = join(versionDir, 'model.onnx');
     if (source && 'asset' in source) {
       const assetPath = join(assets, source.asset);
-      // A symlink avoids copying 11 MB; some filesystems (or Windows without privilege) refuse one.
-      await symlink(assetPath, target).catch(() => copyFile(assetPath, target));
+      // A real file (hard link, or a copy across file systems), not a symlink: the server refuses model
+      // files that resolve outside their model directory, and an exported repository must stand alone.
+      await link(assetPath, target).catch(() => copyFile(assetPath, target));
     } else if (source) {
       await writeFile(target, source.bytes());
     } else {
@@ -107,6 +108,8 @@ export async function materializeEmbeddedRepository(targetDir?: string): Promise
     if (source && 'bytes' in source) hash.update(source.bytes());
   }
   hash.update(ocrAssetsDir());
+  // The layout: model files are real files since the server refuses symlinks out of a model directory.
+  hash.update('layout 2: model files linked or copied, never symlinked');
   const digest = hash.digest('hex').slice(0, 12);
   const dir = targetDir ?? join(tmpdir(), `inferbench-embedded-${version}-${digest}`);
 

@@ -52,6 +52,9 @@ export interface StartServerOptions {
   loadModels?: readonly string[];
   /** `--repository-poll-secs` (poll mode); default 15. */
   repositoryPollSecs?: number;
+  /** `--max-instances-per-model` (default 64) and `--max-instances-total` (default 256): each instance is a thread. */
+  maxInstancesPerModel?: number;
+  maxInstancesTotal?: number;
   clock?: Clock;
   /** Where server logs go; default silent. Its optional `verbose` turns on `--log-verbose` lines. */
   log?: Logger;
@@ -134,6 +137,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     log,
     cache,
     autoCompleteConfig: !(options.disableAutoCompleteConfig ?? false),
+    ...(options.maxInstancesPerModel !== undefined
+      ? { maxInstancesPerModel: options.maxInstancesPerModel }
+      : {}),
+    ...(options.maxInstancesTotal !== undefined ? { maxInstancesTotal: options.maxInstancesTotal } : {}),
   });
   core = createServerCore({
     backend,

@@ -13,6 +13,11 @@ import {
   type ModelControlMode,
 } from './core/model-control.ts';
 import { defaultIngressThreads, MAX_INGRESS_THREADS } from './ingress/ingress-pool.ts';
+import {
+  DEFAULT_MAX_INSTANCES_PER_MODEL,
+  DEFAULT_MAX_INSTANCES_TOTAL,
+  MAX_INSTANCES_FLAG,
+} from './repository/config-limits.ts';
 
 /** Exit code for bad options: the CLI's `ExitCode.BadOptions` (the server may not import src/errors.ts). */
 export const BAD_OPTIONS_EXIT_CODE = 3;
@@ -45,6 +50,8 @@ export interface ServeOptions {
   readonly repositoryPollSecs: number;
   /** `--http-thread-count`: ingress threads for HTTP and gRPC; 0 = the main thread's event loop. */
   readonly httpThreadCount: number;
+  readonly maxInstancesPerModel: number;
+  readonly maxInstancesTotal: number;
 }
 
 export const SERVE_DEFAULTS = {
@@ -87,6 +94,13 @@ function modelName(value: string, previous: string[] | undefined): string[] {
     throw new InvalidArgumentError('expected a model directory name (or * for all models)');
   }
   return [...(previous ?? []), value];
+}
+
+function instances(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_INSTANCES_FLAG) {
+    throw new InvalidArgumentError(`expected a whole number 1-${MAX_INSTANCES_FLAG}`);
+  }
+  return Number(value);
 }
 
 function bool(value: string): boolean {
@@ -164,6 +178,19 @@ export function serveCommand(): Command {
     )
     .addOption(
       new Option(
+        '--max-instances-per-model <n>',
+        'most instances (threads) one model version may create over all its instance groups',
+      )
+        .argParser(instances)
+        .default(DEFAULT_MAX_INSTANCES_PER_MODEL),
+    )
+    .addOption(
+      new Option('--max-instances-total <n>', 'most instances (threads) of all loaded models together')
+        .argParser(instances)
+        .default(DEFAULT_MAX_INSTANCES_TOTAL),
+    )
+    .addOption(
+      new Option(
         '--disable-auto-complete-config',
         'do not complete config.pbtxt from the ONNX model: every model needs a config.pbtxt, served as written',
       ),
@@ -207,6 +234,8 @@ interface RawOptions {
   repositoryPollSecs?: number;
   loadModel?: string[];
   httpThreadCount?: number;
+  maxInstancesPerModel: number;
+  maxInstancesTotal: number;
 }
 
 /** Result of parsing: options to run with, or help text that was requested. */
@@ -271,6 +300,8 @@ export function parseServeArgs(argv: readonly string[]): ParsedServeArgs {
       loadModels,
       repositoryPollSecs: raw.repositoryPollSecs ?? DEFAULT_REPOSITORY_POLL_SECS,
       httpThreadCount: raw.httpThreadCount ?? defaultIngressThreads(),
+      maxInstancesPerModel: raw.maxInstancesPerModel,
+      maxInstancesTotal: raw.maxInstancesTotal,
     }),
   };
 }

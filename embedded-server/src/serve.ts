@@ -117,6 +117,8 @@ export async function runServeCommand(argv: readonly string[], io: Partial<Serve
       loadModels: options.loadModels,
       repositoryPollSecs: options.repositoryPollSecs,
       httpThreadCount: options.httpThreadCount,
+      maxInstancesPerModel: options.maxInstancesPerModel,
+      maxInstancesTotal: options.maxInstancesTotal,
       log,
     });
   } catch (e) {

@@ -1,12 +1,12 @@
 /**
  * The model repositories the batching benchmark compares: the embedded config.pbtxt of one model, edited
  * programmatically into `plain` (default scheduler), `batched` (dynamic batcher) and `batched_2inst`
- * (dynamic batcher, 2 instances), each in its own temporary directory with a symlink to the embedded
- * model.onnx. Editing the shipped config (rather than writing a new one) keeps everything else — tensor
+ * (dynamic batcher, 2 instances), each in its own temporary directory with a hard link to (or a copy of)
+ * the embedded model.onnx. Editing the shipped config (rather than writing a new one) keeps everything else — tensor
  * names, dims, optimisation settings — exactly what users get.
  */
 
-import { mkdir, mkdtemp, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create } from '@bufbuild/protobuf';
@@ -107,14 +107,14 @@ export interface BenchRepository {
   dir: string;
   config: ModelConfig;
   configText: string;
-  /** The real path of the model file (the symlink's target). */
+  /** The real path of the embedded model file this repository's model.onnx was linked or copied from. */
   modelPath: string;
   remove(): Promise<void>;
 }
 
 /**
  * Writes `<tmp>/inferbench-bench-<config>-XXXX/<model>/{config.pbtxt,1/model.onnx}` from the materialised
- * embedded repository `embeddedDir`. `remove()` deletes the directory (the model file is only linked).
+ * embedded repository `embeddedDir`. `remove()` deletes the directory.
  */
 export async function writeBenchRepository(
   embeddedDir: string,
@@ -130,7 +130,10 @@ export async function writeBenchRepository(
   try {
     await mkdir(join(dir, model, '1'), { recursive: true });
     await writeFile(join(dir, model, 'config.pbtxt'), configText);
-    await symlink(modelPath, join(dir, model, '1', 'model.onnx'));
+    // A hard link (a copy across file systems), not a symlink: the server refuses model files that resolve
+    // outside their model directory.
+    const target = join(dir, model, '1', 'model.onnx');
+    await link(modelPath, target).catch(() => copyFile(modelPath, target));
   } catch (e) {
     await rm(dir, { recursive: true, force: true });
     throw e;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -20,16 +21,37 @@ function sample(name: string, input: string, batchSize = 1, count = 0): string {
 
 describe('runWarmup (§7.2)', () => {
   let modelDir = '';
+  let outside = '';
   before(() => {
     modelDir = mkdtempSync(join(tmpdir(), 'inferbench-warmup-'));
+    outside = mkdtempSync(join(tmpdir(), 'inferbench-warmup-outside-'));
     mkdirSync(join(modelDir, 'warmup'));
     writeFileSync(
       join(modelDir, 'warmup', 'four_ints'),
       Buffer.from(new Int32Array([1, 2, 3, 4, 99]).buffer),
     );
     writeFileSync(join(modelDir, 'warmup', 'short'), Buffer.from([1, 2, 3]));
+    writeFileSync(join(outside, 'secret'), Buffer.from(new Int32Array([7, 7, 7, 7]).buffer));
+    symlinkSync(join(outside, 'secret'), join(modelDir, 'warmup', 'escape'));
+    execFileSync('mkfifo', [join(modelDir, 'warmup', 'fifo')]);
+    mkdirSync(join(modelDir, 'warmup', 'sub'));
+    // A sparse 65 MiB file: over the BYTES warmup limit without using the disk.
+    execFileSync('truncate', ['-s', String(65 * 1024 * 1024), join(modelDir, 'warmup', 'huge')]);
   });
-  after(() => rmSync(modelDir, { recursive: true, force: true }));
+  after(() => {
+    rmSync(modelDir, { recursive: true, force: true });
+    rmSync(outside, { recursive: true, force: true });
+  });
+
+  it('reads a BYTES input_data_file whole, but refuses one over the 64 MiB limit unread', async () => {
+    const cfg = config(`max_batch_size: 2
+      input [ { name: "TEXT" data_type: TYPE_STRING dims: [ 1 ] } ]
+      output [ { name: "OUT" data_type: TYPE_STRING dims: [ 1 ] } ]
+      model_warmup [ { name: "s" batch_size: 1 inputs { key: "TEXT" value: { data_type: TYPE_STRING dims: [ 1 ] input_data_file: "huge" } } } ]`);
+    await assert.rejects(runWarmup(cfg, new FakeInstance('m_0', { auto: true }), modelDir), {
+      message: "model_warmup input 'TEXT' input_data_file 'huge' is larger than the limit of 67108864 bytes",
+    });
+  });
 
   it('runs batch_size requests of batch 1 in ONE execute call, max(count, 1) times, in sample order', async () => {
     const cfg = warmupConfig(
@@ -108,7 +130,36 @@ describe('runWarmup (§7.2)', () => {
     [
       'missing file',
       sample('f', 'data_type: TYPE_INT32 dims: [ 4 ] input_data_file: "nope"'),
-      /^failed to read warmup data file '.*nope'/,
+      "model_warmup input 'INPUT0' input_data_file 'nope' was not found or cannot be read in the model directory",
+    ],
+    // Hostile names (the config may come over the load API): refused before the file system is touched, and
+    // the message shows only the value given, never a resolved path or a size.
+    ...(
+      [
+        ['../../../../etc/passwd', "contains '..'"],
+        ['/etc/passwd', 'is an absolute path'],
+        ['', 'is empty'],
+        ['x/./y', "has an empty or '.' path segment"],
+      ] as const
+    ).map(([value, why]): [string, string, string] => [
+      `input_data_file '${value}'`,
+      sample('f', `data_type: TYPE_INT32 dims: [ 4 ] input_data_file: "${value}"`),
+      `model_warmup input 'INPUT0' input_data_file '${value}' ${why}`,
+    ]),
+    [
+      'a symlink out of the model directory',
+      sample('f', 'data_type: TYPE_INT32 dims: [ 4 ] input_data_file: "escape"'),
+      "model_warmup input 'INPUT0' input_data_file 'escape' resolves outside the model directory",
+    ],
+    [
+      'a FIFO (must not block the server)',
+      sample('f', 'data_type: TYPE_INT32 dims: [ 4 ] input_data_file: "fifo"'),
+      "model_warmup input 'INPUT0' input_data_file 'fifo' is not a regular file",
+    ],
+    [
+      'a directory',
+      sample('f', 'data_type: TYPE_INT32 dims: [ 4 ] input_data_file: "sub"'),
+      "model_warmup input 'INPUT0' input_data_file 'sub' is not a regular file",
     ],
   ];
   for (const [what, text, message] of failures) {

@@ -43,6 +43,14 @@ describe('serve options', () => {
       '1',
       '--http-thread-count',
       '3',
+      '--model-control-mode',
+      'explicit',
+      '--load-model',
+      'simple',
+      '--max-instances-per-model',
+      '8',
+      '--max-instances-total',
+      '16',
     ]);
     assert.equal(parsed.kind, 'run');
     if (parsed.kind !== 'run') return;
@@ -59,10 +67,12 @@ describe('serve options', () => {
         disableAutoCompleteConfig: true,
         strictReadiness: false,
         logVerbose: 1,
-        modelControlMode: 'none',
-        loadModels: [],
+        modelControlMode: 'explicit',
+        loadModels: ['simple'],
         repositoryPollSecs: 15,
         httpThreadCount: 3,
+        maxInstancesPerModel: 8,
+        maxInstancesTotal: 16,
       },
     );
   });

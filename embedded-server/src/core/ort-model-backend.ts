@@ -13,6 +13,11 @@ import {
 } from '../../../src/protocol/gen/model_config_pb.ts';
 import { modelConfigToJson } from '../../../src/protocol/model-config-json.ts';
 import type { ResponseCache } from '../cache/response-cache.ts';
+import {
+  assertConfigLimits,
+  DEFAULT_MAX_INSTANCES_PER_MODEL,
+  DEFAULT_MAX_INSTANCES_TOTAL,
+} from '../repository/config-limits.ts';
 import { loadModelConfig } from '../repository/repository-scan.ts';
 import { assertServable } from '../repository/servable.ts';
 import { bucketPlanFor } from '../runtime/batch-buckets.ts';
@@ -39,6 +44,9 @@ export interface OrtModelBackendOptions {
   probe?: () => Promise<CudaProbe>;
   /** False = `--disable-auto-complete-config` (configs are not completed from the ONNX graph). Default true. */
   autoCompleteConfig?: boolean;
+  /** `--max-instances-per-model` (default 64) and `--max-instances-total` (over all loaded models, default 256). */
+  maxInstancesPerModel?: number;
+  maxInstancesTotal?: number;
 }
 
 /** One instance to create: Triton's name `<group>_<k>`, its kind and device. */
@@ -81,8 +89,14 @@ export class OrtModelBackend implements ModelBackend {
   private readonly cache: ResponseCache | undefined;
   private readonly probe: () => Promise<CudaProbe>;
   private readonly autoCompleteConfig: boolean;
+  private readonly maxInstancesPerModel: number;
+  private readonly maxInstancesTotal: number;
+  /** Instances created or being created, over all versions (the --max-instances-total budget). */
+  private liveInstances = 0;
 
   constructor(options: OrtModelBackendOptions) {
+    this.maxInstancesPerModel = options.maxInstancesPerModel ?? DEFAULT_MAX_INSTANCES_PER_MODEL;
+    this.maxInstancesTotal = options.maxInstancesTotal ?? DEFAULT_MAX_INSTANCES_TOTAL;
     this.repositoryDir = options.repositoryDir;
     this.clock = options.clock;
     this.log = options.log;
@@ -114,6 +128,7 @@ export class OrtModelBackend implements ModelBackend {
         JSON.stringify(modelConfigToJson(loaded.config)),
     );
     assertServable(loaded.config);
+    assertConfigLimits(loaded.config, { maxInstancesPerModel: this.maxInstancesPerModel });
     return { name, config: loaded.config, versions: loaded.versions };
   }
 
@@ -129,6 +144,19 @@ export class OrtModelBackend implements ModelBackend {
         );
       }
     }
+    // The server-wide instance budget is taken before any thread starts and given back when they close.
+    if (this.liveInstances + plans.length > this.maxInstancesTotal) {
+      throw new ModelLoadError(
+        `model '${model.name}' version ${version.version} needs ${plans.length} instance(s), but ${this.liveInstances} of ` +
+          `the server's ${this.maxInstancesTotal} are in use (raise the limit with --max-instances-total)`,
+      );
+    }
+    this.liveInstances += plans.length;
+    let released = false;
+    const release = (): void => {
+      if (!released) this.liveInstances -= plans.length;
+      released = true;
+    };
     const instances: ModelInstance[] = [];
     try {
       for (const plan of plans) {
@@ -171,6 +199,7 @@ export class OrtModelBackend implements ModelBackend {
       }
     } catch (e) {
       await Promise.allSettled(instances.map((i) => i.close()));
+      release();
       throw e;
     }
     const stats = new ModelStatsRecorder(this.clock);
@@ -198,7 +227,11 @@ export class OrtModelBackend implements ModelBackend {
       stopAccepting: () => scheduler.stop(),
       drain: () => scheduler.drain(),
       close: async () => {
-        await Promise.all(instances.map((i) => i.close()));
+        try {
+          await Promise.all(instances.map((i) => i.close()));
+        } finally {
+          release();
+        }
       },
     };
   }

@@ -3,12 +3,18 @@
  * `loadModelConfig`, which turns one model directory into the config the server serves (parse, read the
  * ONNX signature of the first selected version, then completeModelConfig's chain).
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { create, fromJson, type JsonValue } from '@bufbuild/protobuf';
 import { type ModelConfig, ModelConfigSchema } from '../../../src/protocol/gen/model_config_pb.ts';
 import { completeModelConfig } from './complete-config.ts';
 import { ConfigError } from './config-error.ts';
+import {
+  assertModelFileInside,
+  assertRelativePath,
+  FileLimitError,
+  readBoundedFile,
+} from './contained-path.ts';
 import { parseModelConfigText } from './model-config.ts';
 import {
   autoCompleteBackendFields,
@@ -58,12 +64,16 @@ async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
+/** Largest config.pbtxt read (Triton's configs are a few KB; this bounds a hostile or mistaken file). */
+export const MAX_CONFIG_FILE_BYTES = 4 * 1024 * 1024;
+
 async function readOptional(path: string): Promise<string | undefined> {
   try {
-    return await readFile(path, 'utf8');
+    return Buffer.from(await readBoundedFile(path, { maxBytes: MAX_CONFIG_FILE_BYTES })).toString('utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ConfigError(`failed to read ${path}: ${(e as Error).message}`, {
+    const reason = e instanceof FileLimitError ? `it ${e.message}` : (e as Error).message;
+    throw new ConfigError(`failed to read ${path}: ${reason}`, {
       kind: 'io',
       filePath: path,
       cause: e,
@@ -247,7 +257,15 @@ export async function loadModelConfig(
   validateModelLevel(withBackend);
 
   // A config given over the load API may change the policy or the file name: select against it.
+  // The model file name comes from the config (maybe over the network): a plain name inside each version
+  // directory, never a path, and the file it names must stay inside the model directory.
+  if (withBackend.defaultModelFilename !== '') {
+    assertRelativePath('default_model_filename', withBackend.defaultModelFilename, { allowSubdirs: false });
+  }
   const rescanned = options.configJson === undefined ? scanned : await rescanFor(withBackend, scanned);
+  for (const v of rescanned.versions) {
+    await assertModelFileInside(scanned.dir, v.modelPath, 'default_model_filename');
+  }
   const first = rescanned.versions[0];
   if (!first) throw new ConfigError('No model version was found', { kind: 'io', code: 'UNAVAILABLE' });
 

@@ -13,7 +13,6 @@
  * request of the batch, as Triton collects one error per response).
  */
 import { randomFillSync } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   byteSizeOf,
@@ -29,6 +28,8 @@ import type {
 import { InferenceError } from '../../../src/protocol/status.ts';
 import type { Tensor } from '../../../src/protocol/tensor.ts';
 import type { ModelInstance } from '../core/types.ts';
+import { MAX_WARMUP_SAMPLE_BYTES } from '../repository/config-limits.ts';
+import { readFileInsideModelDir } from '../repository/contained-path.ts';
 
 export interface WarmupOptions {
   /** Verbose log sink, e.g. `model 'm' instance m_0 is running warmup sample 'zero' for iteration 1`. */
@@ -57,19 +58,14 @@ async function inputData(
       return data;
     }
     case 'inputDataFile': {
-      const path = join(modelDir, 'warmup', source.value);
-      let file: Uint8Array;
-      try {
-        file = new Uint8Array(await readFile(path));
-      } catch (e) {
-        throw new InferenceError(
-          'INVALID_ARG',
-          `failed to read warmup data file '${path}': ${(e as Error).message}`,
-          {
-            cause: e,
-          },
-        );
-      }
+      // Inside <model>/warmup/ only, and never more than the sample needs (BYTES: the sample byte limit).
+      const file = await readFileInsideModelDir(
+        modelDir,
+        join(modelDir, 'warmup'),
+        source.value,
+        `model_warmup input '${name}' input_data_file`,
+        width === 0 ? { maxBytes: MAX_WARMUP_SAMPLE_BYTES } : { maxBytes: byteSize, prefixOnly: true },
+      );
       if (width === 0) return file;
       if (file.byteLength < byteSize) {
         throw new InferenceError(
