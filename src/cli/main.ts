@@ -22,13 +22,14 @@ import { serializeRunResult } from '../report/json-record.ts';
 import type { RunResult } from '../report/model.ts';
 import { profileExportChunks, renderProfileExport } from '../report/profile-export.ts';
 import type { RequestTrace } from '../report/request-trace.ts';
-import { renderLevels } from '../report/text-level.ts';
 import { renderSettingsLines } from '../report/text-settings.ts';
 import { renderSummary } from '../report/text-summary.ts';
 import { runCompare } from './compare-command.ts';
 import { commandFlags, completionScript, completionSpecOf } from './completion.ts';
 import { reportError } from './exit.ts';
+import { filesWrittenLine, recordingWrites } from './files-written.ts';
 import { applyGates, exitCodeAfterGates, renderThresholdSection } from './gates.ts';
+import { createLevelPrinter } from './level-printer.ts';
 import {
   type CompareFlags,
   createInferbenchProgram,
@@ -239,9 +240,19 @@ async function profile(resolved: ResolvedRun, io: CliIo, d: MainDeps): Promise<n
   for (const warning of resolved.warnings) io.stderr.write(`${warning}\n`);
   if (!output.quiet) io.stdout.write(renderSettingsLines(resolved.settings).join('\n') + '\n\n');
   const progress = createProgress(io.stderr, output.progress, progressPlanOf(resolved.settings));
+  const levels = output.quiet
+    ? undefined
+    : createLevelPrinter(io.stdout, resolved.settings, { verbose: output.verbose });
   let measured: MeasuredRun;
   try {
-    measured = await d.runBenchmark(resolved, { onEvent: (e) => progress.onEvent(e), signal: d.signal });
+    measured = await d.runBenchmark(resolved, {
+      onEvent: (e) => {
+        progress.onEvent(e);
+        if (e.type === 'level_end') levels?.onLevel(e.level);
+      },
+      onModel: (model) => levels?.onModel(model),
+      signal: d.signal,
+    });
   } finally {
     progress.close();
   }
@@ -249,12 +260,14 @@ async function profile(resolved: ResolvedRun, io: CliIo, d: MainDeps): Promise<n
   const { requestTrace, ...record } = measured;
   const { result, verdicts } = applyGates(record, resolved.thresholds);
   for (const warning of result.warnings) io.stderr.write(`${warning}\n`);
-  if (!output.quiet) {
-    io.stdout.write(renderLevels(result, { verbose: output.verbose }));
+  if (levels) {
+    levels.finish(result);
     io.stdout.write(renderSummary(result));
   }
-  writeOutputs(result, resolved, io, d.files, requestTrace);
+  const written: string[] = [];
+  writeOutputs(result, resolved, io, recordingWrites(d.files, written), requestTrace);
   if (verdicts.length > 0) io.stderr.write(renderThresholdSection(verdicts));
+  if (written.length > 0 && !output.quiet) io.stderr.write(filesWrittenLine(written));
   return exitCodeAfterGates(result.exitCode, verdicts);
 }
 

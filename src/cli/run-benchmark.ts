@@ -180,6 +180,7 @@ export const runBenchmark: RunBenchmark = async (
   const { client, api } = createTransport(settings.protocol, clientOptions);
   try {
     const { info, config } = await describeModel(api, run, warnings);
+    context.onModel?.(info);
     const serverStats = await statsAvailability(api, info, run);
     const composingModels = serverStats.available ? await resolveComposingModels(api, config) : [];
     if (!serverStats.available)

@@ -6,7 +6,7 @@
  */
 import type { Threshold } from '../gate/thresholds.ts';
 import type { ProfileSettings } from '../profile/settings.ts';
-import type { RunResult } from '../report/model.ts';
+import type { ModelInfo, RunResult } from '../report/model.ts';
 import type { RequestTrace } from '../report/request-trace.ts';
 import type { RequestParameterValue } from './parse-request-parameter.ts';
 import type { ProgressEvent } from './progress.ts';
@@ -97,8 +97,10 @@ export interface ResolvedRun {
 }
 
 export interface RunContext {
-  /** Progress events for the stderr status line. */
+  /** Progress events for the stderr status line (and each level's stdout block, on level_end). */
   onEvent: (event: ProgressEvent) => void;
+  /** The model's facts, once known (before the first level): the stdout blocks need its response-cache flag. */
+  onModel?: (model: ModelInfo) => void;
   /** Aborted on SIGINT: finish the current window, mark the level interrupted, return what was measured. */
   signal: AbortSignal;
 }

@@ -33,7 +33,23 @@ export function renderLevels(result: RunResult, options: TextRenderOptions): str
 
 /** One level: header, pass lines (-v), and the client/server blocks when the level is reported. */
 export function renderLevel(result: RunResult, level: LevelResult, options: TextRenderOptions): string {
-  const settings = settingsOf(result);
+  return renderLevelOf(
+    { settings: settingsOf(result), responseCache: result.model.responseCache },
+    level,
+    options,
+  );
+}
+
+/** What a level's block needs from its run: known before the first level ends, so a level prints as it ends. */
+export interface LevelRunContext {
+  settings: ProfileSettings;
+  /** The model has the response cache on (the server block then shows cache hits and misses). */
+  responseCache: boolean;
+}
+
+/** One level, from the run's settings (renderLevel reads them from a finished RunResult). */
+export function renderLevelOf(run: LevelRunContext, level: LevelResult, options: TextRenderOptions): string {
+  const { settings } = run;
   const lines: string[] = [];
   if (level.mode === 'concurrency') lines.push(`Request concurrency: ${level.value}`);
   if (level.mode === 'request_rate') {
@@ -48,7 +64,7 @@ export function renderLevel(result: RunResult, level: LevelResult, options: Text
   }
   if (level.reported && level.merged) {
     lines.push(...clientBlock(level.merged, settings, options));
-    if (level.merged.server) lines.push(...serverBlock(level.merged.server, result.model.responseCache));
+    if (level.merged.server) lines.push(...serverBlock(level.merged.server, run.responseCache));
     if (level.merged.metrics) lines.push(...metricsBlock(level.merged.metrics));
     lines.push(...generatorWarnings(level.merged));
     lines.push('');

@@ -44,6 +44,8 @@ export async function runMain(
     result?: (r: ResolvedRun) => RunResult;
     deps?: Partial<MainDeps>;
     stderrIsTTY?: boolean;
+    /** Called with everything written to stdout so far, after each write. */
+    onStdout?: (stdoutSoFar: string) => void;
   } = {},
 ): Promise<Captured> {
   let stdout = '';
@@ -58,7 +60,12 @@ export async function runMain(
   const code = await main(
     argv,
     {
-      stdout: { write: (t: string) => (stdout += t) },
+      stdout: {
+        write: (t: string) => {
+          stdout += t;
+          options.onStdout?.(stdout);
+        },
+      },
       stderr: { write: (t: string) => (stderr += t), isTTY: options.stderrIsTTY ?? false },
     },
     { runBenchmark, files, version: '9.9.9', ...options.deps },
