@@ -113,9 +113,15 @@ export function jsonDataToTensorBytes(
     throw invalid("Unable to parse 'data': Shape does not match true shape of 'data' field");
 
   if (datatype === 'BYTES') {
-    const strings = leaves.map((v) => {
+    const strings = leaves.map((v, k) => {
       if (typeof v !== 'string')
         throw invalid("Unable to parse 'data': attempt to access JSON non-string as string");
+      // A lone surrogate (valid in a JSON string) has no UTF-8 form: TextEncoder would put U+FFFD there.
+      if (LONE_SURROGATE.test(v)) {
+        throw invalid(
+          `Unable to parse 'data': element ${k} of BYTES input '${inputName}' holds a lone UTF-16 surrogate, which has no UTF-8 form; send such bytes with the binary tensor extension`,
+        );
+      }
       return v;
     });
     return serializeBytesElements(strings);
@@ -149,11 +155,15 @@ export function jsonDataToTensorBytes(
   return bytes;
 }
 
-const utf8Decoder = new TextDecoder();
+/** Matches an unpaired surrogate only: with the `u` flag a well-formed pair is one code point. */
+const LONE_SURROGATE = /\p{Cs}/u;
+/** Fatal: bytes that are not UTF-8 are refused, never replaced by U+FFFD. */
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * Raw tensor bytes → flat JSON elements (numbers, exact bigint for 64-bit values beyond 2^53, booleans,
- * UTF-8 strings). FP16/BF16 outputs cannot be JSON: INVALID_ARG with Triton's text.
+ * UTF-8 strings, NUL included). FP16/BF16 outputs cannot be JSON: INVALID_ARG with Triton's text; neither can
+ * BYTES elements that are not UTF-8: INVALID_ARG naming the binary extension.
  */
 export function tensorToJsonElements(tensor: Tensor): JsonElement[] {
   const { datatype, data } = tensor;
@@ -168,7 +178,15 @@ export function tensorToJsonElements(tensor: Tensor): JsonElement[] {
     let offset = 0;
     while (offset + 4 <= data.byteLength) {
       const length = view.getUint32(offset, true);
-      out.push(utf8Decoder.decode(data.subarray(offset + 4, offset + 4 + length)));
+      try {
+        out.push(utf8Decoder.decode(data.subarray(offset + 4, offset + 4 + length)));
+      } catch {
+        // JSON strings carry Unicode text; other bytes would come back altered (U+FFFD), so refuse them.
+        throw invalid(
+          `BYTES tensor '${tensor.name}' element ${out.length} is not valid UTF-8, which JSON cannot carry: ` +
+            'request it with the binary tensor extension (binary_data: true)',
+        );
+      }
       offset += 4 + length;
     }
     return out;

@@ -9,6 +9,7 @@ import { byteSizeOf, type Datatype, datatypeFromConfigEnum } from '../../../src/
 import type { ModelConfig, ModelInput } from '../../../src/protocol/gen/model_config_pb.ts';
 import { InferenceError } from '../../../src/protocol/status.ts';
 import type { Tensor } from '../../../src/protocol/tensor.ts';
+import { ortTextMessage, ortTextProblem } from './ort-text-check.ts';
 import type { InferRequest } from './types.ts';
 
 /** What validation learns about a valid request. */
@@ -89,13 +90,18 @@ function validateBytesInput(tensor: Tensor, elementCount: number, modelName: str
       throw invalid(`${prefix}element byte size indicator exceeds the end of the buffer.`);
     }
     const length = view.getUint32(offset, true);
-    offset += BYTES_PREFIX_BYTES + length;
+    const start = offset + BYTES_PREFIX_BYTES;
+    offset = start + length;
     checked++;
     if (offset > data.byteLength) {
       throw invalid(
         `${prefix}input byte size mismatch for input '${tensor.name}' for model '${modelName}'. ` +
           `Expected ${offset}, got ${data.byteLength}`,
       );
+    }
+    const problem = ortTextProblem(data.subarray(start, offset));
+    if (problem !== undefined) {
+      throw invalid(`${prefix}${ortTextMessage(tensor.name, modelName, checked - 1, problem)}`);
     }
   }
   if (checked !== elementCount) {

@@ -83,7 +83,8 @@ export function concatBatch(
   return { shape: [rows, ...rest], data };
 }
 
-const decoder = new TextDecoder();
+// ignoreBOM: a leading U+FEFF is data, not a marker to strip (requests are checked to be UTF-8 already).
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 const encoder = new TextEncoder();
 
 /** Length-prefixed BYTES elements → strings (ORT's string tensors are UTF-8). */
