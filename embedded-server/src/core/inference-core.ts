@@ -32,6 +32,7 @@ import type { InferRequest, InferResponse } from './types.ts';
 export const SERVER_EXTENSIONS: readonly string[] = [
   'sequence',
   'model_repository',
+  'model_repository(unload_dependents)',
   'schedule_policy',
   'model_configuration',
   'binary_tensor_data',
@@ -240,9 +241,7 @@ class Core implements ServerCore {
 
   async unloadModel(name: string, options?: { unloadDependents?: boolean }): Promise<void> {
     assertLoadApiAllowed(this.modelControl);
-    // No ensembles here, so there are never dependents to unload: the flag changes nothing.
-    void options;
-    await this.models.unloadModel(name);
+    await this.models.unloadModel(name, options);
   }
 
   beginShutdown(): void {

@@ -4,6 +4,7 @@
  * rules can plug in a fake without starting ORT.
  */
 import type { ModelConfig } from '../../../src/protocol/gen/model_config_pb.ts';
+import type { ComposingResolver } from '../scheduler/ensemble-scheduler.ts';
 import type { ModelStatsRecorder } from '../stats/model-stats.ts';
 import type { InferRequest, InferResponse } from './types.ts';
 
@@ -45,6 +46,13 @@ export interface ModelBackend {
    * reason the model is UNAVAILABLE.
    */
   readModel(name: string, options?: { configJson?: string }): Promise<ModelSource>;
-  /** Creates instances, warms each up, starts the scheduler. Throws with the reason the version is UNAVAILABLE. */
-  loadVersion(model: ModelSource, version: VersionSource): Promise<VersionRuntime>;
+  /**
+   * Creates instances, warms each up, starts the scheduler. Throws with the reason the version is UNAVAILABLE.
+   * An ensemble gets `context.resolveComposing`, through which its steps reach their composing models.
+   */
+  loadVersion(
+    model: ModelSource,
+    version: VersionSource,
+    context?: { resolveComposing: ComposingResolver },
+  ): Promise<VersionRuntime>;
 }

@@ -6,9 +6,18 @@
  */
 import type { Clock } from '../../../src/protocol/clock.ts';
 import { InferenceError, isInferenceError } from '../../../src/protocol/status.ts';
+import { ENSEMBLE_PLATFORM } from '../repository/normalize.ts';
+import { validateEnsembleComposition } from '../repository/validate-ensemble.ts';
+import type { ComposingModel, ComposingResolver } from '../scheduler/ensemble-scheduler.ts';
 import type { StatsEvent } from '../stats/model-stats.ts';
+import {
+  type ComposingState,
+  dependencyFailure,
+  EnsembleDependencies,
+  missingModelsMessage,
+} from './ensemble-dependencies.ts';
 import type { ModelBackend, ModelSource, VersionRuntime, VersionSource } from './model-backend.ts';
-import { ModelTable, UNLOADED_REASON, type VersionEntry } from './model-table.ts';
+import { isUnloadedReason, ModelTable, UNLOADED_REASON, type VersionEntry } from './model-table.ts';
 import { createRequestValidator, type RequestValidator } from './validate-request.ts';
 
 /** What the table holds for a loaded version. */
@@ -60,6 +69,9 @@ export class ModelManager {
   private readonly events: ModelEvents | undefined;
   /** Per-model chain so that loads and unloads of one model never interleave. */
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Which ensembles use which models (load order, cycles, unloading dependents). */
+  readonly ensembles = new EnsembleDependencies();
+  private readonly composingViews = new WeakMap<LoadedVersion, ComposingModel>();
 
   constructor(options: ModelManagerOptions) {
     this.backend = options.backend;
@@ -87,14 +99,48 @@ export class ModelManager {
   }
 
   /** Load or reload (the repository API's load). Throws Triton's texts on failure. */
-  loadModel(name: string, options?: { configJson?: string }): Promise<void> {
-    return this.serialized(name, () => this.loadNow(name, options));
+  async loadModel(name: string, options?: { configJson?: string }): Promise<void> {
+    this.ensembles.markExplicit(name, true);
+    this.ensembles.clearSuspension(name);
+    await this.serialized(name, () => this.loadNow(name, options));
+    await this.resumeEnsembles(name);
   }
 
-  /** Unload every version of a model: stop accepting, drain, close instances. Unknown names are a no-op. */
-  unloadModel(name: string): Promise<void> {
-    return this.serialized(name, () => this.unloadNow(name));
+  /**
+   * Unload every version of a model: stop accepting, drain, close instances. Unknown names are a no-op.
+   * Ensembles using the model are unloaded first (and come back when it is loaded again); with
+   * `unloadDependents` an ensemble's composing models that only it pulled in are unloaded too (Triton).
+   */
+  async unloadModel(name: string, options?: { unloadDependents?: boolean }): Promise<void> {
+    this.ensembles.markExplicit(name, false);
+    this.ensembles.clearSuspension(name);
+    await this.suspendDependents(name, new Set([name]));
+    await this.serialized(name, () => this.unloadNow(name));
+    if (options?.unloadDependents) await this.unloadComposing(name);
   }
+
+  /** How an ensemble step reaches a composing model: its READY version's validator and runtime. */
+  readonly resolveComposing: ComposingResolver = (name, version) => {
+    const entry = this.table.resolveReady(name, version);
+    const loaded = entry.runtime;
+    if (!loaded) {
+      throw new InferenceError(
+        'UNAVAILABLE',
+        `Request for unknown model: '${name}' version ${entry.version} is not at ready state`,
+      );
+    }
+    let view = this.composingViews.get(loaded);
+    if (!view) {
+      view = {
+        version: entry.version,
+        config: entry.config,
+        validate: loaded.validate,
+        infer: (request) => loaded.runtime.infer(request),
+      };
+      this.composingViews.set(loaded, view);
+    }
+    return view;
+  };
 
   /**
    * Shutdown: unload every model. `force` closes instances without draining (the exit timeout expired) and
@@ -106,7 +152,9 @@ export class ModelManager {
       this.table
         .all()
         .map((m) =>
-          force ? this.unloadVersions(m.name, [...m.versions.values()], true) : this.unloadModel(m.name),
+          force
+            ? this.unloadVersions(m.name, [...m.versions.values()], true)
+            : this.serialized(m.name, () => this.unloadNow(m.name)),
         ),
     );
   }
@@ -142,6 +190,8 @@ export class ModelManager {
     let source: ModelSource;
     try {
       source = await this.backend.readModel(name, options);
+      if (source.config.platform === ENSEMBLE_PLATFORM) await this.prepareEnsemble(source);
+      else this.ensembles.record(name, source.config);
     } catch (e) {
       const model = this.table.ensure(name);
       const reason = messageOf(e);
@@ -208,7 +258,7 @@ export class ModelManager {
     this.log.verbose?.(`loading '${name}' version ${v.version} from ${v.modelPath}`);
     let runtime: VersionRuntime;
     try {
-      runtime = await this.backend.loadVersion(source, v);
+      runtime = await this.backend.loadVersion(source, v, { resolveComposing: this.resolveComposing });
     } catch (e) {
       const reason = messageOf(e);
       const entry = this.table.get(name)?.versions.get(v.version);
@@ -243,6 +293,111 @@ export class ModelManager {
     );
     this.log.info(`successfully loaded '${name}' version ${v.version}`);
     return undefined;
+  }
+
+  /**
+   * Before an ensemble loads (Triton's CheckNode + ValidateEnsembleConfig): no circular dependency, every
+   * composing model's pending load settled (models no one loaded yet, or unloaded, are loaded now), each one
+   * READY in the versions the steps ask for, and the data flow consistent with their configs.
+   */
+  private async prepareEnsemble(source: ModelSource): Promise<void> {
+    const name = source.name;
+    const composing = this.ensembles.record(name, source.config);
+    const fail = (message: string): never => {
+      throw new InferenceError('INVALID_ARG', message);
+    };
+    const cycle = this.ensembles.cycleFrom(name);
+    if (cycle) fail(cycle);
+    const known = new Set(await this.backend.listModels());
+    const missing = [...composing.keys()].filter((m) => !known.has(m));
+    if (missing.length > 0) fail(missingModelsMessage(name, missing));
+    for (const m of composing.keys()) {
+      await this.locks.get(m);
+      if (this.table.readyVersions(m).length === 0 && this.neverLoadedOrUnloaded(m)) {
+        this.log.verbose?.(`ensemble '${name}': loading its composing model '${m}'`);
+        await this.serialized(m, () => this.loadNow(m)).catch(() => undefined);
+      }
+    }
+    // A composing ensemble read meanwhile may close a cycle through this one.
+    const lateCycle = this.ensembles.cycleFrom(name);
+    if (lateCycle) fail(lateCycle);
+    for (const [m, versions] of composing) {
+      const failure = dependencyFailure(name, m, versions, this.composingState(m));
+      if (failure) fail(failure);
+    }
+    validateEnsembleComposition(source.config, (m) => {
+      const wanted = [...(composing.get(m) ?? [])][0] ?? '';
+      return this.table.resolveReady(m, wanted).config;
+    });
+  }
+
+  private neverLoadedOrUnloaded(name: string): boolean {
+    const model = this.table.get(name);
+    if (!model) return true;
+    if (model.versions.size === 0)
+      return model.modelState === undefined || isUnloadedReason(model.modelReason);
+    return [...model.versions.values()].every((v) => v.state === 'UNAVAILABLE' && isUnloadedReason(v.reason));
+  }
+
+  private composingState(name: string): ComposingState {
+    const model = this.table.get(name);
+    const ready = this.table.readyVersions(name).map((v) => v.version);
+    const state: ComposingState = { exists: model !== undefined, ready };
+    if (
+      model?.modelState === 'UNAVAILABLE' &&
+      !isUnloadedReason(model.modelReason) &&
+      model.modelReason !== ''
+    ) {
+      state.configError = model.modelReason;
+    }
+    const failed = [...(model?.versions.values() ?? [])].find(
+      (v) => v.state === 'UNAVAILABLE' && !isUnloadedReason(v.reason),
+    );
+    if (failed) state.loadError = failed.reason;
+    return state;
+  }
+
+  /** Takes down the READY ensembles that use `name` (nested ones first); they return when it is loaded again. */
+  private async suspendDependents(name: string, visiting: Set<string>): Promise<void> {
+    for (const ensemble of this.ensembles.dependentsOf(name)) {
+      if (visiting.has(ensemble) || this.table.readyVersions(ensemble).length === 0) continue;
+      visiting.add(ensemble);
+      await this.suspendDependents(ensemble, visiting);
+      const model = this.table.get(ensemble);
+      if (!model) continue;
+      this.log.info(`unloading ensemble '${ensemble}': its composing model '${name}' is being unloaded`);
+      this.ensembles.suspend(ensemble, name);
+      // Not through the ensemble's lock: a load of it may be waiting on this very model.
+      await this.unloadVersions(ensemble, [...model.versions.values()]);
+      for (const v of model.versions.values()) {
+        v.reason = `${UNLOADED_REASON}: composing model '${name}' was unloaded`;
+      }
+    }
+  }
+
+  /** Loads again the ensembles that were taken down only because `name` was unloaded. */
+  private async resumeEnsembles(name: string): Promise<void> {
+    if (this.table.readyVersions(name).length === 0) return;
+    for (const ensemble of this.ensembles.resumable(name)) {
+      this.log.info(`loading ensemble '${ensemble}' again: its composing model '${name}' is back`);
+      await this.serialized(ensemble, () => this.loadNow(ensemble)).catch((e: unknown) => {
+        this.log.error(`failed to load '${ensemble}': ${messageOf(e)}`);
+      });
+      await this.resumeEnsembles(ensemble);
+    }
+  }
+
+  /** `unload_dependents`: the composing models only this ensemble pulled in, recursively. */
+  private async unloadComposing(ensemble: string): Promise<void> {
+    for (const m of this.ensembles.composingOf(ensemble)?.keys() ?? []) {
+      if (this.ensembles.isExplicit(m)) continue;
+      const stillUsed = this.ensembles
+        .dependentsOf(m)
+        .some((other) => other !== ensemble && this.table.readyVersions(other).length > 0);
+      if (stillUsed || this.table.readyVersions(m).length === 0) continue;
+      await this.serialized(m, () => this.unloadNow(m));
+      await this.unloadComposing(m);
+    }
   }
 
   private async unloadNow(name: string): Promise<void> {

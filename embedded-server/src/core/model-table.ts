@@ -31,6 +31,11 @@ export interface ModelEntry<R> {
 
 export const UNLOADED_REASON = 'unloaded';
 
+/** "unloaded", or "unloaded: <why>" for an ensemble taken down with one of its composing models. */
+export function isUnloadedReason(reason: string): boolean {
+  return reason === UNLOADED_REASON || reason.startsWith(`${UNLOADED_REASON}: `);
+}
+
 function unknownModel(name: string, detail: string, code: 'NOT_FOUND' | 'UNAVAILABLE'): InferenceError {
   return new InferenceError(code, `Request for unknown model: '${name}' ${detail}`);
 }
@@ -132,12 +137,12 @@ export class ModelTable<R> {
   allReady(): boolean {
     for (const model of this.models.values()) {
       if (model.versions.size === 0) {
-        if (model.modelState !== undefined && model.modelReason !== UNLOADED_REASON) return false;
+        if (model.modelState !== undefined && !isUnloadedReason(model.modelReason)) return false;
         continue;
       }
       for (const v of model.versions.values()) {
         if (v.state === 'READY') continue;
-        if (v.state === 'UNAVAILABLE' && v.reason === UNLOADED_REASON) continue;
+        if (v.state === 'UNAVAILABLE' && isUnloadedReason(v.reason)) continue;
         return false;
       }
     }

@@ -18,6 +18,7 @@ import {
   DEFAULT_MAX_INSTANCES_PER_MODEL,
   DEFAULT_MAX_INSTANCES_TOTAL,
 } from '../repository/config-limits.ts';
+import { ENSEMBLE_PLATFORM } from '../repository/normalize.ts';
 import { loadModelConfig } from '../repository/repository-scan.ts';
 import { assertServable } from '../repository/servable.ts';
 import { bucketPlanFor } from '../runtime/batch-buckets.ts';
@@ -26,10 +27,12 @@ import { createOrtInstance } from '../runtime/ort-instance.ts';
 import { ModelLoadError } from '../runtime/runtime-errors.ts';
 import { type InstanceKind, sessionOptionsFromConfig } from '../runtime/session-options.ts';
 import { loadStateSpecs } from '../scheduler/implicit-state.ts';
+import type { ComposingResolver } from '../scheduler/ensemble-scheduler.ts';
 import { createScheduler } from '../scheduler/model-scheduler.ts';
 import { createSequenceBatcher } from '../scheduler/sequence-batcher.ts';
 import { runWarmup } from '../scheduler/warmup.ts';
 import { ModelStatsRecorder } from '../stats/model-stats.ts';
+import { createEnsembleRuntime } from './ensemble-runtime.ts';
 import type { ModelBackend, ModelSource, VersionRuntime, VersionSource } from './model-backend.ts';
 import type { Logger } from './model-manager.ts';
 import type { ModelInstance } from './types.ts';
@@ -132,8 +135,21 @@ export class OrtModelBackend implements ModelBackend {
     return { name, config: loaded.config, versions: loaded.versions };
   }
 
-  async loadVersion(model: ModelSource, version: VersionSource): Promise<VersionRuntime> {
+  async loadVersion(
+    model: ModelSource,
+    version: VersionSource,
+    context?: { resolveComposing: ComposingResolver },
+  ): Promise<VersionRuntime> {
     const config = model.config;
+    if (config.platform === ENSEMBLE_PLATFORM) {
+      if (!context)
+        throw new ModelLoadError(`ensemble '${model.name}' was loaded without its composing models`);
+      return createEnsembleRuntime(model, version, {
+        clock: this.clock,
+        resolve: context.resolveComposing,
+        ...(this.cache ? { cache: this.cache } : {}),
+      });
+    }
     const plans = planInstances(config.instanceGroup);
     if (plans.some((p) => p.kind === 'KIND_GPU')) {
       const probe = await this.probe();

@@ -42,6 +42,11 @@ export interface InferRequest {
   sequence?: SequenceParameters;
   /** Stage timestamps, only when the server traces stages (benchmarks); see stats/stage-trace.ts. */
   stamps?: StageStamps;
+  /**
+   * Triton's secondary stats aggregator: an ensemble step's request also reports the compute durations it
+   * was charged to the ensemble request that sent it.
+   */
+  secondaryStats?: (timings: ExecutionTimings) => void;
 }
 
 export interface InferResponse {

@@ -19,9 +19,8 @@ function unsupported(message: string): ConfigError {
 export function assertServable(config: ModelConfig): void {
   const m = config.name;
   const scheduling = config.schedulingChoice.case;
-  if (scheduling === 'ensembleScheduling') {
-    throw unsupported(`ensemble scheduling is not supported by ${SERVER}: model '${m}' cannot be loaded`);
-  }
+  // Ensembles run no backend of their own: their composing models are judged when they load.
+  if (scheduling === 'ensembleScheduling') return;
   if (scheduling === 'sequenceBatching' && config.schedulingChoice.value?.iterativeSequence) {
     throw unsupported(`iterative sequences are not supported by ${SERVER}: model '${m}' cannot be loaded`);
   }

@@ -648,6 +648,7 @@ class Scheduler implements ModelScheduler {
         ...timings,
         cacheMissNs,
       });
+      e.request.secondaryStats?.(timings);
       this.settle(e, () => e.resolve(responses[i] as InferResponse));
     });
   }

@@ -1,0 +1,454 @@
+/**
+ * Triton's ensemble scheduler (core:src/ensemble_scheduler/ensemble_scheduler.cc) for one ensemble version.
+ *
+ * A request walks the compiled data flow ({@link compileEnsemble}): a step starts as soon as every tensor it
+ * reads is ready, so independent steps run at the same time (fan-out) and a step reading several branches
+ * waits for all of them (fan-in). Every step is an ordinary request to its composing model, validated by
+ * that model's rules and queued in that model's own scheduler, so concurrent ensemble requests are dynamically
+ * batched inside the composing models. Steps carry the ensemble request's id, parameters, priority, timeout
+ * and cancellation signal; steps whose outputs nobody asked for are pruned.
+ *
+ * Tensors pass between steps by reference. Model instances take ownership of (detach) the buffers they are
+ * handed, so a tensor is handed over only to its last reader, and only when no other live tensor of this
+ * request shares its buffer (request bodies hold several inputs); earlier readers get a copy. A single-reader
+ * chain therefore never copies here.
+ *
+ * A failing step fails the ensemble request with Triton's text `in ensemble '<e>', <step error>` (the step's
+ * status code) once its other in-flight steps have finished; no new step starts after a failure.
+ *
+ * Statistics are Triton's for ensembles: per request `success`/`fail` (request end − arrival), `queue` (the
+ * ensemble's own scheduling delay, near zero), and `compute_input/infer/output` as the sums of what the
+ * composing models charged this request's steps; one "execution" of the request's batch size per successful
+ * request. The composing models keep their own statistics. With `response_cache` enabled the ensemble caches
+ * its top-level responses.
+ */
+import type { Clock } from '../../../src/protocol/clock.ts';
+import type { ModelConfig } from '../../../src/protocol/gen/model_config_pb.ts';
+import { InferenceError, isInferenceError } from '../../../src/protocol/status.ts';
+import type { Tensor } from '../../../src/protocol/tensor.ts';
+import { ResponseCache } from '../cache/response-cache.ts';
+import type { ExecutionTimings, InferRequest, InferResponse } from '../core/types.ts';
+import type { RequestValidator } from '../core/validate-request.ts';
+import { requestIdPrefix } from '../core/validate-request.ts';
+import type { ModelStatsRecorder } from '../stats/model-stats.ts';
+import {
+  compileEnsemble,
+  type EnsemblePlan,
+  type PrunedPlan,
+  prunePlan,
+  reshapeTensorDims,
+  type StepPlan,
+} from './ensemble-plan.ts';
+import { stoppingError } from './model-scheduler.ts';
+
+/** A composing model version as a step sees it. */
+export interface ComposingModel {
+  readonly version: string;
+  readonly config: ModelConfig;
+  readonly validate: RequestValidator;
+  infer(request: InferRequest): Promise<InferResponse>;
+}
+
+/** Finds the READY version a step uses ('' = latest); throws Triton's NOT_FOUND / UNAVAILABLE texts. */
+export type ComposingResolver = (modelName: string, modelVersion: string) => ComposingModel;
+
+export interface EnsembleSchedulerOptions {
+  config: ModelConfig;
+  version: string;
+  clock: Clock;
+  stats: ModelStatsRecorder;
+  resolve: ComposingResolver;
+  cache?: ResponseCache;
+  cacheEnabled: boolean;
+}
+
+export interface EnsembleScheduler {
+  enqueue(request: InferRequest): Promise<InferResponse>;
+  /** Ensemble requests accepted and not yet answered. */
+  inflightCount(): number;
+  stop(): void;
+  drain(): Promise<void>;
+}
+
+/** Pruned plans kept per distinct set of requested outputs; more distinct sets than this are recomputed. */
+const MAX_PRUNED_PLANS = 64;
+
+/** Per-step limit of in-flight requests (`max_inflight_requests`), shared by all ensemble requests. */
+class StepLimiter {
+  private inflight = 0;
+  private readonly waiters: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+  acquire(): Promise<void> | undefined {
+    if (this.inflight < this.limit) {
+      this.inflight += 1;
+      return undefined;
+    }
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+  release(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.inflight -= 1;
+  }
+}
+
+interface Value {
+  /** null: an optional ensemble input the request left out, or an output a step did not produce. */
+  tensor: Tensor | null;
+  /** Triton's tensor batch size: the first dim when the writer batches, 0 when it does not. */
+  batchSize: number;
+  /** Readers still to come (needed steps, plus one when it is a requested output). */
+  readers: number;
+  /** Whether the buffer may be handed to a model instance (not a response cache's copy). */
+  ownable: boolean;
+}
+
+class EnsembleRequest {
+  private readonly values: (Value | undefined)[];
+  private readonly waiting: Int32Array;
+  private readonly liveOnBuffer = new Map<ArrayBufferLike, number>();
+  private readonly resolved = new Map<string, ComposingModel>();
+  private inflightSteps = 0;
+  private outputsPending: number;
+  private error: InferenceError | undefined;
+  private finished = false;
+  readonly timings: ExecutionTimings = { computeInputNs: 0, computeInferNs: 0, computeOutputNs: 0 };
+
+  constructor(
+    private readonly scheduler: Scheduler,
+    private readonly plan: EnsemblePlan,
+    private readonly pruned: PrunedPlan,
+    private readonly request: InferRequest,
+    private readonly done: (outcome: InferResponse | InferenceError) => void,
+  ) {
+    this.values = new Array(plan.tensorNames.length);
+    this.waiting = new Int32Array(plan.steps.length);
+    for (const step of plan.steps) this.waiting[step.index] = step.reads.length;
+    this.outputsPending = pruned.outputs.length;
+  }
+
+  start(): void {
+    try {
+      // Triton takes every composing model's handle up front: an unloaded one fails the request at once.
+      for (const step of this.plan.steps) {
+        if (this.pruned.needed[step.index]) this.composing(step);
+      }
+      const batchSize = this.plan.batching ? (this.request.inputs[0]?.shape[0] ?? 0) : 0;
+      const given = new Set<number>();
+      const ready: number[] = [];
+      for (const t of this.request.inputs) {
+        const input = this.plan.inputs.get(t.name);
+        if (!input) continue;
+        given.add(input.tensor);
+        this.setValue(input.tensor, { tensor: t, batchSize, readers: 0, ownable: true });
+        ready.push(input.tensor);
+      }
+      for (const input of this.plan.inputs.values()) {
+        if (given.has(input.tensor) || !input.optional) continue;
+        this.setValue(input.tensor, { tensor: null, batchSize, readers: 0, ownable: false });
+        ready.push(input.tensor);
+      }
+      this.advance(ready);
+    } catch (e) {
+      this.fail(e);
+    }
+    this.settleIfIdle();
+  }
+
+  private composing(step: StepPlan): ComposingModel {
+    const key = `${step.modelName}\0${step.modelVersion}`;
+    let model = this.resolved.get(key);
+    if (!model) {
+      model = this.scheduler.resolve(step.modelName, step.modelVersion);
+      this.resolved.set(key, model);
+    }
+    return model;
+  }
+
+  private setValue(tensor: number, value: Value): void {
+    value.readers = this.pruned.readers[tensor] as number;
+    this.values[tensor] = value;
+    if (value.tensor && value.readers > 0) {
+      const buffer = value.tensor.data.buffer;
+      this.liveOnBuffer.set(buffer, (this.liveOnBuffer.get(buffer) ?? 0) + 1);
+    }
+  }
+
+  /** Tensors just became ready: starts the needed steps that now have all their inputs, or completes. */
+  private advance(readyTensors: readonly number[]): void {
+    for (const t of readyTensors) {
+      if (this.pruned.outputs.some((o) => o.tensor === t)) this.outputsPending -= 1;
+      for (const s of this.plan.consumers[t] ?? []) {
+        if (!this.pruned.needed[s]) continue;
+        const left = (this.waiting[s] as number) - 1;
+        this.waiting[s] = left;
+        if (left === 0 && this.error === undefined) this.runStep(this.plan.steps[s] as StepPlan);
+      }
+    }
+  }
+
+  private runStep(step: StepPlan): void {
+    const model = this.composing(step);
+    const inputs = this.stepInputs(step, model);
+    const request: InferRequest = {
+      id: this.request.id,
+      modelName: step.modelName,
+      modelVersion: step.modelVersion,
+      inputs,
+      outputs: step.outputs.map((o) => ({ name: o.modelOutput })),
+      parameters: this.request.parameters,
+      priority: this.request.priority,
+      timeoutUs: this.request.timeoutUs,
+      binaryDataOutput: false,
+      receivedNs: this.scheduler.clock.nowNs(),
+      ...(this.request.signal ? { signal: this.request.signal } : {}),
+      secondaryStats: (t) => {
+        this.timings.computeInputNs += t.computeInputNs;
+        this.timings.computeInferNs += t.computeInferNs;
+        this.timings.computeOutputNs += t.computeOutputNs;
+      },
+    };
+    const validation = model.validate(request);
+    // Triton's request batch size is 0 for a model that does not batch (reshapeTensorDims relies on it).
+    const batchSize = model.config.maxBatchSize > 0 ? validation.batchSize : 0;
+    const ownable = !(model.config.responseCache?.enable ?? false);
+    this.inflightSteps += 1;
+    const limiter = this.scheduler.limiters[step.index];
+    const gate = limiter?.acquire();
+    const run = (): void => {
+      model.infer(request).then(
+        (response) => {
+          limiter?.release();
+          this.stepDone(step, response, batchSize, ownable);
+        },
+        (e: unknown) => {
+          limiter?.release();
+          this.inflightSteps -= 1;
+          this.fail(e);
+          this.settleIfIdle();
+        },
+      );
+    };
+    if (gate) void gate.then(run);
+    else run();
+  }
+
+  /** The step's input tensors: renamed views, the buffer handed over only where this is its last use. */
+  private stepInputs(step: StepPlan, model: ComposingModel): Tensor[] {
+    const released = new Map<ArrayBufferLike, number>();
+    for (const t of step.reads) {
+      const v = this.values[t] as Value;
+      v.readers -= 1;
+      if (v.readers === 0 && v.tensor) {
+        const b = v.tensor.data.buffer;
+        released.set(b, (released.get(b) ?? 0) + 1);
+      }
+    }
+    const batching = model.config.maxBatchSize > 0;
+    const inputs: Tensor[] = [];
+    for (const { modelInput, tensor } of step.inputs) {
+      const v = this.values[tensor] as Value;
+      const t = v.tensor;
+      if (!t) continue;
+      const spec = model.config.input.find((i) => i.name === modelInput);
+      const shape = spec ? reshapeTensorDims(spec.dims.map(Number), batching, v.batchSize, t.shape) : t.shape;
+      const buffer = t.data.buffer;
+      const handOver =
+        v.ownable &&
+        v.readers === 0 &&
+        (this.liveOnBuffer.get(buffer) ?? 0) - (released.get(buffer) ?? 0) === 0;
+      inputs.push({
+        name: modelInput,
+        datatype: t.datatype,
+        shape,
+        data: handOver ? t.data : t.data.slice(),
+      });
+    }
+    for (const [b, n] of released) {
+      const left = (this.liveOnBuffer.get(b) ?? 0) - n;
+      if (left > 0) this.liveOnBuffer.set(b, left);
+      else this.liveOnBuffer.delete(b);
+    }
+    return inputs;
+  }
+
+  private stepDone(step: StepPlan, response: InferResponse, batchSize: number, ownable: boolean): void {
+    this.inflightSteps -= 1;
+    if (this.error === undefined && !this.finished) {
+      try {
+        const ready: number[] = [];
+        for (const o of step.outputs) {
+          const t = response.outputs.find((x) => x.name === o.modelOutput) ?? null;
+          this.setValue(o.tensor, { tensor: t, batchSize, readers: 0, ownable });
+          ready.push(o.tensor);
+        }
+        this.advance(ready);
+      } catch (e) {
+        this.fail(e);
+      }
+    }
+    this.settleIfIdle();
+  }
+
+  private fail(e: unknown): void {
+    if (this.error !== undefined) return;
+    const cause = isInferenceError(e)
+      ? e
+      : new InferenceError('INTERNAL', e instanceof Error ? e.message : String(e));
+    this.error = new InferenceError(cause.code, `in ensemble '${this.plan.name}', ${cause.message}`);
+  }
+
+  /** Answers once nothing is in flight: with the outputs, the first error, or Triton's deadlock error. */
+  private settleIfIdle(): void {
+    if (this.finished || this.inflightSteps > 0) return;
+    if (this.error === undefined && this.outputsPending > 0) {
+      this.error = new InferenceError(
+        'INVALID_ARG',
+        `in ensemble '${this.plan.name}', ${requestIdPrefix(this.request.id)}unexpected deadlock, at least one ` +
+          'output is not set while no more ensemble steps can be made',
+      );
+    }
+    this.finished = true;
+    if (this.error !== undefined) {
+      this.done(this.error);
+      return;
+    }
+    const outputs: Tensor[] = [];
+    for (const o of this.pruned.outputs) {
+      const v = this.values[o.tensor] as Value;
+      if (!v.tensor) continue;
+      const shape = reshapeTensorDims(o.dims, this.plan.batching, v.batchSize, v.tensor.shape);
+      outputs.push({ name: o.name, datatype: v.tensor.datatype, shape, data: v.tensor.data });
+    }
+    this.done({
+      id: this.request.id,
+      modelName: this.request.modelName,
+      modelVersion: this.scheduler.version,
+      outputs,
+    });
+  }
+}
+
+class Scheduler implements EnsembleScheduler {
+  readonly clock: Clock;
+  readonly version: string;
+  readonly resolve: ComposingResolver;
+  readonly limiters: (StepLimiter | undefined)[];
+  private readonly plan: EnsemblePlan;
+  private readonly stats: ModelStatsRecorder;
+  private readonly cache: ResponseCache | undefined;
+  private readonly pruned = new Map<string, PrunedPlan>();
+  private inflight = 0;
+  private stopped = false;
+  private drainWaiters: (() => void)[] = [];
+
+  constructor(options: EnsembleSchedulerOptions) {
+    this.plan = compileEnsemble(options.config);
+    this.clock = options.clock;
+    this.version = options.version;
+    this.resolve = options.resolve;
+    this.stats = options.stats;
+    this.cache = options.cacheEnabled ? options.cache : undefined;
+    const limit = Number(
+      options.config.schedulingChoice.case === 'ensembleScheduling'
+        ? options.config.schedulingChoice.value.maxInflightRequests
+        : 0,
+    );
+    this.limiters = this.plan.steps.map(() => (limit > 0 ? new StepLimiter(limit) : undefined));
+  }
+
+  enqueue(request: InferRequest): Promise<InferResponse> {
+    if (this.stopped) return Promise.reject(stoppingError(request.id));
+    const enqueueNs = this.clock.nowNs();
+    let cacheKey: string | undefined;
+    let cacheLookupNs = 0;
+    if (this.cache) {
+      cacheKey = ResponseCache.key(this.plan.name, this.version, request.inputs);
+      const cached = this.cache.lookup(cacheKey);
+      cacheLookupNs = this.clock.nowNs() - enqueueNs;
+      if (cached) {
+        const wanted = request.outputs;
+        const outputs = cached.filter((t) => wanted.length === 0 || wanted.some((o) => o.name === t.name));
+        this.stats.recordCacheHit({
+          requestNs: this.clock.nowNs() - request.receivedNs,
+          queueNs: 0,
+          cacheHitNs: cacheLookupNs,
+        });
+        return Promise.resolve({
+          id: request.id,
+          modelName: request.modelName,
+          modelVersion: this.version,
+          outputs,
+        });
+      }
+    }
+    const pruned = this.prunedFor(request);
+    this.inflight += 1;
+    return new Promise<InferResponse>((resolve, reject) => {
+      const computeStartNs = this.clock.nowNs();
+      const batchSize = this.plan.batching ? Math.max(1, request.inputs[0]?.shape[0] ?? 1) : 1;
+      const context = new EnsembleRequest(this, this.plan, pruned, request, (outcome) => {
+        this.inflight -= 1;
+        if (outcome instanceof InferenceError) {
+          this.stats.recordFailure('OTHER', this.clock.nowNs() - request.receivedNs);
+          reject(outcome);
+        } else {
+          let cacheMissNs: number | undefined;
+          // Only a response with every output can answer a later request for any subset of them.
+          if (this.cache && cacheKey !== undefined && outcome.outputs.length === this.plan.outputs.length) {
+            const insertStartNs = this.clock.nowNs();
+            this.cache.insert(cacheKey, outcome.outputs);
+            cacheMissNs = cacheLookupNs + (this.clock.nowNs() - insertStartNs);
+          }
+          const t = context.timings;
+          this.stats.recordSuccess({
+            batchSize,
+            requestNs: this.clock.nowNs() - request.receivedNs,
+            queueNs: computeStartNs - enqueueNs,
+            ...t,
+            ...(cacheMissNs !== undefined ? { cacheMissNs } : {}),
+          });
+          this.stats.recordExecution({ batchSize, ...t });
+          resolve(outcome);
+        }
+        this.checkDrained();
+      });
+      context.start();
+    });
+  }
+
+  private prunedFor(request: InferRequest): PrunedPlan {
+    const names = request.outputs.map((o) => o.name);
+    const key = names.length === 0 ? '' : [...names].sort().join('\0');
+    let pruned = this.pruned.get(key);
+    if (!pruned) {
+      pruned = prunePlan(this.plan, names);
+      if (this.pruned.size < MAX_PRUNED_PLANS) this.pruned.set(key, pruned);
+    }
+    return pruned;
+  }
+
+  inflightCount(): number {
+    return this.inflight;
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  drain(): Promise<void> {
+    if (this.inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private checkDrained(): void {
+    if (this.inflight !== 0 || this.drainWaiters.length === 0) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+export function createEnsembleScheduler(options: EnsembleSchedulerOptions): EnsembleScheduler {
+  return new Scheduler(options);
+}
