@@ -238,7 +238,12 @@ describe('ensembles on a real server', () => {
     for (const [name, config] of Object.entries(ENSEMBLES)) {
       await repo.addModel(name, { config, onnx: new Uint8Array() });
     }
-    server = await startServer({ modelRepository: repo.dir });
+    // Explicit model control (all models at startup) so that the load/unload API is allowed.
+    server = await startServer({
+      modelRepository: repo.dir,
+      modelControlMode: 'explicit',
+      loadModels: ['*'],
+    });
   });
 
   after(async () => {
@@ -490,5 +495,42 @@ describe('ensembles on a real server', () => {
     assert.equal(await state('ens_ctl'), 'READY', 'ensemble loaded');
     assert.equal((await unload('ens_ctl', true)).status, 200);
     assert.equal(await state('ctl_model'), 'UNAVAILABLE');
+  });
+});
+
+describe('ensembles under --model-control-mode=explicit --load-model=<ensemble>', () => {
+  it('loading only the ensemble loads its composing models too; others stay unloaded', async () => {
+    const repo = await tempRepository({
+      ctl_model: MODELS.ctl_model as { config: string; onnx: Uint8Array },
+      id_a: MODELS.id_a as { config: string; onnx: Uint8Array },
+    });
+    await repo.addModel('ens_ctl', { config: ENSEMBLES.ens_ctl as string, onnx: new Uint8Array() });
+    const server = await startServer({
+      modelRepository: repo.dir,
+      modelControlMode: 'explicit',
+      loadModels: ['ens_ctl'],
+    });
+    try {
+      const entries = (await postJson(`${server.httpUrl}/v2/repository/index`, {})).json() as {
+        name: string;
+        state?: string;
+      }[];
+      assert.deepEqual(
+        entries.map((e) => [e.name, e.state ?? '-']),
+        [
+          ['ctl_model', 'READY'],
+          ['ens_ctl', 'READY'],
+          ['id_a', '-'],
+        ],
+        'id_a is listed, never loaded',
+      );
+      const r = await postJson(`${server.httpUrl}/v2/models/ens_ctl/infer`, {
+        inputs: [{ name: 'IN', datatype: 'FP32', shape: [1, 2], data: [5, 6] }],
+      });
+      assert.deepEqual((r.json() as InferJson).outputs?.[0]?.data, [5, 6]);
+    } finally {
+      await server.stop({ timeoutMs: 10_000 });
+      await repo.remove();
+    }
   });
 });
