@@ -10,7 +10,7 @@ import type { BenchConfig } from '../config/bench-config-schema.ts';
 import { configToFlags, flagsToConfig, mergeFlags } from '../config/config-flags.ts';
 import { effectiveConfig, renderConfigYaml } from '../config/effective-config.ts';
 import { loadBenchConfig } from '../config/load-config.ts';
-import { ExitCode, signalExitCode } from '../errors.ts';
+import { ExitCode, type ExitCodeValue, signalExitCode } from '../errors.ts';
 import { renderHtmlReport } from '../html/report-html.ts';
 import {
   CLAMPED_NETWORK_TIME_WARNING,
@@ -22,6 +22,7 @@ import { serializeRunResult } from '../report/json-record.ts';
 import type { RunResult } from '../report/model.ts';
 import { profileExportChunks, renderProfileExport } from '../report/profile-export.ts';
 import type { RequestTrace } from '../report/request-trace.ts';
+import { generatorWarningLines } from '../report/text-level.ts';
 import { renderSettingsLines } from '../report/text-settings.ts';
 import { renderSummary } from '../report/text-summary.ts';
 import { runCompare } from './compare-command.ts';
@@ -37,6 +38,7 @@ import {
   type RawFlags,
   type ReportFlags,
 } from './options.ts';
+import { checkOutputPaths, dataOnStdout, type PathProbe, STDOUT_PATH } from './output-paths.ts';
 import { createProgress, type ProgressStream, progressPlanOf } from './progress.ts';
 import { runReport } from './report-command.ts';
 import { type FileView, resolveSettings } from './resolve-settings.ts';
@@ -49,6 +51,8 @@ export interface CliIo {
 }
 
 export interface CliFiles extends FileView {
+  /** Looks at output paths before the run (output-paths.ts); default: the real file system. */
+  probe?: PathProbe;
   /** `exclusive`: fail if the file exists (perf_analyzer's profile export rule). */
   writeText(path: string, text: string, exclusive: boolean): void;
   /** Writes the chunks one after the other (a file larger than one string can be); else writeText is used. */
@@ -194,6 +198,7 @@ export async function main(
       case 'profile': {
         const { flags } = withConfigFile(invocation.flags, d.files);
         const resolved = resolveSettings(flags, { programName: d.programName, files: d.files });
+        checkOutputPaths(resolved.output, d.files.probe);
         return await profile(resolved, io, d);
       }
     }
@@ -237,12 +242,14 @@ function withConfigFile(cliFlags: RawFlags, files: CliFiles): { flags: RawFlags;
 
 async function profile(resolved: ResolvedRun, io: CliIo, d: MainDeps): Promise<number> {
   const { output } = resolved;
+  // With `--json -` or `-f -`, stdout carries that file alone: the human report goes to stderr.
+  const text = dataOnStdout(output) ? io.stderr : io.stdout;
   for (const warning of resolved.warnings) io.stderr.write(`${warning}\n`);
-  if (!output.quiet) io.stdout.write(renderSettingsLines(resolved.settings).join('\n') + '\n\n');
+  if (!output.quiet) text.write(renderSettingsLines(resolved.settings).join('\n') + '\n\n');
   const progress = createProgress(io.stderr, output.progress, progressPlanOf(resolved.settings));
   const levels = output.quiet
     ? undefined
-    : createLevelPrinter(io.stdout, resolved.settings, { verbose: output.verbose });
+    : createLevelPrinter(text, resolved.settings, { verbose: output.verbose });
   let measured: MeasuredRun;
   try {
     measured = await d.runBenchmark(resolved, {
@@ -259,44 +266,85 @@ async function profile(resolved: ResolvedRun, io: CliIo, d: MainDeps): Promise<n
   // The per-request times go to the profile export only, never into the record.
   const { requestTrace, ...record } = measured;
   const { result, verdicts } = applyGates(record, resolved.thresholds);
-  for (const warning of result.warnings) io.stderr.write(`${warning}\n`);
+  for (const warning of [...result.warnings, ...generatorWarningLines(result)])
+    io.stderr.write(`${warning}\n`);
   if (levels) {
     levels.finish(result);
-    io.stdout.write(renderSummary(result));
+    text.write(renderSummary(result));
   }
   const written: string[] = [];
-  writeOutputs(result, resolved, io, recordingWrites(d.files, written), requestTrace);
+  const writeCode = writeOutputs(result, resolved, io, recordingWrites(d.files, written), requestTrace);
   if (verdicts.length > 0) io.stderr.write(renderThresholdSection(verdicts));
   if (written.length > 0 && !output.quiet) io.stderr.write(filesWrittenLine(written));
-  return exitCodeAfterGates(result.exitCode, verdicts);
+  const code = exitCodeAfterGates(result.exitCode, verdicts);
+  return code === ExitCode.Success ? writeCode : code;
 }
 
-/** The files a run asked for. perf_analyzer writes the CSV only when some level was reported; so do we. */
+/**
+ * The files a run asked for, each written on its own: one that fails (the paths were checked before the run,
+ * but a disk can fill) is reported on stderr and the others are still written. Returns the exit code of the
+ * writing: 0, or 3 when an output could not be written (99 when the record itself could not be formed).
+ */
 function writeOutputs(
   result: RunResult,
   resolved: ResolvedRun,
   io: CliIo,
   files: CliFiles,
   requestTrace: RequestTrace | undefined,
-): void {
+): ExitCodeValue {
   const { output } = resolved;
+  let code: ExitCodeValue = ExitCode.Success;
+  const write = (
+    flag: string,
+    path: string,
+    render: () => string | Iterable<string>,
+    exclusive = false,
+  ): void => {
+    try {
+      const content = render();
+      if (path === STDOUT_PATH) {
+        for (const chunk of typeof content === 'string' ? [content] : content) io.stdout.write(chunk);
+      } else if (typeof content === 'string') {
+        files.writeText(path, content, exclusive);
+      } else if (files.writeChunks) {
+        files.writeChunks(path, content, exclusive);
+      } else {
+        files.writeText(path, [...content].join(''), exclusive);
+      }
+    } catch (error) {
+      const internal = !(error instanceof Error && 'code' in error);
+      io.stderr.write(
+        `error: ${flag} ${path} was not written: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
+      if (code === ExitCode.Success) code = internal ? ExitCode.Unexpected : ExitCode.BadOptions;
+    }
+  };
   if (output.csvFile !== undefined) {
-    const csv = renderCsv(result, { verboseCsv: output.verboseCsv, extraCsvColumns: output.extraCsvColumns });
-    files.writeText(output.csvFile, csv, false);
-    for (const composing of renderComposingCsvs(result, output.csvFile)) {
-      files.writeText(composing.path, composing.content, false);
+    const csvFile = output.csvFile;
+    write('-f', csvFile, () =>
+      renderCsv(result, { verboseCsv: output.verboseCsv, extraCsvColumns: output.extraCsvColumns }),
+    );
+    if (csvFile !== STDOUT_PATH) {
+      for (const composing of renderComposingCsvs(result, csvFile)) {
+        write('-f', composing.path, () => composing.content);
+      }
     }
     if (hasClampedNetworkTime(result)) io.stderr.write(`${CLAMPED_NETWORK_TIME_WARNING}\n`);
   }
-  if (output.jsonFile !== undefined) files.writeText(output.jsonFile, serializeRunResult(result), false);
-  if (output.htmlFile !== undefined) files.writeText(output.htmlFile, renderHtmlReport(result), false);
+  if (output.jsonFile !== undefined) write('--json', output.jsonFile, () => serializeRunResult(result));
+  if (output.htmlFile !== undefined) write('--html', output.htmlFile, () => renderHtmlReport(result));
   if (output.profileExportFile !== undefined) {
-    if (files.writeChunks) {
-      files.writeChunks(output.profileExportFile, profileExportChunks(result, requestTrace), true);
-    } else {
-      files.writeText(output.profileExportFile, renderProfileExport(result, requestTrace), true);
-    }
+    write(
+      '--profile-export-file',
+      output.profileExportFile,
+      () =>
+        files.writeChunks
+          ? profileExportChunks(result, requestTrace)
+          : renderProfileExport(result, requestTrace),
+      true,
+    );
   }
+  return code;
 }
 
 /**

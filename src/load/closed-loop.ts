@@ -7,6 +7,7 @@
  * finish their current request and stop.
  */
 import type { InferClient, PreparedRequest } from '../transport/client.ts';
+import { backoffDelayMs, isConnectionFailure } from './connect-backoff.ts';
 import { requestCycle } from './request-cycle.ts';
 import type { RequestObserver } from './request-observer.ts';
 
@@ -21,7 +22,11 @@ export interface ClosedLoopOptions {
   callMode: CallMode;
   /** Total sends allowed (perf_analyzer --request-count, warm-up included); undefined = unbounded. */
   maxSends?: number;
+  /** Waits `ms` (the back-off after connection failures, connect-backoff.ts); default: an unref'd timer. */
+  sleep?: (ms: number) => Promise<void>;
 }
+
+const timerSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 interface Slot {
   active: boolean;
@@ -70,7 +75,13 @@ export class ClosedLoop {
 
   private async run(slot: Slot): Promise<void> {
     const { client, requests, observer, timeoutMs, maxSends } = this.options;
+    const sleep = this.options.sleep ?? timerSleep;
+    let connectFailures = 0;
     while (slot.active && !this.stopped && (maxSends === undefined || this.sends < maxSends)) {
+      if (connectFailures > 0) {
+        await sleep(backoffDelayMs(connectFailures));
+        if (!slot.active || this.stopped) break;
+      }
       const index = this.nextRequest();
       this.sends++;
       this.outstanding++;
@@ -78,6 +89,7 @@ export class ClosedLoop {
       const outcome = await client.infer(requests[index]!, timeoutMs);
       this.outstanding--;
       observer.onCompleted(outcome, undefined, index);
+      connectFailures = !outcome.ok && isConnectionFailure(outcome.errorKind) ? connectFailures + 1 : 0;
       if (this.outstanding === 0 && this.drainWaiters.length > 0) {
         const waiters = this.drainWaiters;
         this.drainWaiters = [];

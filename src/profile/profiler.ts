@@ -40,7 +40,7 @@ import { createLoadDriver, type LoadDriver } from './load-driver.ts';
 import {
   errorRateMessage,
   latencyLimitMessage,
-  NO_VALID_REQUESTS,
+  noValidRequestsMessage,
   STABLE_FAILED,
   unstableMessage,
 } from './messages.ts';
@@ -91,6 +91,41 @@ export interface ProfileOutcome {
   requestTrace?: RequestTrace;
   warnings: string[];
   exitCode: number;
+}
+
+/** Most a statistics call may take between windows (ms), whatever the flags say. */
+export const MAX_STATS_CALL_MS = 30_000;
+/** Least a statistics call is given (ms): a 100 ms window still leaves a loaded server time to answer. */
+export const MIN_STATS_CALL_MS = 1_000;
+
+/**
+ * The bound on one statistics call between windows: --request-timeout when set, else the window length (time
+ * windows) or 5 s (count windows), within [MIN_STATS_CALL_MS, MAX_STATS_CALL_MS].
+ */
+export function statsCallTimeoutMs(settings: ProfileSettings): number {
+  const m = settings.measurement;
+  const wanted =
+    settings.requestTimeoutMs > 0
+      ? settings.requestTimeoutMs
+      : m.mode === 'time_windows'
+        ? m.windowMs
+        : 5_000;
+  return Math.min(MAX_STATS_CALL_MS, Math.max(MIN_STATS_CALL_MS, wanted));
+}
+
+/**
+ * How long the end of a run waits for requests in flight: --request-timeout (+1 s) when set, else the window
+ * length, within [5 s, 30 s].
+ */
+export function drainTimeoutMs(settings: ProfileSettings): number {
+  const m = settings.measurement;
+  const wanted =
+    settings.requestTimeoutMs > 0
+      ? settings.requestTimeoutMs + 1_000
+      : m.mode === 'time_windows'
+        ? m.windowMs
+        : 5_000;
+  return Math.min(MAX_STATS_CALL_MS, Math.max(5_000, wanted));
 }
 
 export async function runProfile(settings: ProfileSettings, deps: ProfileDeps): Promise<ProfileOutcome> {
@@ -186,7 +221,7 @@ class Profiler {
         }
       }
     } finally {
-      await this.driver.stop();
+      await this.stopDriver();
       keep?.(false);
       this.health.stop();
     }
@@ -206,6 +241,26 @@ class Profiler {
       );
     }
     return { levels, warnings: this.warnings, exitCode, requestTrace: this.requestTrace };
+  }
+
+  /**
+   * Stops the load and waits for the requests in flight, but not forever: a server that stopped answering
+   * would otherwise hold the run (and its records) hostage. After `drainTimeoutMs` the run ends and the caller
+   * closes the client, which fails what is left.
+   */
+  private async stopDriver(): Promise<void> {
+    const boundMs = drainTimeoutMs(this.settings);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<'expired'>((resolve) => {
+      timer = setTimeout(() => resolve('expired'), boundMs);
+    });
+    const outcome = await Promise.race([this.driver.stop().then(() => 'drained' as const), expired]);
+    clearTimeout(timer);
+    if (outcome === 'expired') {
+      this.warn(
+        `Requests still in flight ${boundMs} ms after the load stopped were abandoned: the server is not answering (--request-timeout bounds each request).`,
+      );
+    }
   }
 
   /**
@@ -428,7 +483,10 @@ class Profiler {
     });
     if (metrics) merged.metrics = metrics;
     level.merged = merged;
-    if (verdict) level.spread = verdict.spread;
+    // A spread over a window with no valid request is infinite: JSON cannot carry it, so it is left out.
+    if (verdict && Number.isFinite(verdict.spread.throughput) && Number.isFinite(verdict.spread.latency)) {
+      level.spread = verdict.spread;
+    }
 
     let status: LevelStatus;
     let stabilized = false;
@@ -462,7 +520,7 @@ class Profiler {
     } else if (status === 'unstable') {
       this.warn(unstableMessage(this.mode, value, m.maxTrials, m.mode));
     } else if (status === 'no_data') {
-      this.warn(NO_VALID_REQUESTS);
+      this.warn(noValidRequestsMessage(results, this.settings.url));
     }
     level.status = status;
     level.reported = status === 'stable' || status === 'single';
@@ -481,10 +539,16 @@ class Profiler {
     if (!this.statsEnabled || !this.deps.serverApi) return undefined;
     try {
       // An ensemble needs its composing models' statistics too: perf_analyzer asks for every model's.
+      // Bounded (statsCallTimeoutMs), so a stopped server cannot stretch a window by the API's 30 s default.
+      const timeoutMs = statsCallTimeoutMs(this.settings);
       if (needsAllModelStats(this.deps.composingModels ?? [])) {
-        return await this.deps.serverApi.modelStatistics('', '');
+        return await this.deps.serverApi.modelStatistics('', '', timeoutMs);
       }
-      return await this.deps.serverApi.modelStatistics(this.settings.modelName, this.settings.modelVersion);
+      return await this.deps.serverApi.modelStatistics(
+        this.settings.modelName,
+        this.settings.modelVersion,
+        timeoutMs,
+      );
     } catch (error) {
       this.statsEnabled = false;
       this.warn(

@@ -236,6 +236,18 @@ function generatorWarnings(m: Measurement): string[] {
       '[WARNING] Perf Analyzer is not able to keep up with the desired load. The results may not be accurate.',
     );
   }
-  for (const warning of m.generator.bottleneckWarnings) lines.push(`[WARNING] Load generator: ${warning}`);
   return lines;
+}
+
+/**
+ * Our load-generator warnings (event-loop delay, achieved rate…), one stderr line per level that has any: they
+ * are diagnostics, not part of perf_analyzer's stdout, which scripts parse.
+ */
+export function generatorWarningLines(result: RunResult): string[] {
+  return result.levels.flatMap((level) => {
+    const warnings = level.merged?.generator.bottleneckWarnings ?? [];
+    if (warnings.length === 0) return [];
+    const name = level.mode === 'concurrency' ? `concurrency ${level.value}` : `request rate ${level.value}`;
+    return [`WARNING: load generator at ${name}: ${warnings.join('; ')}`];
+  });
 }

@@ -53,6 +53,7 @@ export function createGrpcServerApi(options: ClientOptions): ServerApi {
     output: O,
     init: MessageInitShape<I>,
     extension: string | undefined,
+    timeoutMs = API_TIMEOUT_MS,
   ): Promise<MessageShape<O>> {
     return new Promise((resolve, reject) => {
       client.makeUnaryRequest(
@@ -61,7 +62,7 @@ export function createGrpcServerApi(options: ClientOptions): ServerApi {
         (b: Buffer) => fromBinary(output, b),
         create(input, init),
         metadata,
-        { deadline: Date.now() + API_TIMEOUT_MS },
+        { deadline: Date.now() + timeoutMs },
         (err: grpc.ServiceError | null, res?: MessageShape<O>) => {
           if (!err) return resolve(res as MessageShape<O>);
           const details = err.details || err.message;
@@ -148,13 +149,14 @@ export function createGrpcServerApi(options: ClientOptions): ServerApi {
         throw new ServerApiError('error', `ModelConfig: the server sent no config for '${name}'`);
       return r.config;
     },
-    async modelStatistics(name: string, version: string): Promise<ModelStatsSnapshot[]> {
+    async modelStatistics(name: string, version: string, timeoutMs?: number): Promise<ModelStatsSnapshot[]> {
       const r = await call(
         'ModelStatistics',
         ModelStatisticsRequestSchema,
         ModelStatisticsResponseSchema,
         { name, version },
         'ModelStatistics',
+        timeoutMs,
       );
       return statsFromGrpc(r.modelStats);
     },

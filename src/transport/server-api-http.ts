@@ -33,14 +33,14 @@ export function createHttpServerApi(options: ClientOptions): ServerApi {
   const target = httpTarget(options.url, options.tls?.enabled);
   const pool: Pool = createHttpPool({ ...options, connections: 1 }, target);
 
-  async function get(path: string): Promise<HttpAnswer> {
+  async function get(path: string, timeoutMs = API_TIMEOUT_MS): Promise<HttpAnswer> {
     try {
       const res = await pool.request({
         path,
         method: 'GET',
         headers: options.headers,
-        headersTimeout: API_TIMEOUT_MS,
-        bodyTimeout: API_TIMEOUT_MS,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
       });
       return { status: res.statusCode, text: await res.body.text() };
     } catch (cause) {
@@ -68,8 +68,13 @@ export function createHttpServerApi(options: ClientOptions): ServerApi {
     return new ServerApiError('error', `${what} failed with HTTP ${answer.status}: ${message}`);
   }
 
-  async function getJson(path: string, what: string, extension = false): Promise<unknown> {
-    const answer = await get(path);
+  async function getJson(
+    path: string,
+    what: string,
+    extension = false,
+    timeoutMs?: number,
+  ): Promise<unknown> {
+    const answer = await get(path, timeoutMs);
     if (answer.status !== 200) throw failure(answer, what, extension);
     try {
       return JSON.parse(answer.text) as unknown;
@@ -129,11 +134,11 @@ export function createHttpServerApi(options: ClientOptions): ServerApi {
         );
       }
     },
-    async modelStatistics(name: string, version: string): Promise<ModelStatsSnapshot[]> {
+    async modelStatistics(name: string, version: string, timeoutMs?: number): Promise<ModelStatsSnapshot[]> {
       const path = name
         ? modelPath(target.basePath, name, version, '/stats')
         : `${target.basePath}/v2/models/stats`;
-      return statsFromJson(await getJson(path, 'statistics', true));
+      return statsFromJson(await getJson(path, 'statistics', true, timeoutMs));
     },
     async close(): Promise<void> {
       await pool.close();

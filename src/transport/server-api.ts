@@ -54,6 +54,6 @@ export interface ServerApi {
   /** Rejects with kind 'not_supported' when the server has no model-configuration extension. */
   modelConfig(name: string, version: string): Promise<ModelConfig>;
   /** name '' = all models. Rejects with kind 'not_supported' when the server has no statistics extension. */
-  modelStatistics(name: string, version: string): Promise<ModelStatsSnapshot[]>;
+  modelStatistics(name: string, version: string, timeoutMs?: number): Promise<ModelStatsSnapshot[]>;
   close(): Promise<void>;
 }
