@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createProgress, formatEta, type ProgressPlan, progressPlanOf } from '../../src/cli/progress.ts';
+import fc from 'fast-check';
+import {
+  createProgress,
+  fitProgressLine,
+  formatEta,
+  isCi,
+  type ProgressEnv,
+  type ProgressPlan,
+  progressPlanOf,
+} from '../../src/cli/progress.ts';
 import type { LevelResult } from '../../src/report/model.ts';
 import { baseSettings, concurrencySweep } from '../report/fixtures.ts';
 
@@ -25,9 +34,13 @@ const start = (levelIndex: number, value: number) => ({
   callMode: 'sync' as const,
 });
 
-function capture(isTTY: boolean, enabled = true, plan?: ProgressPlan) {
+function capture(isTTY: boolean, enabled = true, plan?: ProgressPlan, env: ProgressEnv = {}, columns = 200) {
   const out = { text: '' };
-  const progress = createProgress({ write: (t: string) => (out.text += t), isTTY }, enabled, plan);
+  const progress = createProgress({ write: (t: string) => (out.text += t), isTTY, columns }, enabled, plan, {
+    ci: false,
+    nowMs: () => 0,
+    ...env,
+  });
   return { out, progress };
 }
 
@@ -146,5 +159,87 @@ describe('progress plan and ETA format', () => {
     assert.equal(formatEta(65_000), '1m05s');
     assert.equal(formatEta(3_720_000), '1h02m');
     assert.equal(formatEta(-5), '0s');
+  });
+});
+
+describe('progress on a terminal: width, CI, ETA that never rises', () => {
+  /** The visible text of each redraw (what follows "\r\x1b[2K"). */
+  const redraws = (text: string): string[] =>
+    text
+      .split('\r\x1b[2K')
+      .slice(1)
+      .map((t) => t.replace(/\n$/, ''));
+
+  it('fits 80 columns: no redraw is longer than 79 characters, the ETA stays, nothing wraps', () => {
+    const { out, progress } = capture(true, true, plan, {}, 80);
+    progress.onEvent(start(1, 2));
+    progress.onEvent(window);
+    progress.onEvent({ ...window, mode: 'request_rate', value: 12345.678, errorCount: 123456 });
+    progress.onEvent({ type: 'level_end', level: concurrencySweep().levels[1]! });
+    const lines = redraws(out.text);
+    assert.equal(lines.length, 4);
+    for (const line of lines) {
+      assert.ok(line.length <= 79, `${line.length}: ${line}`);
+      assert.doesNotMatch(line, /\n/);
+      assert.match(line, /ETA \S+$/);
+    }
+    // The window line keeps the most useful parts (throughput, latency, errors); the spread goes first.
+    assert.equal(lines[1], '[2/4] concurrency 2: window 3/10: 678.775 infer/sec, latency 2946 usec, ETA 30s');
+  });
+
+  it('fitProgressLine: any parts, any width ≥ 20 → at most width − 1 characters, prefix first', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 40 }),
+        fc.array(fc.string({ maxLength: 60 }), { minLength: 1, maxLength: 6 }),
+        fc.option(fc.string({ maxLength: 12 }), { nil: undefined }),
+        fc.integer({ min: 20, max: 300 }),
+        (prefix, parts, eta, columns) => {
+          const line = fitProgressLine({ prefix, parts, eta }, columns);
+          assert.ok([...line].length <= columns - 1);
+          assert.ok(line.startsWith([...prefix].slice(0, columns - 2).join('')));
+          if (eta !== undefined && [...`${prefix} ${parts[0]}, ${eta}`].length <= columns - 1) {
+            assert.ok(line.endsWith(eta), 'the ETA is kept whenever the first part and it fit');
+          }
+        },
+      ),
+    );
+  });
+
+  it('CI=true or a non-TTY gives plain whole lines (no carriage returns)', () => {
+    const ci = capture(true, true, plan, { ci: true }, 80);
+    ci.progress.onEvent(start(0, 1));
+    ci.progress.onEvent(window);
+    assert.doesNotMatch(ci.out.text, /\r|\x1b/);
+    assert.equal(ci.out.text.split('\n').length, 3);
+    assert.equal(isCi({ CI: 'true' }), true);
+    assert.equal(isCi({ CI: '1' }), true);
+    assert.equal(isCi({ CI: 'false' }), false);
+    assert.equal(isCi({}), false);
+  });
+
+  it('the ETA never rises, even when levels need more windows than planned and windows run long', () => {
+    let now = 0;
+    const { out, progress } = capture(false, true, plan, { nowMs: () => now });
+    const windowMs = 5300; // windows a bit longer than -p: the estimate from the settings is too low
+    for (let level = 0; level < 4; level++) {
+      progress.onEvent(start(level, level + 1));
+      const windows = level === 1 ? 7 : 3; // level 2 is unstable for a while
+      for (let w = 1; w <= windows; w++) {
+        now += windowMs;
+        progress.onEvent({ ...window, value: level + 1, windowIndex: w });
+      }
+      progress.onEvent({ type: 'level_end', level: finished(level + 1, windows, windowMs) });
+    }
+    const etas = out.text
+      .trim()
+      .split('\n')
+      .map((l) => /ETA (?:(\d+)m)?(\d+)s$/.exec(l))
+      .map((m) => Number(m?.[1] ?? 0) * 60 + Number(m?.[2]));
+    assert.ok(etas.length > 10);
+    for (let i = 1; i < etas.length; i++) {
+      assert.ok((etas[i] as number) <= (etas[i - 1] as number), `ETA rose: ${etas.join(' ')}`);
+    }
+    assert.equal(etas.at(-1), 0);
   });
 });
