@@ -76,6 +76,8 @@ export interface RawFlags {
   maxInFlight?: string;
   seed?: string;
   workerThreads?: string;
+  /** --repeat N: the whole measurement N times into one record. */
+  repeat?: string;
   json?: string;
   extraCsvColumns?: boolean;
   stabilityWindows?: string;
@@ -237,6 +239,10 @@ export function addProfileOptions(cmd: Command, programName: string): Command {
     ),
     opt('--seed <n>', 'seed of the Poisson schedule and of random input data (default 5489)'),
     opt('--worker-threads <n>', 'spread the load over n worker threads (default 1)'),
+    opt(
+      '--repeat <n>',
+      'run the whole measurement n times (fresh connections, same seeds) into one record, for compare (default 1)',
+    ),
     opt('--json <file>', 'write the versioned run record (schema: src/report/run-result.schema.json)'),
     opt(
       '--extra-csv-columns',

@@ -122,6 +122,7 @@ export function resolveSettings(flags: RawFlags, env: ResolveEnv): ResolvedRun {
     input: inputOf(flags, env.files, mainJob),
     transport: transportOf(flags, protocol, url, env.files),
     thresholds: thresholdsOf(flags.threshold ?? []),
+    ...repeatOf(flags),
     warnings,
   };
 }
@@ -604,4 +605,18 @@ function deepFreeze<T>(value: T): T {
     for (const child of Object.values(value)) deepFreeze(child);
   }
   return value;
+}
+
+/** --repeat N (1..100): the whole measurement N times into one record; not with --profile-export-file. */
+function repeatOf(flags: RawFlags): { repeat?: number } {
+  if (flags.repeat === undefined) return {};
+  const repeat = parseCountFlag('--repeat', flags.repeat);
+  if (repeat > 100)
+    throw new OptionError(`Failed to parse --repeat. Expected 1 to 100 runs (got '${flags.repeat}').`);
+  if (repeat > 1 && flags.profileExportFile !== undefined) {
+    throw new OptionError(
+      '--repeat cannot be combined with --profile-export-file (the export describes one run).',
+    );
+  }
+  return { repeat };
 }

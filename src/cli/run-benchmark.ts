@@ -9,15 +9,17 @@ import { createRequestSpecs } from '../data/input-data.ts';
 import { ServerError } from '../errors.ts';
 import { createMetricsSampler } from '../measure/metrics-scrape.ts';
 import { DEFAULT_REQUEST_LOG_BUDGET, RequestLogBudget } from '../measure/request-log.ts';
-import { runProfile } from '../profile/profiler.ts';
+import { type ProfileOutcome, runProfile } from '../profile/profiler.ts';
+import { combineRepeats } from '../profile/repeat.ts';
 import { systemClock } from '../protocol/clock.ts';
 import type { ModelConfig } from '../protocol/gen/model_config_pb.ts';
 import { type ModelInfo, RUN_RESULT_SCHEMA_VERSION, type RunResult } from '../report/model.ts';
 import type { ClientOptions } from '../transport/client.ts';
 import { createTransport } from '../transport/create.ts';
-import { type ServerApi, ServerApiError } from '../transport/server-api.ts';
+import { type ServerApi, ServerApiError, type ServerMetadataInfo } from '../transport/server-api.ts';
 import { resolveComposingModels } from './composing-models.ts';
 import { startEmbeddedServerProcess } from './embedded-process.ts';
+import { captureManifest } from './manifest.ts';
 import { bindEmbeddedUrl } from './resolve-settings.ts';
 import type { MeasuredRun, ResolvedRun, RunBenchmark, RunContext } from './run-types.ts';
 import { packageVersion } from './version.ts';
@@ -78,7 +80,7 @@ async function describeModel(
   api: ServerApi,
   run: ResolvedRun,
   warnings: string[],
-): Promise<{ info: ModelInfo; config?: ModelConfig }> {
+): Promise<{ info: ModelInfo; config?: ModelConfig; server: ServerMetadataInfo }> {
   const { settings } = run;
   const server = await api.serverMetadata().catch((e) => asServerError(e, 'server metadata', settings.url));
   const metadata = await api
@@ -115,7 +117,7 @@ async function describeModel(
         : [],
     serverExtensions: server.extensions,
   };
-  return { info, config };
+  return { info, config, server };
 }
 
 async function statsAvailability(
@@ -179,7 +181,9 @@ export const runBenchmark: RunBenchmark = async (
   };
   const { client, api } = createTransport(settings.protocol, clientOptions);
   try {
-    const { info, config } = await describeModel(api, run, warnings);
+    const { info, config, server: serverMetadata } = await describeModel(api, run, warnings);
+    const repeat = run.repeat ?? 1;
+    const manifest = captureManifest(run, serverMetadata, config, repeat);
     context.onModel?.(info);
     const serverStats = await statsAvailability(api, info, run);
     const composingModels = serverStats.available ? await resolveComposingModels(api, config) : [];
@@ -216,7 +220,6 @@ export const runBenchmark: RunBenchmark = async (
         parameters: run.transport.requestParameters,
       },
     );
-    const requests = specs.map((s) => client.prepare(s));
     const metricsSampler = settings.metrics
       ? createMetricsSampler({
           url: settings.metrics.url,
@@ -225,23 +228,41 @@ export const runBenchmark: RunBenchmark = async (
           warn: (m) => warnings.push(m),
         })
       : undefined;
-    const outcome = await runProfile(settings, {
-      clock: systemClock,
-      client,
-      requests,
-      serverApi: serverStats.available ? api : undefined,
-      statsAvailable: serverStats.available,
-      composingModels,
-      recordRequests:
-        run.output.profileExportFile !== undefined
-          ? new RequestLogBudget(DEFAULT_REQUEST_LOG_BUDGET, run.output.profileExportMaxOutputBytes)
-          : undefined,
-      metricsSampler,
-      signal: context.signal,
-      onEvent: context.onEvent,
-      // With --worker-threads > 1 each shard builds its own client from this description.
-      shards: { transport: { protocol: settings.protocol, options: shardOptions(clientOptions) }, specs },
-    });
+    const measure = (runClient: typeof client, runApi: ServerApi): Promise<ProfileOutcome> =>
+      runProfile(settings, {
+        clock: systemClock,
+        client: runClient,
+        requests: specs.map((s) => runClient.prepare(s)),
+        serverApi: serverStats.available ? runApi : undefined,
+        statsAvailable: serverStats.available,
+        composingModels,
+        recordRequests:
+          run.output.profileExportFile !== undefined
+            ? new RequestLogBudget(DEFAULT_REQUEST_LOG_BUDGET, run.output.profileExportMaxOutputBytes)
+            : undefined,
+        metricsSampler,
+        signal: context.signal,
+        onEvent: context.onEvent,
+        // With --worker-threads > 1 each shard builds its own client from this description.
+        shards: { transport: { protocol: settings.protocol, options: shardOptions(clientOptions) }, specs },
+      });
+    // --repeat N: the whole measurement again on fresh connections (same settings, so the same seed schedule).
+    const outcomes: ProfileOutcome[] = [await measure(client, api)];
+    while (outcomes.length < repeat && outcomes.at(-1)?.exitCode === 0 && !context.signal.aborted) {
+      const fresh = createTransport(settings.protocol, clientOptions);
+      try {
+        outcomes.push(await measure(fresh.client, fresh.api));
+      } finally {
+        await fresh.client.close().catch(() => undefined);
+        await fresh.api.close().catch(() => undefined);
+      }
+    }
+    const outcome = combineRepeats(outcomes, settings.measurement.percentile);
+    if (outcomes.length < repeat) {
+      outcome.warnings.push(
+        `--repeat ${repeat}: stopped after run ${outcomes.length} (it ended with exit code ${outcomes.at(-1)?.exitCode}${context.signal.aborted ? ', interrupted' : ''}).`,
+      );
+    }
     return {
       schemaVersion: RUN_RESULT_SCHEMA_VERSION,
       tool: { name: 'inferbench', version: packageVersion() },
@@ -255,6 +276,8 @@ export const runBenchmark: RunBenchmark = async (
       warnings: [...run.warnings.filter(() => false), ...warnings, ...outcome.warnings],
       exitCode: outcome.exitCode,
       requestTrace: outcome.requestTrace,
+      manifest,
+      ...(outcomes.length > 1 ? { repeatCount: outcomes.length } : {}),
     };
   } finally {
     await client.close().catch(() => undefined);

@@ -92,6 +92,8 @@ export interface ResolvedRun {
   transport: TransportOptions;
   /** --threshold / config `thresholds`: checked after the run (exit code 1 when one fails). */
   thresholds: Threshold[];
+  /** --repeat N: run the whole measurement N times (fresh connections, same seeds) into one record; absent = 1. */
+  repeat?: number;
   /** perf_analyzer-style warnings produced while resolving (printed to stderr before the run). */
   warnings: string[];
 }

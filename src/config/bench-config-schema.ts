@@ -124,6 +124,7 @@ export const benchConfigSchema = z
     maxInFlight: nonNegativeInt().optional(),
     seed: nonNegativeInt().optional(),
     workerThreads: positiveInt().optional(),
+    repeat: positiveInt().optional().describe('--repeat: the whole measurement n times into one record'),
     binarySearch: flag().optional(),
     latencyThreshold: nonNegativeInt().optional().describe('-l, ms'),
     // Measurement.

@@ -45,6 +45,7 @@ const SIMPLE: readonly (readonly [keyof BenchConfig & string, keyof RawFlags & s
   ['maxInFlight', 'maxInFlight', 'number'],
   ['seed', 'seed', 'number'],
   ['workerThreads', 'workerThreads', 'number'],
+  ['repeat', 'repeat', 'number'],
   ['binarySearch', 'binarySearch', 'boolean'],
   ['latencyThreshold', 'latencyThreshold', 'number'],
   ['measurementMode', 'measurementMode', 'string'],

@@ -31,6 +31,7 @@ import { errorTotal, type WindowData } from '../measure/window-data.ts';
 import { WindowRecorder } from '../measure/window-recorder.ts';
 import type { Clock } from '../protocol/clock.ts';
 import { msToNs, NS_PER_S, usToNs } from '../protocol/units.ts';
+import { accountLevel } from '../report/accounting.ts';
 import type { LevelResult, LevelStatus, LoadMode, MetricsSummary, WindowResult } from '../report/model.ts';
 import type { LevelRequestTimes, RequestTrace } from '../report/request-trace.ts';
 import type { InferClient, PreparedRequest, RequestSpec } from '../transport/client.ts';
@@ -140,6 +141,9 @@ class Profiler {
   private readonly recorder: WindowSource;
   private readonly driver: LoadDriver;
   private readonly health = new LoopHealthMonitor();
+  /** How long the last statistics fetch took, and the one that opened the current level (accounting edges). */
+  private lastFetchNs = 0;
+  private levelStartFetchNs = 0;
   private readonly mode: LoadMode;
   private readonly asyncMode: boolean;
   private statsEnabled: boolean;
@@ -346,6 +350,7 @@ class Profiler {
       this.recorder.begin();
     }
     this.health.sample();
+    this.levelStartFetchNs = this.lastFetchNs;
     this.deps.metricsSampler?.start();
     let stopReason: StopReason = 'max_trials';
     let verdict: StabilityVerdict | undefined;
@@ -451,7 +456,32 @@ class Profiler {
     level.errorRate = health.errorRate;
     level.errorRateExceeded = health.errorRateExceeded;
     if (health.errorRateExceeded) this.warn(errorRateExceededMessage(this.mode, value, health, threshold));
+    this.account(level);
     return level;
+  }
+
+  /** Client ↔ server accounting over the level's windows (report/accounting.ts); warns on a mismatch. */
+  private account(level: LevelResult): void {
+    const durationNs = level.windows.reduce((s, w) => s + w.durationNs, 0);
+    const requests = level.windows.reduce((s, w) => s + w.requestCount, 0);
+    const requestsPerSec = durationNs > 0 ? (requests * NS_PER_S) / durationNs : 0;
+    // In flight at an edge: the concurrency (closed loop), or rate × the slowest latency (open loop).
+    const inFlightBound =
+      this.mode === 'concurrency'
+        ? level.value
+        : requestsPerSec * ((level.merged?.latency.maxUs ?? 0) / 1e6) + 1;
+    const accounting = accountLevel(level.windows, {
+      inFlightBound,
+      throughputPerSec: requestsPerSec,
+      statsFetchNs: this.levelStartFetchNs + this.lastFetchNs,
+    });
+    if (!accounting) return;
+    level.accounting = accounting;
+    if (accounting.flagged) {
+      this.warn(
+        `Client and server disagree at ${this.mode} ${level.value}: the client completed ${accounting.clientCompleted} requests, the server counted ${accounting.serverSuccess} successes over the same windows (more than the ${accounting.allowedDifference} in flight at the edges).`,
+      );
+    }
   }
 
   private classifyLevel(
@@ -537,6 +567,7 @@ class Profiler {
 
   private async fetchStats(): Promise<ModelStatsSnapshot[] | undefined> {
     if (!this.statsEnabled || !this.deps.serverApi) return undefined;
+    const startNs = this.deps.clock.nowNs();
     try {
       // An ensemble needs its composing models' statistics too: perf_analyzer asks for every model's.
       // Bounded (statsCallTimeoutMs), so a stopped server cannot stretch a window by the API's 30 s default.
@@ -555,6 +586,8 @@ class Profiler {
         `Server statistics became unavailable (${error instanceof Error ? error.message : String(error)}); continuing without them.`,
       );
       return undefined;
+    } finally {
+      this.lastFetchNs = this.deps.clock.nowNs() - startNs;
     }
   }
 

@@ -6,6 +6,7 @@
  */
 import { DEFAULT_ERROR_RATE_THRESHOLD, pct } from '../measure/error-health.ts';
 import type { ProfileSettings } from '../profile/settings.ts';
+import { accountingLine } from './accounting.ts';
 import type {
   LatencySummary,
   LevelResult,
@@ -65,6 +66,7 @@ export function renderLevelOf(run: LevelRunContext, level: LevelResult, options:
   if (level.reported && level.merged) {
     lines.push(...clientBlock(level.merged, settings, options));
     if (level.merged.server) lines.push(...serverBlock(level.merged.server, run.responseCache));
+    if (level.accounting) lines.push(accountingLine(level.accounting));
     if (level.merged.metrics) lines.push(...metricsBlock(level.merged.metrics));
     lines.push(...generatorWarnings(level.merged));
     lines.push('');

@@ -22,6 +22,7 @@ import { ENSEMBLE_PLATFORM } from '../repository/normalize.ts';
 import { loadModelConfig } from '../repository/repository-scan.ts';
 import { assertServable } from '../repository/servable.ts';
 import { bucketPlanFor } from '../runtime/batch-buckets.ts';
+import { executionDelayUs } from '../runtime/execution-delay.ts';
 import { type CudaProbe, probeCuda } from '../runtime/gpu-probe.ts';
 import { createOrtInstance } from '../runtime/ort-instance.ts';
 import { ModelLoadError } from '../runtime/runtime-errors.ts';
@@ -191,6 +192,7 @@ export class OrtModelBackend implements ModelBackend {
           deviceId: plan.deviceId,
           sessionOptions: session.options,
           ...(batchBuckets ? { batchBuckets } : {}),
+          executionDelayUs: executionDelayUs(config),
           clock: this.clock,
         });
         instances.push(instance);

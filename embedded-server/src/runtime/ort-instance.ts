@@ -65,6 +65,8 @@ export interface OrtInstanceOptions {
   transferInputs?: boolean;
   /** One session per batch-size bucket (GPU: see batch-buckets.ts). */
   batchBuckets?: BucketPlan;
+  /** Fixed delay added to every execution (model parameter inferbench.execution_delay_us). */
+  executionDelayUs?: number;
   clock?: Clock;
 }
 
@@ -357,6 +359,7 @@ export function createOrtInstance(options: OrtInstanceOptions): Promise<OrtInsta
     clockOriginNs: systemClockOrigin(),
     stageControl: stageControl.buffer as SharedArrayBuffer,
     ...(options.batchBuckets ? { batchBuckets: options.batchBuckets } : {}),
+    ...(options.executionDelayUs ? { executionDelayUs: options.executionDelayUs } : {}),
   };
   const worker = startWorker(data, `ort:${options.name}`);
   return new Promise<OrtInstance>((resolve, reject) => {

@@ -9,6 +9,7 @@ import { type InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { systemClockFrom } from '../../../src/protocol/clock.ts';
 import { datatypeFromOrtType } from '../../../src/protocol/datatypes.ts';
 import { firstRows } from './batch-buckets.ts';
+import { sleepThreadUs } from './execution-delay.ts';
 import { ScratchArena } from './scratch-arena.ts';
 import { SessionSet } from './session-set.ts';
 import { claimStage, stagePostsSeen, waitForStagePost } from './stage-control.ts';
@@ -201,6 +202,7 @@ async function gatherRunAndPost(sessions: SessionSet, msg: RunMessage, stage?: S
   const t1 = clock.nowNs();
   const fetches = msg.outputNames.length > 0 ? msg.outputNames : [...session.outputNames];
   const results = await session.run(feeds, fetches);
+  sleepThreadUs(init.executionDelayUs ?? 0);
   const t2 = clock.nowNs();
   const outputs: WireOutput[] = fetches.map((name) => {
     const out = fromOrtTensor(name, realRows(results[name] as OrtTensor, paddedRows, rows));

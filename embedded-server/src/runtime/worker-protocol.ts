@@ -15,6 +15,8 @@ export interface WorkerData {
   batchBuckets?: BucketPlan;
   /** The staged-batch control block (stage-control.ts), shared with the main thread. */
   stageControl: SharedArrayBuffer;
+  /** Model parameter inferbench.execution_delay_us (execution-delay.ts): added to every execution; absent = 0. */
+  executionDelayUs?: number;
 }
 
 /** A model input with every non-batch dim fixed, for warming bucket sessions with zeros. */
