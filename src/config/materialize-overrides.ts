@@ -4,7 +4,18 @@
  * symlinked, the overridden models rebuilt with their files symlinked and a merged config.pbtxt written — and
  * the original repository is never touched.
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  copyFile,
+  link,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { OptionError } from '../errors.ts';
@@ -45,7 +56,7 @@ export async function materializeConfigOverrides(
       }
       await mkdir(join(dir, name));
       for (const child of await readdir(from)) {
-        if (child !== 'config.pbtxt') await symlink(join(from, child), join(dir, name, child));
+        if (child !== 'config.pbtxt') await linkTree(join(from, child), join(dir, name, child));
       }
       const base = await readFile(join(from, 'config.pbtxt'), 'utf8').catch(() => '');
       let merged: string;
@@ -64,4 +75,17 @@ export async function materializeConfigOverrides(
     throw error;
   }
   return { dir, dispose: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Recreates `from` at `to` with real files (hard links, or copies across file systems): the server refuses
+ * model files that resolve outside their model directory, so an overridden model's versions cannot be symlinks.
+ */
+async function linkTree(from: string, to: string): Promise<void> {
+  if (await isDirectory(from)) {
+    await mkdir(to);
+    for (const child of await readdir(from)) await linkTree(join(from, child), join(to, child));
+    return;
+  }
+  await link(from, to).catch(() => copyFile(from, to));
 }
