@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { packageInfo } from '../../src/protocol/package-info.ts';
+import { ocrCtcArgmaxModel, ocrPreprocessModel } from './onnx/ocr-pipeline-models.ts';
 import { accumulateModel } from './onnx/stateful-models.ts';
 import { identityModel, simpleAddSubModel } from './onnx/tiny-models.ts';
 
@@ -35,14 +36,28 @@ export const EMBEDDED_MODELS: readonly EmbeddedModel[] = [
     description: 'FP32 identity of any length: measures server and protocol overhead alone',
   },
   {
+    name: 'text_recognition_pipeline',
+    description:
+      'Ensemble: UINT8 [48,192,3] crop → ocr_preprocess → text_recognition → ocr_ctc_argmax → INT64 character indices, ' +
+      'plus text_direction in parallel on the same preprocessed crop',
+  },
+  {
+    name: 'ocr_preprocess',
+    description: 'Pipeline step (ONNX from code): UINT8 HWC crop → FP32 CHW normalised to [-1, 1]',
+  },
+  {
+    name: 'ocr_ctc_argmax',
+    description: 'Pipeline step (ONNX from code): FP32 [T,6625] probabilities → INT64 [T] ArgMax indices',
+  },
+  {
     name: 'accumulate',
     description:
       'Stateful (sequence batcher): INT32 [1] → running sum over the sequence, kept as implicit state',
   },
 ];
 
-/** Where each model's ONNX bytes come from. */
-type ModelSource = { asset: string } | { bytes: () => Uint8Array };
+/** Where each model's ONNX bytes come from (an ensemble has none: only an empty version directory). */
+type ModelSource = { asset: string } | { bytes: () => Uint8Array } | { ensemble: true };
 
 const SOURCES: Record<string, ModelSource> = {
   text_recognition: { asset: 'ch_PP-OCRv4_rec_infer.onnx' },
@@ -50,6 +65,9 @@ const SOURCES: Record<string, ModelSource> = {
   simple: { bytes: simpleAddSubModel },
   identity_fp32: { bytes: () => identityModel('FP32') },
   accumulate: { bytes: accumulateModel },
+  ocr_preprocess: { bytes: ocrPreprocessModel },
+  ocr_ctc_argmax: { bytes: ocrCtcArgmaxModel },
+  text_recognition_pipeline: { ensemble: true },
 };
 
 const MARKER = '.inferbench-embedded';
@@ -78,8 +96,10 @@ async function build(dir: string, modelsDir: string, configs: Map<string, string
       // A real file (hard link, or a copy across file systems), not a symlink: the server refuses model
       // files that resolve outside their model directory, and an exported repository must stand alone.
       await link(assetPath, target).catch(() => copyFile(assetPath, target));
-    } else if (source) {
+    } else if (source && 'bytes' in source) {
       await writeFile(target, source.bytes());
+    } else if (source) {
+      // An ensemble: the version directory alone.
     } else {
       throw new Error(`embedded model '${name}' in ${modelsDir} has no ONNX source`);
     }
