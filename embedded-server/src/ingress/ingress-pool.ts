@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { systemClockOrigin } from '../../../src/protocol/clock.ts';
 import type { InferenceCore } from '../core/api.ts';
+import { onMessagesDrained } from '../runtime/drain-port.ts';
 import { type CoreHost, createCoreHost } from './core-host.ts';
 import type { FromIngress, ToIngress } from './ingress-protocol.ts';
 import type { IngressWorkerData } from './ingress-worker.ts';
@@ -99,7 +100,7 @@ async function startThread(options: IngressPoolOptions): Promise<IngressThread> 
     const onExit = (code: number) => reject(new Error(`ingress thread exited with code ${code} at start`));
     worker.once('error', reject);
     worker.once('exit', onExit);
-    port.on('message', (message: FromIngress) => {
+    onMessagesDrained<FromIngress>(port, (message) => {
       if (host.handle(message)) return;
       if (message.t === 'ready') {
         worker.off('error', reject);

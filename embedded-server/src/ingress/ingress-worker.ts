@@ -7,6 +7,7 @@ import { Socket } from 'node:net';
 import type { MessagePort } from 'node:worker_threads';
 import { parentPort, workerData } from 'node:worker_threads';
 import { systemClockFrom } from '../../../src/protocol/clock.ts';
+import { onMessagesDrained } from '../runtime/drain-port.ts';
 import { startGrpcServer } from '../transport/grpc-server.ts';
 import { startHttpServer } from '../transport/http-server.ts';
 import type { FromIngress, ToIngress } from './ingress-protocol.ts';
@@ -39,7 +40,7 @@ async function main(): Promise<void> {
     ...(init.maxInputBytes !== undefined ? { maxInputBytes: init.maxInputBytes } : {}),
   });
   const grpc = await startGrpcServer({ core, host: init.host, port: 0, clock, listen: false });
-  port.on('message', (message: ToIngress) => {
+  onMessagesDrained<ToIngress>(port, (message) => {
     if (core.handle(message)) return;
     if (message.t === 'conn') {
       const socket = new Socket({ fd: message.fd, readable: true, writable: true });

@@ -9,6 +9,7 @@ import { type InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { systemClockFrom } from '../../../src/protocol/clock.ts';
 import { datatypeFromOrtType } from '../../../src/protocol/datatypes.ts';
 import { firstRows } from './batch-buckets.ts';
+import { onMessagesDrained } from './drain-port.ts';
 import { sleepThreadUs } from './execution-delay.ts';
 import { ScratchArena } from './scratch-arena.ts';
 import { SessionSet } from './session-set.ts';
@@ -254,7 +255,8 @@ async function main(): Promise<void> {
     post({ type: 'load-error', message: errorText(e) });
     return;
   }
-  (port as NonNullable<typeof port>).on('message', (msg: ToWorker) => onMessage(sessions, msg));
+  // Stage messages come in bursts (one per request while a batch runs): take them without an event each.
+  onMessagesDrained<ToWorker>(port as NonNullable<typeof port>, (msg) => onMessage(sessions, msg));
   post({
     type: 'ready',
     inputs: valueInfos(sessions.main.inputMetadata),
