@@ -12,6 +12,7 @@ import { effectiveConfig, renderConfigYaml } from '../config/effective-config.ts
 import { loadBenchConfig } from '../config/load-config.ts';
 import { ExitCode, type ExitCodeValue, signalExitCode } from '../errors.ts';
 import { renderHtmlReport } from '../html/report-html.ts';
+import type { ProfileSettings } from '../profile/settings.ts';
 import {
   CLAMPED_NETWORK_TIME_WARNING,
   hasClampedNetworkTime,
@@ -245,7 +246,12 @@ async function profile(resolved: ResolvedRun, io: CliIo, d: MainDeps): Promise<n
   // With `--json -` or `-f -`, stdout carries that file alone: the human report goes to stderr.
   const text = dataOnStdout(output) ? io.stderr : io.stdout;
   for (const warning of resolved.warnings) io.stderr.write(`${warning}\n`);
-  if (!output.quiet) text.write(renderSettingsLines(resolved.settings).join('\n') + '\n\n');
+  let settingsShown = output.quiet;
+  const showSettings = (settings: ProfileSettings): void => {
+    if (settingsShown) return;
+    settingsShown = true;
+    text.write(renderSettingsLines(settings).join('\n') + '\n\n');
+  };
   const progress = createProgress(io.stderr, output.progress, progressPlanOf(resolved.settings));
   const levels = output.quiet
     ? undefined
@@ -255,13 +261,20 @@ async function profile(resolved: ResolvedRun, io: CliIo, d: MainDeps): Promise<n
     measured = await d.runBenchmark(resolved, {
       onEvent: (e) => {
         progress.onEvent(e);
-        if (e.type === 'level_end') levels?.onLevel(e.level);
+        if (e.type === 'level_end') {
+          // The settings block comes first, also from a runner that never reported its settings.
+          showSettings(resolved.settings);
+          levels?.onLevel(e.level);
+        }
       },
       onModel: (model) => levels?.onModel(model),
       signal: d.signal,
+      onSettings: showSettings,
     });
   } finally {
     progress.close();
+    // A runner that did not report its settings (or failed before it could): the resolved ones.
+    showSettings(resolved.settings);
   }
   // The per-request times go to the profile export only, never into the record.
   const { requestTrace, ...record } = measured;

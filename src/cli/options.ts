@@ -9,10 +9,11 @@
 import { Command, Option } from 'commander';
 import { INFERBENCH_EXAMPLES, PROFILE_EXAMPLES } from './help-examples.ts';
 import { applyProfileHelpLayout, normaliseDefaults, wrapWords } from './help-layout.ts';
+import { type SequenceFlags, sequenceOptions } from './sequence-options.ts';
 import { UNSUPPORTED_FLAG_NAMES, unsupportedOptions } from './unsupported.ts';
 
 /** The parsed profile flags, as commander stores them (attribute names). Everything optional: defaults live in resolve. */
-export interface RawFlags {
+export interface RawFlags extends SequenceFlags {
   m?: string;
   x?: string;
   u?: string;
@@ -161,6 +162,7 @@ export function addProfileOptions(cmd: Command, programName: string): Command {
     opt('-a, --async', 'asynchronous requests (default: sync, one blocking loop per in-flight request)'),
     opt('--sync', 'force synchronous requests'),
     opt('-b <n>', 'batch size per request (default 1)'),
+    ...sequenceOptions(),
     opt(
       '--max-threads <n>',
       'perf_analyzer thread cap; here it only caps in-flight requests of a sync request-rate run (default 4)',

@@ -20,6 +20,7 @@ import {
 import { isMultiValue, type ParsedRange, parseRange } from './parse-range.ts';
 import { requestParametersOf } from './parse-request-parameter.ts';
 import type { InputDataOptions, OutputOptions, ResolvedRun, Target, TransportOptions } from './run-types.ts';
+import { sequenceSettingsOf } from './sequence-options.ts';
 import { refuseUnsupported, unsupported } from './unsupported.ts';
 
 /** What resolving may look at besides the flags. */
@@ -124,6 +125,7 @@ export function resolveSettings(flags: RawFlags, env: ResolveEnv): ResolvedRun {
     thresholds: thresholdsOf(flags.threshold ?? []),
     ...repeatOf(flags),
     warnings,
+    sequence: sequenceSettingsOf(flags, load, DEFAULT_SEED, warnings),
   };
 }
 

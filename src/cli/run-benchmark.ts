@@ -22,6 +22,7 @@ import { startEmbeddedServerProcess } from './embedded-process.ts';
 import { captureManifest } from './manifest.ts';
 import { bindEmbeddedUrl } from './resolve-settings.ts';
 import type { MeasuredRun, ResolvedRun, RunBenchmark, RunContext } from './run-types.ts';
+import { isSequenceModel, sequenceRunOf } from './sequence-run.ts';
 import { packageVersion } from './version.ts';
 
 interface EmbeddedHandle {
@@ -189,19 +190,27 @@ export const runBenchmark: RunBenchmark = async (
     const composingModels = serverStats.available ? await resolveComposingModels(api, config) : [];
     if (!serverStats.available)
       warnings.push(`Server-side statistics are not available: ${serverStats.reason}`);
-    const { specs } = createRequestSpecs(
-      {
-        metadata: {
-          name: info.name,
-          versions: [info.version],
-          platform: info.platform,
-          inputs: info.inputs,
-          outputs: info.outputs,
-        },
-        maxBatchSize: info.maxBatchSize,
-        optionalInputs: config?.input.filter((i) => i.optional).map((i) => i.name),
-        shapeTensors: config?.input.filter((i) => i.isShapeTensor).map((i) => i.name),
+    const modelInputs = {
+      metadata: {
+        name: info.name,
+        versions: [info.version],
+        platform: info.platform,
+        inputs: info.inputs,
+        outputs: info.outputs,
       },
+      maxBatchSize: info.maxBatchSize,
+      optionalInputs: config?.input.filter((i) => i.optional).map((i) => i.name),
+      shapeTensors: config?.input.filter((i) => i.isShapeTensor).map((i) => i.name),
+    };
+    const template = {
+      modelVersion: settings.modelVersion,
+      outputs: [],
+      binaryInputs: run.transport.binaryInputs,
+      binaryOutputs: run.transport.binaryOutputs,
+      parameters: run.transport.requestParameters,
+    };
+    const created = createRequestSpecs(
+      modelInputs,
       {
         source: run.input.additionalFiles.length
           ? [run.input.source, ...run.input.additionalFiles]
@@ -212,14 +221,19 @@ export const runBenchmark: RunBenchmark = async (
         batchSize: settings.batchSize,
         seed: run.input.seed,
       },
-      {
-        modelVersion: settings.modelVersion,
-        outputs: [],
-        binaryInputs: run.transport.binaryInputs,
-        binaryOutputs: run.transport.binaryOutputs,
-        parameters: run.transport.requestParameters,
-      },
+      template,
     );
+    // A sequence model: the sequence options apply and every data step is its own request (sequence-run.ts).
+    const { settings: runSettings, specs } =
+      isSequenceModel(config) && run.sequence
+        ? sequenceRunOf({
+            settings,
+            sequence: run.sequence,
+            model: modelInputs,
+            dataSet: created.dataSet,
+            template,
+          })
+        : { settings, specs: created.specs };
     const metricsSampler = settings.metrics
       ? createMetricsSampler({
           url: settings.metrics.url,
@@ -228,8 +242,9 @@ export const runBenchmark: RunBenchmark = async (
           warn: (m) => warnings.push(m),
         })
       : undefined;
+    context.onSettings?.(runSettings);
     const measure = (runClient: typeof client, runApi: ServerApi): Promise<ProfileOutcome> =>
-      runProfile(settings, {
+      runProfile(runSettings, {
         clock: systemClock,
         client: runClient,
         requests: specs.map((s) => runClient.prepare(s)),
@@ -249,7 +264,7 @@ export const runBenchmark: RunBenchmark = async (
     // --repeat N: the whole measurement again on fresh connections (same settings, so the same seed schedule).
     const outcomes: ProfileOutcome[] = [await measure(client, api)];
     while (outcomes.length < repeat && outcomes.at(-1)?.exitCode === 0 && !context.signal.aborted) {
-      const fresh = createTransport(settings.protocol, clientOptions);
+      const fresh = createTransport(runSettings.protocol, clientOptions);
       try {
         outcomes.push(await measure(fresh.client, fresh.api));
       } finally {
@@ -257,7 +272,7 @@ export const runBenchmark: RunBenchmark = async (
         await fresh.api.close().catch(() => undefined);
       }
     }
-    const outcome = combineRepeats(outcomes, settings.measurement.percentile);
+    const outcome = combineRepeats(outcomes, runSettings.measurement.percentile);
     if (outcomes.length < repeat) {
       outcome.warnings.push(
         `--repeat ${repeat}: stopped after run ${outcomes.length} (it ended with exit code ${outcomes.at(-1)?.exitCode}${context.signal.aborted ? ', interrupted' : ''}).`,
@@ -269,7 +284,7 @@ export const runBenchmark: RunBenchmark = async (
       startedAtWallMs,
       finishedAtWallMs: Date.now(),
       environment: environment(),
-      config: settings as unknown as Record<string, unknown>,
+      config: runSettings as unknown as Record<string, unknown>,
       model: info,
       serverStats,
       levels: outcome.levels,

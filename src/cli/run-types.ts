@@ -5,6 +5,7 @@
  * end to end with a fake runner.
  */
 import type { Threshold } from '../gate/thresholds.ts';
+import type { SequenceSettings } from '../load/sequence-schedule.ts';
 import type { ProfileSettings } from '../profile/settings.ts';
 import type { ModelInfo, RunResult } from '../report/model.ts';
 import type { RequestTrace } from '../report/request-trace.ts';
@@ -96,9 +97,16 @@ export interface ResolvedRun {
   repeat?: number;
   /** perf_analyzer-style warnings produced while resolving (printed to stderr before the run). */
   warnings: string[];
+  /** The sequence options; the run applies them when the model is a sequence model (sequence-options.ts). */
+  sequence?: SequenceSettings;
 }
 
 export interface RunContext {
+  /**
+   * The settings the run really uses, once the model is known (a sequence model turns async on): the CLI
+   * prints the settings block from them. Runners that never call it get the block from the resolved settings.
+   */
+  onSettings?: (settings: ProfileSettings) => void;
   /** Progress events for the stderr status line (and each level's stdout block, on level_end). */
   onEvent: (event: ProgressEvent) => void;
   /** The model's facts, once known (before the first level): the stdout blocks need its response-cache flag. */

@@ -6,17 +6,11 @@
 import { Option } from 'commander';
 import { UnsupportedOptionError } from '../errors.ts';
 
-const SEQUENCES = 'sequence models are not supported';
 const TRACES = 'server trace settings are not changed by inferbench';
 
 /** [flags as declared (value optional, so `--enable-mpi` and `--sequence-length 20` both parse), reason]. */
 const TABLE: readonly [string, string][] = [
   ['--output-shared-memory-size [bytes]', 'shared memory is not supported'],
-  ['--sequence-length [n]', SEQUENCES],
-  ['--sequence-length-variation [pct]', SEQUENCES],
-  ['--sequence-id-range [range]', SEQUENCES],
-  ['--serial-sequences [x]', SEQUENCES],
-  ['--num-of-sequences [n]', SEQUENCES],
   ['--periodic-concurrency-range [range]', 'periodic concurrency mode is not supported'],
   ['--request-period [n]', 'periodic concurrency mode is not supported'],
   ['--fixed-schedule [x]', 'fixed-schedule mode is not supported; use --request-intervals'],

@@ -13,7 +13,18 @@ export interface RequestObserver {
    * A request ended. `intendedStartNs` is set in open loop (latency is measured from it), undefined in closed
    * loop. `requestIndex`: which of the loop's prepared requests it was (its data step; undefined if unknown).
    */
-  onCompleted(outcome: InferOutcome, intendedStartNs: number | undefined, requestIndex?: number): void;
+  onCompleted(
+    outcome: InferOutcome,
+    intendedStartNs: number | undefined,
+    requestIndex?: number,
+    sequence?: SequenceMark,
+  ): void;
+}
+
+/** The sequence a request belonged to (sequence models): its correlation ID, and whether it carried END. */
+export interface SequenceMark {
+  id: number;
+  end: boolean;
 }
 
 /** Error kind under which open-loop sends refused by the `maxInFlight` cap are counted. */

@@ -11,7 +11,7 @@ import type { ProfileSettings } from '../profile/settings.ts';
 import type { Clock } from '../protocol/clock.ts';
 import type { ClientOptions, InferOutcome, RequestSpec } from '../transport/client.ts';
 import type { ResponseEncoding } from '../transport/kept-response.ts';
-import type { RequestObserver } from './request-observer.ts';
+import type { RequestObserver, SequenceMark } from './request-observer.ts';
 import type { Pacer } from './schedule.ts';
 
 /** What a worker needs to build its own client (prepared requests do not cross threads; specs do). */
@@ -89,8 +89,10 @@ export const EventField = {
   responseEncoding: 8,
   /** Its HTTP JSON header length (binary tensor extension); −1 = none. */
   responseHeaderLength: 9,
+  /** Successful completion that ended a sequence: 1, else 0. */
+  sequenceEnd: 10,
 } as const;
-export const EVENT_STRIDE = 10;
+export const EVENT_STRIDE = 11;
 
 /** Kept-response encodings by code − 1 (EventField.responseEncoding). */
 export const RESPONSE_ENCODINGS: readonly ResponseEncoding[] = ['http', 'grpc', 'grpc-stream'];
@@ -145,7 +147,12 @@ export class ShardEventBuffer implements RequestObserver {
     this.push(this.clock.nowNs(), EventCode.dropped);
   }
 
-  onCompleted(outcome: InferOutcome, intendedStartNs: number | undefined, requestIndex = -1): void {
+  onCompleted(
+    outcome: InferOutcome,
+    intendedStartNs: number | undefined,
+    requestIndex = -1,
+    sequence?: SequenceMark,
+  ): void {
     if (!outcome.ok) {
       this.push(outcome.endNs, this.kindCode(outcome.errorKind ?? 'unknown'));
       return;
@@ -158,6 +165,7 @@ export class ShardEventBuffer implements RequestObserver {
     e[row + EventField.clientRecvNs] = outcome.endNs - outcome.responseStartNs;
     e[row + EventField.responseWaitNs] = Math.max(0, outcome.responseStartNs - outcome.sendEndNs);
     e[row + EventField.requestIndex] = requestIndex;
+    e[row + EventField.sequenceEnd] = sequence?.end ? 1 : 0;
     const kept = outcome.response;
     if (kept) {
       e[row + EventField.responseEncoding] = RESPONSE_ENCODINGS.indexOf(kept.encoding) + 1;

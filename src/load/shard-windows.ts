@@ -108,6 +108,7 @@ export class ShardWindows {
         if (code >= EventCode.ok) this.discarded++;
       } else if (code === EventCode.ok) {
         w.okCount++;
+        if (events[row + EventField.sequenceEnd] === 1) w.sequenceEndCount++;
         if (w.requests) {
           const headerLength = events[row + EventField.responseHeaderLength]!;
           const kept: KeptResponse | undefined =

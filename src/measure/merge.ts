@@ -25,6 +25,7 @@ export function mergeWindows(windows: readonly WindowData[]): WindowData {
     sentCount: 0,
     delayedCount: 0,
     errorsByKind,
+    sequenceEndCount: 0,
     clientSendNsSum: 0,
     clientRecvNsSum: 0,
     responseWaitNsSum: 0,
@@ -36,6 +37,7 @@ export function mergeWindows(windows: readonly WindowData[]): WindowData {
     merged.okCount += w.okCount;
     merged.sentCount += w.sentCount;
     merged.delayedCount += w.delayedCount;
+    merged.sequenceEndCount += w.sequenceEndCount;
     for (const [kind, n] of Object.entries(w.errorsByKind))
       errorsByKind[kind] = (errorsByKind[kind] ?? 0) + n;
     merged.clientSendNsSum += w.clientSendNsSum;

@@ -24,6 +24,8 @@ export interface SummarizeOptions {
   percentile?: number;
   /** Open loop: the intended send rate, for the achieved/intended ratio. */
   intendedRatePerSec?: number;
+  /** A sequence model: report the sequence count and rate. */
+  sequences?: boolean;
 }
 
 export function summarizeLatency(acc: LatencyAccumulator, extraPercentile?: number): LatencySummary {
@@ -74,6 +76,10 @@ export function summarizeWindow(window: WindowData, options: SummarizeOptions): 
       achievedRateRatio,
     }),
   };
+  if (options.sequences) {
+    measurement.sequenceCount = window.sequenceEndCount;
+    measurement.sequencesPerSec = perSec(window.sequenceEndCount);
+  }
   if (window.uncorrected)
     measurement.uncorrectedLatency = summarizeLatency(window.uncorrected, options.percentile);
   if (window.server) measurement.server = window.server;

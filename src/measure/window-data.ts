@@ -22,6 +22,8 @@ export interface WindowData {
   sentCount: number;
   delayedCount: number;
   errorsByKind: Record<string, number>;
+  /** Successful requests that ended a sequence (sequence models: perf_analyzer's "Sequence count"). */
+  sequenceEndCount: number;
   /** Sums over successful requests (ns): write time, read time, time from written to first response byte. */
   clientSendNsSum: number;
   clientRecvNsSum: number;
@@ -45,6 +47,7 @@ export function emptyWindowData(startNs: number, startWallMs: number, openLoop: 
     sentCount: 0,
     delayedCount: 0,
     errorsByKind: {},
+    sequenceEndCount: 0,
     clientSendNsSum: 0,
     clientRecvNsSum: 0,
     responseWaitNsSum: 0,

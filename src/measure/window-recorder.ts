@@ -7,7 +7,7 @@
  * --request-count the sends are capped, so a completion discarded in between would leave the window short
  * forever. With `recordRequestsTo`, each window also logs its requests (times, request index, kept response).
  */
-import type { RequestObserver } from '../load/request-observer.ts';
+import type { RequestObserver, SequenceMark } from '../load/request-observer.ts';
 import { DROPPED_ERROR_KIND } from '../load/request-observer.ts';
 import type { Clock } from '../protocol/clock.ts';
 import type { InferOutcome } from '../transport/client.ts';
@@ -43,13 +43,19 @@ export class WindowRecorder implements RequestObserver {
     this.waiters.wake();
   }
 
-  onCompleted(outcome: InferOutcome, intendedStartNs: number | undefined, requestIndex?: number): void {
+  onCompleted(
+    outcome: InferOutcome,
+    intendedStartNs: number | undefined,
+    requestIndex?: number,
+    sequence?: SequenceMark,
+  ): void {
     const w = this.current;
     if (!w) {
       this.discarded++;
       this.openAfterWarmup();
     } else if (outcome.ok) {
       w.okCount++;
+      if (sequence?.end) w.sequenceEndCount++;
       w.requests?.record(outcome.sendStartNs, outcome.endNs, requestIndex, outcome.response);
       w.latency.recordNs(outcome.endNs - (intendedStartNs ?? outcome.sendStartNs));
       w.uncorrected?.recordNs(outcome.endNs - outcome.sendStartNs);

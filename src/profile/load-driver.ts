@@ -9,6 +9,7 @@ import { ClosedLoop } from '../load/closed-loop.ts';
 import { OpenLoop } from '../load/open-loop.ts';
 import type { RequestObserver } from '../load/request-observer.ts';
 import { createPacer, type ScheduleSpec } from '../load/schedule.ts';
+import { createSequenceDriver } from '../load/sequence-driver.ts';
 import { shardPacer, shareOf } from '../load/shard-protocol.ts';
 import type { Clock } from '../protocol/clock.ts';
 import { usToNs } from '../protocol/units.ts';
@@ -40,6 +41,7 @@ export function createLoadDriver(settings: ProfileSettings, deps: LoadDriverDeps
     measurement.requestCount > 0 ? measurement.warmupRequestCount + measurement.requestCount : undefined;
   const load = settings.load;
   const { index, count } = deps.shard ?? { index: 0, count: 1 };
+  if (settings.sequence) return createSequenceDriver(settings, settings.sequence, deps, maxSends);
   if (load.mode === 'concurrency') {
     const callMode = settings.async || settings.streaming ? 'async' : 'sync';
     let loop: ClosedLoop | undefined;

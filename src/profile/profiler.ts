@@ -380,6 +380,7 @@ class Profiler {
           batchSize: this.settings.batchSize,
           percentile: m.percentile,
           intendedRatePerSec: this.intendedRatePerSec(value),
+          sequences: this.settings.sequence !== undefined,
         });
         results.push({ ...summary, index, startWallMs: window.startWallMs });
         const latencyUs =
@@ -510,6 +511,7 @@ class Profiler {
       batchSize: this.settings.batchSize,
       percentile: m.percentile,
       intendedRatePerSec: this.intendedRatePerSec(value),
+      sequences: this.settings.sequence !== undefined,
     });
     if (metrics) merged.metrics = metrics;
     level.merged = merged;

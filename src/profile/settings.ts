@@ -2,6 +2,7 @@
  * The validated, frozen settings the profiler runs with. The CLI (flags, config file, defaults) builds one of
  * these; the profiler never looks at flags. Names follow perf_analyzer's options, with units in the names.
  */
+import type { SequenceSettings } from '../load/sequence-schedule.ts';
 import type { LoadMode } from '../report/model.ts';
 
 export interface Range {
@@ -85,6 +86,8 @@ export interface ProfileSettings {
   errorRateThreshold?: number;
   /** Prometheus scraping during windows (--collect-metrics). */
   metrics?: { url: string; intervalMs: number };
+  /** Sequence options; present only when the model is a sequence model (the run turns them on). */
+  sequence?: SequenceSettings;
 }
 
 export type { LoadMode };

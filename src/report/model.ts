@@ -64,6 +64,9 @@ export interface Measurement {
   throughputPerSec: number;
   /** sentCount / duration. */
   sendRatePerSec: number;
+  /** Sequence models: successful requests that ended a sequence, and per second (perf_analyzer's "Sequence count"). */
+  sequenceCount?: number;
+  sequencesPerSec?: number;
   /** In open loop measured from the intended send time; in closed loop from the actual send. */
   latency: LatencySummary;
   /** Open loop only: latency from the actual send (the coordinated-omission-uncorrected figure). */

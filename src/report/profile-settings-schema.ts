@@ -57,6 +57,20 @@ export const profileSettingsSchema = z.object({
   maxErrorRate: z.number(),
   errorRateThreshold: z.number().optional(),
   metrics: z.object({ url: z.string(), intervalMs: z.number() }).optional(),
+  sequence: z
+    .object({
+      length: z.number().optional(),
+      lengthVariationPct: z.number(),
+      idStart: z.number(),
+      idRange: z.number(),
+      numSequences: z.number(),
+      serial: z.boolean(),
+      seed: z.number(),
+      syncRequested: z.boolean().optional(),
+      streamLengths: z.array(z.number()).optional(),
+      lengthFromStreams: z.boolean().optional(),
+    })
+    .optional(),
 });
 
 // Compile-time proof that the schema and the contract type describe the same object.

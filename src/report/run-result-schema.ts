@@ -78,6 +78,8 @@ const measurementShape = {
   delayedCount: z.number(),
   throughputPerSec: z.number(),
   sendRatePerSec: z.number(),
+  sequenceCount: z.number().optional(),
+  sequencesPerSec: z.number().optional(),
   latency: latencySummary,
   uncorrectedLatency: latencySummary.optional(),
   latencyHistogram: z.string(),

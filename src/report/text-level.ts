@@ -107,6 +107,9 @@ function clientBlock(m: Measurement, settings: ProfileSettings, options: TextRen
       `    [WARNING] Perf Analyzer was not able to keep up with the desired request rate. ${formatFixed2(delayedPct)}% of the requests were delayed. `,
     );
   }
+  if (m.sequenceCount !== undefined) {
+    lines.push(`    Sequence count: ${m.sequenceCount} (${formatCppDouble(m.sequencesPerSec ?? 0)} seq/sec)`);
+  }
   // perf_analyzer leaves std::fixed on after the delayed warning, so its later doubles print with 2 decimals;
   // we keep the default format throughout (both parse as the same number).
   lines.push(`    Throughput: ${formatCppDouble(m.throughputPerSec)} infer/sec`);

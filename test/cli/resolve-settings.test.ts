@@ -407,9 +407,11 @@ describe('validation texts', () => {
 
   it('refuses unsupported perf_analyzer flags and values by name', () => {
     refuses(
-      ['-m', 's', '--sequence-length', '20'],
-      /^--sequence-length is not supported by inferbench: sequence models/,
+      ['-m', 's', '--periodic-concurrency-range', '1:4'],
+      /^--periodic-concurrency-range is not supported by inferbench: periodic concurrency/,
     );
+    // Sequence options are supported (they apply once the run sees a sequence model).
+    assert.equal(resolve(['-m', 's', '--sequence-length', '20']).sequence?.length, 20);
     refuses(['-m', 's', '--enable-mpi'], /^--enable-mpi is not supported/);
     refuses(['-m', 's', '-t', '4'], /^-t is not supported by inferbench: it is deprecated/);
     refuses(['-m', 's', '--shared-memory', 'cuda'], /^--shared-memory cuda is not supported/);
