@@ -4,6 +4,8 @@
  * record with `--threshold`. Exit 0, 1 when a threshold fails, 3 for a bad record.
  */
 import { OptionError } from '../errors.ts';
+import { comparableFromRecord } from '../gate/comparable.ts';
+import { compareRuns, DEFAULT_COMPARE_METRICS } from '../gate/compare.ts';
 import { parseThreshold, type Threshold } from '../gate/thresholds.ts';
 import { renderHtmlReport } from '../html/report-html.ts';
 import { csvRows, renderCsv } from '../report/csv.ts';
@@ -30,7 +32,19 @@ export function runReport(recordPath: string, flags: ReportFlags, io: CompareIo)
     io.stdout.write(renderTextReport(record, { verbose: false }));
   }
   if (flags.html !== undefined) {
-    io.files.writeText(flags.html, renderHtmlReport(record, baseline ? { baseline } : {}), false);
+    const comparison = baseline
+      ? compareRuns(
+          [comparableFromRecord(baseline, flags.baseline!)],
+          [comparableFromRecord(record, recordPath)],
+          {
+            confidence: 0.95,
+            minEffect: 0.05,
+            metrics: [...DEFAULT_COMPARE_METRICS],
+            errorRateTolerance: 0.001,
+          },
+        )
+      : undefined;
+    io.files.writeText(flags.html, renderHtmlReport(record, baseline ? { baseline, comparison } : {}), false);
   }
   if (flags.csv !== undefined) {
     const csv = renderCsv(record, { verboseCsv: false, extraCsvColumns: false });

@@ -4,8 +4,10 @@
  * (with an ensemble's composing models per level), errors and the run's settings. Given a second run it
  * overlays it (compare mode).
  */
+import type { CompareResult } from '../gate/compare.ts';
 import type { DurationStat, LevelResult, RunResult, ServerStatsDelta } from '../report/model.ts';
 import { ensembleFigures, serverFigures } from '../report/server-figures.ts';
+import { compareSection } from './compare-section.ts';
 import { renderLineChart, renderStackedBars, type Series, type StackedBar } from './svg-chart.ts';
 
 const COLORS = { p50: '#2b7bb9', p95: '#e07b00', p99: '#c62828' };
@@ -169,6 +171,8 @@ pre{background:#f6f6f6;padding:12px;overflow:auto;font-size:12px}
 export interface HtmlReportOptions {
   /** A second run to overlay (compare mode); drawn dashed. */
   baseline?: RunResult;
+  /** `compare` of the baseline with this run: the change per metric with its interval and verdict. */
+  comparison?: CompareResult;
   title?: string;
 }
 
@@ -200,7 +204,7 @@ export function renderHtmlReport(run: RunResult, options: HtmlReportOptions = {}
 ${chart}
 <h2>Levels</h2>
 ${levelTable(run)}
-${base ? `<h3>Baseline</h3>${levelTable(base)}` : ''}
+${base ? `<h3>Baseline</h3>${levelTable(base)}` : ''}${options.comparison ? compareSection(options.comparison) : ''}
 <h2>Server-side breakdown</h2>
 ${breakdownSvg}${composingSection(run)}
 <h2>Errors</h2>
