@@ -10,6 +10,7 @@
  * | 3    | bad options, config file or input data; an unsupported flag (perf_analyzer's OPTION_ERROR) |
  * | 4    | request errors exceeded the allowed error rate (`--max-error-rate`) |
  * | 5    | no valid request completed in a window / the server could not be reached |
+ * | 6    | the model exists but is not ready: it failed to load (the server's reason is printed) |
  * | 99   | unexpected internal error (perf_analyzer's GENERIC_ERROR) |
  * | 130  | interrupted (SIGINT) before any level was measured |
  * | 129, 143 | ended by SIGHUP / SIGTERM (128 + the signal number, as a shell reports it) |
@@ -21,6 +22,7 @@ export const ExitCode = {
   BadOptions: 3,
   ErrorsOverLimit: 4,
   NoData: 5,
+  ModelUnavailable: 6,
   Unexpected: 99,
   Interrupted: 130,
 } as const;
@@ -56,6 +58,13 @@ export class UnsupportedOptionError extends OptionError {}
 export class ServerError extends InferbenchError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, ExitCode.NoData, options);
+  }
+}
+
+/** The model is in the server's repository but not ready (a load error): the message carries the reason. */
+export class ModelUnavailableError extends InferbenchError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, ExitCode.ModelUnavailable, options);
   }
 }
 

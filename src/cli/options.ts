@@ -315,9 +315,10 @@ Measurement:
   uncorrected figure is printed too.
 
 Exit codes:
-  0 ok, 1 gate failed, 2 first level unstable, 3 bad options or unsupported
-  flag, 4 error rate too high, 5 no data / server unreachable / model not
-  ready, 99 internal error, 130 interrupted (SIGINT), 129/143 SIGHUP/SIGTERM.
+  0 ok, 1 gate failed, 2 first level unstable, 3 bad options, unsupported
+  flag or unknown model, 4 error rate too high, 5 no data / server
+  unreachable, 6 model failed to load, 99 internal error, 130 interrupted
+  (SIGINT), 129/143 SIGHUP/SIGTERM.
 
 Recognised but unsupported perf_analyzer flags (refused with exit code 3):
 ${wrapWords(unsupportedNames.join(' '), 76)

@@ -20,6 +20,7 @@ import { type ServerApi, ServerApiError, type ServerMetadataInfo } from '../tran
 import { resolveComposingModels } from './composing-models.ts';
 import { startEmbeddedServerProcess } from './embedded-process.ts';
 import { captureManifest } from './manifest.ts';
+import { explainModelFailure } from './model-availability.ts';
 import { bindEmbeddedUrl } from './resolve-settings.ts';
 import type { MeasuredRun, ResolvedRun, RunBenchmark, RunContext } from './run-types.ts';
 import { isSequenceModel, sequenceRunOf } from './sequence-run.ts';
@@ -84,9 +85,10 @@ async function describeModel(
 ): Promise<{ info: ModelInfo; config?: ModelConfig; server: ServerMetadataInfo }> {
   const { settings } = run;
   const server = await api.serverMetadata().catch((e) => asServerError(e, 'server metadata', settings.url));
-  const metadata = await api
-    .modelMetadata(settings.modelName, settings.modelVersion)
-    .catch((e) => asServerError(e, 'model metadata', settings.url));
+  const metadata = await api.modelMetadata(settings.modelName, settings.modelVersion).catch((e) => {
+    if (e instanceof ServerApiError) return explainModelFailure(api, settings.modelName, e, settings.url);
+    throw e;
+  });
   let config: ModelConfig | undefined;
   try {
     config = await api.modelConfig(settings.modelName, settings.modelVersion);

@@ -21,6 +21,8 @@ import {
   ModelReadyResponseSchema,
   ModelStatisticsRequestSchema,
   ModelStatisticsResponseSchema,
+  RepositoryIndexRequestSchema,
+  RepositoryIndexResponseSchema,
   ServerLiveRequestSchema,
   ServerLiveResponseSchema,
   ServerMetadataRequestSchema,
@@ -32,6 +34,7 @@ import { grpcChannelOptions, grpcCredentials, grpcMetadata } from './grpc-client
 import {
   type ModelMetadataInfo,
   type ModelStatsSnapshot,
+  type RepositoryIndexEntry,
   type ServerApi,
   ServerApiError,
   type ServerMetadataInfo,
@@ -94,6 +97,16 @@ export function createGrpcServerApi(options: ClientOptions): ServerApi {
   }
 
   return {
+    async repositoryIndex(): Promise<RepositoryIndexEntry[]> {
+      const r = await call(
+        'RepositoryIndex',
+        RepositoryIndexRequestSchema,
+        RepositoryIndexResponseSchema,
+        { repositoryName: '', ready: false },
+        'RepositoryIndex',
+      );
+      return r.models.map((m) => ({ name: m.name, version: m.version, state: m.state, reason: m.reason }));
+    },
     async serverLive(): Promise<boolean> {
       return (await call('ServerLive', ServerLiveRequestSchema, ServerLiveResponseSchema, {}, undefined))
         .live;

@@ -11,6 +11,7 @@ import { createHttpPool, httpErrorMessage, modelPath } from './http-client.ts';
 import {
   type ModelMetadataInfo,
   type ModelStatsSnapshot,
+  type RepositoryIndexEntry,
   type ServerApi,
   ServerApiError,
   type ServerMetadataInfo,
@@ -84,6 +85,36 @@ export function createHttpServerApi(options: ClientOptions): ServerApi {
   }
 
   return {
+    async repositoryIndex(): Promise<RepositoryIndexEntry[]> {
+      let answer: HttpAnswer;
+      try {
+        const res = await pool.request({
+          path: `${target.basePath}/v2/repository/index`,
+          method: 'POST',
+          headers: { ...options.headers, 'content-type': 'application/json' },
+          body: '{}',
+          headersTimeout: API_TIMEOUT_MS,
+          bodyTimeout: API_TIMEOUT_MS,
+        });
+        answer = { status: res.statusCode, text: await res.body.text() };
+      } catch (cause) {
+        throw new ServerApiError('unavailable', `cannot reach the server at ${target.origin}`, { cause });
+      }
+      if (answer.status !== 200) throw failure(answer, 'repository index', true);
+      let json: unknown;
+      try {
+        json = JSON.parse(answer.text);
+      } catch (cause) {
+        throw new ServerApiError('error', 'repository index: the server answered invalid JSON', { cause });
+      }
+      if (!Array.isArray(json)) throw new ServerApiError('error', 'repository index: not a JSON array');
+      return json.map((e: Record<string, unknown>) => ({
+        name: String(e.name ?? ''),
+        version: String(e.version ?? ''),
+        state: String(e.state ?? ''),
+        reason: String(e.reason ?? ''),
+      }));
+    },
     async serverLive(): Promise<boolean> {
       return (await get(`${target.basePath}/v2/health/live`)).status === 200;
     },

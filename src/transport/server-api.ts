@@ -46,7 +46,19 @@ export class ServerApiError extends Error {
   }
 }
 
+/** One entry of the model-repository index (Triton's repository extension). */
+export interface RepositoryIndexEntry {
+  name: string;
+  version: string;
+  /** READY, UNAVAILABLE, LOADING… ('' when the server does not say). */
+  state: string;
+  /** Why the model is not ready (a load error), '' when none. */
+  reason: string;
+}
+
 export interface ServerApi {
+  /** Every model of the repository with its state; rejects with 'not_supported' without the extension. */
+  repositoryIndex?(): Promise<RepositoryIndexEntry[]>;
   serverLive(): Promise<boolean>;
   serverMetadata(): Promise<ServerMetadataInfo>;
   modelMetadata(name: string, version: string): Promise<ModelMetadataInfo>;
