@@ -29,6 +29,7 @@ import { renderSummary } from '../report/text-summary.ts';
 import { runCompare } from './compare-command.ts';
 import { commandFlags, completionScript, completionSpecOf } from './completion.ts';
 import { reportError } from './exit.ts';
+import { checkOpenFileLimit } from './fd-limit.ts';
 import { filesWrittenLine, recordingWrites } from './files-written.ts';
 import { applyGates, exitCodeAfterGates, renderThresholdSection } from './gates.ts';
 import { createLevelPrinter } from './level-printer.ts';
@@ -200,6 +201,7 @@ export async function main(
         const { flags } = withConfigFile(invocation.flags, d.files);
         const resolved = resolveSettings(flags, { programName: d.programName, files: d.files });
         checkOutputPaths(resolved.output, d.files.probe);
+        checkOpenFileLimit(resolved.settings);
         return await profile(resolved, io, d);
       }
     }

@@ -74,6 +74,7 @@ export interface RawFlags extends SequenceFlags {
   requestTimeout?: string;
   maxErrorRate?: string;
   errorRateThreshold?: string;
+  maxRequestBytes?: string;
   maxInFlight?: string;
   seed?: string;
   workerThreads?: string;
@@ -201,6 +202,10 @@ export function addProfileOptions(cmd: Command, programName: string): Command {
       'shape of a dynamic input, without the batch dimension, e.g. x:3,48,320 (repeatable)',
     ).argParser(collect),
     opt('--string-length <n>', 'length of random BYTES strings (default 128)'),
+    opt(
+      '--max-request-bytes <n>',
+      'refuse input data whose tensors take more than n bytes per request (default 67108864 = 64 MiB; at most 2 GiB)',
+    ),
     opt('--string-data <s>', 'fixed string for every BYTES element'),
     opt('--shared-memory <type>', 'only "none" is supported'),
     opt(

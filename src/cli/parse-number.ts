@@ -4,6 +4,7 @@
  * would take 12; silently reading half a value is worse).
  */
 import { OptionError } from '../errors.ts';
+import type { FlagLimit } from './flag-limits.ts';
 
 const INTEGER = /^[+-]?\d+$/;
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
@@ -27,13 +28,28 @@ export function parseDecimalFlag(flag: string, value: string): number {
   return Number(trimmed);
 }
 
-/** An integer flag that must be > 0 (or ≥ 0 with `allowZero`), with a message naming the rule. */
-export function parseCountFlag(flag: string, value: string, { allowZero = false } = {}): number {
+/**
+ * An integer flag that must be > 0 (or ≥ 0 with `allowZero`) and at most `limit.max` (flag-limits.ts), with a
+ * message naming the rule.
+ */
+export function parseCountFlag(
+  flag: string,
+  value: string,
+  { allowZero = false, limit }: { allowZero?: boolean; limit?: FlagLimit } = {},
+): number {
+  const trimmed = value.trim();
+  // A huge integer is "too large", not "invalid", however many digits it has.
+  if (limit && /^\+?\d+$/.test(trimmed) && Number(trimmed) > limit.max) throw overLimit(flag, limit);
   const n = parseIntegerFlag(flag, value);
   if (allowZero ? n < 0 : n <= 0) {
     throw new OptionError(`Failed to parse ${flag}. The value must be ${allowZero ? '>= 0' : '> 0'}.`);
   }
   return n;
+}
+
+/** The refusal of a value over its flag's maximum. */
+export function overLimit(flag: string, limit: FlagLimit): OptionError {
+  return new OptionError(`Failed to parse ${flag}. The value must be <= ${limit.max} (${limit.why}).`);
 }
 
 /** `--percentile`: -1 (= not set) or an integer in (0, 100), perf_analyzer's rule and text. */

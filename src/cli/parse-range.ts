@@ -4,7 +4,8 @@
  * range), so the parse keeps that.
  */
 import { OptionError } from '../errors.ts';
-import { parseDecimalFlag, parseIntegerFlag } from './parse-number.ts';
+import type { FlagLimit } from './flag-limits.ts';
+import { overLimit, parseDecimalFlag, parseIntegerFlag } from './parse-number.ts';
 
 export interface ParsedRange {
   start: number;
@@ -15,13 +16,24 @@ export interface ParsedRange {
 }
 
 /** Parses `start[:end[:step]]`; integers for concurrency, decimals for request rates. */
-export function parseRange(flag: string, text: string, kind: 'integer' | 'decimal'): ParsedRange {
+export function parseRange(
+  flag: string,
+  text: string,
+  kind: 'integer' | 'decimal',
+  limit?: FlagLimit,
+): ParsedRange {
   const fields = text.split(':');
   if (fields.length > 3 || fields.some((f) => f.trim() === '')) {
     throw new OptionError(`Failed to parse ${flag}. The value does not match <start:end:step>.`);
   }
   const parse = kind === 'integer' ? parseIntegerFlag : parseDecimalFlag;
+  // A huge number is "too large", not "invalid", however many digits it has.
+  if (limit && fields.some((f) => /^\+?(\d+\.?\d*|\.\d+)$/.test(f.trim()) && Number(f.trim()) > limit.max)) {
+    throw overLimit(flag, limit);
+  }
   const [start, end, step] = fields.map((f) => parse(flag, f));
+  const top = Math.max(start!, end ?? 0);
+  if (limit && (top > limit.max || (step !== undefined && step > limit.max))) throw overLimit(flag, limit);
   if (start! <= 0) throw new OptionError(`Failed to parse ${flag}. The start of the range must be > 0.`);
   if (end !== undefined && end < 0)
     throw new OptionError(`Failed to parse ${flag}. The end of the range must be >= 0.`);

@@ -8,10 +8,12 @@ import { OptionError } from '../errors.ts';
 import { parseThreshold, type Threshold } from '../gate/thresholds.ts';
 import { DEFAULT_ERROR_RATE_THRESHOLD } from '../measure/error-health.ts';
 import type { LoadSettings, MeasurementSettings, ProfileSettings, Range } from '../profile/settings.ts';
+import { limitOf } from './flag-limits.ts';
 import { MAIN_JOB, type RawFlags } from './options.ts';
 import { headersOf } from './parse-header.ts';
 import {
   invalidValue,
+  overLimit,
   parseCountFlag,
   parseDecimalFlag,
   parseIntegerFlag,
@@ -68,9 +70,11 @@ export function resolveSettings(flags: RawFlags, env: ResolveEnv): ResolvedRun {
   const latencyThresholdMs =
     flags.latencyThreshold === undefined
       ? 0
-      : parseCountFlag('-l', flags.latencyThreshold, { allowZero: true });
+      : parseCountFlag('-l', flags.latencyThreshold, { allowZero: true, limit: limitOf('-l') });
   const maxThreads =
-    flags.maxThreads === undefined ? undefined : parseCountFlag('--max-threads', flags.maxThreads);
+    flags.maxThreads === undefined
+      ? undefined
+      : parseCountFlag('--max-threads', flags.maxThreads, { limit: limitOf('--max-threads') });
   const { load, multiValue, first } = loadOf(
     flags,
     env.files,
@@ -89,7 +93,7 @@ export function resolveSettings(flags: RawFlags, env: ResolveEnv): ResolvedRun {
   if (search === 'binary') checkBinarySearch(flags, load, latencyThresholdMs);
 
   const measurement = measurementOf(flags, { percentile, latencyThresholdMs, multiValue, first, load });
-  const batchSize = flags.b === undefined ? 1 : parseCountFlag('-b', flags.b);
+  const batchSize = flags.b === undefined ? 1 : parseCountFlag('-b', flags.b, { limit: limitOf('-b') });
 
   const settings: ProfileSettings = {
     modelName,
@@ -102,12 +106,17 @@ export function resolveSettings(flags: RawFlags, env: ResolveEnv): ResolvedRun {
     async,
     streaming: Boolean(flags.streaming),
     workerThreads:
-      flags.workerThreads === undefined ? 1 : parseCountFlag('--worker-threads', flags.workerThreads),
+      flags.workerThreads === undefined
+        ? 1
+        : parseCountFlag('--worker-threads', flags.workerThreads, { limit: limitOf('--worker-threads') }),
     measurement,
     requestTimeoutMs:
       flags.requestTimeout === undefined
         ? 0
-        : parseCountFlag('--request-timeout', flags.requestTimeout, { allowZero: true }),
+        : parseCountFlag('--request-timeout', flags.requestTimeout, {
+            allowZero: true,
+            limit: limitOf('--request-timeout'),
+          }),
     maxErrorRate: maxErrorRateOf(flags.maxErrorRate),
     errorRateThreshold:
       flags.errorRateThreshold === undefined
@@ -214,13 +223,18 @@ function loadOf(
   const maxInFlightFlag =
     flags.maxInFlight === undefined
       ? undefined
-      : parseCountFlag('--max-in-flight', flags.maxInFlight, { allowZero: true });
+      : parseCountFlag('--max-in-flight', flags.maxInFlight, {
+          allowZero: true,
+          limit: limitOf('--max-in-flight'),
+        });
   // Sync open loop: like perf_analyzer's sync workers, at most --max-threads requests are in flight, and a
   // request due while all are busy goes out late (queue). An explicit --max-in-flight drops instead.
   const openLoopCap = maxInFlightFlag ?? (async ? 0 : (maxThreads ?? DEFAULT_MAX_THREADS));
   const overflow = maxInFlightFlag !== undefined ? 'drop' : 'queue';
   const seed =
-    flags.seed === undefined ? DEFAULT_SEED : parseCountFlag('--seed', flags.seed, { allowZero: true });
+    flags.seed === undefined
+      ? DEFAULT_SEED
+      : parseCountFlag('--seed', flags.seed, { allowZero: true, limit: limitOf('--seed') });
 
   if (flags.requestIntervals !== undefined) {
     const intervalsUs = readIntervals(flags.requestIntervals, files);
@@ -231,7 +245,12 @@ function loadOf(
     };
   }
   if (flags.requestRateRange !== undefined) {
-    const parsed = parseRange('--request-rate-range', flags.requestRateRange, 'decimal');
+    const parsed = parseRange(
+      '--request-rate-range',
+      flags.requestRateRange,
+      'decimal',
+      limitOf('--request-rate-range'),
+    );
     const range = rangeOf('--request-rate-range', parsed, latencyThresholdMs);
     const distribution = distributionOf(flags.requestDistribution);
     return {
@@ -248,7 +267,7 @@ function loadOf(
   if (flags.requestDistribution !== undefined) distributionOf(flags.requestDistribution);
   const parsed: ParsedRange =
     flags.concurrencyRange !== undefined
-      ? parseRange('--concurrency-range', flags.concurrencyRange, 'integer')
+      ? parseRange('--concurrency-range', flags.concurrencyRange, 'integer', limitOf('--concurrency-range'))
       : mainJob
         ? { ...MAIN_JOB.concurrencyRange }
         : { start: 1 };
@@ -290,7 +309,9 @@ function readIntervals(path: string, files: FileView): number[] {
     .map((l) => l.trim())
     .filter((l) => l !== '');
   if (lines.length === 0) throw new OptionError(`file '${path}' is empty`);
-  return lines.map((l) => parseCountFlag('--request-intervals', l));
+  return lines.map((l) =>
+    parseCountFlag('--request-intervals', l, { limit: limitOf('--request-intervals') }),
+  );
 }
 
 function checkBinarySearch(flags: RawFlags, load: LoadSettings, latencyThresholdMs: number): void {
@@ -321,11 +342,16 @@ function measurementOf(
   },
 ): MeasurementSettings {
   const requestCount =
-    flags.requestCount === undefined ? 0 : parseCountFlag('--request-count', flags.requestCount);
+    flags.requestCount === undefined
+      ? 0
+      : parseCountFlag('--request-count', flags.requestCount, { limit: limitOf('--request-count') });
   const warmupRequestCount =
     flags.warmupRequestCount === undefined
       ? 0
-      : parseCountFlag('--warmup-request-count', flags.warmupRequestCount, { allowZero: true });
+      : parseCountFlag('--warmup-request-count', flags.warmupRequestCount, {
+          allowZero: true,
+          limit: limitOf('--warmup-request-count'),
+        });
   if (requestCount > 0) {
     if (ctx.multiValue)
       throw new OptionError('--request-count cannot be used with a multi-value load range.');
@@ -352,22 +378,30 @@ function measurementOf(
   const windowRequestCount =
     flags.measurementRequestCount === undefined
       ? 50
-      : parseCountFlag('--measurement-request-count', flags.measurementRequestCount);
+      : parseCountFlag('--measurement-request-count', flags.measurementRequestCount, {
+          limit: limitOf('--measurement-request-count'),
+        });
   const stabilityPct =
     flags.stabilityPercentage === undefined ? 10 : parseDecimalFlag('-s', flags.stabilityPercentage);
   if (stabilityPct < 0)
     throw new OptionError('Failed to parse -s (stability-percentage). The value must be >= 0.');
+  if (stabilityPct > limitOf('-s').max) throw overLimit('-s', limitOf('-s'));
   return {
     mode: requestCount > 0 ? 'count_windows' : modeText,
     windowMs:
-      flags.measurementInterval === undefined ? 5000 : parseCountFlag('-p', flags.measurementInterval),
+      flags.measurementInterval === undefined
+        ? 5000
+        : parseCountFlag('-p', flags.measurementInterval, { limit: limitOf('-p') }),
     windowRequestCount: requestCount > 0 ? requestCount : windowRequestCount,
     stabilityThreshold: stabilityPct / 100,
     stabilityWindows:
       flags.stabilityWindows === undefined
         ? 3
-        : parseCountFlag('--stability-windows', flags.stabilityWindows),
-    maxTrials: flags.maxTrials === undefined ? 10 : parseCountFlag('-r', flags.maxTrials),
+        : parseCountFlag('--stability-windows', flags.stabilityWindows, {
+            limit: limitOf('--stability-windows'),
+          }),
+    maxTrials:
+      flags.maxTrials === undefined ? 10 : parseCountFlag('-r', flags.maxTrials, { limit: limitOf('-r') }),
     ...(ctx.percentile === undefined ? {} : { percentile: ctx.percentile }),
     latencyThresholdMs: ctx.latencyThresholdMs,
     warmupRequestCount,
@@ -400,7 +434,9 @@ function metricsOf(flags: RawFlags, url: string): Pick<ProfileSettings, 'metrics
     return {};
   }
   const intervalMs =
-    flags.metricsInterval === undefined ? 1000 : parseCountFlag('--metrics-interval', flags.metricsInterval);
+    flags.metricsInterval === undefined
+      ? 1000
+      : parseCountFlag('--metrics-interval', flags.metricsInterval, { limit: limitOf('--metrics-interval') });
   return {
     metrics: { url: flags.metricsUrl ?? (url === '' ? '' : `${hostOf(url)}:8002/metrics`), intervalMs },
   };
@@ -428,6 +464,7 @@ function outputOf(flags: RawFlags, files: FileView, mainJob: boolean): OutputOpt
       ? undefined
       : parseCountFlag('--profile-export-max-output-bytes', flags.profileExportMaxOutputBytes, {
           allowZero: true,
+          limit: limitOf('--profile-export-max-output-bytes'),
         });
   const verbosity = flags.verbose ?? 0;
   return {
@@ -471,11 +508,22 @@ function inputOf(flags: RawFlags, files: FileView, mainJob: boolean): InputDataO
   }
   const source = paths[0] ?? (flags.z ? 'zero' : (generated[generated.length - 1] ?? 'random'));
   const stringLength =
-    flags.stringLength === undefined ? 128 : parseCountFlag('--string-length', flags.stringLength);
+    flags.stringLength === undefined
+      ? 128
+      : parseCountFlag('--string-length', flags.stringLength, { limit: limitOf('--string-length') });
   const seed =
-    flags.seed === undefined ? DEFAULT_SEED : parseCountFlag('--seed', flags.seed, { allowZero: true });
+    flags.seed === undefined
+      ? DEFAULT_SEED
+      : parseCountFlag('--seed', flags.seed, { allowZero: true, limit: limitOf('--seed') });
   const shapes = { ...(mainJob ? MAIN_JOB.shapes : {}), ...parseShapeOptions(flags.shape ?? []) };
+  const maxRequestBytes =
+    flags.maxRequestBytes === undefined
+      ? undefined
+      : parseCountFlag('--max-request-bytes', flags.maxRequestBytes, {
+          limit: limitOf('--max-request-bytes'),
+        });
   return {
+    ...(maxRequestBytes === undefined ? {} : { maxRequestBytes }),
     source,
     additionalFiles: paths.slice(1),
     shapes: Object.fromEntries(Object.entries(shapes).map(([k, v]) => [k, [...v]])),

@@ -222,6 +222,7 @@ export const runBenchmark: RunBenchmark = async (
         stringData: run.input.stringData,
         batchSize: settings.batchSize,
         seed: run.input.seed,
+        ...(run.input.maxRequestBytes === undefined ? {} : { maxRequestBytes: run.input.maxRequestBytes }),
       },
       template,
     );

@@ -63,6 +63,8 @@ export interface InputDataOptions {
   stringData?: string;
   /** Seed of random tensor data and BYTES strings (same --seed as the Poisson schedule). */
   seed: number;
+  /** --max-request-bytes: bound on one request's tensor bytes (src/data/request-bytes.ts). */
+  maxRequestBytes?: number;
 }
 
 export interface TransportOptions {

@@ -8,6 +8,7 @@ import { OptionError } from '../errors.ts';
 import { serializeBytesElements } from '../protocol/bytes-tensor.ts';
 import { byteSizeOf, elementCount } from '../protocol/datatypes.ts';
 import { type DataSet, type DataStep, type InputTensorSpec, resolveGeneratedShape } from './data-set.ts';
+import { checkRequestBytes, DEFAULT_MAX_REQUEST_BYTES, tensorBytes } from './request-bytes.ts';
 import { createRandom, randomBytes, randomString } from './seeded-random.ts';
 
 export interface GeneratedDataOptions {
@@ -18,6 +19,8 @@ export interface GeneratedDataOptions {
   /** When set, every BYTES element is this string (`--string-data`). */
   stringData?: string;
   seed: number;
+  /** Bound on one request's tensor bytes (request-bytes.ts); default DEFAULT_MAX_REQUEST_BYTES. */
+  maxRequestBytes?: number;
 }
 
 export function generateDataSet(
@@ -34,6 +37,16 @@ export function generateDataSet(
       );
     }
     const shape = resolveGeneratedShape(input, options.shapes, modelBatches);
+    const elementBytes =
+      input.datatype === 'BYTES'
+        ? 4 +
+          (options.stringData !== undefined ? Buffer.byteLength(options.stringData) : options.stringLength)
+        : byteSizeOf(input.datatype);
+    checkRequestBytes(
+      `input ${input.name} of shape [${shape.join(',')}]`,
+      tensorBytes(shape, elementBytes),
+      options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
+    );
     shapes.set(input.name, shape);
     if (input.datatype !== 'BYTES')
       largest = Math.max(largest, elementCount(shape) * byteSizeOf(input.datatype));

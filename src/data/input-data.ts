@@ -14,6 +14,7 @@ import { type DataSet, type DataStep, type InputTensorSpec, shapeText } from './
 import { readDirectoryDataSet } from './directory-input-data.ts';
 import { generateDataSet } from './generated-data.ts';
 import { readJsonDataSet } from './json-input-data.ts';
+import { checkRequestBytes, DEFAULT_MAX_REQUEST_BYTES } from './request-bytes.ts';
 
 /** The model facts input data depends on (metadata from the server plus a few config fields). */
 export interface ModelInputsInfo {
@@ -35,6 +36,8 @@ export interface InputDataOptions {
   stringData?: string;
   batchSize: number;
   seed: number;
+  /** Bound on one request's tensor bytes (--max-request-bytes); default DEFAULT_MAX_REQUEST_BYTES. */
+  maxRequestBytes?: number;
 }
 
 /** The non-data parts of every request. */
@@ -78,6 +81,7 @@ export function loadDataSet(model: ModelInputsInfo, options: InputDataOptions): 
       stringLength: options.stringLength,
       stringData: options.stringData,
       seed: options.seed,
+      ...(options.maxRequestBytes === undefined ? {} : { maxRequestBytes: options.maxRequestBytes }),
     });
   }
   for (const s of sources) if (!existsSync(s)) throw unsupportedSource(s);
@@ -129,14 +133,27 @@ export function buildRequestSpecs(
   dataSet: DataSet,
   batchSize: number,
   template: RequestTemplate,
+  maxRequestBytes = DEFAULT_MAX_REQUEST_BYTES,
 ): RequestSpec[] {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new OptionError('batch size must be > 0');
   const modelBatches = model.maxBatchSize > 0;
   if (!modelBatches && batchSize > 1) {
     throw new OptionError('can not specify batch size > 1 as the model does not support batching');
   }
+  if (modelBatches && batchSize > model.maxBatchSize) {
+    throw new OptionError(
+      `Failed to parse -b. Batch size ${batchSize} is over the max_batch_size of model '${model.metadata.name}' (${model.maxBatchSize}): use -b ${model.maxBatchSize} or less.`,
+    );
+  }
   const steps = dataSet.streams[0] ?? [];
   if (steps.length === 0) throw new OptionError('the input data holds no steps');
+  let stepBytes = 0;
+  for (const step of steps) {
+    let bytes = 0;
+    for (const t of step.values()) bytes += t.data.byteLength;
+    stepBytes = Math.max(stepBytes, bytes);
+  }
+  checkRequestBytes(`a request of batch size ${batchSize}`, stepBytes * batchSize, maxRequestBytes);
   const names = model.metadata.inputs.map((i) => i.name);
   const count = steps.length / gcd(steps.length, batchSize);
   const specs: RequestSpec[] = [];
@@ -160,5 +177,8 @@ export function createRequestSpecs(
   template: RequestTemplate,
 ): { dataSet: DataSet; specs: RequestSpec[] } {
   const dataSet = loadDataSet(model, options);
-  return { dataSet, specs: buildRequestSpecs(model, dataSet, options.batchSize, template) };
+  return {
+    dataSet,
+    specs: buildRequestSpecs(model, dataSet, options.batchSize, template, options.maxRequestBytes),
+  };
 }
