@@ -20,6 +20,7 @@ import { createTritonMetrics, type TritonMetrics } from './metrics/prometheus.ts
 import { StageTraceRecorder } from './stats/stage-trace.ts';
 import { startGrpcServer } from './transport/grpc-server.ts';
 import { startHttpServer } from './transport/http-server.ts';
+import type { TransportLimits } from './transport/transport-limits.ts';
 
 export type { InferenceCore } from './core/api.ts';
 export type { ModelControlMode } from './core/model-control.ts';
@@ -55,6 +56,8 @@ export interface StartServerOptions {
   /** `--max-instances-per-model` (default 64) and `--max-instances-total` (default 256): each instance is a thread. */
   maxInstancesPerModel?: number;
   maxInstancesTotal?: number;
+  /** Body and message sizes, timeouts, connections (transport-limits.ts); unset ones keep their defaults. */
+  limits?: Partial<TransportLimits>;
   clock?: Clock;
   /** Where server logs go; default silent. Its optional `verbose` turns on `--log-verbose` lines. */
   log?: Logger;
@@ -245,6 +248,7 @@ async function startEventLoopTransports(
     host,
     port: options.httpPort ?? 0,
     clock,
+    ...(options.limits ? { limits: options.limits } : {}),
     ...(stageTrace ? { stageTrace } : {}),
   });
   started.push(http);
@@ -253,6 +257,7 @@ async function startEventLoopTransports(
     host,
     port: options.grpcPort ?? 0,
     clock,
+    ...(options.limits ? { limits: options.limits } : {}),
     ...(stageTrace ? { stageTrace } : {}),
   });
   started.push(grpc);
@@ -280,6 +285,7 @@ async function startThreadedTransports(
     httpPort: options.httpPort ?? 0,
     grpcPort: options.grpcPort ?? 0,
     threads,
+    ...(options.limits ? { limits: options.limits } : {}),
   });
   started.push(pool);
   return {

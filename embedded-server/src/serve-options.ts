@@ -18,6 +18,13 @@ import {
   DEFAULT_MAX_INSTANCES_TOTAL,
   MAX_INSTANCES_FLAG,
 } from './repository/config-limits.ts';
+import {
+  DEFAULT_TRANSPORT_LIMITS,
+  MAX_CONNECTIONS_FLAG,
+  MAX_SIZE_FLAG_BYTES,
+  MAX_TIMEOUT_FLAG_SECS,
+  type TransportLimits,
+} from './transport/transport-limits.ts';
 
 /** Exit code for bad options: the CLI's `ExitCode.BadOptions` (the server may not import src/errors.ts). */
 export const BAD_OPTIONS_EXIT_CODE = 3;
@@ -52,6 +59,8 @@ export interface ServeOptions {
   readonly httpThreadCount: number;
   readonly maxInstancesPerModel: number;
   readonly maxInstancesTotal: number;
+  /** Body and message sizes, timeouts, connections. */
+  readonly limits: TransportLimits;
 }
 
 export const SERVE_DEFAULTS = {
@@ -99,6 +108,27 @@ function modelName(value: string, previous: string[] | undefined): string[] {
 function instances(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_INSTANCES_FLAG) {
     throw new InvalidArgumentError(`expected a whole number 1-${MAX_INSTANCES_FLAG}`);
+  }
+  return Number(value);
+}
+
+function sizeBytes(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_SIZE_FLAG_BYTES) {
+    throw new InvalidArgumentError(`expected a size in bytes 1-${MAX_SIZE_FLAG_BYTES}`);
+  }
+  return Number(value);
+}
+
+function timeoutSecs(value: string): number {
+  if (!/^\d+(\.\d+)?$/.test(value) || Number(value) <= 0 || Number(value) > MAX_TIMEOUT_FLAG_SECS) {
+    throw new InvalidArgumentError(`expected seconds > 0 and <= ${MAX_TIMEOUT_FLAG_SECS}`);
+  }
+  return Number(value);
+}
+
+function connections(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_CONNECTIONS_FLAG) {
+    throw new InvalidArgumentError(`expected a whole number 1-${MAX_CONNECTIONS_FLAG}`);
   }
   return Number(value);
 }
@@ -191,6 +221,59 @@ export function serveCommand(): Command {
     )
     .addOption(
       new Option(
+        '--http-max-input-size <bytes>',
+        'largest HTTP request body, also once decompressed (Triton: 64 MiB)',
+      )
+        .argParser(sizeBytes)
+        .default(DEFAULT_TRANSPORT_LIMITS.httpMaxInputBytes),
+    )
+    .addOption(
+      new Option(
+        '--http-max-json-size <bytes>',
+        'largest JSON part of an HTTP body (JSON tensors cost the parsing thread ~0.25 s per MiB; use binary tensors)',
+      )
+        .argParser(sizeBytes)
+        .default(DEFAULT_TRANSPORT_LIMITS.httpMaxJsonBytes),
+    )
+    .addOption(
+      new Option('--grpc-max-message-size <bytes>', 'largest gRPC message received, also once decompressed')
+        .argParser(sizeBytes)
+        .default(DEFAULT_TRANSPORT_LIMITS.grpcMaxMessageBytes),
+    )
+    .addOption(
+      new Option(
+        '--http-headers-timeout-secs <secs>',
+        "time allowed for a request's headers to arrive (then 408)",
+      )
+        .argParser(timeoutSecs)
+        .default(DEFAULT_TRANSPORT_LIMITS.headersTimeoutMs / 1000),
+    )
+    .addOption(
+      new Option(
+        '--http-request-timeout-secs <secs>',
+        'time allowed for a whole request, headers and body, to arrive (then 408)',
+      )
+        .argParser(timeoutSecs)
+        .default(DEFAULT_TRANSPORT_LIMITS.requestTimeoutMs / 1000),
+    )
+    .addOption(
+      new Option(
+        '--idle-timeout-secs <secs>',
+        'an idle keep-alive HTTP or gRPC connection is closed after this',
+      )
+        .argParser(timeoutSecs)
+        .default(DEFAULT_TRANSPORT_LIMITS.idleTimeoutMs / 1000),
+    )
+    .addOption(
+      new Option(
+        '--max-connections <n>',
+        'most open connections per protocol (HTTP, gRPC); more are closed on accept',
+      )
+        .argParser(connections)
+        .default(DEFAULT_TRANSPORT_LIMITS.maxConnections),
+    )
+    .addOption(
+      new Option(
         '--disable-auto-complete-config',
         'do not complete config.pbtxt from the ONNX model: every model needs a config.pbtxt, served as written',
       ),
@@ -236,6 +319,13 @@ interface RawOptions {
   httpThreadCount?: number;
   maxInstancesPerModel: number;
   maxInstancesTotal: number;
+  httpMaxInputSize: number;
+  httpMaxJsonSize: number;
+  grpcMaxMessageSize: number;
+  httpHeadersTimeoutSecs: number;
+  httpRequestTimeoutSecs: number;
+  idleTimeoutSecs: number;
+  maxConnections: number;
 }
 
 /** Result of parsing: options to run with, or help text that was requested. */
@@ -302,6 +392,15 @@ export function parseServeArgs(argv: readonly string[]): ParsedServeArgs {
       httpThreadCount: raw.httpThreadCount ?? defaultIngressThreads(),
       maxInstancesPerModel: raw.maxInstancesPerModel,
       maxInstancesTotal: raw.maxInstancesTotal,
+      limits: Object.freeze({
+        httpMaxInputBytes: raw.httpMaxInputSize,
+        httpMaxJsonBytes: raw.httpMaxJsonSize,
+        grpcMaxMessageBytes: raw.grpcMaxMessageSize,
+        headersTimeoutMs: Math.round(raw.httpHeadersTimeoutSecs * 1000),
+        requestTimeoutMs: Math.round(raw.httpRequestTimeoutSecs * 1000),
+        idleTimeoutMs: Math.round(raw.idleTimeoutSecs * 1000),
+        maxConnections: raw.maxConnections,
+      }),
     }),
   };
 }

@@ -119,6 +119,7 @@ export async function runServeCommand(argv: readonly string[], io: Partial<Serve
       httpThreadCount: options.httpThreadCount,
       maxInstancesPerModel: options.maxInstancesPerModel,
       maxInstancesTotal: options.maxInstancesTotal,
+      limits: options.limits,
       log,
     });
   } catch (e) {

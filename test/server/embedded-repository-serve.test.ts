@@ -51,6 +51,20 @@ describe('serve options', () => {
       '8',
       '--max-instances-total',
       '16',
+      '--http-max-input-size',
+      '1000',
+      '--http-max-json-size',
+      '500',
+      '--grpc-max-message-size',
+      '2000',
+      '--http-headers-timeout-secs',
+      '1.5',
+      '--http-request-timeout-secs',
+      '3',
+      '--idle-timeout-secs',
+      '4',
+      '--max-connections',
+      '5',
     ]);
     assert.equal(parsed.kind, 'run');
     if (parsed.kind !== 'run') return;
@@ -73,6 +87,15 @@ describe('serve options', () => {
         httpThreadCount: 3,
         maxInstancesPerModel: 8,
         maxInstancesTotal: 16,
+        limits: {
+          httpMaxInputBytes: 1000,
+          httpMaxJsonBytes: 500,
+          grpcMaxMessageBytes: 2000,
+          headersTimeoutMs: 1500,
+          requestTimeoutMs: 3000,
+          idleTimeoutMs: 4000,
+          maxConnections: 5,
+        },
       },
     );
   });

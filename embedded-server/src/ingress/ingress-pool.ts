@@ -21,6 +21,7 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import { systemClockOrigin } from '../../../src/protocol/clock.ts';
 import type { InferenceCore } from '../core/api.ts';
 import { onMessagesDrained } from '../runtime/drain-port.ts';
+import { type TransportLimits, transportLimits } from '../transport/transport-limits.ts';
 import { type CoreHost, createCoreHost } from './core-host.ts';
 import type { FromIngress, ToIngress } from './ingress-protocol.ts';
 import type { IngressWorkerData } from './ingress-worker.ts';
@@ -45,6 +46,8 @@ export interface IngressPoolOptions {
   grpcPort: number;
   threads: number;
   maxInputBytes?: number;
+  /** Transport bounds; `maxConnections` is for the whole pool and is shared out evenly over the threads. */
+  limits?: Partial<TransportLimits>;
 }
 
 export interface IngressPool {
@@ -86,6 +89,7 @@ async function startThread(options: IngressPoolOptions): Promise<IngressThread> 
       clockOriginNs: systemClockOrigin(),
       host: options.host,
       ...(options.maxInputBytes !== undefined ? { maxInputBytes: options.maxInputBytes } : {}),
+      limits: perThreadLimits(options),
     },
     [channel.port2, reply.port2],
   );
@@ -115,6 +119,12 @@ async function startThread(options: IngressPoolOptions): Promise<IngressThread> 
   });
   worker.on('exit', () => thread.markClosed());
   return thread;
+}
+
+/** The pool's limits as one thread applies them: its share of the connection limit (at least one). */
+function perThreadLimits(options: IngressPoolOptions): TransportLimits {
+  const limits = transportLimits(options.limits);
+  return { ...limits, maxConnections: Math.max(1, Math.ceil(limits.maxConnections / options.threads)) };
 }
 
 function listen(server: net.Server, port: number, host: string): Promise<number> {

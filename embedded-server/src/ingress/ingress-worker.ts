@@ -10,6 +10,7 @@ import { systemClockFrom } from '../../../src/protocol/clock.ts';
 import { onMessagesDrained } from '../runtime/drain-port.ts';
 import { startGrpcServer } from '../transport/grpc-server.ts';
 import { startHttpServer } from '../transport/http-server.ts';
+import type { TransportLimits } from '../transport/transport-limits.ts';
 import type { FromIngress, ToIngress } from './ingress-protocol.ts';
 import { RemoteCore } from './remote-core.ts';
 
@@ -22,6 +23,7 @@ export interface IngressWorkerData {
   clockOriginNs: bigint;
   host: string;
   maxInputBytes?: number;
+  limits?: TransportLimits;
 }
 
 const init = workerData as IngressWorkerData;
@@ -38,8 +40,16 @@ async function main(): Promise<void> {
     clock,
     listen: false,
     ...(init.maxInputBytes !== undefined ? { maxInputBytes: init.maxInputBytes } : {}),
+    ...(init.limits ? { limits: init.limits } : {}),
   });
-  const grpc = await startGrpcServer({ core, host: init.host, port: 0, clock, listen: false });
+  const grpc = await startGrpcServer({
+    core,
+    host: init.host,
+    port: 0,
+    clock,
+    listen: false,
+    ...(init.limits ? { limits: init.limits } : {}),
+  });
   onMessagesDrained<ToIngress>(port, (message) => {
     if (core.handle(message)) return;
     if (message.t === 'conn') {

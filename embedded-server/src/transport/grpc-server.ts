@@ -63,6 +63,7 @@ import { GrpcCode, InferenceError } from '../../../src/protocol/status.ts';
 import type { InferenceCore, ModelState } from '../core/api.ts';
 import type { StageStamps, StageTraceRecorder } from '../stats/stage-trace.ts';
 import { asInferenceError, toInferRequest } from './infer-request-mapping.ts';
+import { type TransportLimits, transportLimits } from './transport-limits.ts';
 
 export interface GrpcServerOptions {
   core: InferenceCore;
@@ -74,6 +75,8 @@ export interface GrpcServerOptions {
   stageTrace?: StageTraceRecorder;
   /** False: bind no port; connections arrive through `inject` (ingress threads). Default true. */
   listen?: boolean;
+  /** Message size (decompressed too), idle timeout, connection limit (injected connections). */
+  limits?: Partial<TransportLimits>;
 }
 
 export interface GrpcServerHandle {
@@ -145,7 +148,14 @@ const STATE_NAMES: ReadonlySet<ModelState> = new Set([
 /** Starts the gRPC server; resolves once it is bound. Message sizes are unlimited (Triton: INT32_MAX). */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServerHandle> {
   const { core, clock } = options;
-  const server = new Server({ 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 });
+  const limits = transportLimits(options.limits);
+  // grpc-js checks the receive limit on the wire and again while inflating a compressed message
+  // (RESOURCE_EXHAUSTED), so a small gzip message cannot inflate past it. Responses are not limited.
+  const server = new Server({
+    'grpc.max_receive_message_length': limits.grpcMaxMessageBytes,
+    'grpc.max_send_message_length': -1,
+    'grpc.max_connection_idle_ms': limits.idleTimeoutMs,
+  });
 
   const infer = async (
     req: ModelInferRequest,
@@ -360,14 +370,19 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
         });
   let injector: ReturnType<Server['createConnectionInjector']> | undefined;
   let closing = false;
+  let injected = 0;
 
   return {
     port,
     inject: (socket: Duplex) => {
-      if (closing) {
+      if (closing || injected >= limits.maxConnections) {
         socket.destroy();
         return;
       }
+      injected++;
+      socket.once('close', () => {
+        injected--;
+      });
       injector ??= server.createConnectionInjector(ServerCredentials.createInsecure());
       injector.injectConnection(socket);
     },

@@ -32,6 +32,7 @@ import type { InferenceCore, ModelIndexEntry } from '../core/api.ts';
 import { markRequestOwned } from '../core/request-buffers.ts';
 import type { StageStamps, StageTraceRecorder } from '../stats/stage-trace.ts';
 import { asInferenceError, toInferRequest } from './infer-request-mapping.ts';
+import { jsonSizeError, type TransportLimits, transportLimits } from './transport-limits.ts';
 
 const unzip = promisify(zlib.unzip);
 const gzip = promisify(zlib.gzip);
@@ -45,6 +46,8 @@ export interface HttpServerOptions {
   clock: Clock;
   /** Largest request body (after decompression), bytes; Triton's --http-max-input-size, 64 MiB. */
   maxInputBytes?: number;
+  /** The other bounds (JSON size, timeouts, connections); `maxInputBytes` wins over its httpMaxInputBytes. */
+  limits?: Partial<TransportLimits>;
   /** When given, every inference request is stage-stamped and recorded here (benchmarks). */
   stageTrace?: StageTraceRecorder;
   /** False: listen on no port; connections arrive through `inject` (ingress threads). Default true. */
@@ -109,8 +112,9 @@ function statusOnly(ok: boolean): Reply {
   return emptyReply(ok ? 200 : 400);
 }
 
-function parseOptionalJsonBody(body: Buffer): JsonValue | undefined {
+function parseOptionalJsonBody(body: Buffer, maxJsonBytes: number): JsonValue | undefined {
   if (body.byteLength === 0) return undefined;
+  if (body.byteLength > maxJsonBytes) throw jsonSizeError(body.byteLength, maxJsonBytes);
   try {
     return parseExactJson(body.toString('utf8'));
   } catch (e) {
@@ -161,15 +165,31 @@ export function chooseResponseEncoding(acceptEncoding: string | undefined): 'gzi
   return best.enc === 'identity' ? undefined : best.enc;
 }
 
-function buildRoutes(core: InferenceCore, clock: Clock, maxInputBytes: number): Route[] {
+function buildRoutes(
+  core: InferenceCore,
+  clock: Clock,
+  maxInputBytes: number,
+  maxJsonBytes: number,
+): Route[] {
   const model = '/v2/models/([^/]+)(?:/versions/([0-9]+))?';
   const infer: Handler = async ({ req, res, params, body, stamps }) => {
+    // All-JSON body (no binary part) declared over the JSON limit: refused before a byte of it is read.
+    const declared = Number(req.headers['content-length'] ?? Number.NaN);
+    if (
+      declared > maxJsonBytes &&
+      req.headers[INFERENCE_HEADER_LOWER] === undefined &&
+      !req.headers['content-encoding']
+    ) {
+      throw jsonSizeError(declared, maxJsonBytes);
+    }
     const raw = await body();
     stamps?.mark('bodyRead', clock.nowNs());
     const headerLength = parseInferenceHeaderLength(
       req.headers[INFERENCE_HEADER.toLowerCase()] as string | undefined,
       raw.byteLength,
     );
+    const jsonBytes = headerLength ?? raw.byteLength;
+    if (jsonBytes > maxJsonBytes) throw jsonSizeError(jsonBytes, maxJsonBytes);
     const wire =
       headerLength === 0
         ? decodeRawHttpInferRequest(raw, params.model, core.modelConfig(params.model, params.version))
@@ -267,7 +287,7 @@ function buildRoutes(core: InferenceCore, clock: Clock, maxInputBytes: number): 
       pattern: /^\/v2\/repository(?:\/([^/]+))?\/index$/,
       method: 'POST',
       handler: async ({ body }) => {
-        const json = parseOptionalJsonBody(await body());
+        const json = parseOptionalJsonBody(await body(), maxJsonBytes);
         let readyOnly = false;
         if (json !== undefined) {
           if (!isJsonObject(json))
@@ -292,7 +312,7 @@ function buildRoutes(core: InferenceCore, clock: Clock, maxInputBytes: number): 
       pattern: /^\/v2\/repository\/models\/([^/]+)\/load$/,
       method: 'POST',
       handler: async ({ params, body }) => {
-        const parameters = parametersOf(parseOptionalJsonBody(await body()));
+        const parameters = parametersOf(parseOptionalJsonBody(await body(), maxJsonBytes));
         let configJson: string | undefined;
         for (const [key, v] of Object.entries(parameters)) {
           if (key === 'config') {
@@ -318,7 +338,7 @@ function buildRoutes(core: InferenceCore, clock: Clock, maxInputBytes: number): 
       pattern: /^\/v2\/repository\/models\/([^/]+)\/unload$/,
       method: 'POST',
       handler: async ({ params, body }) => {
-        const parameters = parametersOf(parseOptionalJsonBody(await body()));
+        const parameters = parametersOf(parseOptionalJsonBody(await body(), maxJsonBytes));
         const dependents = parameters.unload_dependents;
         if (dependents !== undefined && typeof dependents !== 'boolean') {
           throw new InferenceError(
@@ -392,7 +412,8 @@ async function readBody(req: http.IncomingMessage, maxInputBytes: number): Promi
   }
   const declared = Number(req.headers['content-length'] ?? Number.NaN);
   if (encoding === 'identity' && declared > maxInputBytes) throw sizeError(declared, maxInputBytes);
-  const { chunks, total } = await collectChunks(req, encoding === 'identity' ? maxInputBytes : undefined);
+  // A compressed body is bounded too (it can only be smaller than what it inflates to, which is bounded below).
+  const { chunks, total } = await collectChunks(req, maxInputBytes);
   if (encoding === 'identity' && req.headers[INFERENCE_HEADER_LOWER] !== undefined) {
     // Tensor bytes in the body (binary extension or raw): one exclusive buffer (never Node's shared pool,
     // never the socket's read buffer, which also holds the headers and maybe the next request), so a model
@@ -447,8 +468,12 @@ async function sendReply(
 /** Starts the HTTP server; resolves once it listens. */
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServerHandle> {
   const { core, clock } = options;
-  const maxInputBytes = options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES;
-  const routes = buildRoutes(core, clock, maxInputBytes);
+  const limits = transportLimits({
+    ...options.limits,
+    httpMaxInputBytes: options.maxInputBytes ?? options.limits?.httpMaxInputBytes ?? DEFAULT_MAX_INPUT_BYTES,
+  });
+  const maxInputBytes = limits.httpMaxInputBytes;
+  const routes = buildRoutes(core, clock, maxInputBytes, limits.httpMaxJsonBytes);
   const sockets = new Set<Socket>();
   let inFlight = 0;
   let closing = false;
@@ -502,7 +527,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   };
 
   const server = http.createServer(
-    { keepAlive: true, requestTimeout: 0, headersTimeout: 120_000 },
+    {
+      keepAlive: true,
+      // Partial headers or bodies are not held forever (408 and close); Node checks every interval.
+      requestTimeout: limits.requestTimeoutMs,
+      headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+      connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(limits.headersTimeoutMs / 4))),
+    },
     (req, res) => {
       inFlight++;
       handle(req, res)
@@ -516,8 +547,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         });
     },
   );
-  server.keepAliveTimeout = 65_000;
+  server.keepAliveTimeout = limits.idleTimeoutMs;
   server.on('connection', (socket: Socket) => {
+    // Over the connection limit: closed at once, before a byte is read (the client sees a reset).
+    if (sockets.size >= limits.maxConnections) {
+      socket.destroy();
+      return;
+    }
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
