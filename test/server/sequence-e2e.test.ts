@@ -254,3 +254,38 @@ describe('sequence batcher end to end (accumulate, real ONNX Runtime)', () => {
     assert.ok(meta.extensions.includes('sequence'));
   });
 });
+
+describe('sequence batcher behind ingress threads (serve --http-thread-count)', () => {
+  let repo: TempRepository;
+  let server: RunningServer;
+
+  before(async () => {
+    const bundled = await readFile(
+      join(packageInfo().root, 'embedded-server', 'models', 'accumulate', 'config.pbtxt'),
+      'utf8',
+    );
+    repo = await tempRepository({ accumulate: { config: bundled, onnx: accumulateModel() } });
+    server = await startServer({ modelRepository: repo.dir, httpThreadCount: 1 });
+  });
+
+  after(async () => {
+    await server?.stop({ timeoutMs: 10_000 });
+    await repo?.remove();
+  });
+
+  it('the correlation ID and flags cross to the main thread (string and uint64 IDs)', async () => {
+    for (const id of [77, '"seventy-seven"']) {
+      let sum = 0;
+      for (let k = 0; k < 3; k++) {
+        sum += k + 1;
+        const flags = k === 0 ? ',"sequence_start":true' : k === 2 ? ',"sequence_end":true' : '';
+        const r = await http(`${server.httpUrl}/v2/models/accumulate/infer`, {
+          method: 'POST',
+          body: `{"inputs":[{"name":"INPUT","datatype":"INT32","shape":[1,1],"data":[${k + 1}]}],"parameters":{"sequence_id":${id}${flags}}}`,
+        });
+        assert.equal(r.status, 200, r.text);
+        assert.equal((r.json() as { outputs: JsonOutput[] }).outputs[0]?.data[0], sum);
+      }
+    }
+  });
+});

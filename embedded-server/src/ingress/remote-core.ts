@@ -165,6 +165,8 @@ export class RemoteCore implements InferenceCore {
       binaryDataOutput: request.binaryDataOutput,
       receivedNs: request.receivedNs,
     };
+    // Sequence batcher fields (correlation ID as bigint or string: both survive the structured clone).
+    if (request.sequence) wire.sequence = request.sequence;
     return new Promise<InferResponse>((resolve, reject) => {
       const signal = request.signal;
       let onAbort: (() => void) | undefined;
