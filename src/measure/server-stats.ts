@@ -1,7 +1,7 @@
 /**
- * Server-side figures per window, as perf_analyzer forms them (§5.2): deltas of two cumulative
- * statistics snapshots, version selection when the user gave none, and the derived averages every renderer
- * shows (queue / compute / overhead with the max(0, …) clamp), defined once here so they cannot drift apart.
+ * Server-side statistics per window, as perf_analyzer forms them (§5.2): deltas of two cumulative statistics
+ * snapshots and version selection when the user gave none. The averages derived from a delta (queue / compute /
+ * overhead, the cache and ensemble variants) live in one place only: src/report/server-figures.ts.
  */
 import type { DurationStat, ServerStatsDelta } from '../report/model.ts';
 import type { ModelStatsSnapshot } from '../transport/server-api.ts';
@@ -188,79 +188,6 @@ export function addServerDeltas(a: ServerStatsDelta, b: ServerStatsDelta): Serve
     cacheMiss: add(a.cacheMiss, b.cacheMiss),
     composing,
   };
-}
-
-export interface ServerAverages {
-  /** Average successful request time on the server (µs). */
-  avgRequestUs: number;
-  queueUs: number;
-  computeInputUs: number;
-  computeInferUs: number;
-  computeOutputUs: number;
-  /** (input + infer + output ns) / compute count. */
-  computeUs: number;
-  /** max(0, request − queue − compute), with cache hits folded into "compute" when the cache saw traffic. */
-  overheadUs: number;
-  cacheHitUs: number;
-  /** perf_analyzer's "Average Cache Miss Latency": cache-miss average + compute average. */
-  cacheMissUs: number;
-}
-
-/** perf_analyzer's integer µs average: ns / (count × 1000), truncated; 0 when the count is 0. */
-export function averageUs(stat: DurationStat): number {
-  return stat.count > 0 ? Math.trunc(stat.ns / (stat.count * 1000)) : 0;
-}
-
-/**
- * The derived per-request averages of a delta (perf_analyzer §5.2). For an ensemble (composing models
- * present), queue and compute are the sums over the leaf composing models, walked recursively.
- */
-export function serverAverages(delta: ServerStatsDelta): ServerAverages {
-  const avgRequestUs = averageUs(delta.success);
-  const computeCount = delta.computeInput.count;
-  const computeNs = delta.computeInput.ns + delta.computeInfer.ns + delta.computeOutput.ns;
-  const computeUs = computeCount > 0 ? Math.trunc(computeNs / (computeCount * 1000)) : 0;
-  const cacheHitUs = averageUs(delta.cacheHit);
-  const cacheUsed = delta.cacheHit.count + delta.cacheMiss.count > 0;
-  let queueUs = averageUs(delta.queue);
-  let combinedUs = computeUs;
-  if (delta.composing.length > 0) {
-    const leaves = leafAverages(delta.composing);
-    queueUs = leaves.queueUs;
-    combinedUs = leaves.computeUs;
-  } else if (cacheUsed) {
-    const denominator = (computeCount + delta.cacheHit.count) * 1000;
-    combinedUs =
-      denominator > 0 ? Math.trunc((delta.cacheHit.ns + delta.cacheMiss.ns + computeNs) / denominator) : 0;
-  }
-  return {
-    avgRequestUs,
-    queueUs,
-    computeInputUs: averageUs(delta.computeInput),
-    computeInferUs: averageUs(delta.computeInfer),
-    computeOutputUs: averageUs(delta.computeOutput),
-    computeUs,
-    overheadUs: Math.max(0, avgRequestUs - queueUs - combinedUs),
-    cacheHitUs,
-    cacheMissUs: cacheUsed ? averageUs(delta.cacheMiss) + computeUs : 0,
-  };
-}
-
-function leafAverages(composing: readonly ServerStatsDelta[]): { queueUs: number; computeUs: number } {
-  let queueUs = 0;
-  let computeUs = 0;
-  for (const c of composing) {
-    if (c.composing.length > 0) {
-      const inner = leafAverages(c.composing);
-      queueUs += inner.queueUs;
-      computeUs += inner.computeUs;
-    } else {
-      const a = serverAverages(c);
-      queueUs += a.queueUs;
-      computeUs += a.computeUs;
-    }
-  }
-  return { queueUs, computeUs };
 }
 
 function compareVersions(a: string, b: string): number {

@@ -1,5 +1,6 @@
 /**
- * The server-side averages perf_analyzer derives from a statistics delta (§5.2), shared by the stdout block and
+ * The server-side averages perf_analyzer derives from a statistics delta (§5.2): the ONE implementation, used by
+ * the stdout block, the CSV, the HTML report and the benchmarks. Shared by the stdout block and
  * the CSV so both always agree. All figures are µs, integer, truncated like perf_analyzer's integer division.
  */
 import type { DurationStat, ServerStatsDelta } from './model.ts';

@@ -8,11 +8,11 @@ import { loadavg } from 'node:os';
 import type { ModelStatisticsJson } from '../../embedded-server/src/core/api.ts';
 import { type EmbeddedServerProcess, startEmbeddedServerProcess } from '../../src/cli/embedded-process.ts';
 import { createRequestSpecs } from '../../src/data/input-data.ts';
-import { serverAverages } from '../../src/measure/server-stats.ts';
 import { runProfile } from '../../src/profile/profiler.ts';
 import type { ProfileSettings } from '../../src/profile/settings.ts';
 import { systemClock } from '../../src/protocol/clock.ts';
 import type { LevelResult, LevelStatus } from '../../src/report/model.ts';
+import { ensembleFigures, serverFigures } from '../../src/report/server-figures.ts';
 import { createTransport } from '../../src/transport/create.ts';
 import type { ModelStatsSnapshot, ServerApi } from '../../src/transport/server-api.ts';
 import type { BenchProtocol } from './bench-options.ts';
@@ -228,7 +228,15 @@ function levelFigures(
   const first = snapshots[Math.max(0, n - 3)];
   const last = snapshots[n];
   if (delta && delta.executionCount > 0) {
-    const avg = serverAverages(delta);
+    // The bench models have no response cache; an ensemble's queue is the sum over its leaf models.
+    const f = serverFigures(delta, false);
+    const avg = {
+      avgRequestUs: f.requestUs,
+      queueUs: delta.composing.length > 0 ? ensembleFigures(delta).queueUs : f.queueUs,
+      computeInputUs: f.computeInputUs,
+      computeInferUs: f.computeInferUs,
+      computeOutputUs: f.computeOutputUs,
+    };
     const batches = first && last ? batchStatsDelta(first.batchStats, last.batchStats) : undefined;
     figures.server = {
       inferenceCount: delta.inferenceCount,

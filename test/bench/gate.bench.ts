@@ -20,8 +20,8 @@ import { parseProfileArgs } from '../../src/cli/options.ts';
 import { resolveSettings } from '../../src/cli/resolve-settings.ts';
 import { runBenchmark } from '../../src/cli/run-benchmark.ts';
 import { materializeConfigOverrides } from '../../src/config/materialize-overrides.ts';
-import { type CompareResult, compareRuns, DEFAULT_COMPARE_METRICS } from '../../src/gate/compare.ts';
 import { type ComparableRun, comparableFromRecord } from '../../src/gate/comparable.ts';
+import { type CompareResult, compareRuns, DEFAULT_COMPARE_METRICS } from '../../src/gate/compare.ts';
 import { packageInfo } from '../../src/protocol/package-info.ts';
 import type { RunResult } from '../../src/report/model.ts';
 
@@ -93,7 +93,8 @@ async function record(server: Server): Promise<RunResult> {
   );
   const resolved = resolveSettings(flags, { programName: 'inferbench', files });
   const result = await runBenchmark(resolved, { onEvent: () => undefined, signal: abort.signal });
-  if (result.exitCode !== 0) throw new Error(`run against ${server.label} ended with exit code ${result.exitCode}`);
+  if (result.exitCode !== 0)
+    throw new Error(`run against ${server.label} ended with exit code ${result.exitCode}`);
   return result;
 }
 
@@ -117,7 +118,9 @@ function outcome(pair: number, r: CompareResult): PairOutcome {
   const f = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
   return {
     pair,
-    regressed: r.changes.filter((c) => c.verdict === 'regressed' || c.verdict === 'missing').map((c) => c.metric),
+    regressed: r.changes
+      .filter((c) => c.verdict === 'regressed' || c.verdict === 'missing')
+      .map((c) => c.metric),
     inconclusive: r.changes.filter((c) => c.verdict === 'inconclusive').map((c) => c.metric),
     avgLatency:
       avg?.change !== undefined && avg.interval
@@ -127,8 +130,14 @@ function outcome(pair: number, r: CompareResult): PairOutcome {
 }
 
 const started = Date.now();
-const host = { cpuModel: cpus()[0]?.model.trim() ?? 'unknown', cores: cpus().length, loadAverageBefore: loadavg() };
-log(`bench:gate: ${PAIRS} pairs × 3 experiments, --repeat ${REPEAT}, ${WINDOW_MS} ms windows, c=${CONCURRENCY}, base delay ${DELAY_US} µs; load average ${host.loadAverageBefore.map((x) => x.toFixed(2)).join(' ')}`);
+const host = {
+  cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+  cores: cpus().length,
+  loadAverageBefore: loadavg(),
+};
+log(
+  `bench:gate: ${PAIRS} pairs × 3 experiments, --repeat ${REPEAT}, ${WINDOW_MS} ms windows, c=${CONCURRENCY}, base delay ${DELAY_US} µs; load average ${host.loadAverageBefore.map((x) => x.toFixed(2)).join(' ')}`,
+);
 const servers: Server[] = [];
 try {
   const base = await startServer('base', DELAY_US);
@@ -140,7 +149,9 @@ try {
   const slow20 = await startServer('slow 20 %', DELAY_US + 0.2 * latencyUs);
   const slow2 = await startServer('slow 2 %', DELAY_US + 0.02 * latencyUs);
   servers.push(slow20, slow2);
-  log(`calibrated: avg latency ${(latencyUs / 1000).toFixed(2)} ms → delays ${DELAY_US} / ${Math.round(slow20.delayUs)} / ${Math.round(slow2.delayUs)} µs`);
+  log(
+    `calibrated: avg latency ${(latencyUs / 1000).toFixed(2)} ms → delays ${DELAY_US} / ${Math.round(slow20.delayUs)} / ${Math.round(slow2.delayUs)} µs`,
+  );
   const aa: PairOutcome[] = [];
   const ab20: PairOutcome[] = [];
   const ab2: PairOutcome[] = [];
@@ -176,7 +187,13 @@ try {
     durationS: Math.round((Date.now() - started) / 1000),
     host: { ...host, loadAverageAfter: loadavg() },
     node: process.version,
-    settings: { pairs: PAIRS, repeat: REPEAT, windowMs: WINDOW_MS, concurrency: CONCURRENCY, compare: compareOptions },
+    settings: {
+      pairs: PAIRS,
+      repeat: REPEAT,
+      windowMs: WINDOW_MS,
+      concurrency: CONCURRENCY,
+      compare: compareOptions,
+    },
     servers: servers.map((s) => ({ label: s.label, delayUs: Math.round(s.delayUs) })),
     calibrationAvgLatencyUs: Math.round(latencyUs),
     summary,

@@ -3,12 +3,12 @@ import { describe, it } from 'node:test';
 import {
   multipleVersionsWarning,
   selectStatsVersion,
-  serverAverages,
   serverStatsDelta,
   VERSION_NOT_FOUND,
   windowServerDelta,
 } from '../../src/measure/server-stats.ts';
 import type { ServerStatsDelta } from '../../src/report/model.ts';
+import { ensembleFigures, serverFigures } from '../../src/report/server-figures.ts';
 import type { ModelStatsSnapshot } from '../../src/transport/server-api.ts';
 
 const d = (count: number, ns: number) => ({ count, ns });
@@ -45,55 +45,58 @@ describe('server stats', () => {
     assert.deepEqual(serverStatsDelta(undefined, snap('1', 3)).success, d(3, 3_000_000));
   });
 
+  // The averages are computed in one place (src/report/server-figures.ts); these pin perf_analyzer's formulas.
   it('averages: integer µs per request; overhead = request − queue − compute', () => {
-    const a = serverAverages(serverStatsDelta(snap('1', 10), snap('1', 20)));
-    assert.deepEqual(a, {
-      avgRequestUs: 1000,
-      queueUs: 100,
-      computeInputUs: 50,
-      computeInferUs: 500,
-      computeOutputUs: 50,
-      computeUs: 600,
-      overheadUs: 300,
-      cacheHitUs: 0,
-      cacheMissUs: 0,
-    });
+    const f = serverFigures(serverStatsDelta(snap('1', 10), snap('1', 20)), false);
+    assert.equal(f.requestUs, 1000);
+    assert.equal(f.queueUs, 100);
+    assert.equal(f.computeInputUs, 50);
+    assert.equal(f.computeInferUs, 500);
+    assert.equal(f.computeOutputUs, 50);
+    assert.equal(f.computeUs, 600);
+    assert.equal(f.overheadUs, 300);
+    assert.equal(f.cacheHitUs, 0);
+    assert.equal(f.cacheMissUs, 0);
   });
 
   it('overhead is clamped at 0 when queue + compute exceed the request average', () => {
-    const a = serverAverages(
+    const f = serverFigures(
       deltaOf({
         success: d(1, 500_000),
         queue: d(1, 400_000),
         computeInfer: d(1, 400_000),
         computeInput: d(1, 0),
       }),
+      false,
     );
-    assert.equal(a.overheadUs, 0);
+    assert.equal(f.overheadUs, 0);
   });
 
   it('truncates like perf_analyzer (1999 ns / 1 request = 1 µs) and yields 0 for empty counts', () => {
-    const a = serverAverages(deltaOf({ success: d(1, 1999) }));
-    assert.equal(a.avgRequestUs, 1);
-    assert.equal(serverAverages(deltaOf({})).avgRequestUs, 0);
+    assert.equal(serverFigures(deltaOf({ success: d(1, 1999) }), false).requestUs, 1);
+    assert.equal(serverFigures(deltaOf({}), false).requestUs, 0);
   });
 
-  it('with the response cache, hits count towards compute and cache-miss = miss avg + compute avg', () => {
-    const a = serverAverages(
-      deltaOf({
-        success: d(4, 4_000_000),
-        queue: d(4, 400_000),
-        computeInput: d(2, 0),
-        computeInfer: d(2, 1_000_000),
-        computeOutput: d(2, 0),
-        cacheHit: d(2, 20_000),
-        cacheMiss: d(2, 60_000),
-      }),
-    );
-    assert.equal(a.cacheHitUs, 10);
-    assert.equal(a.cacheMissUs, 30 + 500);
+  it('response cache (enabled in the config): hits count towards compute; the miss figure is the lookup alone', () => {
+    const delta = deltaOf({
+      success: d(4, 4_000_000),
+      queue: d(4, 400_000),
+      computeInput: d(2, 0),
+      computeInfer: d(2, 1_000_000),
+      computeOutput: d(2, 0),
+      cacheHit: d(2, 20_000),
+      cacheMiss: d(2, 60_000),
+    });
+    const f = serverFigures(delta, true);
+    assert.equal(f.cacheHitUs, 10);
+    // CSV "Server Cache Miss" = miss average; stdout "Average Cache Miss Latency" = that + compute (500).
+    assert.equal(f.cacheMissUs, 30);
+    assert.equal(f.computeUs, 500);
     // combined = (20000 + 60000 + 1000000) / ((2 + 2) × 1000) = 270; overhead = 1000 − 100 − 270
-    assert.equal(a.overheadUs, 630);
+    assert.equal(f.cacheCombinedUs, 270);
+    assert.equal(f.overheadUs, 630);
+    // The cache branch follows the config (perf_analyzer's ResponseCacheEnabled), not the counts.
+    assert.equal(serverFigures(delta, false).overheadUs, 1000 - 100 - 500);
   });
 
   it('ensembles: queue and compute are the sums over the leaf composing models', () => {
@@ -108,9 +111,10 @@ describe('server stats', () => {
       success: d(1, 5_000_000),
       composing: [leaf(100_000, 1_000_000), deltaOf({ composing: [leaf(200_000, 2_000_000)] })],
     });
-    const a = serverAverages(ensemble);
-    assert.equal(a.queueUs, 300);
-    assert.equal(a.overheadUs, 5000 - 300 - 3000);
+    const e = ensembleFigures(ensemble);
+    assert.equal(e.queueUs, 300);
+    assert.equal(e.computeUs, 3000);
+    assert.equal(e.overheadUs, 5000 - 300 - 3000);
   });
 
   describe('version selection', () => {
