@@ -7,12 +7,16 @@
  * | 0    | success: every requested level measured (or the sweep stopped at the latency limit) |
  * | 1    | a threshold/gate or a `compare` regression failed (never used for crashes) |
  * | 2    | the first load level did not stabilize (perf_analyzer's STABILITY_ERROR) |
- * | 3    | bad options, config file or input data; an unsupported flag (perf_analyzer's OPTION_ERROR) |
- * | 4    | request errors exceeded the allowed error rate (`--max-error-rate`) |
- * | 5    | no valid request completed in a window / the server could not be reached |
+ * | 3    | bad options, config file or input data; an unsupported flag; a numeric flag over its maximum
+ *          (src/cli/flag-limits.ts); an output path that cannot be written (checked before the run, or a write
+ *          that failed anyway: the other outputs are still written) (perf_analyzer's OPTION_ERROR) |
+ * | 4    | request errors: a window over `--max-error-rate` (the sweep stops), or a measured level whose error
+ *          rate is above `--error-rate-threshold` (default 5 %; the sweep goes on, the level is marked) |
+ * | 5    | no valid request completed in a window (server stopped, unreachable, every request failed) / the
+ *          server could not be reached at the start; the record and CSV are still written for what was measured |
  * | 6    | the model exists but is not ready: it failed to load (the server's reason is printed) |
  * | 99   | unexpected internal error (perf_analyzer's GENERIC_ERROR) |
- * | 130  | interrupted (SIGINT) before any level was measured |
+ * | 130  | interrupted (SIGINT) before any level was measured (the record and CSV are still written) |
  * | 129, 143 | ended by SIGHUP / SIGTERM (128 + the signal number, as a shell reports it) |
  */
 export const ExitCode = {
