@@ -1,0 +1,227 @@
+/**
+ * The search loop: which configs to try (brute: all of them; quick: the hill climb), each applied and swept
+ * over the load levels with the stop-early rules, measurements delegated to a `Measurer` (the real one drives
+ * a server through the load API and the profiler; tests pass a known surface). Trials of a resumed record are
+ * reused by config key instead of measured again. SIGINT (the signal) ends the search after the current
+ * level; what was measured is returned.
+ */
+import type { Constraint } from './constraints.ts';
+import type { Objective } from './objectives.ts';
+import { quickStart, quickStep } from './quick-search.ts';
+import { type ConfigScore, rankTrials, scoreTrial } from './ranking.ts';
+import {
+  type Candidate,
+  type Coordinate,
+  candidateKey,
+  enumerateSpace,
+  type SearchSpace,
+} from './search-space.ts';
+import { levelStopReason } from './stop-early.ts';
+import type { ConfigTrial, LevelSample, LoadPoint } from './trial.ts';
+
+/** The server refused the config (the load API answered with an error): recorded, and the search goes on. */
+export class ConfigRejectedError extends Error {}
+
+export interface Measurer {
+  /** Makes the server serve `candidate`; rejects with ConfigRejectedError when the server refuses it. */
+  apply(candidate: Candidate): Promise<void>;
+  /** Measures one load level of the config applied last. */
+  measure(candidate: Candidate, load: LoadPoint): Promise<LevelSample>;
+}
+
+export type SearchMode = 'brute' | 'quick';
+
+export interface SearchProgress {
+  /** 1-based trial about to run, and the most the search may run (brute: exact; quick: an upper bound). */
+  trial: number;
+  plannedAtMost: number;
+  key: string;
+  /** Levels measured so far in this search (reused trials not counted). */
+  measurements: number;
+  elapsedMs: number;
+  /** Mean time of the trials measured so far × the trials that may remain; undefined before the first. */
+  etaMs?: number;
+}
+
+export interface SearchOptions {
+  space: SearchSpace;
+  mode: SearchMode;
+  loads: readonly LoadPoint[];
+  objectives: readonly Objective[];
+  constraints: readonly Constraint[];
+  /** Stop a config's load sweep when throughput gains less than this fraction (0 = never). */
+  saturationGain: number;
+  /** Client batch size (configs with a smaller max_batch_size are left out). */
+  clientBatchSize: number;
+  /** Try at most this many configs (undefined = no cap). */
+  maxConfigs?: number;
+  /** Trials of an earlier, interrupted run of this search: reused by key. */
+  previous?: readonly ConfigTrial[];
+  measurer: Measurer;
+  /** Milliseconds, monotonic (injected so tests need no real time). */
+  nowMs: () => number;
+  signal?: AbortSignal;
+  onProgress?: (progress: SearchProgress) => void;
+  /** After every trial, with all trials so far (checkpoint for --resume). */
+  onTrial?: (trial: ConfigTrial, trials: readonly ConfigTrial[]) => void;
+}
+
+export interface SearchResult {
+  trials: ConfigTrial[];
+  ranked: ConfigScore[];
+  /** Load levels measured in this run (the cost figure brute vs quick is judged by). */
+  measurements: number;
+  /** Trials taken over from `previous` unmeasured. */
+  reused: number;
+  /** Valid distinct configs in the space (what brute force measures). */
+  spaceConfigs: number;
+  invalid: { coordinate: number[]; reason: string }[];
+  interrupted: boolean;
+  /** Why the search stopped before its natural end (interrupted, max configs, the server failing). */
+  stoppedBy?: string;
+}
+
+/** Consecutive trials ending in a measurement error after which the search gives up (the server is gone). */
+const MAX_CONSECUTIVE_ERRORS = 3;
+
+export function etaMs(
+  measuredTrials: number,
+  elapsedMs: number,
+  remainingTrials: number,
+): number | undefined {
+  if (measuredTrials <= 0) return undefined;
+  return (elapsedMs / measuredTrials) * Math.max(0, remainingTrials);
+}
+
+export async function runSearch(options: SearchOptions): Promise<SearchResult> {
+  const { space, mode, signal } = options;
+  const enumeration = enumerateSpace(space, options.clientBatchSize);
+  const spaceConfigs = enumeration.candidates.length;
+  const cap = Math.min(spaceConfigs, options.maxConfigs ?? Number.POSITIVE_INFINITY);
+  const previous = new Map<string, ConfigTrial>();
+  for (const t of options.previous ?? []) {
+    if (t.outcome === 'measured' || t.outcome === 'load_failed') previous.set(t.key, t);
+  }
+  const trials: ConfigTrial[] = [];
+  const scores = new Map<string, ConfigScore>();
+  const startMs = options.nowMs();
+  let measurements = 0;
+  let reused = 0;
+  let measuredTrials = 0;
+  let measuringMs = 0;
+  let consecutiveErrors = 0;
+  let stoppedBy: string | undefined;
+
+  const stopNow = (): boolean => {
+    if (signal?.aborted) stoppedBy ??= 'interrupted';
+    else if (trials.length >= cap && cap < spaceConfigs) stoppedBy ??= `--max-configs ${cap} reached`;
+    else if (consecutiveErrors >= MAX_CONSECUTIVE_ERRORS)
+      stoppedBy ??= `${MAX_CONSECUTIVE_ERRORS} configs in a row failed to measure`;
+    return stoppedBy !== undefined || trials.length >= cap;
+  };
+
+  const tryCandidate = async (candidate: Candidate): Promise<ConfigScore> => {
+    const key = candidateKey(candidate);
+    const index = trials.length + 1;
+    const earlier = previous.get(key);
+    let trial: ConfigTrial;
+    if (earlier) {
+      trial = { ...earlier, index };
+      reused++;
+    } else {
+      options.onProgress?.({
+        trial: index,
+        plannedAtMost: cap,
+        key,
+        measurements,
+        elapsedMs: options.nowMs() - startMs,
+        etaMs: etaMs(measuredTrials, measuringMs, cap - index + 1),
+      });
+      const began = options.nowMs();
+      trial = await measureTrial(candidate, key, index, options, () => measurements++);
+      trial.elapsedMs = options.nowMs() - began;
+      measuringMs += trial.elapsedMs;
+      measuredTrials++;
+      consecutiveErrors = trial.outcome === 'error' ? consecutiveErrors + 1 : 0;
+    }
+    trials.push(trial);
+    const score = scoreTrial(trial, options.objectives, options.constraints);
+    scores.set(key, score);
+    options.onTrial?.(trial, trials);
+    return score;
+  };
+
+  if (mode === 'brute') {
+    for (const candidate of enumeration.candidates) {
+      if (stopNow()) break;
+      await tryCandidate(candidate);
+    }
+  } else {
+    let at: Coordinate | undefined = quickStart(space, options.clientBatchSize);
+    while (at && !stopNow()) {
+      const step = quickStep(space, at, (key) => scores.get(key), options.clientBatchSize);
+      if (step.kind === 'done') break;
+      if (step.kind === 'move') {
+        at = step.to;
+        continue;
+      }
+      for (const candidate of step.candidates) {
+        if (stopNow()) break;
+        await tryCandidate(candidate);
+      }
+    }
+  }
+  stopNow();
+  // A trial cut short by SIGINT is kept in the record but never counts as done on --resume.
+  const interrupted = signal?.aborted === true;
+  return {
+    trials,
+    ranked: rankTrials(trials, options.objectives, options.constraints),
+    measurements,
+    reused,
+    spaceConfigs,
+    invalid: enumeration.invalid,
+    interrupted,
+    stoppedBy,
+  };
+}
+
+async function measureTrial(
+  candidate: Candidate,
+  key: string,
+  index: number,
+  options: SearchOptions,
+  counted: () => void,
+): Promise<ConfigTrial> {
+  const trial: ConfigTrial = { index, key, candidate, outcome: 'measured', levels: [], elapsedMs: 0 };
+  try {
+    await options.measurer.apply(candidate);
+  } catch (error) {
+    if (!(error instanceof ConfigRejectedError)) {
+      return { ...trial, outcome: 'error', error: messageOf(error) };
+    }
+    return { ...trial, outcome: 'load_failed', error: error.message };
+  }
+  for (const load of options.loads) {
+    if (options.signal?.aborted) {
+      return { ...trial, outcome: 'interrupted', levelsStoppedBy: 'interrupted' };
+    }
+    try {
+      const sample = await options.measurer.measure(candidate, load);
+      counted();
+      trial.levels.push(sample);
+    } catch (error) {
+      return { ...trial, outcome: 'error', error: messageOf(error), levelsStoppedBy: 'measurement error' };
+    }
+    if (trial.levels.at(-1)?.status === 'interrupted' || options.signal?.aborted) {
+      return { ...trial, outcome: 'interrupted', levelsStoppedBy: 'interrupted' };
+    }
+    const stop = levelStopReason(trial.levels, options.constraints, options.saturationGain);
+    if (stop) return { ...trial, levelsStoppedBy: stop };
+  }
+  return { ...trial, levelsStoppedBy: 'all levels' };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
