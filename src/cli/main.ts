@@ -129,7 +129,7 @@ export async function main(
   };
   let invocation:
     | { kind: 'profile' | 'print-config'; flags: RawFlags }
-    | { kind: 'serve' | 'setup-gpu'; args: string[] }
+    | { kind: 'serve' | 'setup-gpu' | 'analyze'; args: string[] }
     | { kind: 'completion'; shell: string }
     | { kind: 'compare'; files: string[]; flags: CompareFlags }
     | { kind: 'report'; record: string; flags: ReportFlags }
@@ -146,6 +146,9 @@ export async function main(
     },
     completion: async (shell: string) => {
       invocation = { kind: 'completion', shell };
+    },
+    analyze: async (args: string[]) => {
+      invocation = { kind: 'analyze', args };
     },
     compare: async (files: string[], flags: CompareFlags) => {
       invocation = { kind: 'compare', files, flags };
@@ -187,6 +190,10 @@ export async function main(
         io.stdout.write(completionScript(invocation.shell, spec));
         return 0;
       }
+      case 'analyze': {
+        const { runAnalyzeCommand } = await import('./analyze-command.ts');
+        return await runAnalyzeCommand(invocation.args, io, d);
+      }
       case 'compare':
         return runCompare(invocation.files, invocation.flags, commandIo);
       case 'report':
@@ -215,7 +222,7 @@ const BUNDLED_MODEL_NAMES = ['text_recognition', 'text_direction', 'simple', 'id
 /** setup-gpu parses its own flags (node:util parseArgs); these are they. */
 const SETUP_GPU_FLAGS = ['--cuda', '--from', '--dry-run', '--check', '--help', '-h'];
 /** Commands whose own parser prints their help: `inferbench help serve` = `inferbench serve --help`. */
-const PASS_THROUGH_COMMANDS = ['serve', 'setup-gpu'];
+const PASS_THROUGH_COMMANDS = ['serve', 'setup-gpu', 'analyze'];
 
 /**
  * `inferbench` with no arguments or with a flag first means `inferbench profile …` (perf_analyzer habits keep

@@ -371,6 +371,8 @@ export interface ProgramHandlers {
   compare?(files: string[], flags: CompareFlags): Promise<void>;
   report?(record: string, flags: ReportFlags): Promise<void>;
   printConfig?(flags: RawFlags): Promise<void>;
+  /** `inferbench analyze <args>`: parsed by its own command (analyze-command.ts). */
+  analyze?(args: string[]): Promise<void>;
 }
 
 /** The options the user set on the command line (commander's own defaults, e.g. --no-progress's `true`, left out). */
@@ -434,6 +436,13 @@ export function createInferbenchProgram(version: string, io: ProgramIo, handlers
   });
   program.addCommand(profile);
   addPassThroughCommand(program, io, 'serve', 'run the embedded KServe v2 reference server', handlers.serve);
+  addPassThroughCommand(
+    program,
+    io,
+    'analyze',
+    'find the best model configuration (brute or quick search through the repository load API)',
+    async (args) => handlers.analyze?.(args),
+  );
   addGateCommands(program, io, handlers);
   addPassThroughCommand(
     program,

@@ -12,6 +12,7 @@
 import { fromJson } from '@bufbuild/protobuf';
 import { fromText } from '@bufbuild/protobuf/txtpb';
 import { z } from 'zod';
+import { analyzeConfigSchema } from '../analyze/analyze-config-schema.ts';
 import { parseThreshold } from '../gate/thresholds.ts';
 import { ModelConfigSchema } from '../protocol/gen/model_config_pb.ts';
 
@@ -197,6 +198,8 @@ export const benchConfigSchema = z
       .array(threshold, { error: 'expected a list of threshold expressions' })
       .optional()
       .describe("checked after the run, e.g. 'p95_latency<=20ms'; any failure exits 1"),
+    // `inferbench analyze` only.
+    analyze: analyzeConfigSchema.optional(),
   })
   .strict()
   .meta({

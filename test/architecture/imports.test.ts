@@ -33,6 +33,7 @@ function localImports(file: string): string[] {
 const SERVER_LAUNCHERS = new Set([
   'src/cli/main.ts',
   'src/cli/run-benchmark.ts',
+  'src/cli/analyze-command.ts',
   'src/cli/embedded-process.ts',
   'src/gpu/setup-gpu.ts',
 ]);
