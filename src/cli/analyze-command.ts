@@ -262,19 +262,10 @@ async function isDirectory(path: string): Promise<boolean> {
   return (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
 }
 
-/** The embedded server over a private repository holding only the model (a symlink): nothing else loads. */
-async function startServer(prepared: Prepared, io: CliIo): Promise<ServerUnderTest> {
-  const { run, model, settings } = prepared;
-  if (run.target.kind !== 'embedded') {
-    const protocol = run.settings.protocol;
-    const repositoryUrl = settings.repositoryUrl ?? (protocol === 'http' ? run.settings.url : undefined);
-    if (repositoryUrl === undefined) {
-      throw new OptionError(
-        "with -i grpc, give --repository-url: the server's HTTP address for the repository load API",
-      );
-    }
-    return { run, repositoryUrl, label: run.settings.url, stop: async () => undefined };
-  }
+/** The model's directory on this machine when analyze serves it itself (undefined for a remote server). */
+async function localModelDir(prepared: Prepared): Promise<string | undefined> {
+  const { run, model } = prepared;
+  if (run.target.kind !== 'embedded') return undefined;
   let repository = run.target.modelRepository;
   if (repository === undefined) {
     const { materializeEmbeddedRepository } = await import(
@@ -285,6 +276,26 @@ async function startServer(prepared: Prepared, io: CliIo): Promise<ServerUnderTe
   const modelDir = join(resolve(repository), model);
   if (!(await isDirectory(modelDir))) {
     throw new OptionError(`model '${model}' is not in the repository ${repository}`);
+  }
+  return modelDir;
+}
+
+/** The embedded server over a private repository holding only the model (a symlink): nothing else loads. */
+async function startServer(
+  prepared: Prepared,
+  modelDir: string | undefined,
+  io: CliIo,
+): Promise<ServerUnderTest> {
+  const { run, model, settings } = prepared;
+  if (run.target.kind !== 'embedded' || modelDir === undefined) {
+    const protocol = run.settings.protocol;
+    const repositoryUrl = settings.repositoryUrl ?? (protocol === 'http' ? run.settings.url : undefined);
+    if (repositoryUrl === undefined) {
+      throw new OptionError(
+        "with -i grpc, give --repository-url: the server's HTTP address for the repository load API",
+      );
+    }
+    return { run, repositoryUrl, label: run.settings.url, stop: async () => undefined };
   }
   const privateDir = await mkdtemp(join(tmpdir(), 'inferbench-analyze-'));
   const dispose = () => rm(privateDir, { recursive: true, force: true });
@@ -371,22 +382,23 @@ async function analyze(flags: RawFlags, io: CliIo, deps: AnalyzeDeps): Promise<n
   const showProgress = !output.quiet && output.progress;
   const nowMs = deps.nowMs ?? (() => performance.now());
   const startedAtWallMs = Date.now();
-  const server = await startServer(prepared, io);
+  const modelDir = await localModelDir(prepared);
+  let outputPlan: OutputRepositoryPlan | undefined;
+  if (settings.outputModelRepository !== undefined) {
+    outputPlan = {
+      dir: settings.outputModelRepository,
+      model,
+      override: settings.overrideOutputModelRepository,
+      ...(modelDir ? { sourceModelDir: modelDir } : {}),
+    };
+    await checkOutputRepository(outputPlan);
+  }
+  const server = await startServer(prepared, modelDir, io);
   let result: SearchResult | undefined;
   let base: ModelConfig | undefined;
-  let outputPlan: OutputRepositoryPlan | undefined;
   let record: AnalyzeRecord | undefined;
   let repository: RepositoryClient | undefined;
   try {
-    if (settings.outputModelRepository !== undefined) {
-      outputPlan = {
-        dir: settings.outputModelRepository,
-        model,
-        override: settings.overrideOutputModelRepository,
-        ...(server.modelDir ? { sourceModelDir: server.modelDir } : {}),
-      };
-      await checkOutputRepository(outputPlan);
-    }
     repository = httpRepositoryClient(server.repositoryUrl, server.run.transport.headers);
     base = await preflight(repository, model);
     const conflict = schedulingConflict(
