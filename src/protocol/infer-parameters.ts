@@ -134,6 +134,8 @@ export function grpcRequestParametersToWire(
       case 'timeout':
         if (choice.case !== 'int64Param')
           throw invalid("invalid value type for 'timeout' parameter, expected int64_param.");
+        // A negative queue timeout has no meaning (it was taken as "none" before): refuse it.
+        if (choice.value < 0n) throw invalid("invalid value for 'timeout', expected value >= 0.");
         out[key] = choice.value;
         continue;
       default:

@@ -197,6 +197,8 @@ class Core implements ServerCore {
   ): Promise<InferResponse> {
     try {
       if (this.currentState === 'STARTING') throw new InferenceError('UNAVAILABLE', 'Server not ready');
+      // During shutdown models are unloaded one by one: answer 503 / UNAVAILABLE, never "unknown model" 404.
+      if (this.currentState !== 'READY') throw new InferenceError('UNAVAILABLE', 'Server is exiting');
       const entry = this.models.table.resolveReady(request.modelName, request.modelVersion);
       const loaded = entry.runtime;
       if (!loaded) {

@@ -15,6 +15,7 @@ import { modelConfigToJson } from '../../../src/protocol/model-config-json.ts';
 import type { ResponseCache } from '../cache/response-cache.ts';
 import {
   assertConfigLimits,
+  assertUniqueTensorNames,
   DEFAULT_MAX_INSTANCES_PER_MODEL,
   DEFAULT_MAX_INSTANCES_TOTAL,
 } from '../repository/config-limits.ts';
@@ -132,6 +133,7 @@ export class OrtModelBackend implements ModelBackend {
         JSON.stringify(modelConfigToJson(loaded.config)),
     );
     assertServable(loaded.config);
+    assertUniqueTensorNames(loaded.config);
     assertConfigLimits(loaded.config, { maxInstancesPerModel: this.maxInstancesPerModel });
     return { name, config: loaded.config, versions: loaded.versions };
   }

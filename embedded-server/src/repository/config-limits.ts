@@ -57,6 +57,25 @@ function threadCount(params: ModelConfig['parameters'], key: string): number | u
   return Number(raw.trim());
 }
 
+/** Duplicate input or output names: refused at load (requests could never satisfy such a config). */
+export function assertUniqueTensorNames(config: ModelConfig): void {
+  for (const [kind, list] of [
+    ['input', config.input],
+    ['output', config.output],
+  ] as const) {
+    const seen = new Set<string>();
+    for (const t of list) {
+      if (seen.has(t.name)) {
+        throw new ConfigError(
+          `model '${config.name}': ${kind} name '${t.name}' appears more than once in the config; each ${kind} needs a unique name`,
+          { kind: 'invalid' },
+        );
+      }
+      seen.add(t.name);
+    }
+  }
+}
+
 /** Throws ConfigError for the first bound the config breaks. */
 export function assertConfigLimits(config: ModelConfig, limits: ConfigLimits = DEFAULT_CONFIG_LIMITS): void {
   const m = config.name;

@@ -19,7 +19,32 @@ function classificationOf(name: string, v: WireParameterValue | undefined): numb
       `invalid value for 'classification' of output '${name}', expected an integer >= 0`,
     );
   }
-  return Number(v);
+  const n = Number(v);
+  // Parsed so a bad value gets its own message, but not implemented: refused rather than silently ignored.
+  if (n > 0) {
+    throw new InferenceError(
+      'INVALID_ARG',
+      `the classification extension is not supported by this server (output '${name}' asks for 'classification': ${n}); request the raw output instead`,
+    );
+  }
+  return n;
+}
+
+/** Shared-memory tensors (Triton's shared-memory extension) are not implemented: refuse, never ignore. */
+function refuseSharedMemory(
+  kind: 'input' | 'output',
+  name: string,
+  params: Record<string, unknown> | undefined,
+): void {
+  if (params === undefined) return;
+  for (const key of ['shared_memory_region', 'shared_memory_offset', 'shared_memory_byte_size']) {
+    if (params[key] !== undefined) {
+      throw new InferenceError(
+        'INVALID_ARG',
+        `the shared-memory extension is not supported by this server (${kind} '${name}' has parameter '${key}'); send the tensor data in the request`,
+      );
+    }
+  }
 }
 
 /** Where and when the transport received the request. */
@@ -39,6 +64,7 @@ export interface RequestContext {
 export function toInferRequest(wire: WireInferRequest, ctx: RequestContext): InferRequest {
   const extracted = extractRequestParameters(wire.parameters);
   const outputs: RequestedOutput[] = wire.outputs.map((o) => {
+    refuseSharedMemory('output', o.name, o.parameters);
     const out: RequestedOutput = { name: o.name };
     const binaryData = optionalBoolean(o.parameters.binary_data);
     if (binaryData !== undefined) out.binaryData = binaryData;
