@@ -165,8 +165,13 @@ function compareMetric(
   const runLevel = base.groupSizes.length > 1 || cur.groupSizes.length > 1;
   const b = sideEstimate(base, metric, absolute, opts, `${key}|${metric}|baseline`, runLevel);
   const c = sideEstimate(cur, metric, absolute, opts, `${key}|${metric}|current`, runLevel);
-  const basis = basisOf(b, c);
-  const noiseKnown = b.units >= 2 || c.units >= 2;
+  const fewB = base.tooFewForPercentile(def, options.confidence);
+  const fewC = cur.tooFewForPercentile(def, options.confidence);
+  const sparse = fewB !== undefined || fewC !== undefined;
+  const basis = sparse
+    ? `too few requests for ${metric.replace('_latency', '')} (${Math.min(fewB ?? Infinity, fewC ?? Infinity)})`
+    : basisOf(b, c);
+  const noiseKnown = !sparse && (b.units >= 2 || c.units >= 2);
   const row = { level: key, metric, baseline: b.estimate, current: c.estimate, absolute, basis };
   if (!Number.isFinite(b.estimate) || !Number.isFinite(c.estimate)) {
     return { ...row, change: undefined, verdict: 'inconclusive' };

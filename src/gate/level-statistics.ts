@@ -5,7 +5,7 @@
  * estimate; bootstrap weights give a resample.
  */
 import { type MetricDef, metricByName } from './metrics.ts';
-import { quantileInterval, type ValueCounts } from './percentile-interval.ts';
+import { orderStatisticRanks, quantileInterval, type ValueCounts } from './percentile-interval.ts';
 
 export interface WindowSample {
   durationNs: number;
@@ -142,6 +142,21 @@ export class LevelStatistics {
    * The variance of log(statistic) from sampling within the windows alone (independent requests): order
    * statistics for percentiles (when histograms are there), σ²/n for the mean. A floor under the bootstrap's figure, and the only figure a single window has.
    */
+  /**
+   * Requests pooled for a percentile, when they are too few for its order-statistic interval at `confidence`
+   * (e.g. p99 needs ≥ 367 at 95 %: with fewer, the upper rank falls beyond the data). The bootstrap cannot
+   * stand in there — it is inconsistent for extreme order statistics — so the metric has no noise estimate.
+   * undefined when there are enough, or no histograms.
+   */
+  tooFewForPercentile(metric: MetricDef, confidence: number): number | undefined {
+    const q = percentileOf(metric.name);
+    if (q === undefined || !this.grid) return undefined;
+    let n = 0;
+    for (const { count } of this.gridCounts) for (let j = 0; j < count.length; j++) n += count[j] as number;
+    if (n < 1) return undefined;
+    return orderStatisticRanks(n, q, confidence).coverage < confidence ? n : undefined;
+  }
+
   withinWindowLogVariance(metric: MetricDef, confidence: number, z: number): number | undefined {
     const q = percentileOf(metric.name);
     if (q !== undefined) {

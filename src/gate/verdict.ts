@@ -7,7 +7,8 @@
  * With no noise estimate (both sides a single window, or a CSV) the interval only reflects sampling within
  * the window, which two identical runs on a busy machine exceed by far; then a change is called only when
  * it is huge — the whole interval beyond a doubling (latency ×2, throughput ÷2) — and is otherwise
- * inconclusive.
+ * inconclusive. The same holds for a percentile from too few requests for its order-statistic interval
+ * (p99 needs ≥ 367 at 95 %, p95 ≥ 72): the bootstrap is unreliable for such extreme order statistics.
  */
 import type { EffectInterval } from './effect-interval.ts';
 

@@ -68,7 +68,7 @@ function side(
   }
   return {
     source: 'sim',
-    levels: [{ key: 'concurrency 1', metrics: { throughput: 1, p95_latency: 1 }, runs }],
+    levels: [{ key: 'concurrency 1', metrics: { throughput: 1, p95_latency: 1, p99_latency: 1 }, runs }],
   };
 }
 
@@ -198,6 +198,23 @@ describe('ratio intervals over simulated A/A pairs', () => {
       latencies: 300,
     });
     assert.ok(r.coverage >= 0.93 && r.coverage <= 1, `coverage ${r.coverage}`);
+  });
+
+  it('p99 from too few requests has no noise estimate: only a doubling is called', () => {
+    const rng = normalSource(21);
+    const shape = { runs: 3, windows: 3, runSigma: 0, windowSigma: 0, latencies: 30 };
+    const opts = {
+      confidence: 0.95,
+      minEffect: 0.05,
+      metrics: ['p99_latency', 'p95_latency'],
+      errorRateTolerance: 0.001,
+    };
+    const r = compareRuns([side(rng, shape)], [side(rng, shape)], opts);
+    const p99 = r.changes.find((c) => c.metric === 'p99_latency')!;
+    // 270 requests a side: below the 367 a 95 % interval of p99 needs; p95 (≥ 72) is fine.
+    assert.equal(p99.basis, 'too few requests for p99 (270)');
+    assert.notEqual(p99.verdict, 'regressed');
+    assert.equal(r.changes.find((c) => c.metric === 'p95_latency')!.basis, 'runs 3+3');
   });
 
   it('a real 20 % slowdown with 3 % noise is regressed; a 2 % one is not', () => {
