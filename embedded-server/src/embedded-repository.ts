@@ -8,9 +8,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { packageInfo } from '../../src/protocol/package-info.ts';
+import { assertPrivateDir, privateCacheDir } from './cache-dir.ts';
 import { ocrCtcArgmaxModel, ocrPreprocessModel } from './onnx/ocr-pipeline-models.ts';
 import { accumulateModel } from './onnx/stateful-models.ts';
 import { identityModel, simpleAddSubModel } from './onnx/tiny-models.ts';
@@ -107,7 +107,8 @@ async function build(dir: string, modelsDir: string, configs: Map<string, string
 }
 
 /**
- * Builds the embedded repository (default: `<tmpdir>/inferbench-embedded-<version>-<content hash>`) and
+ * Builds the embedded repository (default: `<per-user cache dir>/embedded-<version>-<content hash>`, see
+ * cache-dir.ts) and
  * returns its path. Idempotent: an existing, complete copy with the same content is reused. Safe when
  * several processes race: each builds in its own temporary directory and renames it into place; the
  * loser discards its copy.
@@ -131,13 +132,19 @@ export async function materializeEmbeddedRepository(targetDir?: string): Promise
   // The layout: model files are real files since the server refuses symlinks out of a model directory.
   hash.update('layout 2: model files linked or copied, never symlinked');
   const digest = hash.digest('hex').slice(0, 12);
-  const dir = targetDir ?? join(tmpdir(), `inferbench-embedded-${version}-${digest}`);
+  // Default: the per-user cache directory (0700, owner checked), never a shared temp directory.
+  const dir = targetDir ?? join(await privateCacheDir(), `embedded-${version}-${digest}`);
 
   const marker = join(dir, MARKER);
-  if ((await readFile(marker, 'utf8').catch(() => undefined)) === digest) return dir;
+  if ((await readFile(marker, 'utf8').catch(() => undefined)) === digest) {
+    // A copy found in place is reused only when it is ours and nobody else can write into it.
+    if (targetDir === undefined) await assertPrivateDir(dir);
+    return dir;
+  }
 
   const temp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
+    await mkdir(temp, { mode: 0o700 });
     await build(temp, modelsDir, configs);
     await writeFile(join(temp, MARKER), digest);
     if (await exists(dir)) {
