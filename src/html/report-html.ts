@@ -41,10 +41,13 @@ function latencySeries(run: RunResult, suffix: string, dashed: boolean): Series[
     name: `p${p}${suffix}`,
     color: COLORS[`p${p}`],
     dashed,
+    // One labelled series per run: the p95/p99 points of a level sit right above its p50 label.
+    labelled: p === '50',
     points: measured(run).map((l) => ({
       x: l.merged!.throughputPerSec,
       y: (l.merged!.latency.percentilesUs[p] ?? 0) / 1000,
       label: levelName(l),
+      errorLevel: l.errorRateExceeded === true,
     })),
   }));
 }
@@ -61,22 +64,40 @@ function breakdown(l: LevelResult): StackedBar {
   const client = Math.max(0, m.latency.meanUs - (s ? request : 0));
   return {
     label: levelName(l),
+    // ms, as every other time in the report.
     segments: [
-      { name: 'queue', value: queue },
-      { name: 'compute input', value: input },
-      { name: 'compute infer', value: infer },
-      { name: 'compute output', value: output },
-      { name: 'server overhead', value: serverOverhead },
-      { name: 'client + network', value: client },
+      { name: 'queue', value: queue / 1000 },
+      { name: 'compute input', value: input / 1000 },
+      { name: 'compute infer', value: infer / 1000 },
+      { name: 'compute output', value: output / 1000 },
+      { name: 'server overhead', value: serverOverhead / 1000 },
+      { name: 'client + network', value: client / 1000 },
     ],
   };
+}
+
+/** µs figures shown in ms (the report's one unit for times). */
+function ms(us: number): string {
+  return (us / 1000).toFixed(3);
 }
 
 function fmt(n: number, digits = 1): string {
   return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
-function levelTable(run: RunResult): string {
+/** The baseline's level with the same load, for the delta columns. */
+function baselineLevel(base: RunResult | undefined, l: LevelResult): LevelResult | undefined {
+  return base?.levels.find((b) => b.mode === l.mode && b.value === l.value && b.merged);
+}
+
+/** `+12.3 %` (relative change from the baseline), '—' when either side is missing. */
+export function deltaText(current: number | undefined, baseline: number | undefined): string {
+  if (current === undefined || baseline === undefined || !(baseline > 0)) return '—';
+  const change = (current / baseline - 1) * 100;
+  return `${change >= 0 ? '+' : '−'}${Math.abs(change).toFixed(1)} %`;
+}
+
+function levelTable(run: RunResult, base?: RunResult): string {
   const rows = run.levels.map((l) => {
     const m = l.merged;
     const p = m?.latency.percentilesUs ?? {};
@@ -87,9 +108,108 @@ function levelTable(run: RunResult): string {
             .map(([k, n]) => `${esc(k)}: ${n}`)
             .join(', ')
         : '0';
-    return `<tr class="status-${esc(l.status)}"><td>${esc(l.mode === 'concurrency' ? 'concurrency' : 'request rate')} ${l.value}</td><td>${m ? fmt(m.throughputPerSec) : '—'}</td><td>${cell(p['50'])}</td><td>${cell(p['90'])}</td><td>${cell(p['95'])}</td><td>${cell(p['99'])}</td><td>${m ? fmt(m.latency.meanUs / 1000, 2) : '—'}</td><td>${m ? m.requestCount : '—'}</td><td>${errors}</td><td>${l.windows.length}</td><td>${esc(l.status)}${l.reported ? '' : ' (not reported)'}</td></tr>`;
+    const b = baselineLevel(base, l)?.merged;
+    const deltas = base
+      ? `<td class="delta">${deltaText(m?.throughputPerSec, b?.throughputPerSec)}</td><td class="delta">${deltaText(p['99'], b?.latency.percentilesUs['99'])}</td>`
+      : '';
+    const errorMark = l.errorRateExceeded
+      ? ` <b class="error-mark">error rate ${fmt((l.errorRate ?? 0) * 100, 1)} %</b>`
+      : '';
+    const cls = `status-${esc(l.status)}${l.errorRateExceeded ? ' error-level' : ''}`;
+    return `<tr class="${cls}"><td>${esc(l.mode === 'concurrency' ? 'concurrency' : 'request rate')} ${l.value}</td><td>${m ? fmt(m.throughputPerSec) : '—'}</td>${deltas}<td>${cell(p['50'])}</td><td>${cell(p['90'])}</td><td>${cell(p['95'])}</td><td>${cell(p['99'])}</td><td>${m ? fmt(m.latency.meanUs / 1000, 2) : '—'}</td><td>${m ? m.requestCount : '—'}</td><td>${errors}${errorMark}</td><td>${l.windows.length}</td><td>${esc(l.status)}${l.reported ? '' : ' (not reported)'}</td></tr>`;
   });
-  return `<table class="levels"><thead><tr><th>level</th><th>infer/s</th><th>p50 ms</th><th>p90 ms</th><th>p95 ms</th><th>p99 ms</th><th>avg ms</th><th>requests</th><th>errors</th><th>windows</th><th>status</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  const deltaHead = base ? '<th>Δ infer/s vs baseline</th><th>Δ p99 vs baseline</th>' : '';
+  return `<table class="levels"><thead><tr><th>level</th><th>infer/s</th>${deltaHead}<th>p50 ms</th><th>p90 ms</th><th>p95 ms</th><th>p99 ms</th><th>avg ms</th><th>requests</th><th>errors</th><th>windows</th><th>status</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+/** The figures a reader looks for first: best throughput, its latency, errors. */
+function headline(run: RunResult): string {
+  const levels = measured(run);
+  if (levels.length === 0) return '<p class="headline">No level was measured.</p>';
+  const best = levels.reduce((a, b) => (b.merged!.throughputPerSec > a.merged!.throughputPerSec ? b : a));
+  const m = best.merged!;
+  const failed = run.levels.reduce((n, l) => n + l.windows.reduce((k, w) => k + w.errorCount, 0), 0);
+  const errorLevels = run.levels.filter((l) => l.errorRateExceeded).length;
+  const item = (value: string, what: string) => `<div><b>${value}</b><span>${what}</span></div>`;
+  return `<div class="headline">${[
+    item(fmt(m.throughputPerSec), `infer/s at most (${esc(levelName(best))})`),
+    item(
+      `${fmt((m.latency.percentilesUs['50'] ?? 0) / 1000, 2)} ms`,
+      `p50 latency at ${esc(levelName(best))}`,
+    ),
+    item(
+      `${fmt((m.latency.percentilesUs['99'] ?? 0) / 1000, 2)} ms`,
+      `p99 latency at ${esc(levelName(best))}`,
+    ),
+    item(String(run.levels.length), 'levels measured'),
+    item(
+      String(failed),
+      errorLevels > 0
+        ? `failed requests; ${errorLevels} level(s) over the error threshold`
+        : 'failed requests',
+    ),
+  ].join('')}</div>`;
+}
+
+const TIMELINE_COLORS = ['#2b7bb9', '#e07b00', '#6aa84f', '#8e6c8a', '#c62828', '#45a0a0', '#b8860b', '#555'];
+
+/** Per level, throughput and latency window by window: shows drift, warm-up and what the stability rule saw. */
+function timelineSection(run: RunResult): string {
+  const levels = run.levels.filter((l) => l.windows.length > 0);
+  if (levels.length === 0) return '';
+  const series = (pick: (w: LevelResult['windows'][number]) => number) =>
+    levels.map((l, i) => ({
+      name: levelName(l),
+      color: TIMELINE_COLORS[i % TIMELINE_COLORS.length] as string,
+      labelled: false,
+      points: l.windows
+        .filter((w) => w.requestCount > 0)
+        .map((w) => ({
+          x: w.index,
+          y: pick(w),
+          label: `${levelName(l)} w${w.index}`,
+          errorLevel: l.errorRateExceeded === true,
+        })),
+    }));
+  const throughput = renderLineChart({
+    title: 'Throughput per window',
+    xLabel: 'window',
+    yLabel: 'throughput (infer/s)',
+    series: series((w) => w.throughputPerSec),
+    height: 300,
+  });
+  const latency = renderLineChart({
+    title: 'Average latency per window',
+    xLabel: 'window',
+    yLabel: 'latency (ms)',
+    series: series((w) => w.latency.meanUs / 1000),
+    height: 300,
+  });
+  return `<h2>Timeline per level</h2>${throughput}${latency}`;
+}
+
+/** The run's settings as a two-column table (nested keys dotted), not a JSON dump. */
+export function settingsRows(config: Record<string, unknown>, prefix = ''): [string, string][] {
+  const rows: [string, string][] = [];
+  for (const [key, value] of Object.entries(config)) {
+    const name = prefix ? `${prefix}.${key}` : key;
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      rows.push(...settingsRows(value as Record<string, unknown>, name));
+    } else if (value !== undefined) {
+      rows.push([
+        name,
+        Array.isArray(value) || typeof value === 'object' ? JSON.stringify(value) : String(value),
+      ]);
+    }
+  }
+  return rows;
+}
+
+function settingsTable(run: RunResult): string {
+  const rows = settingsRows(run.config).map(
+    ([k, v]) => `<tr><td><code>${esc(k)}</code></td><td>${esc(v)}</td></tr>`,
+  );
+  return `<table class="settings"><thead><tr><th>setting</th><th>value</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 /** One composing model (and, below it, its own composing models) as table rows, indented by depth. */
@@ -101,12 +221,12 @@ function composingRows(stats: ServerStatsDelta, depth: number, cacheEnabled: boo
   if (stats.composing.length > 0) {
     // A nested ensemble: perf_analyzer's summary (its leaves' queue and compute summed), then its own models.
     const e = ensembleFigures(stats);
-    const row = `<tr class="ensemble">${name}${counts}<td>${e.requestUs}</td><td>${e.overheadUs}</td><td>${e.queueUs}</td><td colspan="3" style="text-align:center">compute ${e.computeUs}</td>${cacheCells('—', '—')}</tr>`;
+    const row = `<tr class="ensemble">${name}${counts}<td>${ms(e.requestUs)}</td><td>${ms(e.overheadUs)}</td><td>${ms(e.queueUs)}</td><td colspan="3" style="text-align:center">compute ${ms(e.computeUs)}</td>${cacheCells('—', '—')}</tr>`;
     return [row, ...stats.composing.flatMap((c) => composingRows(c, depth + 1, cacheEnabled))];
   }
   const f = serverFigures(stats, cacheEnabled);
   return [
-    `<tr>${name}${counts}<td>${f.requestUs}</td><td>${f.overheadUs}</td><td>${f.queueUs}</td><td>${f.computeInputUs}</td><td>${f.computeInferUs}</td><td>${f.computeOutputUs}</td>${cacheCells(f.cacheHitUs, f.cacheMissUs)}</tr>`,
+    `<tr>${name}${counts}<td>${ms(f.requestUs)}</td><td>${ms(f.overheadUs)}</td><td>${ms(f.queueUs)}</td><td>${ms(f.computeInputUs)}</td><td>${ms(f.computeInferUs)}</td><td>${ms(f.computeOutputUs)}</td>${cacheCells(ms(f.cacheHitUs), ms(f.cacheMissUs))}</tr>`,
   ];
 }
 
@@ -120,13 +240,13 @@ function composingSection(run: RunResult): string {
   if (levels.length === 0) return '';
   const cache = run.model.responseCache;
   const head =
-    `<thead><tr><th></th><th></th><th colspan="5" style="text-align:center">count</th><th colspan="${cache ? 8 : 6}" style="text-align:center">average µs</th></tr>` +
+    `<thead><tr><th></th><th></th><th colspan="5" style="text-align:center">count</th><th colspan="${cache ? 8 : 6}" style="text-align:center">average ms</th></tr>` +
     `<tr><th>model</th><th>version</th><th>inferences</th><th>executions</th><th>requests</th><th>failed</th><th>cache hits</th><th>request</th><th>overhead</th><th>queue</th><th>compute input</th><th>compute infer</th><th>compute output</th>${cache ? '<th>cache hit</th><th>cache miss</th>' : ''}</tr></thead>`;
   const tables = levels.map((l) => {
     const top = l.merged!.server!;
     const e = ensembleFigures(top);
     const rows = top.composing.flatMap((c) => composingRows(c, 0, cache));
-    return `<h3>${esc(l.mode === 'concurrency' ? 'concurrency' : 'request rate')} ${l.value}</h3><p class="meta">${esc(top.model)} version ${esc(top.version)}: avg request ${e.requestUs} µs (overhead ${e.overheadUs} µs + queue ${e.queueUs} µs + compute ${e.computeUs} µs)</p><table class="composing" style="font-size:12px">${head}<tbody>${rows.join('')}</tbody></table>`;
+    return `<h3>${esc(l.mode === 'concurrency' ? 'concurrency' : 'request rate')} ${l.value}</h3><p class="meta">${esc(top.model)} version ${esc(top.version)}: avg request ${ms(e.requestUs)} ms (overhead ${ms(e.overheadUs)} ms + queue ${ms(e.queueUs)} ms + compute ${ms(e.computeUs)} ms)</p><table class="composing" style="font-size:12px">${head}<tbody>${rows.join('')}</tbody></table>`;
   });
   return `<h2>Composing models</h2>${tables.join('')}`;
 }
@@ -166,7 +286,10 @@ tr.status-unstable td,tr.status-errors_over_limit td{color:#a33}
 .chart{max-width:100%;height:auto;display:block;margin:8px 0}.chart .grid{stroke:#eee}.chart .tick,.chart .legend,.chart .label{font-size:11px;fill:#444}
 .chart .axis{font-size:12px;fill:#333}.chart .title{font-size:14px;font-weight:600;fill:#222}
 pre{background:#f6f6f6;padding:12px;overflow:auto;font-size:12px}
-.gates .pass>b{color:#2e7d32}.gates .fail>b{color:#c62828}`;
+.gates .pass>b{color:#2e7d32}.gates .fail>b{color:#c62828}
+.headline{display:flex;flex-wrap:wrap;gap:12px;margin:16px 0}.headline div{border:1px solid #ddd;border-radius:6px;padding:8px 12px;min-width:120px}
+.headline b{display:block;font-size:20px}.headline span{color:#555;font-size:12px}
+tr.error-level td{background:#fdecea}.error-mark{color:#c62828}.settings td{text-align:left}`;
 
 export interface HtmlReportOptions {
   /** A second run to overlay (compare mode); drawn dashed. */
@@ -190,7 +313,7 @@ export function renderHtmlReport(run: RunResult, options: HtmlReportOptions = {}
   });
   const bars = measured(run).map(breakdown);
   const breakdownSvg = run.serverStats.available
-    ? renderStackedBars('Where the time goes (average per request)', 'µs', bars, SEGMENT_COLORS)
+    ? renderStackedBars('Where the time goes (average per request)', 'ms', bars, SEGMENT_COLORS)
     : `<p>Server statistics were not available${run.serverStats.reason ? `: ${esc(run.serverStats.reason)}` : ''}. Only client-side figures are shown.</p>`;
   const title = options.title ?? `inferbench: ${run.model.name}`;
   const started = new Date(run.startedAtWallMs).toISOString();
@@ -200,18 +323,20 @@ export function renderHtmlReport(run: RunResult, options: HtmlReportOptions = {}
 <body>
 <h1>${esc(title)}</h1>
 <p class="meta">Model <b>${esc(run.model.name)}</b> version ${esc(run.model.version)} (${esc(run.model.platform)}) · ${esc(started)} · inferbench ${esc(run.tool.version)} · Node ${esc(run.environment.node)} · ${run.environment.cpus}× ${esc(run.environment.cpuModel)}${base ? ` · overlaid with the baseline of ${esc(new Date(base.startedAtWallMs).toISOString())}` : ''}</p>
+${headline(run)}
 <h2>Latency vs throughput</h2>
 ${chart}
 <h2>Levels</h2>
-${levelTable(run)}
+${levelTable(run, base)}
 ${base ? `<h3>Baseline</h3>${levelTable(base)}` : ''}${options.comparison ? compareSection(options.comparison) : ''}
 <h2>Server-side breakdown</h2>
 ${breakdownSvg}${composingSection(run)}
+${timelineSection(run)}
 <h2>Errors</h2>
 ${errorsSection(run)}${gatesSection(run)}
 ${warningsSection(run)}
 <h2>Settings</h2>
-<pre>${esc(JSON.stringify(run.config, null, 2))}</pre>
+${settingsTable(run)}
 </body></html>
 `;
 }

@@ -7,6 +7,8 @@ export interface Point {
   x: number;
   y: number;
   label: string;
+  /** The level's error rate was over the threshold: drawn as a red-ringed cross, not as a normal point. */
+  errorLevel?: boolean;
 }
 
 export interface Series {
@@ -15,6 +17,8 @@ export interface Series {
   points: Point[];
   /** Dashed lines for an overlaid (baseline) run. */
   dashed?: boolean;
+  /** Put the level labels on this series' points (one labelled series per run keeps the chart readable). */
+  labelled?: boolean;
 }
 
 export interface LineChartSpec {
@@ -27,6 +31,8 @@ export interface LineChartSpec {
 }
 
 const MARGIN = { left: 70, right: 20, top: 36, bottom: 50 };
+
+import { fittedTicks, placeLabels, pointBox } from './chart-layout.ts';
 
 function escapeXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -57,12 +63,19 @@ export function renderLineChart(spec: LineChartSpec): string {
   const plotW = width - MARGIN.left - MARGIN.right;
   const plotH = height - MARGIN.top - MARGIN.bottom;
   const all = spec.series.flatMap((s) => s.points);
-  const xTicks = niceTicks(Math.max(0, ...all.map((p) => p.x)));
-  const yTicks = niceTicks(Math.max(0, ...all.map((p) => p.y)));
+  // Axes fitted to the data (not from 0): the curve fills the plot.
+  const xTicks = all.length
+    ? fittedTicks(Math.min(...all.map((p) => p.x)), Math.max(...all.map((p) => p.x)))
+    : [0, 1];
+  const yTicks = all.length
+    ? fittedTicks(Math.min(...all.map((p) => p.y)), Math.max(...all.map((p) => p.y)))
+    : [0, 1];
+  const xMin = xTicks[0] as number;
+  const yMin = yTicks[0] as number;
   const xMax = xTicks[xTicks.length - 1] as number;
   const yMax = yTicks[yTicks.length - 1] as number;
-  const sx = (x: number) => MARGIN.left + (x / xMax) * plotW;
-  const sy = (y: number) => MARGIN.top + plotH - (y / yMax) * plotH;
+  const sx = (x: number) => MARGIN.left + ((x - xMin) / (xMax - xMin)) * plotW;
+  const sy = (y: number) => MARGIN.top + plotH - ((y - yMin) / (yMax - yMin)) * plotH;
   const parts: string[] = [];
   parts.push(
     `<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeXml(spec.title)}">`,
@@ -90,18 +103,39 @@ export function renderLineChart(spec: LineChartSpec): string {
   parts.push(
     `<text x="16" y="${MARGIN.top + plotH / 2}" text-anchor="middle" transform="rotate(-90 16 ${MARGIN.top + plotH / 2})" class="axis">${escapeXml(spec.yLabel)}</text>`,
   );
+  // Legend entries take the top-left corner: labels keep out of it.
+  const legendBox = {
+    x: MARGIN.left + 6,
+    y: MARGIN.top + 4,
+    width: 190,
+    height: spec.series.length * 16 + 4,
+  };
+  const labelRequests = spec.series.flatMap((s) =>
+    s.labelled === false ? [] : s.points.map((p) => ({ x: sx(p.x), y: sy(p.y), text: p.label })),
+  );
+  const pointBoxes = spec.series.flatMap((s) => s.points.map((p) => pointBox(sx(p.x), sy(p.y))));
+  const placed = placeLabels(labelRequests, { x: MARGIN.left, y: MARGIN.top, width: plotW, height: plotH }, [
+    legendBox,
+    ...pointBoxes,
+  ]).filter((l) => l.box !== undefined);
   spec.series.forEach((s, i) => {
     const pts = s.points.map((p) => `${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(' ');
     parts.push(
       `<polyline class="series" data-series="${escapeXml(s.name)}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''} points="${pts}"/>`,
     );
     for (const p of s.points) {
-      parts.push(
-        `<circle cx="${sx(p.x).toFixed(1)}" cy="${sy(p.y).toFixed(1)}" r="3.5" fill="${s.color}"><title>${escapeXml(`${s.name} ${p.label}: ${p.y.toFixed(2)} at ${p.x.toFixed(1)}`)}</title></circle>`,
-      );
-      parts.push(
-        `<text x="${(sx(p.x) + 5).toFixed(1)}" y="${(sy(p.y) - 6).toFixed(1)}" class="label">${escapeXml(p.label)}</text>`,
-      );
+      const title = `<title>${escapeXml(`${s.name} ${p.label}: ${p.y.toFixed(2)} at ${p.x.toFixed(1)}${p.errorLevel ? ' (error rate over the threshold)' : ''}`)}</title>`;
+      const cx = sx(p.x);
+      const cy = sy(p.y);
+      if (p.errorLevel) {
+        parts.push(
+          `<g class="error-level"><circle cx="${cx.toFixed(1)}" cy="${cy.toFixed(1)}" r="6" fill="#fff" stroke="#c62828" stroke-width="2"/><path d="M${(cx - 3.5).toFixed(1)} ${(cy - 3.5).toFixed(1)}l7 7m0 -7l-7 7" stroke="#c62828" stroke-width="2"/>${title}</g>`,
+        );
+      } else {
+        parts.push(
+          `<circle cx="${cx.toFixed(1)}" cy="${cy.toFixed(1)}" r="3.5" fill="${s.color}">${title}</circle>`,
+        );
+      }
     }
     const ly = MARGIN.top + 14 + i * 16;
     parts.push(
@@ -111,6 +145,12 @@ export function renderLineChart(spec: LineChartSpec): string {
       `<text x="${MARGIN.left + 40}" y="${ly}" dominant-baseline="middle" class="legend">${escapeXml(s.name)}</text>`,
     );
   });
+  for (const l of placed) {
+    const box = l.box as { x: number; y: number; height: number };
+    parts.push(
+      `<text x="${box.x.toFixed(1)}" y="${(box.y + box.height - 2).toFixed(1)}" class="label">${escapeXml(l.text)}</text>`,
+    );
+  }
   parts.push('</svg>');
   return parts.join('\n');
 }

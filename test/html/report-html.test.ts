@@ -87,6 +87,12 @@ function composingTable(html: string, heading: string): string[][] {
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 
+/** The latency-vs-throughput chart's SVG (the first chart). */
+function latencyChart(html: string): string {
+  const start = html.indexOf('<svg');
+  return html.slice(start, html.indexOf('</svg>', start));
+}
+
 describe('HTML report', () => {
   it('nice ticks cover the range with 1-2-5 steps', () => {
     assert.deepEqual(niceTicks(9), [0, 2, 4, 6, 8, 10]);
@@ -99,14 +105,15 @@ describe('HTML report', () => {
     assert.equal(/<script/i.test(html), false);
     assert.equal(/(src|href)=["']https?:/i.test(html), false);
     assert.equal(/@import|url\(/i.test(html), false);
-    // one polyline per latency series, one circle per level and series
-    assert.equal((html.match(/<polyline class="series"/g) ?? []).length, 3);
-    assert.equal((html.match(/<circle /g) ?? []).length, 9);
+    // In the latency chart: one polyline per latency series, one circle per level and series.
+    const chart = latencyChart(html);
+    assert.equal((chart.match(/<polyline class="series"/g) ?? []).length, 3);
+    assert.equal((chart.match(/<circle /g) ?? []).length, 9);
     assert.match(html, /<td>concurrency 4<\/td><td>900\.0<\/td>/);
   });
 
   it('compare mode overlays the baseline dashed', () => {
-    const html = renderHtmlReport(sample(), { baseline: sample() });
+    const html = latencyChart(renderHtmlReport(sample(), { baseline: sample() }));
     assert.equal((html.match(/<polyline class="series"/g) ?? []).length, 6);
     assert.equal((html.match(/stroke-dasharray/g) ?? []).length, 6); // 3 lines + 3 legend marks
   });
@@ -116,11 +123,53 @@ describe('HTML report', () => {
     assert.equal((html.match(/<h2>Composing models<\/h2>/g) ?? []).length, 1);
     // model, version, inferences, executions, requests, failed, cache hits, request, overhead, queue, in, infer, out
     assert.deepEqual(composingTable(html, 'concurrency 1'), [
-      ['text_direction', '1', '100', '100', '100', '0', '7', '1000', '79', '100', '10', '800', '11'],
+      [
+        'text_direction',
+        '1',
+        '100',
+        '100',
+        '100',
+        '0',
+        '7',
+        '1.000',
+        '0.079',
+        '0.100',
+        '0.010',
+        '0.800',
+        '0.011',
+      ],
       // nested ensemble: its leaves' queue 30 + 200 and compute 311 + 2141 summed, overhead 3000 − 230 − 2452
-      ['recognize', '1', '100', '100', '100', '0', '0', '3000', '318', '230', 'compute 2452'],
-      ['preprocess', '1', '100', '100', '100', '0', '0', '400', '59', '30', '5', '300', '6'],
-      ['text_recognition', '1', '100', '100', '100', '0', '0', '2500', '159', '200', '20', '2100', '21'],
+      ['recognize', '1', '100', '100', '100', '0', '0', '3.000', '0.318', '0.230', 'compute 2.452'],
+      [
+        'preprocess',
+        '1',
+        '100',
+        '100',
+        '100',
+        '0',
+        '0',
+        '0.400',
+        '0.059',
+        '0.030',
+        '0.005',
+        '0.300',
+        '0.006',
+      ],
+      [
+        'text_recognition',
+        '1',
+        '100',
+        '100',
+        '100',
+        '0',
+        '0',
+        '2.500',
+        '0.159',
+        '0.200',
+        '0.020',
+        '2.100',
+        '0.021',
+      ],
     ]);
     assert.deepEqual(composingTable(html, 'concurrency 2')[3], [
       'text_recognition',
@@ -130,12 +179,12 @@ describe('HTML report', () => {
       '100',
       '0',
       '0',
-      '5000',
-      '359',
-      '400',
-      '20',
-      '4200',
-      '21',
+      '5.000',
+      '0.359',
+      '0.400',
+      '0.020',
+      '4.200',
+      '0.021',
     ]);
     // Nesting is shown by indentation: the nested ensemble's models sit one step deeper.
     assert.match(html, /<td style="padding-left:8px">recognize<\/td>/);
@@ -144,7 +193,7 @@ describe('HTML report', () => {
     // compute 821 + 311 + 2141, overhead 5000 − 330 − 3273.
     assert.match(
       html,
-      /ocr version 1: avg request 5000 µs \(overhead 1397 µs \+ queue 330 µs \+ compute 3273 µs\)/,
+      /ocr version 1: avg request 5.000 ms \(overhead 1.397 ms \+ queue 0.330 ms \+ compute 3.273 ms\)/,
     );
   });
 
