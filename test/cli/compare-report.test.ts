@@ -173,7 +173,7 @@ describe('inferbench report', () => {
     assert.match(html, /<h3>Change vs baseline \(95% intervals, min effect 5%\)<\/h3>/);
     assert.match(
       html,
-      /<tbody><tr><td>concurrency 1<\/td><td>throughput<\/td><td>−30\.0%<\/td><td>\[−30\.0%, −30\.0%\]<\/td><td><svg [^]*?<\/svg><\/td><td style="color:#c62828"><b>regressed<\/b>/,
+      /<tbody><tr><td>concurrency 1<\/td><td>throughput<\/td><td>−30\.0%<\/td><td>\[−30\.0%, −30\.0%\]<\/td><td><svg [\s\S]*?<\/svg><\/td><td style="color:#c62828"><b>regressed<\/b>/,
     );
     assert.doesNotMatch(html, /<script|<link|src="http/);
     assert.match(r.files.get('r.csv')!, /^Concurrency,Inferences\/Second,/);

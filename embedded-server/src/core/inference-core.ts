@@ -197,9 +197,15 @@ class Core implements ServerCore {
   ): Promise<InferResponse> {
     try {
       if (this.currentState === 'STARTING') throw new InferenceError('UNAVAILABLE', 'Server not ready');
-      // During shutdown models are unloaded one by one: answer 503 / UNAVAILABLE, never "unknown model" 404.
-      if (this.currentState !== 'READY') throw new InferenceError('UNAVAILABLE', 'Server is exiting');
-      const entry = this.models.table.resolveReady(request.modelName, request.modelVersion);
+      // Like Triton, a request while exiting still reaches its model's scheduler (which refuses it with
+      // "Server is stopping…"); once the model is unloaded it is 503 / UNAVAILABLE, never "unknown model" 404.
+      let entry: ReturnType<typeof this.models.table.resolveReady>;
+      try {
+        entry = this.models.table.resolveReady(request.modelName, request.modelVersion);
+      } catch (e) {
+        if (this.currentState !== 'READY') throw new InferenceError('UNAVAILABLE', 'Server is exiting');
+        throw e;
+      }
       const loaded = entry.runtime;
       if (!loaded) {
         throw new InferenceError(

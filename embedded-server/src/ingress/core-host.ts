@@ -32,7 +32,8 @@ export class RemoteAbortSignal {
 
   addEventListener(type: string, listener: () => void): void {
     if (type !== 'abort' || this.aborted) return;
-    (this.listeners ??= []).push(listener);
+    this.listeners ??= [];
+    this.listeners.push(listener);
   }
 
   removeEventListener(type: string, listener: () => void): void {
