@@ -48,6 +48,8 @@ export interface PrunedPlan {
   readonly needed: Uint8Array;
   readonly neededCount: number;
   readonly readers: Int32Array;
+  /** Per tensor: 1 when it is a requested output. */
+  readonly isOutput: Uint8Array;
   /** Output plans asked for, config order. */
   readonly outputs: readonly EnsembleOutputPlan[];
 }
@@ -135,8 +137,12 @@ export function prunePlan(plan: EnsemblePlan, requested: readonly string[]): Pru
     if (!needed[step.index]) continue;
     for (const t of step.reads) readers[t] = (readers[t] as number) + 1;
   }
-  for (const o of outputs) readers[o.tensor] = (readers[o.tensor] as number) + 1;
-  return { needed, neededCount, readers, outputs };
+  const isOutput = new Uint8Array(plan.tensorNames.length);
+  for (const o of outputs) {
+    readers[o.tensor] = (readers[o.tensor] as number) + 1;
+    isOutput[o.tensor] = 1;
+  }
+  return { needed, neededCount, readers, isOutput, outputs };
 }
 
 /**

@@ -70,6 +70,18 @@ export interface EnsembleScheduler {
   drain(): Promise<void>;
 }
 
+/** Per composing model version: its input dims as numbers (config dims are bigint), computed once. */
+const inputDimsCache = new WeakMap<ComposingModel, Map<string, readonly number[]>>();
+
+function inputDimsOf(model: ComposingModel): Map<string, readonly number[]> {
+  let dims = inputDimsCache.get(model);
+  if (!dims) {
+    dims = new Map(model.config.input.map((i) => [i.name, i.dims.map(Number)]));
+    inputDimsCache.set(model, dims);
+  }
+  return dims;
+}
+
 /** Pruned plans kept per distinct set of requested outputs; more distinct sets than this are recomputed. */
 const MAX_PRUNED_PLANS = 64;
 
@@ -177,7 +189,7 @@ class EnsembleRequest {
   /** Tensors just became ready: starts the needed steps that now have all their inputs, or completes. */
   private advance(readyTensors: readonly number[]): void {
     for (const t of readyTensors) {
-      if (this.pruned.outputs.some((o) => o.tensor === t)) this.outputsPending -= 1;
+      if (this.pruned.isOutput[t]) this.outputsPending -= 1;
       for (const s of this.plan.consumers[t] ?? []) {
         if (!this.pruned.needed[s]) continue;
         const left = (this.waiting[s] as number) - 1;
@@ -245,13 +257,14 @@ class EnsembleRequest {
       }
     }
     const batching = model.config.maxBatchSize > 0;
+    const dimsByInput = inputDimsOf(model);
     const inputs: Tensor[] = [];
     for (const { modelInput, tensor } of step.inputs) {
       const v = this.values[tensor] as Value;
       const t = v.tensor;
       if (!t) continue;
-      const spec = model.config.input.find((i) => i.name === modelInput);
-      const shape = spec ? reshapeTensorDims(spec.dims.map(Number), batching, v.batchSize, t.shape) : t.shape;
+      const dims = dimsByInput.get(modelInput);
+      const shape = dims ? reshapeTensorDims(dims, batching, v.batchSize, t.shape) : t.shape;
       const buffer = t.data.buffer;
       const handOver =
         v.ownable &&

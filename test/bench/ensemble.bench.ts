@@ -1,0 +1,217 @@
+/**
+ * The bundled OCR pipeline as a Triton ensemble against the client chaining its three models itself.
+ * Run: node --import tsx test/bench/ensemble.bench.ts   (npm run bench:ensemble)
+ * Writes bench-configs/results/ensemble-pipeline.{json,md}.
+ *
+ * The server (embedded repository) runs in this process; the load client runs in a child process
+ * (ensemble-load-client.ts). Per concurrency 1, 8, 32 and mode, a warm-up then REPS closed-loop windows;
+ * figures are medians over the windows. The ensemble's own overhead per request is read from the server's
+ * statistics over each ensemble window: ensemble success.ns / count − Σ over the three composing models of
+ * success.ns / count (the time an ensemble request spends outside its steps' requests).
+ * Targets (issue 14): overhead ≤ 100 µs at c=1; ensemble throughput ≥ chained at c=8.
+ */
+import { fork } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ModelStatisticsJson } from '../../embedded-server/src/core/api.ts';
+import { type RunningServer, startServer } from '../../embedded-server/src/index.ts';
+import type {
+  EnsembleClientCommand,
+  EnsembleClientConfig,
+  EnsembleRunResult,
+} from './ensemble-load-client.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const CLIENT = fileURLToPath(new URL('./ensemble-load-client.ts', import.meta.url));
+const CONCURRENCIES = [1, 8, 32] as const;
+const WARMUP_MS = 1000;
+const RUN_MS = 2000;
+const REPS = 3;
+const STEPS = ['ocr_preprocess', 'text_recognition', 'ocr_ctc_argmax'] as const;
+const ENSEMBLE = 'text_recognition_pipeline';
+const OVERHEAD_TARGET_US = 100;
+
+interface Client {
+  run(ms: number): Promise<EnsembleRunResult>;
+  close(): Promise<void>;
+}
+
+async function startClient(config: EnsembleClientConfig): Promise<Client> {
+  const child = fork(CLIENT, [JSON.stringify(config)], { execArgv: ['--import', 'tsx'] });
+  let pending: ((m: unknown) => void) | undefined;
+  child.on('message', (m) => pending?.(m));
+  const next = () => new Promise<unknown>((resolve) => (pending = resolve));
+  await next();
+  const send = (cmd: EnsembleClientCommand) => child.send(cmd);
+  return {
+    async run(ms) {
+      const reply = next();
+      send({ cmd: 'run', ms });
+      const r = (await reply) as EnsembleRunResult & { fatal?: string };
+      if (r.fatal) throw new Error(r.fatal);
+      return r;
+    },
+    async close() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      send({ cmd: 'close' });
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+      if (child.exitCode === null) child.kill();
+    },
+  };
+}
+
+function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+async function successOf(server: RunningServer, model: string): Promise<{ count: number; ns: number }> {
+  const res = await fetch(`${server.httpUrl}/v2/models/${model}/stats`);
+  const entry = ((await res.json()) as { model_stats: ModelStatisticsJson[] }).model_stats[0];
+  return { count: entry?.inference_stats.success.count ?? 0, ns: entry?.inference_stats.success.ns ?? 0 };
+}
+
+async function snapshot(server: RunningServer): Promise<Map<string, { count: number; ns: number }>> {
+  const out = new Map<string, { count: number; ns: number }>();
+  for (const m of [ENSEMBLE, ...STEPS]) out.set(m, await successOf(server, m));
+  return out;
+}
+
+/** µs per request the ensemble spends outside its composing requests over one window. */
+function overheadUs(
+  before: Map<string, { count: number; ns: number }>,
+  after: Map<string, { count: number; ns: number }>,
+): { overheadUs: number; ensembleUs: number; stepsUs: number } {
+  const per = (m: string): number => {
+    const a = after.get(m) as { count: number; ns: number };
+    const b = before.get(m) as { count: number; ns: number };
+    return (a.ns - b.ns) / Math.max(1, a.count - b.count) / 1000;
+  };
+  const ensembleUs = per(ENSEMBLE);
+  const stepsUs = STEPS.reduce((sum, m) => sum + per(m), 0);
+  return { overheadUs: ensembleUs - stepsUs, ensembleUs, stepsUs };
+}
+
+interface Row {
+  mode: 'ensemble' | 'chained';
+  concurrency: number;
+  inferPerSec: number;
+  p50Us: number;
+  p99Us: number;
+  errors: number;
+  overheadUs?: number;
+  ensembleRequestUs?: number;
+  stepsRequestUs?: number;
+}
+
+async function main(): Promise<void> {
+  const server = await startServer();
+  const rows: Row[] = [];
+  try {
+    for (const concurrency of CONCURRENCIES) {
+      for (const mode of ['ensemble', 'chained'] as const) {
+        const client = await startClient({ url: server.httpUrl, mode, concurrency });
+        try {
+          await client.run(WARMUP_MS);
+          const rates: number[] = [];
+          const p50s: number[] = [];
+          const p99s: number[] = [];
+          const overheads: { overheadUs: number; ensembleUs: number; stepsUs: number }[] = [];
+          let errors = 0;
+          for (let rep = 0; rep < REPS; rep++) {
+            const before = await snapshot(server);
+            const r = await client.run(RUN_MS);
+            const after = await snapshot(server);
+            if (r.errors > 0)
+              console.error(`${mode} c=${concurrency}: ${r.errors} errors, first: ${r.firstError}`);
+            errors += r.errors;
+            rates.push(r.ok / r.seconds);
+            p50s.push(percentile(r.latenciesUs, 50));
+            p99s.push(percentile(r.latenciesUs, 99));
+            if (mode === 'ensemble') overheads.push(overheadUs(before, after));
+          }
+          const row: Row = {
+            mode,
+            concurrency,
+            inferPerSec: median(rates),
+            p50Us: median(p50s),
+            p99Us: median(p99s),
+            errors,
+          };
+          if (mode === 'ensemble') {
+            row.overheadUs = median(overheads.map((o) => o.overheadUs));
+            row.ensembleRequestUs = median(overheads.map((o) => o.ensembleUs));
+            row.stepsRequestUs = median(overheads.map((o) => o.stepsUs));
+          }
+          rows.push(row);
+          console.log(
+            `${mode.padEnd(8)} c=${String(concurrency).padStart(2)}: ${row.inferPerSec.toFixed(1)} infer/s, ` +
+              `p50 ${(row.p50Us / 1000).toFixed(2)} ms, p99 ${(row.p99Us / 1000).toFixed(2)} ms` +
+              (row.overheadUs !== undefined
+                ? `, ensemble overhead ${row.overheadUs.toFixed(1)} µs/request`
+                : ''),
+          );
+        } finally {
+          await client.close();
+        }
+      }
+    }
+  } finally {
+    await server.stop({ timeoutMs: 10_000 });
+  }
+
+  const at = (mode: Row['mode'], c: number) =>
+    rows.find((r) => r.mode === mode && r.concurrency === c) as Row;
+  const overheadC1 = at('ensemble', 1).overheadUs ?? Number.NaN;
+  const ratioC8 = at('ensemble', 8).inferPerSec / at('chained', 8).inferPerSec;
+  const targets = {
+    overheadC1Us: overheadC1,
+    overheadMet: overheadC1 <= OVERHEAD_TARGET_US,
+    throughputRatioC8: ratioC8,
+    throughputMet: ratioC8 >= 1,
+  };
+  const machine = `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, load average ${os.loadavg()[0]?.toFixed(2)}`;
+  const outDir = path.join(ROOT, 'bench-configs', 'results');
+  await mkdir(outDir, { recursive: true });
+  const record = {
+    bench: 'ensemble-pipeline',
+    date: new Date().toISOString(),
+    machine,
+    node: process.version,
+    windows: { warmupMs: WARMUP_MS, runMs: RUN_MS, reps: REPS },
+    rows,
+    targets,
+  };
+  await writeFile(path.join(outDir, 'ensemble-pipeline.json'), `${JSON.stringify(record, null, 2)}\n`);
+  const md = [
+    '# Ensemble vs client-chained calls: the bundled OCR pipeline',
+    '',
+    `${record.date}, ${machine}, Node ${process.version}. Server in-process, client in a child process, HTTP`,
+    `binary tensors. ensemble = one request to \`${ENSEMBLE}\` asking for \`char_indices\` (text_direction pruned);`,
+    `chained = the client calls ${STEPS.join(' → ')} itself. Medians of ${REPS} windows of ${RUN_MS} ms after ${WARMUP_MS} ms warm-up.`,
+    '',
+    '| mode | c | infer/s | p50 ms | p99 ms | ensemble overhead µs/req | ensemble request µs | Σ step requests µs |',
+    '|---|---|---|---|---|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.mode} | ${r.concurrency} | ${r.inferPerSec.toFixed(1)} | ${(r.p50Us / 1000).toFixed(2)} | ${(r.p99Us / 1000).toFixed(2)} | ` +
+        `${r.overheadUs?.toFixed(1) ?? '—'} | ${r.ensembleRequestUs?.toFixed(1) ?? '—'} | ${r.stepsRequestUs?.toFixed(1) ?? '—'} |`,
+    ),
+    '',
+    `Targets: ensemble overhead at c=1 ${overheadC1.toFixed(1)} µs (≤ ${OVERHEAD_TARGET_US}: ${targets.overheadMet ? 'met' : 'NOT met'}); ` +
+      `ensemble / chained throughput at c=8 ${ratioC8.toFixed(2)}× (≥ 1: ${targets.throughputMet ? 'met' : 'NOT met'}).`,
+    '',
+  ].join('\n');
+  await writeFile(path.join(outDir, 'ensemble-pipeline.md'), md);
+  console.log(md);
+}
+
+await main();
