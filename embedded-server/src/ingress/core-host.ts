@@ -8,6 +8,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { InferenceCore } from '../core/api.ts';
 import { markRequestOwned } from '../core/request-buffers.ts';
 import type { InferRequest } from '../core/types.ts';
+import { CoalescingPoster } from './coalescing-poster.ts';
 import {
   ASYNC_METHODS,
   type FromIngress,
@@ -71,6 +72,10 @@ export function createCoreHost(
   const post = (message: ToIngress, transfer?: ArrayBuffer[]): void => {
     port.postMessage(message, transfer);
   };
+  // Answers to inference requests leave once per event-loop turn (see coalescing-poster.ts).
+  const answers = new CoalescingPoster<ToIngress>(port, (message, e) => {
+    if (message.t === 'done') answers.post({ t: 'failed', id: message.id, error: toWireError(e) });
+  });
 
   const infer = (id: number, wire: InferRequest): void => {
     for (const t of wire.inputs) markRequestOwned(t.data.buffer);
@@ -84,14 +89,14 @@ export function createCoreHost(
         try {
           out = transferableResponse(response);
         } catch (e) {
-          post({ t: 'failed', id, error: toWireError(e) });
+          answers.post({ t: 'failed', id, error: toWireError(e) });
           return;
         }
-        post({ t: 'done', id, response: out.response }, out.transfer);
+        answers.post({ t: 'done', id, response: out.response }, out.transfer);
       },
       (e: unknown) => {
         aborts.delete(id);
-        post({ t: 'failed', id, error: toWireError(e) });
+        answers.post({ t: 'failed', id, error: toWireError(e) });
       },
     );
   };
@@ -133,6 +138,9 @@ export function createCoreHost(
   return {
     handle(message) {
       switch (message.t) {
+        case 'group':
+          for (const m of message.messages) this.handle(m);
+          return true;
         case 'infer':
           infer(message.id, message.request as InferRequest);
           return true;

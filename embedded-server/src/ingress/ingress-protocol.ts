@@ -11,6 +11,7 @@ import type { Tensor } from '../../../src/protocol/tensor.ts';
 import type { InferenceCore } from '../core/api.ts';
 import { isRequestOwned } from '../core/request-buffers.ts';
 import type { InferRequest, InferResponse } from '../core/types.ts';
+import type { MessageGroup } from './coalescing-poster.ts';
 
 /** The InferenceCore methods an ingress thread calls synchronously (it blocks until the main thread answers). */
 export const SYNC_METHODS = [
@@ -50,6 +51,8 @@ export type WireRequest = Omit<InferRequest, 'signal' | 'stamps'>;
 
 /** Ingress thread → main thread. */
 export type FromIngress =
+  /** Several messages posted in one event-loop turn (coalescing-poster.ts). */
+  | MessageGroup<FromIngress>
   | { t: 'infer'; id: number; request: WireRequest }
   /** The client of request `id` went away (HTTP close, gRPC cancel). */
   | { t: 'abort'; id: number }
@@ -63,6 +66,7 @@ export type FromIngress =
 
 /** Main thread → ingress thread. */
 export type ToIngress =
+  | MessageGroup<ToIngress>
   | { t: 'done'; id: number; response: InferResponse }
   | { t: 'failed'; id: number; error: WireError }
   | { t: 'adone'; id: number }

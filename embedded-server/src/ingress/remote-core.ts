@@ -16,6 +16,7 @@ import type {
   ServerMetadata,
 } from '../core/api.ts';
 import type { InferRequest, InferResponse } from '../core/types.ts';
+import { CoalescingPoster } from './coalescing-poster.ts';
 import {
   type AsyncMethod,
   type FromIngress,
@@ -42,6 +43,8 @@ export class RemoteCore implements InferenceCore {
   private readonly pending = new Map<number, Pending>();
   private readonly pendingCalls = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   private readonly flag: Int32Array;
+  /** Requests and aborts leave once per event-loop turn (see coalescing-poster.ts). */
+  private readonly outbox: CoalescingPoster<FromIngress>;
 
   /**
    * `port`: the two-way channel to the main thread; `replyPort`: where synchronous answers land;
@@ -53,11 +56,22 @@ export class RemoteCore implements InferenceCore {
     flag: SharedArrayBuffer,
   ) {
     this.flag = new Int32Array(flag);
+    this.outbox = new CoalescingPoster<FromIngress>(port, (message, e) => {
+      if (message.t !== 'infer') return;
+      const p = this.pending.get(message.id);
+      if (!p) return;
+      this.pending.delete(message.id);
+      if (p.onAbort) p.signal?.removeEventListener('abort', p.onAbort);
+      p.reject(e instanceof Error ? e : new Error(String(e)));
+    });
   }
 
   /** Handles the main thread's answers; returns false for messages that are not about the core. */
   handle(message: ToIngress): boolean {
     switch (message.t) {
+      case 'group':
+        for (const m of message.messages) this.handle(m);
+        return true;
       case 'done':
       case 'failed': {
         const p = this.pending.get(message.id);
@@ -171,11 +185,11 @@ export class RemoteCore implements InferenceCore {
       const signal = request.signal;
       let onAbort: (() => void) | undefined;
       if (signal) {
-        onAbort = () => this.port.postMessage({ t: 'abort', id } satisfies FromIngress);
+        onAbort = () => this.outbox.post({ t: 'abort', id });
         signal.addEventListener('abort', onAbort, { once: true });
       }
       this.pending.set(id, { resolve, reject, signal, onAbort });
-      this.port.postMessage({ t: 'infer', id, request: wire } satisfies FromIngress, tensors.transfer);
+      this.outbox.post({ t: 'infer', id, request: wire }, tensors.transfer);
       if (signal?.aborted) onAbort?.();
     });
   }
