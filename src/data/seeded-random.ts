@@ -1,13 +1,18 @@
 /**
- * Deterministic pseudo-random bytes and strings for generated input data. perf_analyzer uses an unseeded
- * libc `rand()` (same bytes every run) and a `random_device`-seeded engine for strings (different every run);
+ * Deterministic pseudo-random numbers, bytes and strings (generated input data, schedules, bootstrap).
+ * For input data perf_analyzer uses an unseeded libc `rand()` (same bytes every run) and a `random_device`-seeded engine for strings (different every run);
  * we seed both from `--seed` so a run can be repeated exactly and two runs with different seeds differ.
  */
 
 /** perf_analyzer's character set for random BYTES elements: letters, digits, space, '.', '?', '!'. */
 export const RANDOM_STRING_ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .?!';
 
-/** A small, fast 32-bit generator (mulberry32); quality is ample for filler data, and it is seedable. */
+/**
+ * The one seeded PRNG of the project (mulberry32): 32-bit state, period 2^32. Ample for filler data,
+ * Poisson gaps and bootstrap resampling (repeatable from a printed seed, which perf_analyzer's
+ * default-seeded engines only are by accident); not for cryptography.
+ * Returns a generator of uniform unsigned 32-bit integers determined entirely by `seed` (any integer).
+ */
 export function createRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
@@ -17,6 +22,12 @@ export function createRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return (t ^ (t >>> 14)) >>> 0;
   };
+}
+
+/** The same generator as uniform floats in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  const next = createRandom(seed);
+  return () => next() / 4294967296;
 }
 
 /** `byteLength` pseudo-random bytes. */

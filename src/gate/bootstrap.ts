@@ -7,7 +7,7 @@
  * The statistic sees the resample as a weight per window (how many times it was drawn), so pooled figures
  * (Σrequests/Σtime, merged histograms) are computed exactly as for the real merge.
  */
-import { mulberry32 } from '../load/prng.ts';
+import { mulberry32 } from '../data/seeded-random.ts';
 
 /** Windows per run, e.g. [3, 3, 4] = three runs. One entry = one run: its windows are the units. */
 export type GroupSizes = readonly number[];

@@ -3,8 +3,9 @@
  * start) the next request is due. Kept free of timers so tables and statistics can test them directly.
  * perf_analyzer semantics: the first request is due one gap after the start, not at 0.
  */
+
+import { mulberry32 } from '../data/seeded-random.ts';
 import { NS_PER_S, usToNs } from '../protocol/units.ts';
-import { mulberry32 } from './prng.ts';
 
 export interface Pacer {
   /** Offset (ns from the schedule start) of the next request; non-decreasing. */

@@ -12,7 +12,7 @@
  *   ID.
  * - The first request of a sequence carries START, the last END; a sequence of length 1 carries both.
  */
-import { mulberry32 } from './prng.ts';
+import { mulberry32 } from '../data/seeded-random.ts';
 
 /** perf_analyzer's sequence options, resolved. */
 export interface SequenceSettings {

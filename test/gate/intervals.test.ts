@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { mulberry32 } from '../../src/data/seeded-random.ts';
 import { bootstrapNoise, bootstrapStatistic } from '../../src/gate/bootstrap.ts';
 import type { ComparableRun } from '../../src/gate/comparable.ts';
 import { compareRuns } from '../../src/gate/compare.ts';
@@ -13,7 +14,6 @@ import { ratioInterval } from '../../src/gate/effect-interval.ts';
 import type { WindowSample } from '../../src/gate/level-statistics.ts';
 import { orderStatisticRanks, quantileInterval } from '../../src/gate/percentile-interval.ts';
 import { decideVerdict } from '../../src/gate/verdict.ts';
-import { mulberry32 } from '../../src/load/prng.ts';
 
 function normalSource(seed: number): { uniform: () => number; normal: () => number } {
   const uniform = mulberry32(seed);

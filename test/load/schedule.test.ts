@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { mulberry32 } from '../../src/load/prng.ts';
+import { mulberry32 } from '../../src/data/seeded-random.ts';
 import {
   constantPacer,
   customIntervalsRatePerSec,
