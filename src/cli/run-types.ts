@@ -9,6 +9,7 @@ import type { SequenceSettings } from '../load/sequence-schedule.ts';
 import type { ProfileSettings } from '../profile/settings.ts';
 import type { ModelInfo, RunResult } from '../report/model.ts';
 import type { RequestTrace } from '../report/request-trace.ts';
+import type { TlsOptions } from '../transport/client.ts';
 import type { RequestParameterValue } from './parse-request-parameter.ts';
 import type { ProgressEvent } from './progress.ts';
 
@@ -74,14 +75,7 @@ export interface TransportOptions {
   binaryInputs: boolean;
   /** HTTP: ask for binary outputs (--output-tensor-format binary; honoured, unlike perf_analyzer). */
   binaryOutputs: boolean;
-  tls?: {
-    enabled: boolean;
-    caFile?: string;
-    certFile?: string;
-    keyFile?: string;
-    verifyPeer?: boolean;
-    verifyHost?: boolean;
-  };
+  tls?: TlsOptions;
   /** --request-parameter (gRPC only). */
   requestParameters: Record<string, RequestParameterValue>;
 }

@@ -63,6 +63,17 @@ export interface InferClient {
   close(): Promise<void>;
 }
 
+/** The `--ssl-*` options: PEM file paths and the two verification switches (the files are read by tls-files.ts). */
+export interface TlsOptions {
+  /** HTTPS / TLS gRPC on. */
+  enabled: boolean;
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  verifyPeer?: boolean;
+  verifyHost?: boolean;
+}
+
 export interface ClientOptions {
   /** `host:port`, with or without `http://` / `https://`. */
   url: string;
@@ -72,14 +83,6 @@ export interface ClientOptions {
   headers: Record<string, string>;
   /** gRPC: use the bidirectional ModelStreamInfer stream. */
   streaming?: boolean;
-  tls?: {
-    /** HTTPS / TLS gRPC on. */
-    enabled: boolean;
-    caFile?: string;
-    certFile?: string;
-    keyFile?: string;
-    verifyPeer?: boolean;
-    verifyHost?: boolean;
-  };
+  tls?: TlsOptions;
   grpcCompression?: 'none' | 'gzip' | 'deflate';
 }

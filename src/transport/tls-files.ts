@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { OptionError } from '../errors.ts';
-import type { ClientOptions } from './client.ts';
+import type { TlsOptions } from './client.ts';
 
 export interface TlsMaterial {
   ca?: Buffer;
@@ -32,7 +32,7 @@ function readPem(path: string | undefined, what: string): Buffer | undefined {
 }
 
 /** Loads the TLS files of `options.tls`; undefined when TLS is off. */
-export function loadTlsMaterial(tls: ClientOptions['tls']): TlsMaterial | undefined {
+export function loadTlsMaterial(tls: TlsOptions | undefined): TlsMaterial | undefined {
   if (!tls?.enabled) return undefined;
   return {
     ca: readPem(tls.caFile, 'CA certificate'),
