@@ -3,7 +3,9 @@
  * tritonserver mostly carry over), validated once into a frozen `ServeOptions`. Pure apart from commander's
  * own output, which is redirected by the caller.
  */
+
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { msToS, sToMs } from '../../src/protocol/units.ts';
 import { type CacheConfig, CacheConfigError, parseCacheConfig } from './cache/response-cache.ts';
 import {
   DEFAULT_REPOSITORY_POLL_SECS,
@@ -246,7 +248,7 @@ export function serveCommand(): Command {
         "time allowed for a request's headers to arrive (then 408)",
       )
         .argParser(timeoutSecs)
-        .default(DEFAULT_TRANSPORT_LIMITS.headersTimeoutMs / 1000),
+        .default(msToS(DEFAULT_TRANSPORT_LIMITS.headersTimeoutMs)),
     )
     .addOption(
       new Option(
@@ -254,7 +256,7 @@ export function serveCommand(): Command {
         'time allowed for a whole request, headers and body, to arrive (then 408)',
       )
         .argParser(timeoutSecs)
-        .default(DEFAULT_TRANSPORT_LIMITS.requestTimeoutMs / 1000),
+        .default(msToS(DEFAULT_TRANSPORT_LIMITS.requestTimeoutMs)),
     )
     .addOption(
       new Option(
@@ -262,7 +264,7 @@ export function serveCommand(): Command {
         'an idle keep-alive HTTP or gRPC connection is closed after this',
       )
         .argParser(timeoutSecs)
-        .default(DEFAULT_TRANSPORT_LIMITS.idleTimeoutMs / 1000),
+        .default(msToS(DEFAULT_TRANSPORT_LIMITS.idleTimeoutMs)),
     )
     .addOption(
       new Option(
@@ -396,9 +398,9 @@ export function parseServeArgs(argv: readonly string[]): ParsedServeArgs {
         httpMaxInputBytes: raw.httpMaxInputSize,
         httpMaxJsonBytes: raw.httpMaxJsonSize,
         grpcMaxMessageBytes: raw.grpcMaxMessageSize,
-        headersTimeoutMs: Math.round(raw.httpHeadersTimeoutSecs * 1000),
-        requestTimeoutMs: Math.round(raw.httpRequestTimeoutSecs * 1000),
-        idleTimeoutMs: Math.round(raw.idleTimeoutSecs * 1000),
+        headersTimeoutMs: Math.round(sToMs(raw.httpHeadersTimeoutSecs)),
+        requestTimeoutMs: Math.round(sToMs(raw.httpRequestTimeoutSecs)),
+        idleTimeoutMs: Math.round(sToMs(raw.idleTimeoutSecs)),
         maxConnections: raw.maxConnections,
       }),
     }),

@@ -5,8 +5,10 @@
  * `--exit-timeout-secs` (exit 0), else `Exit timeout expired. Exiting immediately.` (exit 1); a second
  * signal exits at once.
  */
+
 import { stat } from 'node:fs/promises';
 import Table from 'cli-table3';
+import { sToMs } from '../../src/protocol/units.ts';
 import type { ModelIndexEntry } from './core/api.ts';
 import type { Logger } from './core/model-manager.ts';
 import { type RunningServer, startServer } from './index.ts';
@@ -145,7 +147,7 @@ export async function runServeCommand(argv: readonly string[], io: Partial<Serve
       }
       signalled = true;
       log.info(`Received ${signal}, stopping the server (exit timeout ${options.exitTimeoutSecs} s)`);
-      server.stop({ timeoutMs: options.exitTimeoutSecs * 1000 }).then(
+      server.stop({ timeoutMs: sToMs(options.exitTimeoutSecs) }).then(
         ({ drained }) => {
           unsubscribe();
           if (drained) {

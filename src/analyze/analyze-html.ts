@@ -3,7 +3,9 @@
  * p95 latency over every load level of every config tried, the configs' chosen levels, the best config
  * marked, the constraint on p95 drawn as a line, then the ranked table and the best config.pbtxt.
  */
+
 import { niceTicks } from '../html/svg-chart.ts';
+import { LATENCY_UNIT_US, usToMs } from '../protocol/units.ts';
 import { analyzeMetricByName, formatAnalyzeValue } from './analyze-metrics.ts';
 import type { AnalyzeRecord } from './analyze-record.ts';
 import { shownMetrics } from './analyze-report.ts';
@@ -56,7 +58,7 @@ export function renderParetoChart(record: AnalyzeRecord): string {
   const frontier = paretoFrontier(dots);
   const xTicks = niceTicks(Math.max(0, ...dots.map((d) => d.throughputPerSec)));
   const yTicks = niceTicks(
-    Math.max(0, ...dots.map((d) => d.latencyUs / 1000), limitUs !== undefined ? limitUs / 1000 : 0),
+    Math.max(0, ...dots.map((d) => usToMs(d.latencyUs)), limitUs !== undefined ? usToMs(limitUs) : 0),
   );
   const xMax = xTicks.at(-1) as number;
   const yMax = yTicks.at(-1) as number;
@@ -94,7 +96,7 @@ export function renderParetoChart(record: AnalyzeRecord): string {
     `<text x="16" y="${M.top + ph / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 16 ${M.top + ph / 2})">p95 latency (ms)</text>`,
   );
   if (limitUs !== undefined) {
-    const y = sy(limitUs / 1000).toFixed(1);
+    const y = sy(usToMs(limitUs)).toFixed(1);
     parts.push(
       `<line x1="${M.left}" y1="${y}" x2="${M.left + pw}" y2="${y}" stroke="#c62828" stroke-dasharray="6 4"/>`,
     );
@@ -104,7 +106,7 @@ export function renderParetoChart(record: AnalyzeRecord): string {
   }
   if (frontier.length > 1) {
     const path = frontier
-      .map((d) => `${sx(d.throughputPerSec).toFixed(1)},${sy(d.latencyUs / 1000).toFixed(1)}`)
+      .map((d) => `${sx(d.throughputPerSec).toFixed(1)},${sy(usToMs(d.latencyUs)).toFixed(1)}`)
       .join(' ');
     parts.push(`<polyline points="${path}" fill="none" stroke="#e07b00" stroke-width="2"/>`);
   }
@@ -112,9 +114,9 @@ export function renderParetoChart(record: AnalyzeRecord): string {
     const isChosen = d.chosen;
     const fill = isChosen ? '#2b7bb9' : '#bbb';
     const x = sx(d.throughputPerSec).toFixed(1);
-    const y = sy(d.latencyUs / 1000).toFixed(1);
+    const y = sy(usToMs(d.latencyUs)).toFixed(1);
     parts.push(
-      `<circle cx="${x}" cy="${y}" r="${isChosen ? 4 : 3}" fill="${fill}"><title>${esc(d.label)}: ${d.throughputPerSec.toFixed(1)} infer/s, p95 ${(d.latencyUs / 1000).toFixed(2)} ms</title></circle>`,
+      `<circle cx="${x}" cy="${y}" r="${isChosen ? 4 : 3}" fill="${fill}"><title>${esc(d.label)}: ${d.throughputPerSec.toFixed(1)} infer/s, p95 ${usToMs(d.latencyUs).toFixed(2)} ms</title></circle>`,
     );
     if (d.rank === 1 && isChosen && record.best) {
       parts.push(`<circle cx="${x}" cy="${y}" r="8" fill="none" stroke="#c62828" stroke-width="2"/>`);
@@ -127,7 +129,7 @@ export function renderParetoChart(record: AnalyzeRecord): string {
 function p95Limit(record: AnalyzeRecord): number | undefined {
   for (const c of record.constraints) {
     const m = /^\s*(p95_latency|perf_latency_p95)\s*<=?\s*([0-9.eE+-]+)\s*(us|ms|s)?\s*$/i.exec(c);
-    if (m) return Number(m[2]) * ({ us: 1, ms: 1000, s: 1e6 }[(m[3] ?? 'us').toLowerCase() as 'us'] ?? 1);
+    if (m) return Number(m[2]) * (LATENCY_UNIT_US[(m[3] ?? 'us').toLowerCase()] ?? 1);
   }
   return undefined;
 }

@@ -4,7 +4,9 @@
  * (`--collect-metrics`). Model Analyzer's names (perf_throughput, perf_latency_p99, gpu_used_memory, …) are
  * accepted as aliases so a seed-002 `perf.yaml` reads the same.
  */
+
 import { METRICS as GATE_METRICS, type MetricDef } from '../gate/metrics.ts';
+import { formatMetricValue } from '../gate/thresholds.ts';
 import type { Measurement } from '../report/model.ts';
 
 export interface AnalyzeMetric {
@@ -115,17 +117,11 @@ export function readAnalyzeMetrics(m: Measurement): Record<string, number> {
 /** A value of a metric in the unit a person reads it in. */
 export function formatAnalyzeValue(metric: AnalyzeMetric, value: number): string {
   switch (metric.unit) {
-    case 'us':
-      return value >= 1000 ? `${(value / 1000).toFixed(2)} ms` : `${value.toFixed(0)} us`;
-    case 'ratio':
-      return `${(value * 100).toFixed(3)}%`;
-    case 'infer/s':
-      return `${value.toFixed(1)} infer/s`;
-    case 'count':
-      return String(value);
     case 'MB':
       return `${value.toFixed(0)} MB`;
     case 'percent':
       return `${value.toFixed(1)}%`;
+    default:
+      return formatMetricValue({ unit: metric.unit }, value);
   }
 }

@@ -3,6 +3,8 @@
  * returns errors as values; checking is pure. Units as in thresholds: latencies us/ms/s, rates % or a
  * fraction, GPU memory MB/GB, GPU utilisation %.
  */
+import { holds } from '../gate/thresholds.ts';
+import { LATENCY_UNIT_US } from '../protocol/units.ts';
 import {
   type AnalyzeMetric,
   analyzeMetricByName,
@@ -24,14 +26,13 @@ export interface Constraint {
 const PATTERN =
   /^\s*([a-z0-9_]+)\s*(<=|>=|<|>)\s*([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-z/%]*)\s*$/i;
 
-const LATENCY_UNITS: Record<string, number> = { '': 1, us: 1, ms: 1000, s: 1_000_000 };
 const MEMORY_UNITS: Record<string, number> = { '': 1, mb: 1, gb: 1000 };
 
 function unitFactor(metric: AnalyzeMetric, unit: string): number | undefined {
   const u = unit.toLowerCase();
   switch (metric.unit) {
     case 'us':
-      return LATENCY_UNITS[u];
+      return LATENCY_UNIT_US[u];
     case 'ratio':
       return u === '' ? 1 : u === '%' ? 0.01 : undefined;
     case 'infer/s':
@@ -81,19 +82,6 @@ export function parseConstraint(text: string): { value: Constraint } | { error: 
   return {
     value: { source: text.trim(), metric, comparator: comparator as Comparator, limit: number * factor },
   };
-}
-
-function holds(value: number, comparator: Comparator, limit: number): boolean {
-  switch (comparator) {
-    case '<':
-      return value < limit;
-    case '<=':
-      return value <= limit;
-    case '>':
-      return value > limit;
-    case '>=':
-      return value >= limit;
-  }
 }
 
 export interface ConstraintCheck {

@@ -5,6 +5,7 @@
  * one is written only where --output-model-repository says. Every profile flag (windows, stability, input
  * data, protocol…) applies to each level measured, because each level is a `profile` run (run-benchmark.ts).
  */
+
 import { mkdtemp, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -52,6 +53,7 @@ import { configToFlags, mergeFlags } from '../config/config-flags.ts';
 import { loadBenchConfig } from '../config/load-config.ts';
 import { ExitCode, OptionError, ServerError } from '../errors.ts';
 import type { ModelConfig } from '../protocol/gen/model_config_pb.ts';
+import { msToS, usToMs } from '../protocol/units.ts';
 import { startEmbeddedServerProcess } from './embedded-process.ts';
 import { reportError } from './exit.ts';
 import type { CliFiles, CliIo } from './main.ts';
@@ -349,7 +351,7 @@ function progressLine(p: SearchProgress): string {
 }
 
 function formatDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
+  const s = Math.round(msToS(ms));
   return s < 120 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
 }
 
@@ -359,7 +361,7 @@ function trialLine(score: ConfigScore): string {
   if (t.outcome === 'error') return `  failed: ${t.error}\n`;
   const level = score.level;
   const figures = level
-    ? `${level.mode === 'concurrency' ? 'concurrency' : 'rate'} ${level.value}: ${(level.figures.throughput ?? 0).toFixed(1)} infer/s, p95 ${((level.figures.p95_latency ?? 0) / 1000).toFixed(2)} ms`
+    ? `${level.mode === 'concurrency' ? 'concurrency' : 'rate'} ${level.value}: ${(level.figures.throughput ?? 0).toFixed(1)} infer/s, p95 ${usToMs(level.figures.p95_latency ?? 0).toFixed(2)} ms`
     : 'no usable level';
   const stopped = t.levelsStoppedBy ?? '';
   const verdict = score.feasible || stopped.includes(score.reason ?? '') ? '' : ` — ${score.reason}`;

@@ -3,10 +3,12 @@
  * one event loop (and its delays would show up as client latency), which is exactly the bias a benchmark tool
  * must not have. The child prints Triton's "Started … at host:port" lines; we read the ports from them.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { EXIT_WITH_PARENT_ENV } from '../../embedded-server/src/process/parent-watch.ts';
 import { ServerError } from '../errors.ts';
+import { msToS } from '../protocol/units.ts';
 
 export interface EmbeddedServerProcess {
   /** The server's process id (benchmarks read its CPU time). */
@@ -112,7 +114,7 @@ export async function startEmbeddedServerProcess(options: {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
         () =>
-          reject(new ServerError(`the embedded server did not start within ${START_TIMEOUT_MS / 1000} s`)),
+          reject(new ServerError(`the embedded server did not start within ${msToS(START_TIMEOUT_MS)} s`)),
         START_TIMEOUT_MS,
       );
       child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {

@@ -8,8 +8,10 @@
  * never rises: it counts down with the clock and takes a new estimate only when that is lower (a level that
  * needs extra windows holds it still instead of pushing it up). stdout stays perf_analyzer's report.
  */
+
 import type { ProfileEvent } from '../profile/events.ts';
 import type { ProfileSettings } from '../profile/settings.ts';
+import { msToS, nsToMs } from '../protocol/units.ts';
 import type { LevelResult, LoadMode } from '../report/model.ts';
 import { formatCppDouble } from '../report/number-format.ts';
 
@@ -75,7 +77,7 @@ function levelCountOf(settings: ProfileSettings): number | undefined {
 
 /** `45s`, `1m05s`, `1h02m`. */
 export function formatEta(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
+  const s = Math.max(0, Math.round(msToS(ms)));
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
@@ -132,7 +134,7 @@ class EtaEstimator {
     const { levelCount } = this.plan;
     if (levelCount === undefined) return undefined;
     const windowMs =
-      this.finishedWindows > 0 ? this.finishedWindowNs / this.finishedWindows / 1e6 : this.plan.windowMs;
+      this.finishedWindows > 0 ? nsToMs(this.finishedWindowNs / this.finishedWindows) : this.plan.windowMs;
     if (windowMs === undefined) return undefined;
     const perLevel =
       this.finishedLevels > 0 ? this.finishedWindows / this.finishedLevels : this.plan.expectedWindows;

@@ -2,6 +2,7 @@
  * The figures a gate or a comparison can name, read off a level's merged measurement. One table so that
  * thresholds, `compare` and the docs agree on names, units and which direction is better.
  */
+import { meanUs } from '../protocol/units.ts';
 import type { LevelResult, Measurement } from '../report/model.ts';
 
 export type MetricUnit = 'infer/s' | 'us' | 'ratio' | 'count';
@@ -81,21 +82,16 @@ export const METRICS: readonly MetricDef[] = [
     unit: 'us',
     higherIsBetter: false,
     description: 'average server queue time',
-    read: (m) => avgUs(m.server?.queue),
+    read: (m) => meanUs(m.server?.queue),
   },
   {
     name: 'server_compute_infer',
     unit: 'us',
     higherIsBetter: false,
     description: 'average server compute infer time',
-    read: (m) => avgUs(m.server?.computeInfer),
+    read: (m) => meanUs(m.server?.computeInfer),
   },
 ];
-
-function avgUs(stat: { count: number; ns: number } | undefined): number | undefined {
-  if (!stat || stat.count === 0) return undefined;
-  return stat.ns / stat.count / 1000;
-}
 
 const BY_NAME = new Map(METRICS.map((m) => [m.name, m]));
 

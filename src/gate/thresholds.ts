@@ -3,6 +3,7 @@
  * `level=16:throughput>=500` (only that load level), `any:throughput>=1000` (at least one level),
  * default `each:` (every reported level). Parsing returns errors as values; evaluation is pure.
  */
+import { LATENCY_UNIT_US, usToMs } from '../protocol/units.ts';
 import type { LevelResult, RunResult } from '../report/model.ts';
 import { METRICS, type MetricDef, metricByName, readMetric } from './metrics.ts';
 
@@ -30,8 +31,6 @@ export interface ThresholdVerdict {
 const PATTERN =
   /^\s*(?:(each|any|level\s*=\s*([0-9.]+))\s*:)?\s*([a-z0-9_]+)\s*(<=|>=|==|<|>)\s*([-+0-9.eE]+)\s*([a-z/%]*)\s*$/;
 
-const LATENCY_UNITS: Record<string, number> = { '': 1, us: 1, ms: 1000, s: 1_000_000 };
-
 /** Parses one threshold expression. */
 export function parseThreshold(text: string): { value: Threshold } | { error: string } {
   const m = PATTERN.exec(text);
@@ -53,7 +52,7 @@ export function parseThreshold(text: string): { value: Threshold } | { error: st
   const unit = unitText ?? '';
   let limit: number;
   if (metric.unit === 'us') {
-    const factor = LATENCY_UNITS[unit];
+    const factor = LATENCY_UNIT_US[unit];
     if (factor === undefined)
       return { error: `invalid threshold '${text}': latency unit must be us, ms or s` };
     limit = number * factor;
@@ -72,7 +71,8 @@ export function parseThreshold(text: string): { value: Threshold } | { error: st
   return { value: { source: text.trim(), scope, metric, comparator: comparator as Comparator, limit } };
 }
 
-function holds(value: number, comparator: Comparator, limit: number): boolean {
+/** Whether `value comparator limit` holds (gate thresholds and analyze constraints). */
+export function holds(value: number, comparator: Comparator, limit: number): boolean {
   switch (comparator) {
     case '<':
       return value < limit;
@@ -88,10 +88,10 @@ function holds(value: number, comparator: Comparator, limit: number): boolean {
 }
 
 /** Formats a value of a metric for messages, in the unit a person reads it in. */
-export function formatMetricValue(metric: MetricDef, value: number): string {
+export function formatMetricValue(metric: Pick<MetricDef, 'unit'>, value: number): string {
   switch (metric.unit) {
     case 'us':
-      return value >= 1000 ? `${(value / 1000).toFixed(2)} ms` : `${value.toFixed(0)} us`;
+      return value >= 1000 ? `${usToMs(value).toFixed(2)} ms` : `${value.toFixed(0)} us`;
     case 'ratio':
       return `${(value * 100).toFixed(3)}%`;
     case 'infer/s':

@@ -5,7 +5,8 @@
  * overlays it (compare mode).
  */
 import type { CompareResult } from '../gate/compare.ts';
-import type { DurationStat, LevelResult, RunResult, ServerStatsDelta } from '../report/model.ts';
+import { meanUs, usToMs } from '../protocol/units.ts';
+import type { LevelResult, RunResult, ServerStatsDelta } from '../report/model.ts';
 import { ensembleFigures, serverFigures } from '../report/server-figures.ts';
 import { compareSection } from './compare-section.ts';
 import { renderLineChart, renderStackedBars, type Series, type StackedBar } from './svg-chart.ts';
@@ -22,10 +23,6 @@ const SEGMENT_COLORS: Record<string, string> = {
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
-
-function avgUs(stat: DurationStat | undefined): number {
-  return stat && stat.count > 0 ? stat.ns / stat.count / 1000 : 0;
 }
 
 function levelName(l: LevelResult): string {
@@ -45,7 +42,7 @@ function latencySeries(run: RunResult, suffix: string, dashed: boolean): Series[
     labelled: p === '50',
     points: measured(run).map((l) => ({
       x: l.merged!.throughputPerSec,
-      y: (l.merged!.latency.percentilesUs[p] ?? 0) / 1000,
+      y: usToMs(l.merged!.latency.percentilesUs[p] ?? 0),
       label: levelName(l),
       errorLevel: l.errorRateExceeded === true,
     })),
@@ -55,30 +52,30 @@ function latencySeries(run: RunResult, suffix: string, dashed: boolean): Series[
 function breakdown(l: LevelResult): StackedBar {
   const m = l.merged!;
   const s = m.server;
-  const queue = avgUs(s?.queue);
-  const input = avgUs(s?.computeInput);
-  const infer = avgUs(s?.computeInfer);
-  const output = avgUs(s?.computeOutput);
-  const request = avgUs(s?.success);
+  const queue = meanUs(s?.queue) ?? 0;
+  const input = meanUs(s?.computeInput) ?? 0;
+  const infer = meanUs(s?.computeInfer) ?? 0;
+  const output = meanUs(s?.computeOutput) ?? 0;
+  const request = meanUs(s?.success) ?? 0;
   const serverOverhead = Math.max(0, request - queue - input - infer - output);
   const client = Math.max(0, m.latency.meanUs - (s ? request : 0));
   return {
     label: levelName(l),
     // ms, as every other time in the report.
     segments: [
-      { name: 'queue', value: queue / 1000 },
-      { name: 'compute input', value: input / 1000 },
-      { name: 'compute infer', value: infer / 1000 },
-      { name: 'compute output', value: output / 1000 },
-      { name: 'server overhead', value: serverOverhead / 1000 },
-      { name: 'client + network', value: client / 1000 },
+      { name: 'queue', value: usToMs(queue) },
+      { name: 'compute input', value: usToMs(input) },
+      { name: 'compute infer', value: usToMs(infer) },
+      { name: 'compute output', value: usToMs(output) },
+      { name: 'server overhead', value: usToMs(serverOverhead) },
+      { name: 'client + network', value: usToMs(client) },
     ],
   };
 }
 
 /** µs figures shown in ms (the report's one unit for times). */
 function ms(us: number): string {
-  return (us / 1000).toFixed(3);
+  return usToMs(us).toFixed(3);
 }
 
 function fmt(n: number, digits = 1): string {
@@ -101,7 +98,7 @@ function levelTable(run: RunResult, base?: RunResult): string {
   const rows = run.levels.map((l) => {
     const m = l.merged;
     const p = m?.latency.percentilesUs ?? {};
-    const cell = (v: number | undefined) => (v === undefined ? '—' : fmt(v / 1000, 2));
+    const cell = (v: number | undefined) => (v === undefined ? '—' : fmt(usToMs(v), 2));
     const errors =
       m && m.errorCount > 0
         ? Object.entries(m.errorsByKind)
@@ -116,7 +113,7 @@ function levelTable(run: RunResult, base?: RunResult): string {
       ? ` <b class="error-mark">error rate ${fmt((l.errorRate ?? 0) * 100, 1)} %</b>`
       : '';
     const cls = `status-${esc(l.status)}${l.errorRateExceeded ? ' error-level' : ''}`;
-    return `<tr class="${cls}"><td>${esc(l.mode === 'concurrency' ? 'concurrency' : 'request rate')} ${l.value}</td><td>${m ? fmt(m.throughputPerSec) : '—'}</td>${deltas}<td>${cell(p['50'])}</td><td>${cell(p['90'])}</td><td>${cell(p['95'])}</td><td>${cell(p['99'])}</td><td>${m ? fmt(m.latency.meanUs / 1000, 2) : '—'}</td><td>${m ? m.requestCount : '—'}</td><td>${errors}${errorMark}</td><td>${l.windows.length}</td><td>${esc(l.status)}${l.reported ? '' : ' (not reported)'}</td></tr>`;
+    return `<tr class="${cls}"><td>${esc(l.mode === 'concurrency' ? 'concurrency' : 'request rate')} ${l.value}</td><td>${m ? fmt(m.throughputPerSec) : '—'}</td>${deltas}<td>${cell(p['50'])}</td><td>${cell(p['90'])}</td><td>${cell(p['95'])}</td><td>${cell(p['99'])}</td><td>${m ? fmt(usToMs(m.latency.meanUs), 2) : '—'}</td><td>${m ? m.requestCount : '—'}</td><td>${errors}${errorMark}</td><td>${l.windows.length}</td><td>${esc(l.status)}${l.reported ? '' : ' (not reported)'}</td></tr>`;
   });
   const deltaHead = base ? '<th>Δ infer/s vs baseline</th><th>Δ p99 vs baseline</th>' : '';
   return `<table class="levels"><thead><tr><th>level</th><th>infer/s</th>${deltaHead}<th>p50 ms</th><th>p90 ms</th><th>p95 ms</th><th>p99 ms</th><th>avg ms</th><th>requests</th><th>errors</th><th>windows</th><th>status</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
@@ -134,11 +131,11 @@ function headline(run: RunResult): string {
   return `<div class="headline">${[
     item(fmt(m.throughputPerSec), `infer/s at most (${esc(levelName(best))})`),
     item(
-      `${fmt((m.latency.percentilesUs['50'] ?? 0) / 1000, 2)} ms`,
+      `${fmt(usToMs(m.latency.percentilesUs['50'] ?? 0), 2)} ms`,
       `p50 latency at ${esc(levelName(best))}`,
     ),
     item(
-      `${fmt((m.latency.percentilesUs['99'] ?? 0) / 1000, 2)} ms`,
+      `${fmt(usToMs(m.latency.percentilesUs['99'] ?? 0), 2)} ms`,
       `p99 latency at ${esc(levelName(best))}`,
     ),
     item(String(run.levels.length), 'levels measured'),
@@ -182,7 +179,7 @@ function timelineSection(run: RunResult): string {
     title: 'Average latency per window',
     xLabel: 'window',
     yLabel: 'latency (ms)',
-    series: series((w) => w.latency.meanUs / 1000),
+    series: series((w) => usToMs(w.latency.meanUs)),
     height: 300,
   });
   return `<h2>Timeline per level</h2>${throughput}${latency}`;

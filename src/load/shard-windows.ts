@@ -16,6 +16,7 @@ import type { LoopHealthSample } from '../measure/loop-health.ts';
 import { RequestLog, type RequestLogBudget } from '../measure/request-log.ts';
 import { emptyWindowData, errorTotal, type WindowData } from '../measure/window-data.ts';
 import type { Clock } from '../protocol/clock.ts';
+import { nsToMs } from '../protocol/units.ts';
 import type { KeptResponse } from '../transport/kept-response.ts';
 import { DROPPED_ERROR_KIND } from './request-observer.ts';
 import { EVENT_STRIDE, EventCode, EventField, RESPONSE_ENCODINGS } from './shard-protocol.ts';
@@ -61,7 +62,7 @@ export class ShardWindows {
     this.releaseHeld();
     const nowNs = this.clock.nowNs();
     const held = this.first;
-    if (held) held.startWallMs = this.clock.wallMs() - (nowNs - held.startNs) / 1e6;
+    if (held) held.startWallMs = this.clock.wallMs() - nsToMs(nowNs - held.startNs);
     this.current = held ?? this.emptyWindow(nowNs, this.clock.wallMs());
     if (this.warmupTarget !== undefined) this.first = this.current;
     this.link.mark();

@@ -5,7 +5,7 @@
  * moments combined with Chan's formula), never by averaging percentiles.
  */
 import * as hdr from 'hdr-histogram-js';
-import { NS_PER_US } from '../protocol/units.ts';
+import { nsToUs } from '../protocol/units.ts';
 
 export class LatencyAccumulator {
   readonly histogram: hdr.Histogram = hdr.build({
@@ -25,7 +25,7 @@ export class LatencyAccumulator {
 
   /** Records one latency given in ns (negative values, from clock misuse, are clamped to 0). */
   recordNs(latencyNs: number): void {
-    const us = Math.max(0, latencyNs) / NS_PER_US;
+    const us = nsToUs(Math.max(0, latencyNs));
     this.histogram.recordValue(Math.trunc(us));
     this.count++;
     const delta = us - this.meanUs;

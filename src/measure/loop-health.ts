@@ -4,12 +4,14 @@
  * event-loop utilisation, CPU time) with real time: it measures this process, not the system under test, so it
  * does not take the injected Clock. `generatorHealth` turns a sample into warnings and is pure.
  */
+
 import {
   type EventLoopUtilization,
   type IntervalHistogram,
   monitorEventLoopDelay,
   performance,
 } from 'node:perf_hooks';
+import { msToNs, nsToUs, usToMs } from '../protocol/units.ts';
 import type { GeneratorHealth } from '../report/model.ts';
 
 export interface LoopHealthSample {
@@ -25,7 +27,7 @@ export interface LoopHealthSample {
 /** Sampling period of the delay monitor. Node records the whole interval between its timer ticks, so an idle
  * loop reads ≈ this value: it is subtracted to get the delay itself. */
 const DELAY_RESOLUTION_MS = 10;
-const DELAY_RESOLUTION_NS = DELAY_RESOLUTION_MS * 1e6;
+const DELAY_RESOLUTION_NS = msToNs(DELAY_RESOLUTION_MS);
 
 /** Samples the main thread's health between calls to `sample()`. */
 export class LoopHealthMonitor {
@@ -47,10 +49,12 @@ export class LoopHealthMonitor {
     const cpu = process.cpuUsage(this.cpu);
     const hasDelay = this.delay.count > 0;
     const out: LoopHealthSample = {
-      eventLoopDelayP99Us: hasDelay ? Math.max(0, this.delay.percentile(99) - DELAY_RESOLUTION_NS) / 1000 : 0,
-      eventLoopDelayMaxUs: hasDelay ? Math.max(0, this.delay.max - DELAY_RESOLUTION_NS) / 1000 : 0,
+      eventLoopDelayP99Us: hasDelay
+        ? nsToUs(Math.max(0, this.delay.percentile(99) - DELAY_RESOLUTION_NS))
+        : 0,
+      eventLoopDelayMaxUs: hasDelay ? nsToUs(Math.max(0, this.delay.max - DELAY_RESOLUTION_NS)) : 0,
       eventLoopUtilization: elu.utilization,
-      cpuCores: wallMs > 0 ? (cpu.user + cpu.system) / 1000 / wallMs : 0,
+      cpuCores: wallMs > 0 ? usToMs(cpu.user + cpu.system) / wallMs : 0,
       wallMs,
     };
     this.reset();

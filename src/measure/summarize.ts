@@ -9,7 +9,7 @@
  * pick neighbouring samples (e.g. p50 of 1..100 µs: HDR 50, perf_analyzer 51).
  */
 import { encodeIntoCompressedBase64 } from 'hdr-histogram-js';
-import { NS_PER_S } from '../protocol/units.ts';
+import { nsToS, nsToUs } from '../protocol/units.ts';
 import type { LatencySummary, Measurement } from '../report/model.ts';
 import type { LatencyAccumulator } from './latency-accumulator.ts';
 import { generatorHealth } from './loop-health.ts';
@@ -45,7 +45,7 @@ export function summarizeLatency(acc: LatencyAccumulator, extraPercentile?: numb
 }
 
 export function summarizeWindow(window: WindowData, options: SummarizeOptions): Measurement {
-  const durationS = window.durationNs / NS_PER_S;
+  const durationS = nsToS(window.durationNs);
   const perSec = (n: number) => (durationS > 0 ? n / durationS : 0);
   const batch = Math.max(1, options.batchSize);
   const latency = summarizeLatency(window.latency, options.percentile);
@@ -54,7 +54,7 @@ export function summarizeWindow(window: WindowData, options: SummarizeOptions): 
     options.intendedRatePerSec && options.intendedRatePerSec > 0
       ? sendRatePerSec / options.intendedRatePerSec
       : undefined;
-  const perOk = (ns: number) => (window.okCount > 0 ? ns / window.okCount / 1000 : 0);
+  const perOk = (ns: number) => (window.okCount > 0 ? nsToUs(ns / window.okCount) : 0);
   const measurement: Measurement = {
     durationNs: window.durationNs,
     requestCount: window.okCount,

@@ -30,7 +30,7 @@ import { stabilizingLatencyUs, summarizeWindow } from '../measure/summarize.ts';
 import { errorTotal, type WindowData } from '../measure/window-data.ts';
 import { WindowRecorder } from '../measure/window-recorder.ts';
 import type { Clock } from '../protocol/clock.ts';
-import { msToNs, NS_PER_S, usToNs } from '../protocol/units.ts';
+import { msToNs, msToUs, NS_PER_S, usToMs, usToNs, usToS } from '../protocol/units.ts';
 import { accountLevel } from '../report/accounting.ts';
 import type { LevelResult, LevelStatus, LoadMode, MetricsSummary, WindowResult } from '../report/model.ts';
 import type { LevelRequestTimes, RequestTrace } from '../report/request-trace.ts';
@@ -426,7 +426,7 @@ class Profiler {
           stopReason = 'stable';
           break;
         }
-        const limitUs = m.latencyThresholdMs * 1000;
+        const limitUs = msToUs(m.latencyThresholdMs);
         if (limitUs > 0 && history.slice(-m.stabilityWindows).some((p) => p.latencyUs >= limitUs)) {
           stopReason = 'latency_limit';
           break;
@@ -470,7 +470,7 @@ class Profiler {
     const inFlightBound =
       this.mode === 'concurrency'
         ? level.value
-        : requestsPerSec * ((level.merged?.latency.maxUs ?? 0) / 1e6) + 1;
+        : requestsPerSec * usToS(level.merged?.latency.maxUs ?? 0) + 1;
     const accounting = accountLevel(level.windows, {
       inFlightBound,
       throughputPerSec: requestsPerSec,
@@ -545,7 +545,7 @@ class Profiler {
     if (stabilized) {
       const latencyUs = stabilizingLatencyUs(merged.latency, m.percentile);
       level.stabilizingLatencyUs = latencyUs;
-      if (m.latencyThresholdMs > 0 && Math.trunc(latencyUs / 1000) >= m.latencyThresholdMs) {
+      if (m.latencyThresholdMs > 0 && Math.trunc(usToMs(latencyUs)) >= m.latencyThresholdMs) {
         status = 'over_latency_limit';
         this.warn(latencyLimitMessage(m.latencyThresholdMs));
       }

@@ -3,6 +3,7 @@
  * no sleeps. Only this file reads the real monotonic clock or arms real timers for that code.
  * Times are numbers of nanoseconds from an arbitrary origin (exact as integers up to ~104 days of uptime).
  */
+import { nsToMs } from './units.ts';
 
 export interface TimerHandle {
   cancel(): void;
@@ -41,7 +42,7 @@ export function systemClockFrom(originHrtimeNs: bigint): Clock {
       return Date.now();
     },
     setTimer(fn: () => void, delayNs: number): TimerHandle {
-      const t = setTimeout(fn, Math.max(0, Math.ceil(delayNs / 1e6)));
+      const t = setTimeout(fn, Math.max(0, Math.ceil(nsToMs(delayNs))));
       return { cancel: () => clearTimeout(t) };
     },
   };
@@ -75,7 +76,7 @@ export class FakeClock implements Clock {
   }
 
   wallMs(): number {
-    return this.wallOriginMs + Math.floor(this.now / 1e6);
+    return this.wallOriginMs + Math.floor(nsToMs(this.now));
   }
 
   setTimer(fn: () => void, delayNs: number): TimerHandle {

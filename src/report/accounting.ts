@@ -4,7 +4,9 @@
  * edges can differ honestly: requests in flight there, and requests completed while the statistics were
  * being fetched. A larger difference means requests lost or counted twice — by the client or the server.
  */
+
 import { z } from 'zod';
+import { nsToS } from '../protocol/units.ts';
 
 export interface ServerAccounting {
   /** Successful requests the client counted in the level's windows. */
@@ -33,7 +35,7 @@ export function accountLevel(
   const clientCompleted = windows.reduce((s, w) => s + w.requestCount, 0);
   const serverSuccess = windows.reduce((s, w) => s + (w.server?.success.count ?? 0), 0);
   const allowedDifference =
-    2 * Math.ceil(edge.inFlightBound) + Math.ceil((edge.throughputPerSec * edge.statsFetchNs) / 1e9);
+    2 * Math.ceil(edge.inFlightBound) + Math.ceil(nsToS(edge.throughputPerSec * edge.statsFetchNs));
   return {
     clientCompleted,
     serverSuccess,

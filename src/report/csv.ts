@@ -5,10 +5,11 @@
  */
 import { basename, dirname, join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
+import { wholeMeanUs as avgUs } from '../protocol/units.ts';
 import type { LevelResult, Measurement, RunResult, ServerStatsDelta } from './model.ts';
 import { formatCppDouble, formatFixed2, truncUs } from './number-format.ts';
 import { settingsOf } from './run-settings.ts';
-import { avgUs, flattenComposing, serverFigures } from './server-figures.ts';
+import { flattenComposing, serverFigures } from './server-figures.ts';
 
 export interface CsvOptions {
   /** perf_analyzer's --verbose-csv. */

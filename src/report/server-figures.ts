@@ -3,12 +3,8 @@
  * the stdout block, the CSV, the HTML report and the benchmarks. Shared by the stdout block and
  * the CSV so both always agree. All figures are µs, integer, truncated like perf_analyzer's integer division.
  */
-import type { DurationStat, ServerStatsDelta } from './model.ts';
-
-/** Average of a `{count, ns}` pair in µs, truncated; 0 when the count is 0. */
-export function avgUs(stat: DurationStat): number {
-  return stat.count > 0 ? Math.trunc(stat.ns / (stat.count * 1000)) : 0;
-}
+import { wholeMeanUs as avgUs } from '../protocol/units.ts';
+import type { ServerStatsDelta } from './model.ts';
 
 export interface ServerFigures {
   requestUs: number;
@@ -30,12 +26,12 @@ export interface ServerFigures {
 export function serverFigures(delta: ServerStatsDelta, cacheEnabled: boolean): ServerFigures {
   const computeNs = delta.computeInput.ns + delta.computeInfer.ns + delta.computeOutput.ns;
   const computeCount = delta.computeInput.count;
-  const computeUs = computeCount > 0 ? Math.trunc(computeNs / (computeCount * 1000)) : 0;
+  const computeUs = avgUs({ count: computeCount, ns: computeNs });
   const combinedCount = computeCount + delta.cacheHit.count;
-  const cacheCombinedUs =
-    combinedCount > 0
-      ? Math.trunc((delta.cacheHit.ns + delta.cacheMiss.ns + computeNs) / (combinedCount * 1000))
-      : 0;
+  const cacheCombinedUs = avgUs({
+    count: combinedCount,
+    ns: delta.cacheHit.ns + delta.cacheMiss.ns + computeNs,
+  });
   const requestUs = avgUs(delta.success);
   const queueUs = avgUs(delta.queue);
   const overheadUs = Math.max(0, requestUs - queueUs - (cacheEnabled ? cacheCombinedUs : computeUs));

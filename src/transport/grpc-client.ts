@@ -19,6 +19,7 @@ import type { Clock, TimerHandle } from '../protocol/clock.ts';
 import { ModelInferRequestSchema } from '../protocol/gen/grpc_service_pb.ts';
 import { wireToGrpcRequest } from '../protocol/grpc-infer-codec.ts';
 import { asBuffer, preencodedModelInfer, preencodedModelStreamInfer } from '../protocol/grpc-service.ts';
+import { msToNs } from '../protocol/units.ts';
 import type { ClientOptions, InferClient, InferOutcome, PreparedRequest, RequestSpec } from './client.ts';
 import { ownedCopy } from './kept-response.ts';
 import { grpcTarget } from './server-url.ts';
@@ -210,7 +211,7 @@ class InferStream implements grpc.InterceptingListener {
       if (timeoutMs > 0) {
         entry.timer = this.clock.setTimer(() => {
           this.settle(entry, 0, 'timeout', `no response within ${timeoutMs} ms`);
-        }, timeoutMs * 1e6);
+        }, msToNs(timeoutMs));
       }
       this.pending.push(entry);
       if (stream.writing) stream.queue.push(bytes);

@@ -19,9 +19,11 @@
  * 0.98 × autocannon at c = 1 / 8 / 64 / 256 (this client: 0.98 / 0.98 / 1.00 / 1.04). The rule for switching
  * (CPU within ~10 %, ≥ 0.97 × autocannon at every concurrency) was not met, so this client stays.
  */
+
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Clock, TimerHandle } from '../protocol/clock.ts';
+import { msToNs } from '../protocol/units.ts';
 import type { InferOutcome } from './client.ts';
 import { Http1ResponseParser, type ResponseHead } from './http1-response-parser.ts';
 import { ownedCopy } from './kept-response.ts';
@@ -133,7 +135,7 @@ export class Http1Connection {
     if (exchange.timeoutMs > 0) {
       inFlight.timer = this.clock.setTimer(
         () => this.timeOut(inFlight, `no response head within ${exchange.timeoutMs} ms`),
-        exchange.timeoutMs * 1e6,
+        msToNs(exchange.timeoutMs),
       );
     }
     this.parser.expectResponse();
@@ -190,7 +192,7 @@ export class Http1Connection {
         const inFlight = this.current;
         if (inFlight) this.timeOut(inFlight, `connect timeout after ${CONNECT_TIMEOUT_MS} ms`);
         else this.dropSocket();
-      }, CONNECT_TIMEOUT_MS * 1e6);
+      }, msToNs(CONNECT_TIMEOUT_MS));
       socket.once(this.endpoint.tls ? 'secureConnect' : 'connect', () => this.cancelConnectTimer());
     }
     socket.on('error', (error: Error & { code?: string }) => {
@@ -264,7 +266,7 @@ export class Http1Connection {
     const { timeoutMs } = inFlight.exchange;
     inFlight.timer = this.clock.setTimer(
       () => this.timeOut(inFlight, `response body stalled for ${timeoutMs} ms`),
-      timeoutMs * 1e6,
+      msToNs(timeoutMs),
     );
   }
 

@@ -4,8 +4,10 @@
  * while the old ones keep serving and swap only when they are READY, so a reload never drops traffic; a
  * failed reload keeps the old versions. Texts follow Triton (reference §1.12) so client error handling works.
  */
+
 import type { Clock } from '../../../src/protocol/clock.ts';
 import { InferenceError, isInferenceError } from '../../../src/protocol/status.ts';
+import { nsToMs } from '../../../src/protocol/units.ts';
 import { ENSEMBLE_PLATFORM } from '../repository/normalize.ts';
 import { validateEnsembleComposition } from '../repository/validate-ensemble.ts';
 import type { ComposingModel, ComposingResolver } from '../scheduler/ensemble-scheduler.ts';
@@ -288,7 +290,7 @@ export class ModelManager {
     if (previous?.runtime) await this.retire(name, previous.runtime, { removeMetrics: false, force: false });
     events?.versionReady(labels, loadNs);
     this.log.verbose?.(
-      `'${name}' version ${v.version} is READY after ${(loadNs / 1e6).toFixed(1)} ms` +
+      `'${name}' version ${v.version} is READY after ${nsToMs(loadNs).toFixed(1)} ms` +
         (previous?.runtime ? ' (replaced the previous instance of this version)' : ''),
     );
     this.log.info(`successfully loaded '${name}' version ${v.version}`);

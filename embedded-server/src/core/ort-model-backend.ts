@@ -4,6 +4,7 @@
  * (KIND_GPU only when the CUDA probe says CUDA works, otherwise the load fails with what is missing and how
  * to fix it), statistics recorder and scheduler per version.
  */
+
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../../../src/protocol/clock.ts';
@@ -12,6 +13,7 @@ import {
   ModelInstanceGroup_Kind,
 } from '../../../src/protocol/gen/model_config_pb.ts';
 import { modelConfigToJson } from '../../../src/protocol/model-config-json.ts';
+import { nsToMs } from '../../../src/protocol/units.ts';
 import type { ResponseCache } from '../cache/response-cache.ts';
 import {
   assertConfigLimits,
@@ -200,7 +202,7 @@ export class OrtModelBackend implements ModelBackend {
         instances.push(instance);
         this.log.verbose?.(
           `model '${model.name}' version ${version.version}: instance ${plan.name} created in ` +
-            `${((this.clock.nowNs() - startNs) / 1e6).toFixed(1)} ms`,
+            `${nsToMs(this.clock.nowNs() - startNs).toFixed(1)} ms`,
         );
         if (instance.bucketSizes.length > 0) {
           this.log.info(

@@ -5,9 +5,11 @@
  * Atomics flag until the main thread has put the answer on the reply port — they are rare and short, and an
  * ingress thread has nothing else to keep responsive while one runs except its other connections.
  */
+
 import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import type { ModelConfig } from '../../../src/protocol/gen/model_config_pb.ts';
 import { InferenceError } from '../../../src/protocol/status.ts';
+import { msToS } from '../../../src/protocol/units.ts';
 import type {
   InferenceCore,
   ModelIndexEntry,
@@ -109,7 +111,7 @@ export class RemoteCore implements InferenceCore {
     if (!received) {
       throw new InferenceError(
         'UNAVAILABLE',
-        `the server core did not answer ${method} within ${SYNC_CALL_TIMEOUT_MS / 1000} s (${waited})`,
+        `the server core did not answer ${method} within ${msToS(SYNC_CALL_TIMEOUT_MS)} s (${waited})`,
       );
     }
     const reply = received.message as SyncReply;

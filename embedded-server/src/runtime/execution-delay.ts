@@ -6,7 +6,9 @@
  *
  *   parameters { key: "inferbench.execution_delay_us" value: { string_value: "2000" } }
  */
+
 import type { ModelConfig } from '../../../src/protocol/gen/model_config_pb.ts';
+import { usToMs } from '../../../src/protocol/units.ts';
 import { RuntimeConfigError } from './runtime-errors.ts';
 
 export const EXECUTION_DELAY_PARAMETER = 'inferbench.execution_delay_us';
@@ -32,5 +34,5 @@ const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 
 /** Blocks the calling (worker) thread for `us` microseconds without spinning. */
 export function sleepThreadUs(us: number): void {
-  if (us > 0) Atomics.wait(sleepCell, 0, 0, us / 1000);
+  if (us > 0) Atomics.wait(sleepCell, 0, 0, usToMs(us));
 }

@@ -9,6 +9,7 @@
  * thread's origin), so the stages only make sense with the system clock. A stage a path does not have
  * (gRPC has no separate body read) stays unset and its time counts into the next stage that is set.
  */
+import { nsToUs } from '../../../src/protocol/units.ts';
 
 /** The stages of one request, in path order; the time of a stage is "previous stamp → this stamp". */
 export const STAGES = [
@@ -85,10 +86,10 @@ export function stageDurationsUs(stamps: ArrayLike<number>): { stagesUs: number[
     const ns = stamps[i] as number;
     if (Number.isNaN(ns)) continue;
     if (Number.isNaN(first)) first = ns;
-    else stagesUs[i] = (ns - previous) / 1000;
+    else stagesUs[i] = nsToUs(ns - previous);
     previous = ns;
   }
-  return { stagesUs, totalUs: Number.isNaN(first) ? 0 : (previous - first) / 1000 };
+  return { stagesUs, totalUs: Number.isNaN(first) ? 0 : nsToUs(previous - first) };
 }
 
 export interface StageSummary {
@@ -163,8 +164,8 @@ export class StageTraceRecorder {
       const { stagesUs, totalUs } = stageDurationsUs(row);
       for (let i = 0; i < STAGES.length; i++) (perStage[i] as Float64Array)[r] = stagesUs[i] as number;
       totals[r] = totalUs;
-      spans[r] = ((row[completed] as number) - (row[decoded] as number)) / 1000;
-      nonCompute[r] = spans[r] - ((row[runEnd] as number) - (row[runStart] as number)) / 1000;
+      spans[r] = nsToUs((row[completed] as number) - (row[decoded] as number));
+      nonCompute[r] = spans[r] - nsToUs((row[runEnd] as number) - (row[runStart] as number));
     }
     return {
       count: n,
