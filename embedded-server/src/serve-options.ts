@@ -355,7 +355,11 @@ export function parseServeArgs(argv: readonly string[]): ParsedServeArgs {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help')
         return { kind: 'help', text: helpText };
-      throw new ServeOptionError(e.message.replace(/^error: /, ''), { cause: e });
+      // One line whatever the value held: control characters (a newline in a value) written escaped.
+      const message = Array.from(e.message.replace(/^error: /, ''), (c) =>
+        c < ' ' || c === '\u007f' ? JSON.stringify(c).slice(1, -1) : c,
+      ).join('');
+      throw new ServeOptionError(message, { cause: e });
     }
     throw e;
   }

@@ -4,7 +4,7 @@
  * e.g. `bench-configs/ci-smoke.yaml:7:3: measurementInterval: expected a positive integer, got "fast"`,
  * because a CI job that fails on a typo should say exactly where it is.
  */
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { type Document, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
 import { OptionError } from '../errors.ts';
 import { type BenchConfig, benchConfigSchema } from './bench-config-schema.ts';
@@ -31,7 +31,19 @@ export function parseBenchConfig(text: string, source: string): BenchConfig {
     const where = `${source}:${pos.line}:${pos.col}`;
     throw new OptionError(`${where}: ${syntax.message.split('\n')[0]}`);
   }
-  const data: unknown = doc.toJS() ?? {};
+  // An alias with no anchor before it, or inside the node it names (`a: &x [*x]`, a cyclic value), is
+  // refused where it is written; so is a document whose aliases expand too far (yaml's maxAliasCount).
+  const alias = badAlias(doc);
+  if (alias !== undefined) {
+    const { line, col } = lineCounter.linePos(alias.offset);
+    throw new OptionError(`${source}:${line}:${col}: ${alias.problem}`);
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (error) {
+    throw new OptionError(`${source}: ${(error as Error).message.split('\n')[0]}`);
+  }
   const parsed = benchConfigSchema.safeParse(data, { reportInput: true });
   if (parsed.success) return parsed.data;
   const located = parsed.error.issues.map((issue) => {
@@ -46,6 +58,27 @@ export function parseBenchConfig(text: string, source: string): BenchConfig {
 }
 
 type Issue = z.core.$ZodIssue;
+
+/** The first alias that names no earlier anchor or one of its own ancestors (a cycle), or undefined. */
+function badAlias(doc: Document): { offset: number; problem: string } | undefined {
+  let found: { offset: number; problem: string } | undefined;
+  visit(doc, {
+    Alias(_key, alias, path) {
+      const target = alias.resolve(doc);
+      const offset = alias.range?.[0] ?? 0;
+      if (target === undefined) {
+        found = {
+          offset,
+          problem: `the YAML alias *${alias.source} has no anchor &${alias.source} before it`,
+        };
+      } else if (path.includes(target as never)) {
+        found = { offset, problem: `the YAML alias *${alias.source} is inside the node it names (a cycle)` };
+      }
+      return found ? visit.BREAK : undefined;
+    },
+  });
+  return found;
+}
 
 /** `embedded.configOverrides.simple`, `thresholds[1]`; `(top level)` for the root. */
 export function keyPath(path: readonly PropertyKey[]): string {

@@ -115,6 +115,25 @@ describe('config file: errors point at file, line, column and key', () => {
     );
   });
 
+  it('hostile aliases: unresolved, cyclic, expanding past the alias budget (were exit 99 with a stack)', () => {
+    assert.equal(
+      errorOf(() => parseBenchConfig('model: *nope\n', 'a.yaml')),
+      'a.yaml:1:8: the YAML alias *nope has no anchor &nope before it',
+    );
+    assert.equal(
+      errorOf(() => parseBenchConfig('model: ok\nheaders: &h [*h]\n', 'b.yaml')),
+      'b.yaml:2:14: the YAML alias *h is inside the node it names (a cycle)',
+    );
+    // A "billion laughs" document: 10^5 values from 50 aliases.
+    const laughs = ['a: &a [1,1,1,1,1,1,1,1,1,1]'];
+    for (const [prev, name] of ['ab', 'bc', 'cd', 'de'] as const)
+      laughs.push(`${name}: &${name} [${Array(10).fill(`*${prev}`).join(',')}]`);
+    assert.match(
+      errorOf(() => parseBenchConfig(laughs.join('\n'), 'c.yaml')),
+      /^c\.yaml: Excessive alias count/,
+    );
+  });
+
   it('a missing file', () => {
     const files = { exists: () => false, readText: () => '' };
     assert.equal(
