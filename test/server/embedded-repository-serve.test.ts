@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import type { RunningServer } from '../../embedded-server/src/index.ts';
+import { defaultIngressThreads } from '../../embedded-server/src/ingress/ingress-pool.ts';
 import { runServeCommand } from '../../embedded-server/src/serve.ts';
 import { parseServeArgs } from '../../embedded-server/src/serve-options.ts';
 import { http, postJson } from './helpers.ts';
@@ -100,10 +101,14 @@ describe('serve options', () => {
     );
   });
 
-  it('--http-thread-count: 0 to 256, default the cores available; anything else is refused', () => {
+  it('--http-thread-count: 0 to 256, default the cores available (0 below 4); anything else is refused', () => {
     const parsed = parseServeArgs([]);
     assert.ok(parsed.kind === 'run');
-    assert.equal(parsed.options.httpThreadCount, availableParallelism());
+    assert.equal(parsed.options.httpThreadCount, defaultIngressThreads(availableParallelism()));
+    assert.deepEqual(
+      [1, 2, 3, 4, 16].map((cores) => defaultIngressThreads(cores)),
+      [0, 0, 0, 4, 16],
+    );
     const zero = parseServeArgs(['--http-thread-count', '0']);
     assert.ok(zero.kind === 'run');
     assert.equal(zero.options.httpThreadCount, 0);
