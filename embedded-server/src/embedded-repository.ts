@@ -54,10 +54,19 @@ export const EMBEDDED_MODELS: readonly EmbeddedModel[] = [
     description:
       'Stateful (sequence batcher): INT32 [1] → running sum over the sequence, kept as implicit state',
   },
+  {
+    name: 'repeat',
+    description:
+      "Decoupled (built-in backend, Triton's repeat): INT32 IN [n] → n responses OUT/IDX over gRPC streaming, DELAY [n] ms apart",
+  },
 ];
 
 /** Where each model's ONNX bytes come from (an ensemble has none: only an empty version directory). */
-type ModelSource = { asset: string } | { bytes: () => Uint8Array } | { ensemble: true };
+type ModelSource =
+  | { asset: string }
+  | { bytes: () => Uint8Array }
+  | { ensemble: true }
+  | { builtInBackend: string };
 
 const SOURCES: Record<string, ModelSource> = {
   text_recognition: { asset: 'ch_PP-OCRv4_rec_infer.onnx' },
@@ -68,6 +77,7 @@ const SOURCES: Record<string, ModelSource> = {
   ocr_preprocess: { bytes: ocrPreprocessModel },
   ocr_ctc_argmax: { bytes: ocrCtcArgmaxModel },
   text_recognition_pipeline: { ensemble: true },
+  repeat: { builtInBackend: 'repeat' },
 };
 
 const MARKER = '.inferbench-embedded';
@@ -99,7 +109,7 @@ async function build(dir: string, modelsDir: string, configs: Map<string, string
     } else if (source && 'bytes' in source) {
       await writeFile(target, source.bytes());
     } else if (source) {
-      // An ensemble: the version directory alone.
+      // An ensemble or a built-in backend: the version directory alone.
     } else {
       throw new Error(`embedded model '${name}' in ${modelsDir} has no ONNX source`);
     }

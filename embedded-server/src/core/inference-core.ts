@@ -16,6 +16,7 @@ import type {
   ModelStatisticsJson,
   ServerMetadata,
 } from './api.ts';
+import { assertCanAnswer } from './decoupled-model.ts';
 import type { ModelBackend } from './model-backend.ts';
 import {
   assertLoadApiAllowed,
@@ -214,6 +215,7 @@ class Core implements ServerCore {
         );
       }
       if (seen) seen.version = entry.version;
+      assertCanAnswer(entry.config, request);
       const { batchSize } = loaded.validate(request);
       if (seen) seen.batchSize = batchSize;
       request.stamps?.mark('validated', this.clock.nowNs());

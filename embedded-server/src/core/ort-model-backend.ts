@@ -15,6 +15,7 @@ import {
 import { modelConfigToJson } from '../../../src/protocol/model-config-json.ts';
 import { nsToMs } from '../../../src/protocol/units.ts';
 import type { ResponseCache } from '../cache/response-cache.ts';
+import { createRepeatRuntime, REPEAT_BACKEND } from '../decoupled/repeat-backend.ts';
 import {
   assertConfigLimits,
   assertUniqueTensorNames,
@@ -156,6 +157,16 @@ export class OrtModelBackend implements ModelBackend {
       });
     }
     const plans = planInstances(config.instanceGroup);
+    if (config.backend === REPEAT_BACKEND) {
+      // Built in, no ORT session and no thread: its instances are slots of its own scheduler.
+      return createRepeatRuntime({
+        config,
+        version: version.version,
+        instanceCount: plans.length,
+        clock: this.clock,
+        stats: new ModelStatsRecorder(this.clock),
+      });
+    }
     if (plans.some((p) => p.kind === 'KIND_GPU')) {
       const probe = await this.probe();
       if (!probe.available) {

@@ -47,6 +47,14 @@ export interface InferRequest {
    * was charged to the ensemble request that sent it.
    */
   secondaryStats?: (timings: ExecutionTimings) => void;
+  /**
+   * Decoupled models (decoupled-model.ts): receives each response as the model sends it, before the promise
+   * settles with the FINAL flag. Only a stream sets it (gRPC ModelStreamInfer); without one a decoupled model
+   * refuses the request with Triton's text for `endpoint`.
+   */
+  responseSink?: (response: InferResponse) => void;
+  /** The front end that decoded the request (picks Triton's refusal text for a decoupled model). */
+  endpoint?: 'http' | 'grpc';
 }
 
 export interface InferResponse {
@@ -57,6 +65,11 @@ export interface InferResponse {
   /** Outputs in model order (only the requested ones when some were requested). */
   outputs: Tensor[];
   parameters?: Record<string, ParameterValue>;
+  /**
+   * Decoupled models: the FINAL flag sent without a response (Triton's null response), after the responses
+   * already given to `InferRequest.responseSink`; `outputs` is empty.
+   */
+  emptyFinal?: boolean;
 }
 
 /** Durations of one batch execution, as the ORT backend reports them (§5 of the reference). */

@@ -77,8 +77,17 @@ export function createCoreHost(
     if (message.t === 'done') answers.post({ t: 'failed', id: message.id, error: toWireError(e) });
   });
 
-  const infer = (id: number, wire: InferRequest): void => {
+  const infer = (id: number, wire: InferRequest & { streamed?: boolean }): void => {
     for (const t of wire.inputs) markRequestOwned(t.data.buffer);
+    if (wire.streamed) {
+      delete wire.streamed;
+      // A decoupled model's responses go back as it sends them, through the same poster as the final
+      // answer so they arrive before it.
+      wire.responseSink = (response) => {
+        const out = transferableResponse(response);
+        answers.post({ t: 'partial', id, response: out.response }, out.transfer);
+      };
+    }
     const signal = new RemoteAbortSignal();
     aborts.set(id, signal);
     wire.signal = signal as unknown as AbortSignal;

@@ -46,8 +46,11 @@ export function fromWireError(e: WireError): Error {
   return e.code === undefined ? new Error(e.message) : new InferenceError(e.code, e.message);
 }
 
-/** An InferRequest without its signal and stamps (those stay on the ingress thread). */
-export type WireRequest = Omit<InferRequest, 'signal' | 'stamps'>;
+/**
+ * An InferRequest without its signal, stamps and response sink (those stay on the ingress thread);
+ * `streamed`: the ingress thread has a sink, so a decoupled model's responses come back as `partial`.
+ */
+export type WireRequest = Omit<InferRequest, 'signal' | 'stamps' | 'responseSink'> & { streamed?: boolean };
 
 /** Ingress thread → main thread. */
 export type FromIngress =
@@ -69,6 +72,8 @@ export type ToIngress =
   | MessageGroup<ToIngress>
   | { t: 'done'; id: number; response: InferResponse }
   | { t: 'failed'; id: number; error: WireError }
+  /** One response of a decoupled model to request `id` (more may follow; `done` carries the FINAL flag). */
+  | { t: 'partial'; id: number; response: InferResponse }
   | { t: 'adone'; id: number }
   | { t: 'afailed'; id: number; error: WireError }
   /** A connection accepted on the main thread: the ingress thread owns its descriptor from now on. */
@@ -96,7 +101,9 @@ export function transferableTensors(tensors: readonly Tensor[]): {
       out.push(t);
       continue;
     }
-    const data = t.data.slice();
+    // A real copy: on a Node Buffer (a gRPC message's bytes) `slice()` is a view of the shared pool, and two
+    // views of one pool in a transfer list fail the post ("Transfer list contains duplicate ArrayBuffer").
+    const data = new Uint8Array(t.data);
     transfer.push(data.buffer);
     out.push({ name: t.name, datatype: t.datatype, shape: t.shape, data });
   }
@@ -110,7 +117,7 @@ export function transferableResponse(response: InferResponse): {
 } {
   const transfer: ArrayBuffer[] = [];
   const outputs = response.outputs.map((t) => {
-    const data = t.data.slice();
+    const data = new Uint8Array(t.data);
     transfer.push(data.buffer);
     return { name: t.name, datatype: t.datatype, shape: t.shape, data };
   });
@@ -121,5 +128,6 @@ export function transferableResponse(response: InferResponse): {
     outputs,
   };
   if (response.parameters !== undefined) out.parameters = response.parameters;
+  if (response.emptyFinal) out.emptyFinal = true;
   return { response: out, transfer };
 }

@@ -38,6 +38,7 @@ interface Pending {
   reject: (e: Error) => void;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
+  sink: ((response: InferResponse) => void) | undefined;
 }
 
 export class RemoteCore implements InferenceCore {
@@ -73,6 +74,9 @@ export class RemoteCore implements InferenceCore {
     switch (message.t) {
       case 'group':
         for (const m of message.messages) this.handle(m);
+        return true;
+      case 'partial':
+        this.pending.get(message.id)?.sink?.(message.response);
         return true;
       case 'done':
       case 'failed': {
@@ -183,6 +187,9 @@ export class RemoteCore implements InferenceCore {
     };
     // Sequence batcher fields (correlation ID as bigint or string: both survive the structured clone).
     if (request.sequence) wire.sequence = request.sequence;
+    if (request.endpoint) wire.endpoint = request.endpoint;
+    const sink = request.responseSink;
+    if (sink) wire.streamed = true;
     return new Promise<InferResponse>((resolve, reject) => {
       const signal = request.signal;
       let onAbort: (() => void) | undefined;
@@ -190,7 +197,7 @@ export class RemoteCore implements InferenceCore {
         onAbort = () => this.outbox.post({ t: 'abort', id });
         signal.addEventListener('abort', onAbort, { once: true });
       }
-      this.pending.set(id, { resolve, reject, signal, onAbort });
+      this.pending.set(id, { resolve, reject, signal, onAbort, sink });
       this.outbox.post({ t: 'infer', id, request: wire }, tensors.transfer);
       if (signal?.aborted) onAbort?.();
     });

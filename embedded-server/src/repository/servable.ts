@@ -6,6 +6,7 @@
  * options and execution accelerators are judged by runtime/session-options.ts when instances are built.
  */
 import { DataType, type ModelConfig } from '../../../src/protocol/gen/model_config_pb.ts';
+import { REPEAT_BACKEND, validateRepeatConfig } from '../decoupled/repeat-backend.ts';
 import { ConfigError } from './config-error.ts';
 import { ONNXRUNTIME_BACKEND } from './normalize.ts';
 
@@ -24,13 +25,20 @@ export function assertServable(config: ModelConfig): void {
   if (scheduling === 'sequenceBatching' && config.schedulingChoice.value?.iterativeSequence) {
     throw unsupported(`iterative sequences are not supported by ${SERVER}: model '${m}' cannot be loaded`);
   }
+  // The built-in decoupled backend (Triton's repeat backend): judged by its own config rules.
+  if (config.backend === REPEAT_BACKEND) {
+    validateRepeatConfig(config);
+    return;
+  }
   if (config.backend !== ONNXRUNTIME_BACKEND) {
     throw unsupported(
-      `backend '${config.backend}' is not supported by ${SERVER}: model '${m}' cannot be loaded (only '${ONNXRUNTIME_BACKEND}' is)`,
+      `backend '${config.backend}' is not supported by ${SERVER}: model '${m}' cannot be loaded (only '${ONNXRUNTIME_BACKEND}' and the built-in '${REPEAT_BACKEND}' are)`,
     );
   }
   if (config.modelTransactionPolicy?.decoupled) {
-    throw unsupported(`decoupled models are not supported by ${SERVER}: model '${m}' cannot be loaded`);
+    throw unsupported(
+      `decoupled ONNX models are not supported by ${SERVER} (ONNX Runtime gives one response per request): model '${m}' cannot be loaded; the built-in '${REPEAT_BACKEND}' backend is decoupled`,
+    );
   }
   if ((config.modelOperations?.opLibraryFilename.length ?? 0) > 0) {
     throw unsupported(

@@ -83,6 +83,16 @@ interface BatchStat {
   computeOutput: Duration;
 }
 
+/** Triton's per-response-index statistics of a decoupled model (`response_stats`). */
+interface ResponseStat {
+  computeInfer: Duration;
+  computeOutput: Duration;
+  success: Duration;
+  fail: Duration;
+  emptyResponse: Duration;
+  cancel: Duration;
+}
+
 function zero(): Duration {
   return { count: 0, ns: 0 };
 }
@@ -113,6 +123,7 @@ export class ModelStatsRecorder {
   private readonly cacheMiss = zero();
   private readonly failuresByReason = new Map<FailureReason, number>(FAILURE_REASONS.map((r) => [r, 0]));
   private readonly batches = new Map<number, BatchStat>();
+  private readonly responses = new Map<number, ResponseStat>();
 
   constructor(clock: Clock) {
     this.clock = clock;
@@ -188,6 +199,44 @@ export class ModelStatsRecorder {
     this.emit({ kind: 'execution', ...r });
   }
 
+  private responseStat(index: number): ResponseStat {
+    let r = this.responses.get(index);
+    if (!r) {
+      r = {
+        computeInfer: zero(),
+        computeOutput: zero(),
+        success: zero(),
+        fail: zero(),
+        emptyResponse: zero(),
+        cancel: zero(),
+      };
+      this.responses.set(index, r);
+    }
+    return r;
+  }
+
+  /**
+   * Response `index` (0-based) of a decoupled request was sent: `computeInferNs` since the previous response
+   * (or the execution start), `computeOutputNs` to hand it to the transport; success is their sum (Triton's
+   * InferenceStatsAggregator::UpdateResponseSuccess).
+   */
+  recordResponse(index: number, r: { computeInferNs: number; computeOutputNs: number }): void {
+    const stat = this.responseStat(index);
+    add(stat.computeInfer, r.computeInferNs);
+    add(stat.computeOutput, r.computeOutputNs);
+    add(stat.success, r.computeInferNs + r.computeOutputNs);
+  }
+
+  /** The FINAL flag without a response, as response `index` (Triton's UpdateResponseEmpty). */
+  recordEmptyResponse(index: number, durationNs: number): void {
+    add(this.responseStat(index).emptyResponse, durationNs);
+  }
+
+  /** A decoupled request cancelled before its response `index` (Triton's UpdateResponseCancel). */
+  recordResponseCancel(index: number, durationNs: number): void {
+    add(this.responseStat(index).cancel, durationNs);
+  }
+
   /** Failed requests by reason (for the metrics exporter's initial values and for tests). */
   failureCount(reason: FailureReason): number {
     return this.failuresByReason.get(reason) ?? 0;
@@ -211,7 +260,21 @@ export class ModelStatsRecorder {
         cache_hit: json(this.cacheHit),
         cache_miss: json(this.cacheMiss),
       },
-      response_stats: {},
+      response_stats: Object.fromEntries(
+        [...this.responses.entries()]
+          .sort(([a], [b]) => a - b)
+          .map(([index, r]) => [
+            String(index),
+            {
+              compute_infer: json(r.computeInfer),
+              compute_output: json(r.computeOutput),
+              success: json(r.success),
+              fail: json(r.fail),
+              empty_response: json(r.emptyResponse),
+              cancel: json(r.cancel),
+            },
+          ]),
+      ),
       batch_stats: [...this.batches.entries()]
         .sort(([a], [b]) => a - b)
         .map(([batchSize, b]) => ({

@@ -1,7 +1,8 @@
 /**
  * The `inference.GRPCInferenceService` front of the reference server (reference §2) plus
  * `grpc.health.v1.Health/Check`. Messages are protobuf-es; the service definition comes from the shared
- * kernel. Streams answer in request order with in-band errors, as Triton does for non-decoupled models.
+ * kernel. Streams (stream-responder.ts) answer in request order with in-band errors, as Triton does for
+ * non-decoupled models; a decoupled model's responses go out as the model sends them.
  */
 
 import type { Duplex } from 'node:stream';
@@ -23,7 +24,6 @@ import {
   ModelConfigResponseSchema,
   type ModelInferRequest,
   type ModelInferResponse,
-  ModelInferResponseSchema,
   type ModelMetadataRequest,
   type ModelMetadataResponse,
   ModelMetadataResponseSchema,
@@ -34,7 +34,6 @@ import {
   type ModelStatisticsResponse,
   ModelStatisticsResponseSchema,
   type ModelStreamInferResponse,
-  ModelStreamInferResponseSchema,
   type RepositoryIndexRequest,
   type RepositoryIndexResponse,
   RepositoryIndexResponseSchema,
@@ -58,11 +57,18 @@ import {
 } from '../../../src/protocol/gen/health_pb.ts';
 import { grpcRequestToWire, wireToGrpcResponse } from '../../../src/protocol/grpc-infer-codec.ts';
 import { healthServiceDefinition, inferenceServiceDefinition } from '../../../src/protocol/grpc-service.ts';
-import { wireParameterToGrpc } from '../../../src/protocol/infer-parameters.ts';
 import { GrpcCode, InferenceError } from '../../../src/protocol/status.ts';
 import type { InferenceCore, ModelState } from '../core/api.ts';
+import type { InferResponse } from '../core/types.ts';
 import type { StageStamps, StageTraceRecorder } from '../stats/stage-trace.ts';
 import { asInferenceError, toInferRequest } from './infer-request-mapping.ts';
+import {
+  EMPTY_FINAL,
+  emptyFinalWanted,
+  StreamResponder,
+  streamTolerantDefinition,
+  UnparsableMessage,
+} from './stream-responder.ts';
 import { type TransportLimits, transportLimits } from './transport-limits.ts';
 
 export interface GrpcServerOptions {
@@ -157,10 +163,12 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     'grpc.max_connection_idle_ms': limits.idleTimeoutMs,
   });
 
+  /** Decodes, runs and encodes one request; `sink` (streams only) receives a decoupled model's responses. */
   const infer = async (
     req: ModelInferRequest,
     abort: AbortController,
     stamps?: StageStamps,
+    sink?: (response: InferResponse) => void,
   ): Promise<ModelInferResponse> => {
     const version = checkedVersion(req.modelVersion);
     const wire = grpcRequestToWire(req);
@@ -170,7 +178,13 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       receivedNs: clock.nowNs(),
       abort,
     });
-    if (!stamps) return wireToGrpcResponse(await core.infer(request));
+    request.endpoint = 'grpc';
+    if (sink) request.responseSink = sink;
+    if (!stamps) {
+      const response = await core.infer(request);
+      if (response.emptyFinal) return EMPTY_FINAL;
+      return wireToGrpcResponse(response);
+    }
     stamps.mark('decoded', request.receivedNs);
     request.stamps = stamps;
     const response = await core.infer(request);
@@ -198,49 +212,41 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     );
   };
 
-  const modelStreamInfer: handleBidiStreamingCall<ModelInferRequest, ModelStreamInferResponse> = (
-    call: ServerDuplexStream<ModelInferRequest, ModelStreamInferResponse>,
-  ) => {
+  const modelStreamInfer: handleBidiStreamingCall<
+    ModelInferRequest | UnparsableMessage,
+    ModelStreamInferResponse
+  > = (call: ServerDuplexStream<ModelInferRequest | UnparsableMessage, ModelStreamInferResponse>) => {
     const abort = new AbortController();
-    // FIFO of pending responses: Triton writes a stream's responses in request order.
-    const pending: { done: boolean; response?: ModelStreamInferResponse }[] = [];
-    let clientEnded = false;
-    const flush = (): void => {
-      while (pending.length > 0 && (pending[0] as { done: boolean }).done) {
-        const slot = pending.shift() as { response: ModelStreamInferResponse };
-        if (!call.cancelled) call.write(slot.response);
+    const stream = new StreamResponder(
+      (response) => {
+        if (!call.cancelled) call.write(response);
+      },
+      () => {
+        if (!call.cancelled) call.end();
+      },
+    );
+    call.on('data', (req: ModelInferRequest | UnparsableMessage) => {
+      // A message that is not a ModelInferRequest is answered in-band like any failed request: the stream and
+      // the responses already due on it go on (it used to abort the whole stream).
+      if (req instanceof UnparsableMessage) {
+        stream.failed(stream.open(), req.error, undefined);
+        return;
       }
-      if (clientEnded && pending.length === 0 && !call.cancelled) call.end();
-    };
-    call.on('data', (req: ModelInferRequest) => {
-      const slot: { done: boolean; response?: ModelStreamInferResponse } = { done: false };
-      pending.push(slot);
-      infer(req, abort).then(
-        (res) => {
-          res.parameters.triton_final_response = wireParameterToGrpc(true);
-          slot.response = create(ModelStreamInferResponseSchema, { inferResponse: res });
-          slot.done = true;
-          flush();
-        },
-        (e: unknown) => {
-          slot.response = create(ModelStreamInferResponseSchema, {
-            errorMessage: asInferenceError(e).message,
-            inferResponse: create(ModelInferResponseSchema, {
-              id: req.id,
-              modelName: req.modelName,
-              modelVersion: req.modelVersion,
-              parameters: { triton_final_response: wireParameterToGrpc(true) },
-            }),
-          });
-          slot.done = true;
-          flush();
-        },
+      const slot = stream.open();
+      let emptyFinal: boolean;
+      try {
+        emptyFinal = emptyFinalWanted(req);
+      } catch (e) {
+        stream.failed(slot, asInferenceError(e), req);
+        return;
+      }
+      const sink = (response: InferResponse): void => stream.partial(slot, wireToGrpcResponse(response));
+      infer(req, abort, undefined, sink).then(
+        (res) => stream.final(slot, res, emptyFinal, req),
+        (e: unknown) => stream.failed(slot, asInferenceError(e), req),
       );
     });
-    call.on('end', () => {
-      clientEnded = true;
-      flush();
-    });
+    call.on('end', () => stream.clientEnded());
     call.on('cancelled', () => abort.abort());
     call.on('error', () => abort.abort());
   };
@@ -346,7 +352,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   for (const rpc of Object.keys(inferenceServiceDefinition)) {
     if (!(rpc in implementation)) implementation[rpc] = unimplemented(rpc);
   }
-  server.addService(inferenceServiceDefinition, implementation);
+  server.addService(streamTolerantDefinition, implementation);
   server.addService(healthServiceDefinition, {
     Check: unary(
       (): HealthCheckResponse =>
