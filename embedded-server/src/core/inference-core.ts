@@ -218,7 +218,10 @@ class Core implements ServerCore {
       assertCanAnswer(entry.config, request);
       const { batchSize } = loaded.validate(request);
       if (seen) seen.batchSize = batchSize;
-      request.stamps?.mark('validated', this.clock.nowNs());
+      // Triton's request_start is taken in InferAsync, after parsing and Normalize (validation): the
+      // statistics' request time starts here, not when the transport finished decoding.
+      request.receivedNs = this.clock.nowNs();
+      request.stamps?.mark('validated', request.receivedNs);
       return loaded.runtime.infer(request);
     } catch (e) {
       return Promise.reject(e);

@@ -93,8 +93,11 @@ export class ModelTable<R> {
     if (!model || model.versions.size === 0) throw unknownModel(name, 'is not found', 'NOT_FOUND');
     const wanted = parseVersion(version);
     if (wanted === undefined) {
-      const ready = sortedVersions(model).filter((v) => v.state === 'READY');
-      const latest = ready[ready.length - 1];
+      // The highest READY version, found without sorting: this runs for every request (and ensemble step).
+      let latest: VersionEntry<R> | undefined;
+      for (const v of model.versions.values()) {
+        if (v.state === 'READY' && (!latest || Number(v.version) > Number(latest.version))) latest = v;
+      }
       if (!latest) throw unknownModel(name, 'has no available versions', 'NOT_FOUND');
       return latest;
     }

@@ -34,7 +34,7 @@ export interface InferRequest {
   timeoutUs: number;
   /** HTTP: top-level `binary_data_output`. */
   binaryDataOutput: boolean;
-  /** Clock ns when the transport finished parsing (Triton's request_start). */
+  /** Clock ns of Triton's request_start: set by the transport once decoded, then by the core after validation. */
   receivedNs: number;
   /** Aborted when the client goes away (HTTP close, gRPC cancel): queued requests are then CANCELLED. */
   signal?: AbortSignal;

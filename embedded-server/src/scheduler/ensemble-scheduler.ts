@@ -119,7 +119,8 @@ class EnsembleRequest {
   private readonly values: (Value | undefined)[];
   private readonly waiting: Int32Array;
   private readonly liveOnBuffer = new Map<ArrayBufferLike, number>();
-  private readonly resolved = new Map<string, ComposingModel>();
+  /** Per step: its composing model, resolved once per request. */
+  private readonly resolved: (ComposingModel | undefined)[];
   private inflightSteps = 0;
   private outputsPending: number;
   private error: InferenceError | undefined;
@@ -134,6 +135,7 @@ class EnsembleRequest {
     private readonly done: (outcome: InferResponse | InferenceError) => void,
   ) {
     this.values = new Array(plan.tensorNames.length);
+    this.resolved = new Array(plan.steps.length);
     this.waiting = new Int32Array(plan.steps.length);
     for (const step of plan.steps) this.waiting[step.index] = step.reads.length;
     this.outputsPending = pruned.outputs.length;
@@ -168,11 +170,10 @@ class EnsembleRequest {
   }
 
   private composing(step: StepPlan): ComposingModel {
-    const key = `${step.modelName}\0${step.modelVersion}`;
-    let model = this.resolved.get(key);
+    let model = this.resolved[step.index];
     if (!model) {
       model = this.scheduler.resolve(step.modelName, step.modelVersion);
-      this.resolved.set(key, model);
+      this.resolved[step.index] = model;
     }
     return model;
   }
@@ -212,7 +213,7 @@ class EnsembleRequest {
       priority: this.request.priority,
       timeoutUs: this.request.timeoutUs,
       binaryDataOutput: false,
-      receivedNs: this.scheduler.clock.nowNs(),
+      receivedNs: 0,
       ...(this.request.signal ? { signal: this.request.signal } : {}),
       secondaryStats: (t) => {
         this.timings.computeInputNs += t.computeInputNs;
@@ -221,6 +222,9 @@ class EnsembleRequest {
       },
     };
     const validation = model.validate(request);
+    // Triton's composing request is built and normalised (validated) first; its request_start is taken in
+    // InferAsync, as it enters the composing model's scheduler.
+    request.receivedNs = this.scheduler.clock.nowNs();
     // Triton's request batch size is 0 for a model that does not batch (reshapeTensorDims relies on it).
     const batchSize = model.config.maxBatchSize > 0 ? validation.batchSize : 0;
     const ownable = !(model.config.responseCache?.enable ?? false);
