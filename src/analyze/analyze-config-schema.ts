@@ -87,6 +87,13 @@ export const analyzeConfigSchema = z
       .describe('load levels of each config (open loop, req/s)'),
     maxConfigs: z.number().int().positive().optional(),
     saturationGain: z.number().min(0).max(1000).optional().describe('percent; 0 = measure every level'),
+    confirmTop: z
+      .number()
+      .int()
+      .min(0)
+      .max(16)
+      .optional()
+      .describe('leaders re-measured before the search settles (0 = none)'),
     outputModelRepository: z.string().min(1).optional(),
     overrideOutputModelRepository: z.boolean().optional(),
     repositoryUrl: z

@@ -19,6 +19,8 @@ export interface RankedEntry {
   /** The level the rank is judged by (best feasible, else the closest to the constraints). */
   level?: LoadPoint;
   figures?: Record<string, number>;
+  /** Measurements `figures` is the mean of, when the level was re-measured (search.ts confirmTop). */
+  samples?: number;
   reason?: string;
 }
 
@@ -54,6 +56,7 @@ export function rankingEntries(ranked: readonly ConfigScore[]): RankedEntry[] {
     key: s.trial.key,
     feasible: s.feasible,
     ...(s.level ? { level: { mode: s.level.mode, value: s.level.value }, figures: s.level.figures } : {}),
+    ...(s.level?.samples ? { samples: s.level.samples } : {}),
     ...(s.reason ? { reason: s.reason } : {}),
   }));
 }
@@ -72,15 +75,18 @@ const candidate = z.object({
   instanceKind: z.enum(['KIND_CPU', 'KIND_GPU']),
   batchBuckets: z.string().optional(),
 });
+const level = loadPoint.extend({ status: z.string(), figures: z.record(z.string(), z.number()) });
 const trial = z.object({
   index: z.number().int(),
   key: z.string(),
   candidate,
   outcome: z.enum(['measured', 'load_failed', 'interrupted', 'error']),
   error: z.string().optional(),
-  levels: z.array(loadPoint.extend({ status: z.string(), figures: z.record(z.string(), z.number()) })),
+  levels: z.array(level),
   levelsStoppedBy: z.string().optional(),
   elapsedMs: z.number(),
+  // Re-measures of a leader's best level (search.ts confirmTop): a resumed search does not repeat them.
+  confirmations: z.array(level).optional(),
 });
 const resumable = z.object({
   kind: z.literal(ANALYZE_RECORD_KIND),

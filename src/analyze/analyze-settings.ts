@@ -31,6 +31,7 @@ export interface AnalyzeFlags {
   requestRate?: string;
   maxConfigs?: string;
   saturationGain?: string;
+  confirmTop?: string;
   outputModelRepository?: string;
   overrideOutputModelRepository?: boolean;
   repositoryUrl?: string;
@@ -50,6 +51,8 @@ export interface AnalyzeSettings {
   maxConfigs?: number;
   /** Fraction. */
   saturationGain: number;
+  /** Leaders re-measured per confirmation round (0 = none). */
+  confirmTop: number;
   outputModelRepository?: string;
   overrideOutputModelRepository: boolean;
   repositoryUrl?: string;
@@ -65,6 +68,12 @@ export const MAX_REQUEST_RATE = 10_000_000;
 /** Load levels per config: bounded so one config cannot take the whole day. */
 export const MAX_LEVELS = 64;
 export const DEFAULT_SATURATION_GAIN = 0.05;
+/**
+ * Leaders re-measured once the configs are tried (search.ts confirmTop): the leader and the runner-up, so
+ * a single lucky window (the maximum of many noisy ones) does not decide the search.
+ */
+export const DEFAULT_CONFIRM_TOP = 2;
+export const MAX_CONFIRM_TOP = 16;
 
 function list(flag: string, text: string): string[] {
   const items = text.split(',').map((s) => s.trim());
@@ -214,6 +223,12 @@ export function resolveAnalyzeSettings(flags: AnalyzeFlags, file: AnalyzeConfig 
       : file.saturationGain !== undefined
         ? file.saturationGain / 100
         : DEFAULT_SATURATION_GAIN;
+  let confirmTop = file.confirmTop ?? DEFAULT_CONFIRM_TOP;
+  if (flags.confirmTop !== undefined) {
+    const values = intList('--confirm-top', flags.confirmTop, 0, MAX_CONFIRM_TOP);
+    if (values.length !== 1) throw new OptionError(`--confirm-top: '${flags.confirmTop}' is not one integer`);
+    confirmTop = values[0] as number;
+  }
   const out = flags.outputModelRepository ?? file.outputModelRepository;
   if (out !== undefined && out.trim() === '') throw new OptionError('--output-model-repository: empty path');
   return {
@@ -225,6 +240,7 @@ export function resolveAnalyzeSettings(flags: AnalyzeFlags, file: AnalyzeConfig 
     ...(loads ? { loads } : {}),
     ...(maxConfigs !== undefined ? { maxConfigs } : {}),
     saturationGain,
+    confirmTop,
     ...(out !== undefined ? { outputModelRepository: out } : {}),
     overrideOutputModelRepository:
       flags.overrideOutputModelRepository ?? file.overrideOutputModelRepository ?? false,

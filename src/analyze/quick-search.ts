@@ -2,7 +2,9 @@
  * Quick search (hill climbing, as Model Analyzer's quick mode; pure): start at the smallest config (every knob
  * at its first value), measure its neighbours — one knob one value up — and move to the best of them if it
  * beats the current config; stop when none does. The caller measures; this only decides. Knob values are
- * climbed in the order the user lists them, so list them from cheapest to most expensive.
+ * climbed in the order the user lists them, so list them from cheapest to most expensive. Measurements are
+ * noisy, so the loop (search.ts) re-measures the leaders when the climb stops and climbs on from a config that
+ * then leads (a single lucky or unlucky window must not end the climb on a false summit).
  */
 
 import { type ConfigScore, compareScores, improves } from './ranking.ts';
@@ -19,8 +21,8 @@ import {
 } from './search-space.ts';
 
 export type QuickStep =
-  /** Measure these (distinct, not yet known) candidates, then ask again. */
-  | { kind: 'measure'; candidates: Candidate[] }
+  /** Measure these (distinct, not yet known) candidates, at these coordinates, then ask again. */
+  | { kind: 'measure'; candidates: Candidate[]; at: Coordinate[] }
   /** The best neighbour beats the current config: continue from it. */
   | { kind: 'move'; to: Coordinate }
   /** No neighbour beats the current config. */
@@ -78,8 +80,8 @@ export function quickStep(
     throw new Error(`quick search: coordinate ${at.join(',')} is not a valid config`);
   const hereKey = candidateKey(here.candidate);
   const hereScore = scoreOf(hereKey);
-  if (!hereScore) return { kind: 'measure', candidates: [here.candidate] };
-  const unknown = new Map<string, Candidate>();
+  if (!hereScore) return { kind: 'measure', candidates: [here.candidate], at: [at] };
+  const unknown = new Map<string, { candidate: Candidate; at: Coordinate }>();
   let best: { at: Coordinate; score: ConfigScore } | undefined;
   for (const next of neighbours(space, at)) {
     const n = candidateAt(space, next, clientBatchSize);
@@ -88,12 +90,15 @@ export function quickStep(
     if (key === hereKey) continue;
     const score = scoreOf(key);
     if (!score) {
-      unknown.set(key, n.candidate);
+      unknown.set(key, { candidate: n.candidate, at: next });
       continue;
     }
     if (!best || compareScores(score, best.score) < 0) best = { at: next, score };
   }
-  if (unknown.size > 0) return { kind: 'measure', candidates: [...unknown.values()] };
+  if (unknown.size > 0) {
+    const list = [...unknown.values()];
+    return { kind: 'measure', candidates: list.map((u) => u.candidate), at: list.map((u) => u.at) };
+  }
   if (best && improves(best.score, hereScore)) return { kind: 'move', to: best.at };
   return { kind: 'done' };
 }

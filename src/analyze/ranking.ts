@@ -3,11 +3,12 @@
  * constraint (best by the objectives' score); configs that have one rank above all that do not, by score;
  * the rest rank by how far they missed (the smallest summed relative excess over the constraints at any of
  * their levels), then configs the server refused or that failed. Ties go to the earlier trial, so the order
- * is deterministic.
+ * is deterministic. A level the search re-measured (confirmations) counts with the mean of its measurements,
+ * and alone when that mean meets the constraints.
  */
 import { type Constraint, checkConstraints, describeFailure } from './constraints.ts';
 import { type Objective, objectiveScore } from './objectives.ts';
-import { type ConfigTrial, isUsableLevel, type LevelSample } from './trial.ts';
+import { type ConfigTrial, confirmedLevels, isUsableLevel, type LevelSample } from './trial.ts';
 
 export interface ConfigScore {
   trial: ConfigTrial;
@@ -38,7 +39,12 @@ export function scoreTrial(
   }
   let best: { level: LevelSample; score: number } | undefined;
   let closest: { level: LevelSample; violation: number; reason: string } | undefined;
-  const usable = trial.levels.filter(isUsableLevel);
+  // A re-measured level counts with the mean of its measurements; when that mean still meets the constraints
+  // it is the config's figure (its other levels had one window each: the re-measure was of its best claim).
+  let usable = confirmedLevels(trial).filter(isUsableLevel);
+  const confirmed = usable.filter((l) => (l.samples ?? 1) > 1);
+  if (confirmed.some((l) => checkConstraints(constraints, l.figures).every((c) => c.passed)))
+    usable = confirmed;
   for (const level of usable) {
     const checks = checkConstraints(constraints, level.figures);
     const failed = checks.filter((c) => !c.passed);

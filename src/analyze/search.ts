@@ -8,10 +8,11 @@
 import type { Constraint } from './constraints.ts';
 import type { Objective } from './objectives.ts';
 import { quickStart, quickStep } from './quick-search.ts';
-import { type ConfigScore, rankTrials, scoreTrial } from './ranking.ts';
+import { type ConfigScore, compareScores, rankTrials, scoreTrial } from './ranking.ts';
 import {
   type Candidate,
   type Coordinate,
+  candidateAt,
   candidateKey,
   enumerateSpace,
   type SearchSpace,
@@ -55,6 +56,13 @@ export interface SearchOptions {
   clientBatchSize: number;
   /** Try at most this many configs (undefined = no cap). */
   maxConfigs?: number;
+  /**
+   * Re-measure leaders (0 = never): once the search has tried its configs, the best `confirmTop` feasible
+   * configs not yet re-measured measure their best level once more and count with the mean; repeated (at
+   * most {@link MAX_CONFIRM_ROUNDS} times) until the leader is a re-measured config. Quick search climbs on
+   * from a new leader it has not climbed from.
+   */
+  confirmTop?: number;
   /** Trials of an earlier, interrupted run of this search: reused by key. */
   previous?: readonly ConfigTrial[];
   measurer: Measurer;
@@ -83,6 +91,8 @@ export interface SearchResult {
 
 /** Consecutive trials ending in a measurement error after which the search gives up (the server is gone). */
 const MAX_CONSECUTIVE_ERRORS = 3;
+/** Confirmation rounds per search at most (each re-measures up to `confirmTop` configs). */
+export const MAX_CONFIRM_ROUNDS = 3;
 
 export function etaMs(
   measuredTrials: number,
@@ -120,6 +130,14 @@ export async function runSearch(options: SearchOptions): Promise<SearchResult> {
     return stoppedBy !== undefined || trials.length >= cap;
   };
 
+  /** stopNow without the cap on configs (confirmation re-measures add no config). */
+  const stopNowExceptCap = (): boolean => {
+    if (signal?.aborted) stoppedBy ??= 'interrupted';
+    else if (consecutiveErrors >= MAX_CONSECUTIVE_ERRORS)
+      stoppedBy ??= `${MAX_CONSECUTIVE_ERRORS} configs in a row failed to measure`;
+    return stoppedBy !== undefined;
+  };
+
   const tryCandidate = async (candidate: Candidate): Promise<ConfigScore> => {
     const key = candidateKey(candidate);
     const index = trials.length + 1;
@@ -127,6 +145,7 @@ export async function runSearch(options: SearchOptions): Promise<SearchResult> {
     let trial: ConfigTrial;
     if (earlier) {
       trial = { ...earlier, index };
+      if (earlier.confirmations) trial.confirmations = [...earlier.confirmations];
       reused++;
     } else {
       options.onProgress?.({
@@ -151,23 +170,84 @@ export async function runSearch(options: SearchOptions): Promise<SearchResult> {
     return score;
   };
 
+  const confirmTop = Math.max(0, Math.floor(options.confirmTop ?? 0));
+  let confirmRounds = 0;
+  /**
+   * One confirmation round: re-measures the best level of the top `confirmTop` feasible configs not yet
+   * re-measured. Returns false when there is nothing (more) to do: the leader is already re-measured, no
+   * config is feasible, the rounds are used up, or the search was stopped.
+   */
+  const confirmLeaders = async (): Promise<boolean> => {
+    if (confirmTop === 0 || confirmRounds >= MAX_CONFIRM_ROUNDS || signal?.aborted) return false;
+    if (consecutiveErrors >= MAX_CONSECUTIVE_ERRORS) return false;
+    const ranked = [...scores.values()].sort(compareScores);
+    const leader = ranked[0];
+    if (!leader?.feasible || (leader.trial.confirmations?.length ?? 0) > 0) return false;
+    const due = ranked
+      .filter((r) => r.feasible && r.level && !(r.trial.confirmations?.length ?? 0))
+      .slice(0, confirmTop);
+    confirmRounds++;
+    for (const r of due) {
+      if (signal?.aborted) break;
+      const trial = r.trial;
+      const level = r.level as LevelSample;
+      const load: LoadPoint = { mode: level.mode, value: level.value };
+      let sample: LevelSample;
+      try {
+        await options.measurer.apply(trial.candidate);
+        sample = await options.measurer.measure(trial.candidate, load);
+        measurements++;
+        consecutiveErrors = 0;
+      } catch (error) {
+        // Recorded as an unusable re-measurement: the config keeps its first figure and is not tried again.
+        sample = { ...load, status: `confirmation failed: ${messageOf(error)}`, figures: {} };
+        if (!(error instanceof ConfigRejectedError)) consecutiveErrors++;
+      }
+      trial.confirmations = [...(trial.confirmations ?? []), sample];
+      scores.set(trial.key, scoreTrial(trial, options.objectives, options.constraints));
+      options.onTrial?.(trial, trials);
+    }
+    return due.length > 0;
+  };
+
   if (mode === 'brute') {
     for (const candidate of enumeration.candidates) {
       if (stopNow()) break;
       await tryCandidate(candidate);
     }
+    while (!stopNowExceptCap() && (await confirmLeaders())) {}
   } else {
+    const coordinateOf = new Map<string, Coordinate>();
+    const climbedFrom = new Set<string>();
     let at: Coordinate | undefined = quickStart(space, options.clientBatchSize);
     while (at && !stopNow()) {
       const step = quickStep(space, at, (key) => scores.get(key), options.clientBatchSize);
-      if (step.kind === 'done') break;
       if (step.kind === 'move') {
         at = step.to;
         continue;
       }
-      for (const candidate of step.candidates) {
-        if (stopNow()) break;
-        await tryCandidate(candidate);
+      if (step.kind === 'measure') {
+        for (let i = 0; i < step.candidates.length; i++) {
+          if (stopNow()) break;
+          const candidate = step.candidates[i] as Candidate;
+          coordinateOf.set(candidateKey(candidate), step.at[i] as Coordinate);
+          await tryCandidate(candidate);
+        }
+        continue;
+      }
+      // A summit: every neighbour measured, none better. Re-measure the leaders; if another config leads
+      // then and its neighbourhood was not climbed yet, climb on from there.
+      const here = candidateAt(space, at, options.clientBatchSize);
+      if ('candidate' in here) climbedFrom.add(candidateKey(here.candidate));
+      at = undefined;
+      while (confirmTop > 0 && !stopNowExceptCap()) {
+        const progressed = await confirmLeaders();
+        const leader = [...scores.values()].sort(compareScores)[0];
+        if (leader?.feasible && (leader.trial.confirmations?.length ?? 0) > 0) {
+          if (!climbedFrom.has(leader.trial.key)) at = coordinateOf.get(leader.trial.key);
+          break;
+        }
+        if (!progressed) break;
       }
     }
   }

@@ -17,6 +17,8 @@ export interface LevelSample extends LoadPoint {
   status: string;
   /** Every analyze metric the level measured, by name, in base units (see analyze-metrics.ts). */
   figures: Record<string, number>;
+  /** How many measurements `figures` is the mean of (absent = 1; see confirmedLevels). */
+  samples?: number;
 }
 
 /**
@@ -39,6 +41,11 @@ export interface ConfigTrial {
   levelsStoppedBy?: string;
   /** Wall time spent on it (applying + measuring), ms. */
   elapsedMs: number;
+  /**
+   * Re-measurements of the load level that made it a leader (search.ts, `confirmTop`): scoring takes the mean
+   * of that level and these, so one lucky window cannot win the search.
+   */
+  confirmations?: LevelSample[];
 }
 
 /** Usable levels: measured to the end (stable, single or unstable after --max-trials windows). */
@@ -48,4 +55,40 @@ export function isUsableLevel(level: LevelSample): boolean {
 
 export function loadLabel(point: LoadPoint): string {
   return point.mode === 'concurrency' ? `concurrency ${point.value}` : `request rate ${point.value}/s`;
+}
+
+function sameLoad(a: LoadPoint, b: LoadPoint): boolean {
+  return a.mode === b.mode && a.value === b.value;
+}
+
+/**
+ * The trial's levels with its confirmations folded in: a level re-measured is replaced by the mean of its
+ * usable measurements (each figure averaged over the samples that have it), `samples` saying how many.
+ */
+export function confirmedLevels(trial: ConfigTrial): LevelSample[] {
+  const extra = trial.confirmations ?? [];
+  if (extra.length === 0) return trial.levels;
+  return trial.levels.map((level) => {
+    const again = extra.filter((c) => sameLoad(c, level) && isUsableLevel(c));
+    if (again.length === 0) return level;
+    const all = isUsableLevel(level) ? [level, ...again] : again;
+    const sums = new Map<string, { sum: number; n: number }>();
+    for (const sample of all) {
+      for (const [name, value] of Object.entries(sample.figures)) {
+        const s = sums.get(name) ?? { sum: 0, n: 0 };
+        s.sum += value;
+        s.n += 1;
+        sums.set(name, s);
+      }
+    }
+    const figures: Record<string, number> = {};
+    for (const [name, s] of sums) figures[name] = s.sum / s.n;
+    return {
+      mode: level.mode,
+      value: level.value,
+      status: (all[0] as LevelSample).status,
+      figures,
+      samples: all.length,
+    };
+  });
 }

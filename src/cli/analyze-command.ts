@@ -120,6 +120,10 @@ export function createAnalyzeCommand(io: { writeOut(t: string): void; writeErr(t
       "stop a config's load sweep when throughput gains less than this (default 5%; 0 = never)",
     ),
     opt(
+      '--confirm-top <n>',
+      're-measure the best level of the top n configs before settling on a leader (default 2; 0 = never)',
+    ),
+    opt(
       '--output-model-repository <dir>',
       'write the best config there as <dir>/<model>/config.pbtxt (with the model files when local)',
     ),
@@ -154,6 +158,7 @@ const ANALYZE_KEYS: readonly (keyof AnalyzeFlags)[] = [
   'requestRate',
   'maxConfigs',
   'saturationGain',
+  'confirmTop',
   'outputModelRepository',
   'overrideOutputModelRepository',
   'repositoryUrl',
@@ -468,6 +473,7 @@ async function analyze(flags: RawFlags, io: CliIo, deps: AnalyzeDeps): Promise<n
       objectives: settings.objectives,
       constraints: settings.constraints,
       saturationGain: settings.saturationGain,
+      confirmTop: settings.confirmTop,
       clientBatchSize,
       ...(settings.maxConfigs !== undefined ? { maxConfigs: settings.maxConfigs } : {}),
       ...(previous ? { previous } : {}),

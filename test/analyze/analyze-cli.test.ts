@@ -32,6 +32,10 @@ describe('inferbench analyze: bad input is refused before any server starts', ()
     [['--instance-kind', 'tpu'], /'tpu' is not cpu or gpu/],
     [['--batch-buckets', '1;8'], /'1;8' is not auto, off or a list/],
     [['--saturation-gain', '-5%'], /not a percentage/],
+    [['--confirm-top', '-1'], /--confirm-top: '-1' is not an integer in 0..16/],
+    [['--confirm-top', '100000000000000000000'], /is not an integer in 0..16/],
+    [['--confirm-top', '1,2'], /--confirm-top: '1,2' is not one integer/],
+    [['--confirm-top', ''], /--confirm-top/],
     [['--resume', '/nonexistent/analyze.json'], /--resume \/nonexistent\/analyze.json: no such file/],
     [['--threshold', 'throughput>=1'], /analyze does not take --threshold/],
   ];

@@ -85,6 +85,9 @@ describe('inferbench analyze against the bundled server: resume, empty space, no
       json,
       '--json',
       json,
+      // Only the new config's level is measured (re-measuring leaders is covered by confirm-leaders.test.ts).
+      '--confirm-top',
+      '0',
     ]);
     assert.equal(second.code, 0, second.stderr);
     const record = JSON.parse(readFileSync(json, 'utf8'));

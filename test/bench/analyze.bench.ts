@@ -4,10 +4,15 @@
  * and quick's load levels measured as a fraction of brute's (issue #16 targets: ≥ 95 % in ≤ 40 %). Writes
  * bench-results/analyze-<model>-<device>.{json,md}.
  *
+ * Each search re-measures its leaders (the analyze default, --confirm-top 2). Then, so that the comparison is
+ * not one lucky window against another, the two picks are measured again side by side under identical
+ * conditions: ROUNDS rounds, each measuring both picks at their chosen load level in alternating order (a
+ * one-config analyze run each, same windows); the throughput ratio is judged on the medians.
+ *
  *   npm run bench:analyze -- [--model text_direction] [--window-ms 500] [--device cpu|gpu]
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { main } from '../../src/cli/main.ts';
@@ -20,6 +25,7 @@ const { values } = parseArgs({
   },
 });
 const model = values.model as string;
+const ROUNDS = 3;
 const device = values.device as string;
 const space = [
   '--max-batch-size',
@@ -44,6 +50,10 @@ const space = [
 
 interface Summary {
   mode: string;
+  candidate?: Record<string, unknown>;
+  level?: number;
+  bestSamples?: number;
+  top: { key: string; throughput?: number; p95Ms?: number; level?: number; samples?: number }[];
   configsTried: number;
   spaceConfigs: number;
   measurements: number;
@@ -64,8 +74,29 @@ async function run(mode: 'brute' | 'quick', dir: string): Promise<Summary> {
   if (code !== 0 && code !== 1) throw new Error(`analyze --mode ${mode} exited ${code}: ${stderr}`);
   const record = JSON.parse(readFileSync(json, 'utf8'));
   const top = record.ranking[0];
+  const trial = record.trials.find((t: { key: string }) => t.key === top?.key);
   return {
     mode,
+    candidate: record.best ? trial?.candidate : undefined,
+    level: record.best ? top.level?.value : undefined,
+    bestSamples: record.best ? (top.samples ?? 1) : undefined,
+    top: record.ranking
+      .filter((r: { feasible: boolean }) => r.feasible)
+      .slice(0, 5)
+      .map(
+        (r: {
+          key: string;
+          figures: Record<string, number>;
+          level: { value: number };
+          samples?: number;
+        }) => ({
+          key: r.key,
+          throughput: r.figures.throughput,
+          p95Ms: (r.figures.p95_latency as number) / 1000,
+          level: r.level.value,
+          samples: r.samples ?? 1,
+        }),
+      ),
     configsTried: record.trials.length,
     spaceConfigs: record.spaceConfigs,
     measurements: record.measurements,
@@ -76,20 +107,100 @@ async function run(mode: 'brute' | 'quick', dir: string): Promise<Summary> {
   };
 }
 
+/** One config at one concurrency, measured as the search measures a level: throughput and p95. */
+async function remeasure(
+  s: Summary,
+  dir: string,
+  tag: string,
+): Promise<{ throughput: number; p95Ms: number }> {
+  const c = s.candidate as {
+    maxBatchSize: number;
+    dynamicBatching: boolean;
+    maxQueueDelayUs: number;
+    instanceCount: number;
+  };
+  const json = join(dir, `${tag}.json`);
+  const args = [
+    'analyze',
+    '-m',
+    model,
+    '--mode',
+    'brute',
+    '--max-batch-size',
+    String(c.maxBatchSize),
+    '--dynamic-batching',
+    c.dynamicBatching ? 'on' : 'off',
+    '--max-queue-delay',
+    String(c.maxQueueDelayUs),
+    '--instance-count',
+    String(c.instanceCount),
+    '--instance-kind',
+    device,
+    '--concurrency',
+    String(s.level),
+    '--confirm-top',
+    '0',
+    '-p',
+    values['window-ms'] as string,
+    '-r',
+    '5',
+    '--json',
+    json,
+    '--quiet',
+  ];
+  let stderr = '';
+  const code = await main(args, {
+    stdout: { write: () => true },
+    stderr: { write: (t: string) => (stderr += t) },
+  });
+  if (code !== 0 && code !== 1) throw new Error(`re-measure ${tag} exited ${code}: ${stderr}`);
+  const figures = JSON.parse(readFileSync(json, 'utf8')).ranking[0]?.figures ?? {};
+  return { throughput: figures.throughput ?? 0, p95Ms: (figures.p95_latency ?? Number.NaN) / 1000 };
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'inferbench-bench-analyze-'));
+const loadBefore = loadavg()[0] as number;
 try {
   const brute = await run('brute', dir);
   const quick = await run('quick', dir);
-  const throughputRatio =
+  const searchRatio =
     brute.bestThroughput && quick.bestThroughput ? quick.bestThroughput / brute.bestThroughput : undefined;
+  // Side by side: both picks, alternating order per round.
+  const side: { brute: number[]; quick: number[]; bruteP95Ms: number[]; quickP95Ms: number[] } = {
+    brute: [],
+    quick: [],
+    bruteP95Ms: [],
+    quickP95Ms: [],
+  };
+  if (brute.candidate && quick.candidate) {
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 === 0 ? (['brute', 'quick'] as const) : (['quick', 'brute'] as const);
+      for (const mode of order) {
+        const r = await remeasure(mode === 'brute' ? brute : quick, dir, `${mode}-${round}`);
+        side[mode].push(r.throughput);
+        side[mode === 'brute' ? 'bruteP95Ms' : 'quickP95Ms'].push(r.p95Ms);
+      }
+    }
+  }
+  const throughputRatio = side.brute.length > 0 ? median(side.quick) / median(side.brute) : undefined;
+  const loadAfter = loadavg()[0] as number;
   const measurementRatio = quick.measurements / brute.measurements;
   const command = `npm run bench:analyze -- --model ${model} --window-ms ${values['window-ms']} --device ${device}`;
   const result = {
     command,
     host: { cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() },
     space: space.join(' '),
+    loadAverage: { before: loadBefore, after: loadAfter },
     brute,
     quick,
+    searchRatio,
+    sideBySide: { rounds: ROUNDS, ...side },
     throughputRatio,
     measurementRatio,
     targetsMet: throughputRatio !== undefined && throughputRatio >= 0.95 && measurementRatio <= 0.4,
@@ -109,7 +220,25 @@ try {
     row(brute),
     row(quick),
     '',
-    `Quick's best throughput = ${pct(throughputRatio)} of brute's (target ≥ 95 %), in ${pct(measurementRatio)} of brute's measurements (target ≤ 40 %): targets ${result.targetsMet ? 'met' : 'NOT met'}.`,
+    `Load average (1 min): ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after. Best figures are the`,
+    `mean of the measurements of the chosen level (brute: ${brute.bestSamples ?? '–'}, quick: ${quick.bestSamples ?? '–'}).`,
+    '',
+    'Top feasible configs of each search (infer/s at the level, p95 ms, measurements of that level):',
+    '',
+    ...(['brute', 'quick'] as const).flatMap((m) =>
+      (m === 'brute' ? brute : quick).top.map(
+        (t, i) =>
+          `- ${m} #${i + 1}: ${t.key} @ c=${t.level}: ${t.throughput?.toFixed(1)} infer/s, p95 ${t.p95Ms?.toFixed(2)} ms (×${t.samples})`,
+      ),
+    ),
+    '',
+    `The two picks measured again side by side (${ROUNDS} rounds, alternating order), infer/s: brute's pick ` +
+      `${side.brute.map((v) => v.toFixed(1)).join(', ')} (median ${side.brute.length ? median(side.brute).toFixed(1) : '–'}); ` +
+      `quick's pick ${side.quick.map((v) => v.toFixed(1)).join(', ')} (median ${side.quick.length ? median(side.quick).toFixed(1) : '–'}).`,
+    '',
+    `As the searches reported them, quick's best = ${pct(searchRatio)} of brute's. Side by side, quick's pick = ` +
+      `${pct(throughputRatio)} of brute's pick (target ≥ 95 %), found in ${pct(measurementRatio)} of brute's ` +
+      `measurements (target ≤ 40 %): targets ${result.targetsMet ? 'met' : 'NOT met'}.`,
     '',
   ].join('\n');
   mkdirSync('bench-results', { recursive: true });
