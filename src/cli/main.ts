@@ -33,6 +33,7 @@ import { checkOpenFileLimit } from './fd-limit.ts';
 import { filesWrittenLine, recordingWrites } from './files-written.ts';
 import { applyGates, exitCodeAfterGates, renderThresholdSection } from './gates.ts';
 import { createLevelPrinter } from './level-printer.ts';
+import { type MergeFlags, runMerge } from './merge-command.ts';
 import {
   type CompareFlags,
   createInferbenchProgram,
@@ -133,6 +134,7 @@ export async function main(
     | { kind: 'completion'; shell: string }
     | { kind: 'compare'; files: string[]; flags: CompareFlags }
     | { kind: 'report'; record: string; flags: ReportFlags }
+    | { kind: 'merge'; files: string[]; flags: MergeFlags }
     | undefined;
   const handlers = {
     profile: async (flags: RawFlags) => {
@@ -155,6 +157,9 @@ export async function main(
     },
     report: async (record: string, flags: ReportFlags) => {
       invocation = { kind: 'report', record, flags };
+    },
+    merge: async (files: string[], flags: MergeFlags) => {
+      invocation = { kind: 'merge', files, flags };
     },
     printConfig: async (flags: RawFlags) => {
       invocation = { kind: 'print-config', flags };
@@ -198,6 +203,8 @@ export async function main(
         return runCompare(invocation.files, invocation.flags, commandIo);
       case 'report':
         return runReport(invocation.record, invocation.flags, commandIo);
+      case 'merge':
+        return runMerge(invocation.files, invocation.flags, commandIo);
       case 'print-config': {
         const { flags, explicit } = withConfigFile(invocation.flags, d.files);
         const resolved = resolveSettings(flags, { programName: d.programName, files: d.files });

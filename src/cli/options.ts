@@ -9,6 +9,7 @@
 import { Command, Option } from 'commander';
 import { INFERBENCH_EXAMPLES, PROFILE_EXAMPLES } from './help-examples.ts';
 import { applyProfileHelpLayout, normaliseDefaults, wrapWords } from './help-layout.ts';
+import type { MergeFlags } from './merge-command.ts';
 import { type SequenceFlags, sequenceOptions } from './sequence-options.ts';
 import { UNSUPPORTED_FLAG_NAMES, unsupportedOptions } from './unsupported.ts';
 
@@ -80,6 +81,12 @@ export interface RawFlags extends SequenceFlags {
   workerThreads?: string;
   /** --repeat N: the whole measurement N times into one record. */
   repeat?: string;
+  /** Sharded runs (src/distributed/shard-options.ts). */
+  shard?: string;
+  shards?: string;
+  local?: boolean;
+  startAt?: string;
+  clockSync?: string;
   json?: string;
   extraCsvColumns?: boolean;
   stabilityWindows?: string;
@@ -250,6 +257,20 @@ export function addProfileOptions(cmd: Command, programName: string): Command {
       '--repeat <n>',
       'run the whole measurement n times (fresh connections, same seeds) into one record, for compare (default 1)',
     ),
+    opt(
+      '--shard <i/N>',
+      'run shard i (0-based) of N load generators; merge their records with "inferbench merge"',
+    ),
+    opt(
+      '--shards <n>',
+      'N shards: the index comes from JOB_COMPLETION_INDEX (Kubernetes Indexed Job), or --local',
+    ),
+    opt('--local', 'with --shards N: start N shard processes on this host and merge their records'),
+    opt('--start-at <time>', 'shards: shared start, ISO time with zone or epoch ms (windows line up)'),
+    opt(
+      '--clock-sync <url>',
+      "shards: URL whose Date header is the reference clock, or 'none' (default: the target's HTTP URL)",
+    ),
     opt('--json <file>', 'write the versioned run record (schema: src/report/run-result.schema.json)'),
     opt(
       '--extra-csv-columns',
@@ -370,6 +391,7 @@ export interface ProgramHandlers {
   completion?(shell: string): Promise<void>;
   compare?(files: string[], flags: CompareFlags): Promise<void>;
   report?(record: string, flags: ReportFlags): Promise<void>;
+  merge?(files: string[], flags: MergeFlags): Promise<void>;
   printConfig?(flags: RawFlags): Promise<void>;
   /** `inferbench analyze <args>`: parsed by its own command (analyze-command.ts). */
   analyze?(args: string[]): Promise<void>;
@@ -541,6 +563,29 @@ function addGateCommands(program: Command, io: ProgramIo, handlers: ProgramHandl
     .configureOutput(io)
     .action(async (record: string, flags: ReportFlags) => {
       await handlers.report?.(record, flags);
+    });
+  program
+    .command('merge')
+    .description('merge the records of a sharded run (--shard) into one, as if one generator had run')
+    .argument('[records...]', 'the shard records (--json of each shard)')
+    .option(
+      '--from-logs <file>',
+      'also read records printed by --print-record (e.g. kubectl logs output; repeatable)',
+      collect,
+    )
+    .option('--json <file>', 'write the merged run record')
+    .option('-f, --csv <file>', "write perf_analyzer's CSV")
+    .option('--html <file>', 'write the self-contained HTML report')
+    .option(
+      '--threshold <expr>',
+      'check a threshold on the merged record (repeatable; exit 1 on failure)',
+      collect,
+    )
+    .option('--quiet', 'no stdout report (files are still written)')
+    .exitOverride()
+    .configureOutput(io)
+    .action(async (records: string[], flags: MergeFlags) => {
+      await handlers.merge?.(records, flags);
     });
   const printConfig = new Command('print-config')
     .description('print the effective config (file + flags + defaults) as YAML, without running')

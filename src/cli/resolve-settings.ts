@@ -4,6 +4,7 @@
  * Validation texts are perf_analyzer's where it has one, so scripts that match them keep working.
  */
 import { parseShapeOptions } from '../data/shape-option.ts';
+import { resolveShard, type ShardContext } from '../distributed/shard-options.ts';
 import { OptionError } from '../errors.ts';
 import { parseThreshold, type Threshold } from '../gate/thresholds.ts';
 import { DEFAULT_ERROR_RATE_THRESHOLD } from '../measure/error-health.ts';
@@ -34,6 +35,8 @@ export interface FileView {
 export interface ResolveEnv {
   programName: 'inferbench' | 'perf_analyzer';
   files: FileView;
+  /** For --shards (JOB_COMPLETION_INDEX) and --start-at; default: process.env and Date.now(). */
+  shardContext?: ShardContext;
 }
 
 /** std::mt19937's default seed: perf_analyzer's Poisson schedule is always seeded with it. */
@@ -124,9 +127,21 @@ export function resolveSettings(flags: RawFlags, env: ResolveEnv): ResolvedRun {
         : percentFlag('--error-rate-threshold', flags.errorRateThreshold),
     ...metricsOf(flags, url),
   };
+  const sharding = resolveShard(
+    flags,
+    settings,
+    env.shardContext ?? { environment: process.env, nowMs: Date.now() },
+  );
+  if (sharding.kind === 'shard') {
+    settings.shard = sharding.shard;
+    warnings.push(...sharding.warnings);
+  }
 
   return {
     settings: deepFreeze(settings),
+    ...(sharding.kind === 'local'
+      ? { localShards: { count: sharding.count, startAtMs: sharding.startAtMs } }
+      : {}),
     target,
     output: outputOf(flags, env.files, mainJob),
     input: inputOf(flags, env.files, mainJob),

@@ -6,6 +6,7 @@
 import { cpus, hostname, totalmem } from 'node:os';
 import { materializeConfigOverrides } from '../config/materialize-overrides.ts';
 import { createRequestSpecs } from '../data/input-data.ts';
+import { prepareShard } from '../distributed/shard-run.ts';
 import { ServerError } from '../errors.ts';
 import { createMetricsSampler } from '../measure/metrics-scrape.ts';
 import { DEFAULT_REQUEST_LOG_BUDGET, RequestLogBudget } from '../measure/request-log.ts';
@@ -246,6 +247,11 @@ export const runBenchmark: RunBenchmark = async (
         })
       : undefined;
     context.onSettings?.(runSettings);
+    // --shard: the clock offset and the shared timetable (src/distributed/shard-run.ts).
+    const shardRun = runSettings.shard
+      ? await prepareShard(runSettings, runSettings.shard, systemClock, manifest.seed)
+      : undefined;
+    if (shardRun) warnings.push(...shardRun.warnings);
     const measure = (runClient: typeof client, runApi: ServerApi): Promise<ProfileOutcome> =>
       runProfile(runSettings, {
         clock: systemClock,
@@ -263,6 +269,7 @@ export const runBenchmark: RunBenchmark = async (
         onEvent: context.onEvent,
         // With --worker-threads > 1 each shard builds its own client from this description.
         shards: { transport: { protocol: settings.protocol, options: shardOptions(clientOptions) }, specs },
+        ...(shardRun ? { aligned: shardRun.aligned } : {}),
       });
     // --repeat N: the whole measurement again on fresh connections (same settings, so the same seed schedule).
     const outcomes: ProfileOutcome[] = [await measure(client, api)];
@@ -296,6 +303,7 @@ export const runBenchmark: RunBenchmark = async (
       requestTrace: outcome.requestTrace,
       manifest,
       ...(outcomes.length > 1 ? { repeatCount: outcomes.length } : {}),
+      ...(shardRun ? { distributed: shardRun.info } : {}),
     };
   } finally {
     await client.close().catch(() => undefined);

@@ -95,6 +95,8 @@ export interface ResolvedRun {
   warnings: string[];
   /** The sequence options; the run applies them when the model is a sequence model (sequence-options.ts). */
   sequence?: SequenceSettings;
+  /** --shards N --local: run N shard processes on this host and merge them (src/cli/local-shards.ts). */
+  localShards?: { count: number; startAtMs?: number };
 }
 
 export interface RunContext {

@@ -97,14 +97,14 @@ export class ShardPool implements LoadDriver {
     return this.shards.length;
   }
 
-  async apply(value: number): Promise<void> {
+  async apply(value: number, startNs?: number): Promise<void> {
     const first = this.started === undefined;
     this.started ??= this.spawn();
     await this.started;
     // Open loop: all shards drain the previous rate before the new schedule's time 0 is taken.
     if (!first && this.settings.load.mode !== 'concurrency') await this.request({ type: 'drain' }, 'drained');
     this.windows.levelStart();
-    await this.request({ type: 'apply', value, startNs: this.options.clock.nowNs() }, 'applied');
+    await this.request({ type: 'apply', value, startNs: startNs ?? this.options.clock.nowNs() }, 'applied');
   }
 
   /** The shards' clients keep (or stop keeping) successful responses and post them with their events. */

@@ -10,7 +10,8 @@ import type { GeneratorHealth, LatencySummary, Measurement } from '../report/mod
 import { LatencyAccumulator } from './latency-accumulator.ts';
 import { addServerDeltas } from './server-stats.ts';
 
-function poolSummaries(
+/** Pooled summary of `parts`; percentiles read from `histogram` (their added histograms) when given. */
+export function poolSummaries(
   parts: readonly LatencySummary[],
   histogram: LatencyAccumulator | undefined,
 ): LatencySummary {
@@ -39,10 +40,11 @@ function poolSummaries(
   };
 }
 
-function addHistograms(encoded: readonly string[]): LatencyAccumulator | undefined {
-  if (encoded.some((e) => e === '')) return undefined;
+/** The sum of compressed histograms; undefined when one is missing (hand-made or older records). */
+export function addHistograms(encoded: readonly (string | undefined)[]): LatencyAccumulator | undefined {
+  if (encoded.length === 0 || encoded.some((e) => e === '' || e === undefined)) return undefined;
   const acc = new LatencyAccumulator();
-  for (const e of encoded) acc.histogram.add(decodeFromCompressedBase64(e, 32, false));
+  for (const e of encoded) acc.histogram.add(decodeFromCompressedBase64(e as string, 32, false));
   return acc;
 }
 
@@ -94,10 +96,12 @@ export function mergeMeasurements(parts: readonly Measurement[]): Measurement {
     generator: poolGenerator(parts, durationNs),
   };
   if (parts.every((p) => p.uncorrectedLatency)) {
+    const uncorrected = addHistograms(parts.map((p) => p.uncorrectedLatencyHistogram));
     merged.uncorrectedLatency = poolSummaries(
       parts.map((p) => p.uncorrectedLatency as LatencySummary),
-      undefined,
+      uncorrected,
     );
+    if (uncorrected) merged.uncorrectedLatencyHistogram = encodeIntoCompressedBase64(uncorrected.histogram);
   }
   const servers = parts.map((p) => p.server);
   if (servers.every((s) => s !== undefined)) {

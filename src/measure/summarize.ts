@@ -80,8 +80,10 @@ export function summarizeWindow(window: WindowData, options: SummarizeOptions): 
     measurement.sequenceCount = window.sequenceEndCount;
     measurement.sequencesPerSec = perSec(window.sequenceEndCount);
   }
-  if (window.uncorrected)
+  if (window.uncorrected) {
     measurement.uncorrectedLatency = summarizeLatency(window.uncorrected, options.percentile);
+    measurement.uncorrectedLatencyHistogram = encodeIntoCompressedBase64(window.uncorrected.histogram);
+  }
   if (window.server) measurement.server = window.server;
   if (window.metrics) measurement.metrics = window.metrics;
   return measurement;

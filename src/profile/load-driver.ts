@@ -5,6 +5,7 @@
  * load/shard-worker.ts) runs its perf_analyzer share of the same load: of the concurrency and the send cap, or
  * every count-th time of the one global schedule.
  */
+import { composeShards } from '../distributed/shard-share.ts';
 import { ClosedLoop } from '../load/closed-loop.ts';
 import { OpenLoop } from '../load/open-loop.ts';
 import type { RequestObserver } from '../load/request-observer.ts';
@@ -40,8 +41,10 @@ export function createLoadDriver(settings: ProfileSettings, deps: LoadDriverDeps
   const maxSends =
     measurement.requestCount > 0 ? measurement.warmupRequestCount + measurement.requestCount : undefined;
   const load = settings.load;
-  const { index, count } = deps.shard ?? { index: 0, count: 1 };
-  if (settings.sequence) return createSequenceDriver(settings, settings.sequence, deps, maxSends);
+  // A process shard of a multi-process run (--shard) composes with the worker-thread shard (shard-share.ts).
+  const { index, count } = composeShards(settings.shard, deps.shard);
+  if (settings.sequence)
+    return createSequenceDriver(settings, settings.sequence, { ...deps, shard: { index, count } }, maxSends);
   if (load.mode === 'concurrency') {
     const callMode = settings.async || settings.streaming ? 'async' : 'sync';
     let loop: ClosedLoop | undefined;

@@ -5,6 +5,7 @@
  * perf_analyzer, failed requests are counted per window by kind and the run goes on unless --max-error-rate is
  * exceeded. Returns what was measured even when it stops early; the exit code follows src/errors.ts.
  */
+import type { AlignedWindows } from '../distributed/aligned-windows.ts';
 import { ExitCode, OptionError } from '../errors.ts';
 import { customIntervalsRatePerSec } from '../load/schedule.ts';
 import { ShardPool } from '../load/shard-pool.ts';
@@ -73,6 +74,11 @@ export interface ProfileDeps {
    * only when `settings.workerThreads > 1`, and then needs `clock` to be the system clock.
    */
   shards?: { transport: ShardTransport; specs: RequestSpec[] };
+  /**
+   * One shard of a multi-process run (--shard): levels and windows start at the shared timetable's instants,
+   * and every level measures all its windows (no early stop: the merge judges the merged windows).
+   */
+  aligned?: AlignedWindows;
 }
 
 /** What the profiler needs from the window recorder: a WindowRecorder, or the shards' windows. */
@@ -217,7 +223,8 @@ class Profiler {
         const level = await this.profileLevel(value, levels.length);
         levels.push(level);
         this.deps.onEvent?.({ type: 'level_end', level });
-        met = level.reported;
+        // A shard runs every level of the timetable: the merge decides where one generator would have stopped.
+        met = this.deps.aligned ? level.status !== 'interrupted' : level.reported;
         const end = this.levelExitCode(level, levels.length === 1);
         if (end !== undefined) {
           exitCode = end;
@@ -272,6 +279,8 @@ class Profiler {
    * not a binary search); otherwise the sweep stops here with this exit code.
    */
   private levelExitCode(level: LevelResult, first: boolean): number | undefined {
+    // A shard runs the whole timetable (its own verdicts mean nothing until merged), unless interrupted.
+    if (this.deps.aligned && level.status !== 'interrupted') return undefined;
     switch (level.status) {
       case 'stable':
       case 'single':
@@ -336,7 +345,8 @@ class Profiler {
       this.recorder.begin();
       await this.driver.apply(value);
     } else {
-      await this.driver.apply(value);
+      const aligned = this.deps.aligned;
+      await this.driver.apply(value, aligned ? await aligned.levelStart(levelIndex, signal) : undefined);
       if (m.warmupRequestCount > 0 || m.requestCount > 0) {
         // The window opens the moment the warm-up ends (at once without one): with --request-count the sends
         // are capped, and a completion lost before `begin` would leave the window short forever.
@@ -357,7 +367,7 @@ class Profiler {
     let metrics: MetricsSummary | undefined;
     try {
       for (let index = 1; index <= maxWindows; index++) {
-        await this.waitWindow();
+        await (this.deps.aligned ? this.deps.aligned.windowEnd(levelIndex, index) : this.waitWindow());
         const window = await (index === maxWindows ? this.recorder.end() : this.recorder.cut());
         // With shards, the window already holds the busiest worker's sample.
         window.loop = busiestThread([this.health.sample(), ...(window.loop ? [window.loop] : [])]);
@@ -404,6 +414,9 @@ class Profiler {
         });
         const errors = errorTotal(window);
         const errorRate = errors + window.okCount > 0 ? errors / (errors + window.okCount) : 0;
+        // A shard measures every window of the timetable; only an interrupt ends its level early.
+        const measureAll = this.deps.aligned !== undefined && !signal?.aborted;
+        if (measureAll) continue;
         if (this.settings.maxErrorRate < 1 && errorRate > this.settings.maxErrorRate) {
           this.warn(
             errorRateMessage(

@@ -2,6 +2,7 @@
  * The validated, frozen settings the profiler runs with. The CLI (flags, config file, defaults) builds one of
  * these; the profiler never looks at flags. Names follow perf_analyzer's options, with units in the names.
  */
+import type { ShardSettings } from '../distributed/shard-spec.ts';
 import type { SequenceSettings } from '../load/sequence-schedule.ts';
 import type { LoadMode } from '../report/model.ts';
 
@@ -88,6 +89,8 @@ export interface ProfileSettings {
   metrics?: { url: string; intervalMs: number };
   /** Sequence options; present only when the model is a sequence model (the run turns them on). */
   sequence?: SequenceSettings;
+  /** One shard of a run spread over several generator processes (--shard / --shards, src/distributed/). */
+  shard?: ShardSettings;
 }
 
 export type { LoadMode };

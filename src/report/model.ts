@@ -4,6 +4,7 @@
  * Serialised as JSON with `schemaVersion`; bump it on any incompatible change.
  */
 
+import type { DistributedInfo } from '../distributed/shard-record.ts';
 import type { ServerAccounting } from './accounting.ts';
 import type { RunManifest } from './manifest.ts';
 
@@ -73,6 +74,8 @@ export interface Measurement {
   uncorrectedLatency?: LatencySummary;
   /** HDR histogram of `latency` (µs), compressed base64, so records can be merged later. */
   latencyHistogram: string;
+  /** Open loop: HDR histogram of `uncorrectedLatency`, likewise (absent in older records). */
+  uncorrectedLatencyHistogram?: string;
   /** Average client send / receive time per request (µs): time to write the request and to read the response. */
   clientSendUs: number;
   clientRecvUs: number;
@@ -202,6 +205,8 @@ export interface RunResult {
   manifest?: RunManifest;
   /** `--repeat N`: how many times the whole measurement ran into this record (absent = once). */
   repeatCount?: number;
+  /** A sharded run (--shard): this shard's facts, or for a merged record every shard's (src/distributed/). */
+  distributed?: DistributedInfo;
 }
 
 /** One threshold's verdict as recorded: the expression, whether it held, one line per level checked. */

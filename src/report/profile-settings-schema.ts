@@ -71,6 +71,9 @@ export const profileSettingsSchema = z.object({
       lengthFromStreams: z.boolean().optional(),
     })
     .optional(),
+  shard: z
+    .object({ index: z.number(), count: z.number(), startAtMs: z.number(), clockSync: z.string() })
+    .optional(),
 });
 
 // Compile-time proof that the schema and the contract type describe the same object.

@@ -3,6 +3,7 @@
  * `report`/`compare` and gates) and is the source of the published JSON Schema `run-result.schema.json`.
  */
 import { z } from 'zod';
+import { distributedInfoSchema } from '../distributed/shard-record.ts';
 import { serverAccountingSchema } from './accounting.ts';
 import { runManifestSchema } from './manifest.ts';
 import type { RunResult } from './model.ts';
@@ -83,6 +84,7 @@ const measurementShape = {
   latency: latencySummary,
   uncorrectedLatency: latencySummary.optional(),
   latencyHistogram: z.string(),
+  uncorrectedLatencyHistogram: z.string().optional(),
   clientSendUs: z.number(),
   clientRecvUs: z.number(),
   responseWaitUs: z.number(),
@@ -173,6 +175,7 @@ export const runResultSchema = z
       .optional(),
     manifest: runManifestSchema.optional(),
     repeatCount: z.number().optional(),
+    distributed: distributedInfoSchema.optional(),
   })
   .meta({
     title: 'inferbench run record',
