@@ -9,7 +9,7 @@
  * `new Error()` per call). Responses arrive as bytes and are not decoded: only their size is reported, and a
  * streamed response is scanned for `error_message` alone (with `keepResponses` on, a successful one is also
  * copied once into the outcome, for the profile export, after its end time is taken). No deadline (so no timer) unless a timeout is set.
- * Measured with `npm run bench:client` (bench-configs/results/client-identity.md).
+ * Measured with `npm run bench:client` (bench-results/client-identity.md).
  */
 
 import { toBinary } from '@bufbuild/protobuf';

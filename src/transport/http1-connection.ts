@@ -13,7 +13,7 @@
  * Why not undici (a chosen package, used for the server API): measured against undici's lowest-level API,
  * `Pool.dispatch` with a prebuilt Buffer body, header pairs prepared once and a minimal legacy handler (no
  * Request/Response objects, no body stream), in one `npm run bench:client` run with both clients and autocannon
- * interleaved (bench-configs/results/client-identity-undici-dispatch.md, 2026-11-21): undici cost 69.7–94.1 µs
+ * interleaved (bench-results/history/client-identity-undici-dispatch.md, 2026-11-21): undici cost 69.7–94.1 µs
  * of client CPU per request against 47.9–59.7 µs here (+44–58 %; its per-dispatch Request validation, the llhttp
  * callbacks, a stream read path and a keep-alive timer per response), and its rate fell to 0.90 / 0.97 / 0.94 /
  * 0.98 × autocannon at c = 1 / 8 / 64 / 256 (this client: 0.98 / 0.98 / 1.00 / 1.04). The rule for switching

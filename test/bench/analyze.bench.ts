@@ -2,7 +2,7 @@
  * bench:analyze — quick vs brute on one model, side by side in one session, on the bundled server: the same
  * search space, load levels, windows and constraint; reports quick's best throughput as a fraction of brute's
  * and quick's load levels measured as a fraction of brute's (issue #16 targets: ≥ 95 % in ≤ 40 %). Writes
- * bench-results/analyze-<model>-<device>.{json,md}.
+ * bench-results/analyze-<model>-<device>.{json,md} (the run it replaces goes to bench-results/history/).
  *
  * Each search re-measures its leaders (the analyze default, --confirm-top 2). Then, so that the comparison is
  * not one lucky window against another, the two picks are measured again side by side under identical
@@ -11,11 +11,12 @@
  *
  *   npm run bench:analyze -- [--model text_direction] [--window-ms 500] [--device cpu|gpu]
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { main } from '../../src/cli/main.ts';
+import { currentResultBase, writeBenchResults } from './bench-results.ts';
 
 const { values } = parseArgs({
   options: {
@@ -241,10 +242,7 @@ try {
       `measurements (target ≤ 40 %): targets ${result.targetsMet ? 'met' : 'NOT met'}.`,
     '',
   ].join('\n');
-  mkdirSync('bench-results', { recursive: true });
-  const base = join('bench-results', `analyze-${model}-${device}`);
-  writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(`${base}.md`, md);
+  writeBenchResults(currentResultBase(`analyze-${model}-${device}`), { json: result, markdown: md });
   process.stdout.write(md);
 } finally {
   rmSync(dir, { recursive: true, force: true });

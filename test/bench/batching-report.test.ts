@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildRows, ceilingBatchSizes, checkTargets, resultsTable, roundedBatch } from './batching-report.ts';
 import { parseBenchOptions } from './bench-options.ts';
+import { currentResultBase } from './bench-results.ts';
 import { batchStatsDelta, type LevelFigures } from './config-run.ts';
 import type { CeilingPoint } from './ort-ceiling.ts';
 import { median } from './ort-ceiling.ts';
@@ -155,7 +156,7 @@ describe('batching report', () => {
     assert.deepEqual(gpu.concurrency, [1, 2, 4, 8, 16, 32, 64, 128]);
     assert.deepEqual(gpu.protocols, ['http', 'grpc']);
     assert.equal(gpu.maxBatchSize, 16);
-    assert.equal(gpu.out, 'bench-configs/results/batching-text_recognition-gpu-both');
+    assert.equal(gpu.out, currentResultBase('batching-text_recognition-gpu-both'));
     assert.throws(() => parseBenchOptions(['--concurrency', '4,0']), /--concurrency/);
     assert.throws(() => parseBenchOptions(['--device', 'tpu']), /--device/);
     assert.equal(parseBenchOptions(['--help']), 'help');

@@ -6,9 +6,9 @@
  * Writes `<out>.json` (every figure, device, versions, command) and `<out>.md` (the summary table) and
  * prints whether the issue's targets are met. Run with `--help` for the options.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+
 import { cpus, loadavg } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { materializeEmbeddedRepository } from '../../embedded-server/src/embedded-repository.ts';
 import { sessionOptionsFromConfig } from '../../embedded-server/src/runtime/session-options.ts';
 import {
@@ -28,6 +28,7 @@ import {
   benchConfigSpec,
   writeBenchRepository,
 } from './bench-repository.ts';
+import { writeBenchResults } from './bench-results.ts';
 import { type ConfigRun, runConfig } from './config-run.ts';
 import { pinnedCommand, pinProcess } from './cpu-pinning.ts';
 import { describeDevice } from './device-info.ts';
@@ -248,29 +249,23 @@ async function main(): Promise<number> {
       notes,
     });
     const out = resolve(opts.out);
-    await mkdir(dirname(out), { recursive: true });
-    await writeFile(`${out}.md`, markdown);
-    await writeFile(
-      `${out}.json`,
-      `${JSON.stringify(
-        {
-          command,
-          npmScript: process.env.npm_lifecycle_event,
-          startedAt: startedAt.toISOString(),
-          finishedAt: new Date().toISOString(),
-          device,
-          options: opts,
-          configs: Object.fromEntries([...repos].map(([name, repo]) => [name, repo.configText])),
-          rows,
-          levels,
-          ceilings,
-          targets: checks,
-          notes,
-        },
-        null,
-        2,
-      )}\n`,
-    );
+    writeBenchResults(out, {
+      markdown,
+      json: {
+        command,
+        npmScript: process.env.npm_lifecycle_event,
+        startedAt: startedAt.toISOString(),
+        finishedAt: new Date().toISOString(),
+        device,
+        options: opts,
+        configs: Object.fromEntries([...repos].map(([name, repo]) => [name, repo.configText])),
+        rows,
+        levels,
+        ceilings,
+        targets: checks,
+        notes,
+      },
+    });
 
     process.stdout.write(
       `\n${resultsTable(rows)}\n\n${ceilingTable(ceilings)}\n\n${targetLines(checks).join('\n')}\n`,

@@ -2,8 +2,10 @@
  * Command line of the batching benchmark, with per-device defaults chosen so a whole run stays bounded
  * (CPU ≈ 3 min per protocol, GPU ≈ 3–4 min per protocol) and the result name says what was run.
  */
+
 import { parseArgs } from 'node:util';
 import { BENCH_CONFIG_NAMES, type BenchConfigName, type BenchDevice } from './bench-repository.ts';
+import { currentResultBase } from './bench-results.ts';
 import { CPU_PINNING_ARGS, type CpuPinning, cpuPinningOptions } from './cpu-pinning.ts';
 
 export type BenchModel = 'text_direction' | 'text_recognition';
@@ -59,7 +61,7 @@ export const USAGE = `usage: node --import tsx test/bench/batching.bench.ts [opt
   --server-threads N                 the server's --http-thread-count: ingress threads for HTTP/gRPC
                                      (0 = all on its event loop; default: serve's, the cores available)
   --out PATH                         results path without extension
-                                     (default bench-configs/results/batching-<model>-<device>-<protocol>)`;
+                                     (default bench-results/batching-<model>-<device>-<protocol>)`;
 
 function positiveInt(text: string, flag: string): number {
   const n = Number(text);
@@ -154,6 +156,6 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
     ...(values['server-threads'] === undefined
       ? {}
       : { serverThreads: threadCount(values['server-threads']) }),
-    out: values.out ?? `bench-configs/results/batching-${model}-${device}-${protocol}`,
+    out: values.out ?? currentResultBase(`batching-${model}-${device}-${protocol}`),
   };
 }

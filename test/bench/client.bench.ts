@@ -1,7 +1,7 @@
 /**
  * The load generator's own cost, and autocannon side by side (issue 4).
  * Run: npm run bench:client [-- --quick] (node --import tsx test/bench/client.bench.ts --help for the options)
- * Writes bench-configs/results/client-identity.{json,md} (with --quick: a temporary file unless --out is given).
+ * Writes bench-results/client-identity.{json,md} (with --quick: a temporary file unless --out is given).
  *
  * The reference server runs in a child process (src/cli/embedded-process.ts), so that neither tool shares an
  * event loop with it, serving only identity_fp32. Body: FP32 [1,16] (16 elements, 64 bytes of tensor data) of
@@ -16,6 +16,7 @@
  *   between repetitions), then at c=1 the raw-socket floor (raw-http-floor.ts), then ours gRPC, then at c=1
  *   the bare node:http2 gRPC floor (raw-grpc-floor.ts).
  */
+
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -38,6 +39,7 @@ import { encodeHttpInferRequest, INFERENCE_HEADER } from '../../src/protocol/htt
 import type { RequestSpec } from '../../src/transport/client.ts';
 import type { ModelStatsSnapshot, ServerApi } from '../../src/transport/server-api.ts';
 import { createHttpServerApi } from '../../src/transport/server-api-http.ts';
+import { currentResultBase, writeBenchResults } from './bench-results.ts';
 import {
   type AutocannonRun,
   type BenchProtocol,
@@ -75,7 +77,7 @@ const USAGE = `usage: node --import tsx test/bench/client.bench.ts [options]
   --no-floor              skip the floor runs at c=1 (raw-http-floor.ts, raw-grpc-floor.ts)
   --server-cpus LIST      pin the server to these CPUs (taskset -c LIST), e.g. 0-3
   --client-cpus LIST      pin this process (both clients, the floors) to these CPUs, e.g. 4-7
-  --out PATH              results path without extension (default bench-configs/results/client-identity;
+  --out PATH              results path without extension (default bench-results/client-identity;
                           with --quick a temporary directory)`;
 
 interface Options extends CpuPinning {
@@ -136,7 +138,7 @@ function parseOptions(argv: readonly string[]): Options | 'help' {
       values.out ??
       (quick
         ? path.join(os.tmpdir(), 'inferbench-client-bench-quick', 'client-identity')
-        : path.join(ROOT, 'bench-configs/results/client-identity')),
+        : currentResultBase('client-identity')),
   };
 }
 
@@ -433,9 +435,6 @@ async function main(): Promise<void> {
     summary,
     runs: { ours, autocannon: ac, rawFloor: floor, rawGrpcFloor: grpcFloor },
   };
-  await mkdir(path.dirname(opts.out), { recursive: true });
-  await writeFile(`${opts.out}.json`, JSON.stringify(record, null, 2) + '\n');
-  formatWithBiome(`${opts.out}.json`);
   const d = record.device;
   const md =
     `# Client benchmark — identity_fp32 (load generator cost, autocannon side by side)\n\n` +
@@ -451,12 +450,13 @@ async function main(): Promise<void> {
     (Number.isNaN(summary.autocannonC1CycleOverheadUs)
       ? ''
       : `\nFor comparison, autocannon at c=1: time per request (1/rate) − server request latency = ${summary.autocannonC1CycleOverheadUs.toFixed(1)} µs (ours: µs per request − server request µs in the first table).\n`);
-  await writeFile(`${opts.out}.md`, md);
+  writeBenchResults(opts.out, { json: record, markdown: md });
+  formatWithBiome(`${opts.out}.json`);
   console.log(tables);
   console.log(`written: ${opts.out}.json, ${opts.out}.md`);
 }
 
-/** Biome lints the JSON under bench-configs: let it lay the record out as it wants it (best effort). */
+/** Biome lints the JSON under bench-results: let it lay the record out as it wants it (best effort). */
 function formatWithBiome(file: string): void {
   const biome = path.join(ROOT, 'node_modules/.bin/biome');
   if (existsSync(biome)) spawnSync(biome, ['format', '--write', file], { cwd: ROOT, stdio: 'ignore' });

@@ -1,7 +1,7 @@
 /**
  * The bundled OCR pipeline as a Triton ensemble against the client chaining its three models itself.
  * Run: node --import tsx test/bench/ensemble.bench.ts   (npm run bench:ensemble)
- * Writes bench-configs/results/ensemble-pipeline.{json,md}.
+ * Writes bench-results/ensemble-pipeline.{json,md} (the run it replaces goes to bench-results/history/).
  *
  * The server (embedded repository) runs in this process; the load client runs in a child process
  * (ensemble-load-client.ts). Per concurrency 1, 8, 32 and mode, a warm-up then REPS closed-loop windows;
@@ -10,20 +10,19 @@
  * success.ns / count (the time an ensemble request spends outside its steps' requests).
  * Targets (issue 14): overhead ≤ 100 µs at c=1; ensemble throughput ≥ chained at c=8.
  */
+
 import { fork } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ModelStatisticsJson } from '../../embedded-server/src/core/api.ts';
 import { type RunningServer, startServer } from '../../embedded-server/src/index.ts';
+import { currentResultBase, writeBenchResults } from './bench-results.ts';
 import type {
   EnsembleClientCommand,
   EnsembleClientConfig,
   EnsembleRunResult,
 } from './ensemble-load-client.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CLIENT = fileURLToPath(new URL('./ensemble-load-client.ts', import.meta.url));
 const CONCURRENCIES = [1, 8, 32] as const;
 const WARMUP_MS = 1000;
@@ -179,8 +178,6 @@ async function main(): Promise<void> {
     throughputMet: ratioC8 >= 1,
   };
   const machine = `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, load average ${os.loadavg()[0]?.toFixed(2)}`;
-  const outDir = path.join(ROOT, 'bench-configs', 'results');
-  await mkdir(outDir, { recursive: true });
   const record = {
     bench: 'ensemble-pipeline',
     date: new Date().toISOString(),
@@ -190,7 +187,6 @@ async function main(): Promise<void> {
     rows,
     targets,
   };
-  await writeFile(path.join(outDir, 'ensemble-pipeline.json'), `${JSON.stringify(record, null, 2)}\n`);
   const md = [
     '# Ensemble vs client-chained calls: the bundled OCR pipeline',
     '',
@@ -210,7 +206,7 @@ async function main(): Promise<void> {
       `ensemble / chained throughput at c=8 ${ratioC8.toFixed(2)}× (≥ 1: ${targets.throughputMet ? 'met' : 'NOT met'}).`,
     '',
   ].join('\n');
-  await writeFile(path.join(outDir, 'ensemble-pipeline.md'), md);
+  writeBenchResults(currentResultBase('ensemble-pipeline'), { json: record, markdown: md });
   console.log(md);
 }
 

@@ -10,9 +10,9 @@
  * server, so "20 %" is 20 % of the latency the client measures. Writes bench-results/gate.{json,md} with the
  * conditions (CPU model, cores, load average before and after). Bounded: about 3–5 minutes at the defaults.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+
 import { cpus, loadavg } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { materializeEmbeddedRepository } from '../../embedded-server/src/embedded-repository.ts';
 import { type EmbeddedServerProcess, startEmbeddedServerProcess } from '../../src/cli/embedded-process.ts';
@@ -24,6 +24,7 @@ import { type ComparableRun, comparableFromRecord } from '../../src/gate/compara
 import { type CompareResult, compareRuns, DEFAULT_COMPARE_METRICS } from '../../src/gate/compare.ts';
 import { packageInfo } from '../../src/protocol/package-info.ts';
 import type { RunResult } from '../../src/report/model.ts';
+import { writeBenchResults } from './bench-results.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -201,8 +202,6 @@ try {
     pairs: { aa, ab20, ab2 },
   };
   const out = resolve(packageInfo().root, args.out);
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(`${out}.json`, `${JSON.stringify(result, null, 2)}\n`);
   const md = [
     '# bench:gate — regression gate false-alarm and detection rates',
     '',
@@ -224,7 +223,7 @@ try {
     ),
     '',
   ].join('\n');
-  writeFileSync(`${out}.md`, md);
+  writeBenchResults(out, { json: result, markdown: md });
   log(md);
   log(`wrote ${out}.json and ${out}.md`);
 } finally {

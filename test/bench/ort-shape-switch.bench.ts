@@ -6,13 +6,14 @@
  * and the median of later runs, then the cost of alternating between two sizes already seen.
  *
  *   npm run bench:ort-shapes -- --device gpu --model text_direction --max-batch 64
- * (writes bench-configs/results/ort-shape-switch-<model>-<device>.json unless --out is given)
+ * (writes bench-results/ort-shape-switch-<model>-<device>.json unless --out is given)
  */
-import { writeFile } from 'node:fs/promises';
+
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { materializeEmbeddedRepository } from '../../embedded-server/src/embedded-repository.ts';
+import { currentResultBase, writeBenchResults } from './bench-results.ts';
 
 const { values } = parseArgs({
   options: {
@@ -113,10 +114,20 @@ console.log(
 );
 await sessionB.release();
 
-const outPath = values.out ?? `bench-configs/results/ort-shape-switch-${values.model}-${values.device}.json`;
-await writeFile(
-  outPath,
-  `${JSON.stringify({ date: new Date().toISOString(), command: `node --import tsx test/bench/ort-shape-switch.bench.ts ${process.argv.slice(2).join(' ')}`, device: values.device, model: values.model, rows, alternating, secondPass, twoSessionMs }, null, 2)}\n`,
-);
+const outBase =
+  values.out?.replace(/\.json$/, '') ??
+  currentResultBase(`ort-shape-switch-${values.model}-${values.device}`);
+const [outPath] = writeBenchResults(outBase, {
+  json: {
+    date: new Date().toISOString(),
+    command: `node --import tsx test/bench/ort-shape-switch.bench.ts ${process.argv.slice(2).join(' ')}`,
+    device: values.device,
+    model: values.model,
+    rows,
+    alternating,
+    secondPass,
+    twoSessionMs,
+  },
+});
 console.log(`wrote ${outPath}`);
 await session.release();

@@ -8,19 +8,18 @@
  *
  *   npm run bench:sequence [-- --seconds 5 --rounds 3 --protocol grpc|http]
  *
- * Writes bench-configs/results/sequence-accumulate.{json,md}.
+ * Writes bench-results/sequence-accumulate.{json,md} (the run it replaces goes to bench-results/history/).
  */
+
 import { fork } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startServer } from '../../embedded-server/src/index.ts';
 import { accumulateModel } from '../../embedded-server/src/onnx/stateful-models.ts';
 import { identityModel } from '../../embedded-server/src/onnx/tiny-models.ts';
-import { packageInfo } from '../../src/protocol/package-info.ts';
 import { tempRepository } from '../server/helpers.ts';
+import { currentResultBase, writeBenchResults } from './bench-results.ts';
 import type {
   SequenceClientConfig,
   SequenceClientResult,
@@ -162,12 +161,6 @@ const conditions = {
   loadAverageAfter: loadAfter,
   date: new Date().toISOString(),
 };
-const outDir = path.join(packageInfo().root, 'bench-configs', 'results');
-await mkdir(outDir, { recursive: true });
-await writeFile(
-  path.join(outDir, 'sequence-accumulate.json'),
-  `${JSON.stringify({ conditions, summary }, null, 2)}\n`,
-);
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '–');
 const md = [
   '# Sequence batcher: accumulate at concurrency 16 (npm run bench:sequence)',
@@ -184,5 +177,5 @@ const md = [
   ),
   '',
 ].join('\n');
-await writeFile(path.join(outDir, 'sequence-accumulate.md'), md);
+writeBenchResults(currentResultBase('sequence-accumulate'), { json: { conditions, summary }, markdown: md });
 console.log(md);

@@ -7,15 +7,17 @@
  * N × the 1-core figure (target ≥ 0.7), and the server's per-thread CPU.
  * Writes `<out>.json` and `<out>.md`.
  */
+
 import { fork } from 'node:child_process';
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { materializeEmbeddedRepository } from '../../embedded-server/src/embedded-repository.ts';
 import { startEmbeddedServerProcess } from '../../src/cli/embedded-process.ts';
 import { systemClock } from '../../src/protocol/clock.ts';
+import { currentResultBase, writeBenchResults } from './bench-results.ts';
 import { parseCpuList, pinnedCommand, pinProcess } from './cpu-pinning.ts';
 import { describeDevice } from './device-info.ts';
 import { sampleProcessCpu, threadCoresBetween, threadCoresSummary } from './proc-cpu.ts';
@@ -240,13 +242,11 @@ async function main(): Promise<number> {
     }`,
     '',
   ].join('\n');
-  const out = resolve(values.out ?? `bench-results/server-scaling-${protocol}`);
-  await mkdir(dirname(out), { recursive: true });
-  await writeFile(`${out}.md`, md);
-  await writeFile(
-    `${out}.json`,
-    `${JSON.stringify({ command, startedAt: startedAt.toISOString(), device, serverCpus, clientCpus, points }, null, 2)}\n`,
-  );
+  const out = resolve(values.out ?? currentResultBase(`server-scaling-${protocol}`));
+  writeBenchResults(out, {
+    json: { command, startedAt: startedAt.toISOString(), device, serverCpus, clientCpus, points },
+    markdown: md,
+  });
   process.stdout.write(`${md}\nwrote ${out}.json and ${out}.md\n`);
   return points.some((p) => p.errors > 0) ? 1 : 0;
 }

@@ -1,7 +1,7 @@
 /**
  * Reference-server overhead benchmark for the FP32 identity model.
  * Run: node --import tsx test/bench/server.bench.ts   (npm run bench:server)
- * Writes bench-configs/results/server-identity.{json,md}.
+ * Writes bench-results/server-identity.{json,md} (the run it replaces goes to bench-results/history/).
  *
  * The server runs in this process; the load client runs in a child process (server-load-client.ts), so the
  * server's event loop shares no thread with the client.
@@ -11,6 +11,7 @@
  * "Where the time goes": the server's opt-in stage trace (embedded-server/src/stats/stage-trace.ts), medians
  * per stage at concurrency 1, taken in a separate run after the statistics runs (tracing off during those).
  */
+
 import { fork } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -20,6 +21,7 @@ import type { ModelStatisticsJson } from '../../embedded-server/src/core/api.ts'
 import { type RunningServer, startServer } from '../../embedded-server/src/index.ts';
 import { identityModel } from '../../embedded-server/src/onnx/tiny-models.ts';
 import type { StageSummary } from '../../embedded-server/src/stats/stage-trace.ts';
+import { currentResultBase, writeBenchResults } from './bench-results.ts';
 import type { LoadClientCommand, LoadClientConfig, LoadRunResult } from './server-load-client.ts';
 import { busiestThread, readSchedstats, type ThreadLoad, threadLoad } from './thread-cpu.ts';
 
@@ -297,12 +299,6 @@ async function main(): Promise<void> {
     targetMet: met,
     worstMedianNonComputeUs: worst,
   };
-  const outDir = path.join(ROOT, 'bench-configs/results');
-  await mkdir(outDir, { recursive: true });
-  await writeFile(
-    path.join(outDir, 'server-identity.json'),
-    JSON.stringify({ ...meta, results }, null, 2) + '\n',
-  );
   const md =
     `# Reference server overhead — identity_fp32\n\n` +
     `${meta.date} · Node ${meta.node} · ${cpu} (${meta.cpuCount} CPUs) · load avg ${meta.loadavg.map((x) => x.toFixed(2)).join(' ')}\n\n` +
@@ -330,7 +326,7 @@ async function main(): Promise<void> {
         `thread spent on a CPU, time it was runnable but waiting for one, and how often it was put on one, ` +
         `per request.\n\n${threadTable}\n`
       : '');
-  await writeFile(path.join(outDir, 'server-identity.md'), md);
+  writeBenchResults(currentResultBase('server-identity'), { json: { ...meta, results }, markdown: md });
   console.log(table);
   console.log('');
   console.log(stageTable);
