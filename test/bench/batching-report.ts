@@ -1,7 +1,7 @@
 /**
  * Pure arithmetic and rendering of the batching benchmark: which batch sizes the ceiling must cover, each
  * level next to the raw ORT ceiling at the batch size the batcher formed and next to `plain` at the same
- * concurrency, the issue's targets, and the Markdown written to bench-configs/results/.
+ * concurrency, the issue's targets, and the Markdown written to bench-results/.
  */
 import type { BenchDevice } from './bench-repository.ts';
 import type { LevelFigures } from './config-run.ts';
