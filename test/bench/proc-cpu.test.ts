@@ -71,7 +71,7 @@ describe('process CPU from /proc', () => {
     );
   });
 
-  it('sees a busy child use about one core on its main thread', {
+  it("sees a busy child's CPU on its main thread", {
     skip: process.platform !== 'linux',
   }, async () => {
     const child = spawn(
@@ -89,8 +89,13 @@ describe('process CPU from /proc', () => {
       assert.ok(first && last, 'the child is readable');
       const cores = coresBetween(first, last);
       assert.ok(cores, 'an interval');
-      // Generous bounds: a 2-core CI machine may run other tests beside it.
-      assert.ok(cores.mainThreadCores > 0.3 && cores.mainThreadCores < 1.3, `main ${cores.mainThreadCores}`);
+      // How much CPU the child gets depends on the machine's load, not on the sampler: assert what the sampler
+      // must get right whatever the load — the spinning main thread is most of the process, and at most one core.
+      const mainSeconds = last.mainThreadSeconds - first.mainThreadSeconds;
+      const totalSeconds = last.totalSeconds - first.totalSeconds;
+      assert.ok(mainSeconds > 0, `main thread seconds ${mainSeconds}`);
+      assert.ok(mainSeconds >= 0.8 * totalSeconds, `main ${mainSeconds} s of ${totalSeconds} s`);
+      assert.ok(cores.mainThreadCores < 1.3, `main ${cores.mainThreadCores}`);
       assert.ok(cores.totalCores >= cores.mainThreadCores - 0.05);
     } finally {
       child.kill('SIGKILL');
