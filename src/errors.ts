@@ -9,7 +9,8 @@
  * | 2    | the first load level did not stabilize (perf_analyzer's STABILITY_ERROR) |
  * | 3    | bad options, config file or input data; an unsupported flag; a numeric flag over its maximum
  *          (src/cli/flag-limits.ts); an output path that cannot be written (checked before the run, or a write
- *          that failed anyway: the other outputs are still written) (perf_analyzer's OPTION_ERROR) |
+ *          that failed anyway: the other outputs are still written); `models export` refused its target
+ *          (src/cli/models-command.ts) (perf_analyzer's OPTION_ERROR) |
  * | 4    | request errors: a window over `--max-error-rate` (the sweep stops), or a measured level whose error
  *          rate is above `--error-rate-threshold` (default 5 %; the sweep goes on, the level is marked) |
  * | 5    | no valid request completed in a window (server stopped, unreachable, every request failed) / the

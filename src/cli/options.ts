@@ -395,6 +395,8 @@ export interface ProgramHandlers {
   printConfig?(flags: RawFlags): Promise<void>;
   /** `inferbench analyze <args>`: parsed by its own command (analyze-command.ts). */
   analyze?(args: string[]): Promise<void>;
+  /** `inferbench models <args>`: list / export the bundled models (models-command.ts). */
+  models?(args: string[]): Promise<void>;
 }
 
 /** The options the user set on the command line (commander's own defaults, e.g. --no-progress's `true`, left out). */
@@ -464,6 +466,13 @@ export function createInferbenchProgram(version: string, io: ProgramIo, handlers
     'analyze',
     'find the best model configuration (brute or quick search through the repository load API)',
     async (args) => handlers.analyze?.(args),
+  );
+  addPassThroughCommand(
+    program,
+    io,
+    'models',
+    'list the bundled models, or export them as a model repository for any KServe-v2 server',
+    async (args) => handlers.models?.(args),
   );
   addGateCommands(program, io, handlers);
   addPassThroughCommand(

@@ -29,11 +29,12 @@ function localImports(file: string): string[] {
   return specs.map((m) => relative(root, resolve(dirname(file), (m[1] ?? m[2]) as string)));
 }
 
-/** The only files of src/ allowed to import the embedded server (they start it or check its runtime). */
+/** The only files of src/ allowed to import the embedded server (they start it, check its runtime or export its models). */
 const SERVER_LAUNCHERS = new Set([
   'src/cli/main.ts',
   'src/cli/run-benchmark.ts',
   'src/cli/analyze-command.ts',
+  'src/cli/models-command.ts',
   'src/cli/embedded-process.ts',
   'src/gpu/setup-gpu.ts',
 ]);
