@@ -10,6 +10,7 @@ import type { BenchConfig } from '../config/bench-config-schema.ts';
 import { configToFlags, flagsToConfig, mergeFlags } from '../config/config-flags.ts';
 import { effectiveConfig, renderConfigYaml } from '../config/effective-config.ts';
 import { loadBenchConfig } from '../config/load-config.ts';
+import { recordLogLines } from '../distributed/record-log.ts';
 import { ExitCode, type ExitCodeValue, signalExitCode } from '../errors.ts';
 import { renderHtmlReport } from '../html/report-html.ts';
 import type { ProfileSettings } from '../profile/settings.ts';
@@ -223,6 +224,10 @@ export async function main(
         const resolved = resolveSettings(flags, { programName: d.programName, files: d.files });
         checkOutputPaths(resolved.output, d.files.probe);
         checkOpenFileLimit(resolved.settings);
+        if (resolved.localShards) {
+          const { runLocalShards } = await import('./local-shards.ts');
+          return await runLocalShards(flags, resolved, io, d.signal, d.files);
+        }
         return await profile(resolved, io, d);
       }
     }
@@ -312,6 +317,12 @@ async function profile(resolved: ResolvedRun, io: CliIo, d: MainDeps): Promise<n
   const writeCode = writeOutputs(result, resolved, io, recordingWrites(d.files, written), requestTrace);
   if (verdicts.length > 0) io.stderr.write(renderThresholdSection(verdicts));
   if (written.length > 0 && !output.quiet) io.stderr.write(filesWrittenLine(written));
+  // A shard in a Kubernetes Job: the record also goes into the pod's log (merge --from-logs reads it).
+  if (resolved.printRecord && result.distributed) {
+    const shard = result.distributed.shards[0]!;
+    for (const line of recordLogLines(serializeRunResult(result), shard.index, result.distributed.count))
+      io.stdout.write(`${line}\n`);
+  }
   const code = exitCodeAfterGates(result.exitCode, verdicts);
   return code === ExitCode.Success ? writeCode : code;
 }

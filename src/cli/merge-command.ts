@@ -7,7 +7,7 @@
 import { mergeShardRecords, type ShardInput } from '../distributed/merge-records.ts';
 import { recordsFromLog } from '../distributed/record-log.ts';
 import { OptionError } from '../errors.ts';
-import { parseThreshold } from '../gate/thresholds.ts';
+import { parseThreshold, type Threshold } from '../gate/thresholds.ts';
 import { renderHtmlReport } from '../html/report-html.ts';
 import { renderCsv } from '../report/csv.ts';
 import { parseRunResult, serializeRunResult } from '../report/json-record.ts';
@@ -38,12 +38,12 @@ export function mergeInputs(files: readonly string[], flags: MergeFlags, io: Com
 }
 
 /** Writes the merged record's outputs and gates it; returns the exit code. */
-export function emitMerged(merged: RunResult, flags: MergeFlags, io: CompareIo): number {
-  const thresholds = (flags.threshold ?? []).map((text) => {
-    const parsed = parseThreshold(text);
-    if ('error' in parsed) throw new OptionError(`Failed to parse --threshold. ${parsed.error}`);
-    return parsed.value;
-  });
+export function emitMerged(
+  merged: RunResult,
+  flags: Omit<MergeFlags, 'threshold' | 'fromLogs'>,
+  thresholds: readonly Threshold[],
+  io: CompareIo,
+): number {
   const { result, verdicts } = applyGates(merged, thresholds);
   for (const warning of result.warnings) io.stderr.write(`${warning}\n`);
   if (!flags.quiet) io.stdout.write(renderTextReport(result, { verbose: false }));
@@ -58,6 +58,11 @@ export function emitMerged(merged: RunResult, flags: MergeFlags, io: CompareIo):
 export function runMerge(files: readonly string[], flags: MergeFlags, io: CompareIo): number {
   if (files.length === 0 && (flags.fromLogs ?? []).length === 0)
     throw new OptionError('merge needs the shard records: RECORD.json… and/or --from-logs FILE.');
+  const thresholds = (flags.threshold ?? []).map((text) => {
+    const parsed = parseThreshold(text);
+    if ('error' in parsed) throw new OptionError(`Failed to parse --threshold. ${parsed.error}`);
+    return parsed.value;
+  });
   const merged = mergeShardRecords(mergeInputs(files, flags, io));
-  return emitMerged(merged, flags, io);
+  return emitMerged(merged, flags, thresholds, io);
 }

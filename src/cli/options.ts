@@ -87,6 +87,7 @@ export interface RawFlags extends SequenceFlags {
   local?: boolean;
   startAt?: string;
   clockSync?: string;
+  printRecord?: boolean;
   json?: string;
   extraCsvColumns?: boolean;
   stabilityWindows?: string;
@@ -270,6 +271,10 @@ export function addProfileOptions(cmd: Command, programName: string): Command {
     opt(
       '--clock-sync <url>',
       "shards: URL whose Date header is the reference clock, or 'none' (default: the target's HTTP URL)",
+    ),
+    opt(
+      '--print-record',
+      'shards: also print the record to stdout as tagged lines, for "inferbench merge --from-logs"',
     ),
     opt('--json <file>', 'write the versioned run record (schema: src/report/run-result.schema.json)'),
     opt(

@@ -130,7 +130,11 @@ export function resolveSettings(flags: RawFlags, env: ResolveEnv): ResolvedRun {
   const sharding = resolveShard(
     flags,
     settings,
-    env.shardContext ?? { environment: process.env, nowMs: Date.now() },
+    env.shardContext ?? {
+      environment: process.env,
+      nowMs: Date.now(),
+      coordinated: typeof process.send === 'function',
+    },
   );
   if (sharding.kind === 'shard') {
     settings.shard = sharding.shard;
@@ -142,6 +146,7 @@ export function resolveSettings(flags: RawFlags, env: ResolveEnv): ResolvedRun {
     ...(sharding.kind === 'local'
       ? { localShards: { count: sharding.count, startAtMs: sharding.startAtMs } }
       : {}),
+    ...(sharding.kind === 'shard' && flags.printRecord ? { printRecord: true } : {}),
     target,
     output: outputOf(flags, env.files, mainJob),
     input: inputOf(flags, env.files, mainJob),

@@ -35,7 +35,7 @@ interface EmbeddedHandle {
  * Starts inferbench's own server on 127.0.0.1 with free ports, in a child process (see embedded-process.ts).
  * With `embedded.configOverrides`, it serves a private copy of the repository with those models' configs merged.
  */
-async function startEmbedded(run: ResolvedRun): Promise<{ run: ResolvedRun; server: EmbeddedHandle }> {
+export async function startEmbedded(run: ResolvedRun): Promise<{ run: ResolvedRun; server: EmbeddedHandle }> {
   const { target } = run;
   if (target.kind !== 'embedded') return { run, server: { stop: async () => undefined } };
   let modelRepository = target.modelRepository;

@@ -97,6 +97,8 @@ export interface ResolvedRun {
   sequence?: SequenceSettings;
   /** --shards N --local: run N shard processes on this host and merge them (src/cli/local-shards.ts). */
   localShards?: { count: number; startAtMs?: number };
+  /** --print-record (shards): the record also goes to stdout as tagged lines (src/distributed/record-log.ts). */
+  printRecord?: boolean;
 }
 
 export interface RunContext {

@@ -10,6 +10,7 @@ import { ExitCode, OptionError } from '../errors.ts';
 import { STABLE_FAILED } from '../profile/messages.ts';
 import type { ProfileSettings } from '../profile/settings.ts';
 import { linearSweep } from '../profile/sweep.ts';
+import { accountLevel } from '../report/accounting.ts';
 import type { LevelResult, RunResult, WindowResult } from '../report/model.ts';
 import { settingsOf } from '../report/run-settings.ts';
 import { alignmentWarning } from './clock-offset.ts';
@@ -33,6 +34,11 @@ const PROVISIONAL = [
   /error rate .* is above/i,
   /^Client and server disagree/,
 ];
+
+/** A shard's own verdict on a level (unstable, no data, accounting…): the merge judges the merged windows again. */
+export function isProvisionalShardWarning(text: string): boolean {
+  return PROVISIONAL.some((re) => re.test(text));
+}
 
 /** The first path where two JSON values differ ('' when equal). */
 function firstDifference(a: unknown, b: unknown, path = ''): string {
@@ -166,6 +172,7 @@ export function mergeShardRecords(inputs: readonly ShardInput[]): RunResult {
     const windowCount = Math.min(...perShard.map((l) => l.windows.length));
     const interrupted = perShard.some((l) => l.status === 'interrupted');
     const merged: WindowResult[] = [];
+    let startSpreadMs = 0;
     for (let w = 0; w < windowCount; w++) {
       const parts: ShardWindow[] = shards.map((s, i) => ({
         shardIndex: s.shard.index,
@@ -173,11 +180,13 @@ export function mergeShardRecords(inputs: readonly ShardInput[]): RunResult {
         window: perShard[i]!.windows[w]!,
       }));
       const starts = parts.map((p) => p.window.startWallMs + p.clockOffsetMs);
+      startSpreadMs = Math.max(startSpreadMs, Math.max(...starts) - Math.min(...starts));
       const late = alignmentWarning(starts, windowMs);
       if (late) warn(late);
       merged.push(mergeParallelWindows(parts));
     }
     const level = judgeMergedLevel(ref.mode, ref.value, merged, settings, interrupted, warn);
+    account(level, startSpreadMs, warn);
     levels.push(level);
     met = level.reported;
     const first = levels.length === 1;
@@ -192,7 +201,7 @@ export function mergeShardRecords(inputs: readonly ShardInput[]): RunResult {
     exitCode = ExitCode.ErrorsOverLimit;
   const shardWarnings = shards.flatMap((s) =>
     s.record.warnings
-      .filter((w) => !PROVISIONAL.some((re) => re.test(w)))
+      .filter((w) => !isProvisionalShardWarning(w))
       .map((w) => (w.startsWith('Shard ') ? w : `Shard ${s.shard.index}: ${w}`)),
   );
   const { shard: _shard, ...plainSettings } = settings;
@@ -229,6 +238,33 @@ export function mergeShardRecords(inputs: readonly ShardInput[]): RunResult {
     },
   };
   return result;
+}
+
+/**
+ * Client ↔ server accounting of the merged level: every shard's completions against the server's count
+ * (shard 0's statistics: the server counts every shard's requests), as the profiler does for one generator.
+ */
+function account(level: LevelResult, startSpreadMs: number, warn: (text: string) => void): void {
+  const durationNs = level.windows.reduce((s, w) => s + w.durationNs, 0);
+  const requests = level.windows.reduce((s, w) => s + w.requestCount, 0);
+  const requestsPerSec = durationNs > 0 ? (requests * 1e9) / durationNs : 0;
+  const inFlightBound =
+    level.mode === 'concurrency'
+      ? level.value
+      : requestsPerSec * ((level.merged?.latency.maxUs ?? 0) / 1e6) + 1;
+  // The shards' windows open up to startSpreadMs apart: requests in that slice of both edges may differ too.
+  const accounting = accountLevel(level.windows, {
+    inFlightBound,
+    throughputPerSec: requestsPerSec,
+    statsFetchNs: 2 * startSpreadMs * 1e6,
+  });
+  if (!accounting) return;
+  level.accounting = accounting;
+  if (accounting.flagged) {
+    warn(
+      `Client and server disagree at ${level.mode} ${level.value}: the shards completed ${accounting.clientCompleted} requests, the server counted ${accounting.serverSuccess} successes over the same windows (more than the ${accounting.allowedDifference} in flight at the edges).`,
+    );
+  }
 }
 
 /** The profiler's levelExitCode, for the merged levels. */

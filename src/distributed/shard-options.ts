@@ -23,11 +23,14 @@ export interface ShardFlags {
   u?: string;
   repeat?: string;
   profileExportFile?: string;
+  printRecord?: boolean;
 }
 
 export interface ShardContext {
   environment: Readonly<Record<string, string | undefined>>;
   nowMs: number;
+  /** This process was started by --local with an IPC channel (it may take --start-at ipc). */
+  coordinated?: boolean;
 }
 
 export type ShardResolution =
@@ -76,12 +79,19 @@ export function resolveShard(
   if (flags.local && flags.shards === undefined)
     throw new OptionError('--local needs --shards N (the number of shard processes to start on this host).');
   const sharded = flags.shard !== undefined || flags.shards !== undefined;
+  if (!sharded || flags.local) {
+    if (flags.printRecord)
+      throw new OptionError('--print-record applies only to a shard (--shard or --shards in a Job).');
+  }
   if (!sharded) {
     if (flags.startAt !== undefined || flags.clockSync !== undefined)
       throw new OptionError('--start-at and --clock-sync apply only to a sharded run (--shard or --shards).');
     return { kind: 'none' };
   }
-  const startAtMs = flags.startAt === undefined ? undefined : parseStartAt(flags.startAt, context.nowMs);
+  const startAtMs =
+    flags.startAt === undefined
+      ? undefined
+      : parseStartAt(flags.startAt, context.nowMs, context.coordinated ?? false);
   const clockSync = flags.clockSync === undefined ? undefined : parseClockSync(flags.clockSync);
   if (flags.local) {
     const { count } = parseShardFlag(`0/${flags.shards}`);

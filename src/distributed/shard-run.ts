@@ -4,6 +4,7 @@
  * before the first level.
  */
 import { hostname } from 'node:os';
+import { OptionError, ServerError } from '../errors.ts';
 import type { ProfileSettings } from '../profile/settings.ts';
 import type { Clock } from '../protocol/clock.ts';
 import { AlignedWindows } from './aligned-windows.ts';
@@ -17,6 +18,35 @@ export interface ShardRun {
   aligned: AlignedWindows;
   info: DistributedInfo;
   warnings: string[];
+}
+
+/** Longest a local shard waits for its parent's start (the parent waits for the slowest shard to be ready). */
+const COORDINATED_WAIT_MS = 300_000;
+
+/** Tells the parent (IPC) this shard is ready and resolves with the start it sends back. */
+function coordinatedStart(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const send = process.send?.bind(process);
+    if (!send) {
+      reject(new OptionError('--start-at ipc needs the parent started by --shards N --local.'));
+      return;
+    }
+    const timer = setTimeout(() => {
+      process.off('message', onMessage);
+      reject(new ServerError(`no start from the parent within ${COORDINATED_WAIT_MS / 1000} s`));
+    }, COORDINATED_WAIT_MS);
+    const onMessage = (message: unknown): void => {
+      const m = message as { type?: string; startAtMs?: number };
+      if (m?.type !== 'inferbench-start' || typeof m.startAtMs !== 'number') return;
+      clearTimeout(timer);
+      process.off('message', onMessage);
+      // The IPC channel must not keep this process alive once the run is over.
+      process.channel?.unref();
+      resolve(m.startAtMs);
+    };
+    process.on('message', onMessage);
+    send({ type: 'inferbench-shard-ready' });
+  });
 }
 
 export function timetableOf(settings: ProfileSettings, shard: ShardSettings): ShardTimetable {
@@ -47,7 +77,9 @@ export async function prepareShard(
       offset = measured;
     }
   }
-  const timetable = timetableOf(settings, shard);
+  // A local shard (--start-at ipc): ready now; the parent sends the start once every shard is.
+  const startAtMs = shard.startAtMs === 0 ? await coordinatedStart() : shard.startAtMs;
+  const timetable = timetableOf(settings, { ...shard, startAtMs });
   warnings.push(...clockSkewWarnings(offset, timetable.windowMs, shard.index));
   const late = lateStartWarning(clock.wallMs() + offset.offsetMs, timetable, shard.index);
   if (late) warnings.push(late);
@@ -55,7 +87,7 @@ export async function prepareShard(
     aligned: new AlignedWindows(clock, timetable, offset.offsetMs),
     info: {
       count: shard.count,
-      startAtMs: shard.startAtMs,
+      startAtMs,
       merged: false,
       shards: [
         {

@@ -21,6 +21,9 @@ export interface ShardSettings {
 export const MAX_SHARDS = 1024;
 /** `--start-at` may lie at most this far ahead (a typo of a year must not park a Job for months). */
 export const START_AT_MAX_AHEAD_MS = 24 * 3_600_000;
+/** `--start-at ipc`: a local shard (--local) gets the start from its parent once every shard is ready (0 until then). */
+export const COORDINATED_START = 'ipc';
+
 /** Environment variable Kubernetes sets in each pod of an Indexed Job. */
 export const JOB_COMPLETION_INDEX = 'JOB_COMPLETION_INDEX';
 
@@ -73,8 +76,16 @@ export function shardFromEnvironment(
  * `--start-at`: an ISO 8601 time with a zone (2026-12-03T15:00:00Z) or epoch milliseconds. Refused: anything
  * else, a time already past (the windows could no longer line up), or more than 24 h ahead.
  */
-export function parseStartAt(text: string, nowMs: number): number {
+export function parseStartAt(text: string, nowMs: number, coordinated = false): number {
   const trimmed = text.trim();
+  if (trimmed === COORDINATED_START) {
+    if (!coordinated) {
+      throw new OptionError(
+        `--start-at ${COORDINATED_START} is only for shard processes started by --shards N --local.`,
+      );
+    }
+    return 0;
+  }
   let ms: number;
   if (/^[0-9]{1,15}$/.test(trimmed)) ms = Number(trimmed);
   else if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(trimmed))

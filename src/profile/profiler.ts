@@ -470,7 +470,8 @@ class Profiler {
     level.errorRate = health.errorRate;
     level.errorRateExceeded = health.errorRateExceeded;
     if (health.errorRateExceeded) this.warn(errorRateExceededMessage(this.mode, value, health, threshold));
-    this.account(level);
+    // A shard's client sees its share, the server every shard's requests: the merge accounts instead.
+    if (!this.deps.aligned) this.account(level);
     return level;
   }
 
