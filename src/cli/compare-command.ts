@@ -14,6 +14,7 @@ import {
   type CompareResult,
   compareRuns,
   DEFAULT_COMPARE_METRICS,
+  DEFAULT_COMPARE_OPTIONS,
 } from '../gate/compare.ts';
 import { renderCompareJUnit, renderCompareMarkdown, renderCompareText } from '../gate/compare-render.ts';
 import { METRICS, metricByName } from '../gate/metrics.ts';
@@ -52,7 +53,7 @@ function metricsOf(text: string | undefined): string[] {
 
 /** --confidence: a percentage strictly between 50 % and 100 % (e.g. 95 or 99.9%). */
 function confidenceOf(text: string | undefined): number {
-  if (text === undefined) return 0.95;
+  if (text === undefined) return DEFAULT_COMPARE_OPTIONS.confidence;
   const c = parsePercentOption('--confidence', text);
   if (!(c >= 0.5 && c < 1)) {
     throw new OptionError(
@@ -116,10 +117,12 @@ export function runCompare(paths: readonly string[], flags: CompareFlags, io: Co
   const options: CompareOptions = {
     confidence: confidenceOf(flags.confidence),
     minEffect:
-      minEffectOf('--min-effect', flags.minEffect) ?? minEffectOf('--tolerance', flags.tolerance) ?? 0.05,
+      minEffectOf('--min-effect', flags.minEffect) ??
+      minEffectOf('--tolerance', flags.tolerance) ??
+      DEFAULT_COMPARE_OPTIONS.minEffect,
     errorRateTolerance:
       flags.errorRateTolerance === undefined
-        ? 0.001
+        ? DEFAULT_COMPARE_OPTIONS.errorRateTolerance
         : parsePercentOption('--error-rate-tolerance', flags.errorRateTolerance),
     metrics: metricsOf(flags.metrics),
   };

@@ -32,7 +32,8 @@ import { commandFlags, completionScript, completionSpecOf } from './completion.t
 import { reportError } from './exit.ts';
 import { checkOpenFileLimit } from './fd-limit.ts';
 import { filesWrittenLine, recordingWrites } from './files-written.ts';
-import { applyGates, exitCodeAfterGates, renderThresholdSection } from './gates.ts';
+import { exitCodeAfterGates, renderThresholdSection } from './gates.ts';
+import { measureProfile, type ProfiledRun } from './profile-run.ts';
 import { createLevelPrinter } from './level-printer.ts';
 import { type MergeFlags, runMerge } from './merge-command.ts';
 import {
@@ -46,7 +47,7 @@ import { checkOutputPaths, dataOnStdout, type PathProbe, STDOUT_PATH } from './o
 import { createProgress, type ProgressStream, progressPlanOf } from './progress.ts';
 import { runReport } from './report-command.ts';
 import { type FileView, resolveSettings } from './resolve-settings.ts';
-import type { MeasuredRun, ResolvedRun, RunBenchmark } from './run-types.ts';
+import type { ResolvedRun, RunBenchmark } from './run-types.ts';
 import { packageVersion } from './version.ts';
 
 export interface CliIo {
@@ -284,9 +285,9 @@ async function profile(resolved: ResolvedRun, io: CliIo, d: MainDeps): Promise<n
   const levels = output.quiet
     ? undefined
     : createLevelPrinter(text, resolved.settings, { verbose: output.verbose });
-  let measured: MeasuredRun;
+  let measured: ProfiledRun;
   try {
-    measured = await d.runBenchmark(resolved, {
+    measured = await measureProfile(resolved, d.runBenchmark, {
       onEvent: (e) => {
         progress.onEvent(e);
         if (e.type === 'level_end') {
@@ -305,8 +306,7 @@ async function profile(resolved: ResolvedRun, io: CliIo, d: MainDeps): Promise<n
     showSettings(resolved.settings);
   }
   // The per-request times go to the profile export only, never into the record.
-  const { requestTrace, ...record } = measured;
-  const { result, verdicts } = applyGates(record, resolved.thresholds);
+  const { result, verdicts, requestTrace } = measured;
   for (const warning of [...result.warnings, ...generatorWarningLines(result)])
     io.stderr.write(`${warning}\n`);
   if (levels) {

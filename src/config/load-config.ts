@@ -57,6 +57,13 @@ export function parseBenchConfig(text: string, source: string): BenchConfig {
   throw new OptionError(located.map((l) => l.text).join('\n'));
 }
 
+/** Validates a config given as an object (the library's `profile()`); each error names `source` and the key path. */
+export function checkBenchConfig(data: unknown, source: string): BenchConfig {
+  const parsed = benchConfigSchema.safeParse(data ?? {}, { reportInput: true });
+  if (parsed.success) return parsed.data;
+  throw new OptionError(parsed.error.issues.map((issue) => `${source}: ${describeIssue(issue)}`).join('\n'));
+}
+
 type Issue = z.core.$ZodIssue;
 
 /** The first alias that names no earlier anchor or one of its own ancestors (a cycle), or undefined. */

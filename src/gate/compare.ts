@@ -39,6 +39,13 @@ export const DEFAULT_COMPARE_METRICS = [
   'error_rate',
 ];
 
+/** What `inferbench compare` and the library's `compare()` use where nothing else is asked for. */
+export const DEFAULT_COMPARE_OPTIONS: Readonly<Omit<CompareOptions, 'metrics'>> = {
+  confidence: 0.95,
+  minEffect: 0.05,
+  errorRateTolerance: 0.001,
+};
+
 export type ChangeVerdict = Verdict | 'missing';
 
 export interface MetricChange {

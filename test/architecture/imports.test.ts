@@ -37,6 +37,8 @@ const SERVER_LAUNCHERS = new Set([
   'src/cli/models-command.ts',
   'src/cli/embedded-process.ts',
   'src/gpu/setup-gpu.ts',
+  // The library entry re-exports startServer.
+  'src/index.ts',
 ]);
 
 describe('import direction', () => {
