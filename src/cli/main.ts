@@ -33,7 +33,6 @@ import { reportError } from './exit.ts';
 import { checkOpenFileLimit } from './fd-limit.ts';
 import { filesWrittenLine, recordingWrites } from './files-written.ts';
 import { exitCodeAfterGates, renderThresholdSection } from './gates.ts';
-import { measureProfile, type ProfiledRun } from './profile-run.ts';
 import { createLevelPrinter } from './level-printer.ts';
 import { type MergeFlags, runMerge } from './merge-command.ts';
 import {
@@ -44,6 +43,7 @@ import {
   type ReportFlags,
 } from './options.ts';
 import { checkOutputPaths, dataOnStdout, type PathProbe, STDOUT_PATH } from './output-paths.ts';
+import { measureProfile, type ProfiledRun } from './profile-run.ts';
 import { createProgress, type ProgressStream, progressPlanOf } from './progress.ts';
 import { runReport } from './report-command.ts';
 import { type FileView, resolveSettings } from './resolve-settings.ts';
