@@ -92,7 +92,7 @@ export interface SearchResult {
 /** Consecutive trials ending in a measurement error after which the search gives up (the server is gone). */
 const MAX_CONSECUTIVE_ERRORS = 3;
 /** Confirmation rounds per search at most (each re-measures up to `confirmTop` configs). */
-export const MAX_CONFIRM_ROUNDS = 3;
+export const MAX_CONFIRM_ROUNDS = 2;
 
 export function etaMs(
   measuredTrials: number,

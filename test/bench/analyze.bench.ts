@@ -49,12 +49,26 @@ const space = [
   '5',
 ];
 
+interface LevelJson {
+  value: number;
+  status: string;
+  figures: Record<string, number>;
+}
+
+function levelText(l: LevelJson): string {
+  const t = l.figures.throughput;
+  const p95 = l.figures.p95_latency;
+  return `c=${l.value} ${l.status} ${t === undefined ? '–' : t.toFixed(1)} ${p95 === undefined ? '–' : (p95 / 1000).toFixed(1)}`;
+}
+
 interface Summary {
   mode: string;
   candidate?: Record<string, unknown>;
   level?: number;
   bestSamples?: number;
   top: { key: string; throughput?: number; p95Ms?: number; level?: number; samples?: number }[];
+  /** Every config tried: its levels and re-measures as `c=<level> <status> <infer/s> <p95 ms>`. */
+  trials: { key: string; levels: string[]; remeasures: string[] }[];
   configsTried: number;
   spaceConfigs: number;
   measurements: number;
@@ -81,6 +95,11 @@ async function run(mode: 'brute' | 'quick', dir: string): Promise<Summary> {
     candidate: record.best ? trial?.candidate : undefined,
     level: record.best ? top.level?.value : undefined,
     bestSamples: record.best ? (top.samples ?? 1) : undefined,
+    trials: record.trials.map((t: { key: string; levels: LevelJson[]; confirmations?: LevelJson[] }) => ({
+      key: t.key,
+      levels: t.levels.map(levelText),
+      remeasures: (t.confirmations ?? []).map(levelText),
+    })),
     top: record.ranking
       .filter((r: { feasible: boolean }) => r.feasible)
       .slice(0, 5)
@@ -229,7 +248,20 @@ try {
     ...(['brute', 'quick'] as const).flatMap((m) =>
       (m === 'brute' ? brute : quick).top.map(
         (t, i) =>
-          `- ${m} #${i + 1}: ${t.key} @ c=${t.level}: ${t.throughput?.toFixed(1)} infer/s, p95 ${t.p95Ms?.toFixed(2)} ms (×${t.samples})`,
+          `- ${m} #${i + 1}: ${t.key} @ c=${t.level}: ${t.throughput?.toFixed(1)} infer/s, p95 ${t.p95Ms?.toFixed(2)} ms (×${t.samples})` +
+          ((m === 'brute' ? brute : quick).trials
+            .find((x) => x.key === t.key)
+            ?.remeasures.map((r) => `; re-measured ${r}`)
+            .join('') ?? ''),
+      ),
+    ),
+    '',
+    'Every config tried (the JSON file has the same per level: `c=<level> <status> <infer/s> <p95 ms>`):',
+    '',
+    ...(['brute', 'quick'] as const).flatMap((m) =>
+      (m === 'brute' ? brute : quick).trials.map(
+        (t) =>
+          `- ${m}: ${t.key}: ${t.levels.join(' | ')}${t.remeasures.length ? ` ‖ re-measured: ${t.remeasures.join(' | ')}` : ''}`,
       ),
     ),
     '',
