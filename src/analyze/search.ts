@@ -42,6 +42,8 @@ export interface SearchProgress {
   elapsedMs: number;
   /** Mean time of the trials measured so far × the trials that may remain; undefined before the first. */
   etaMs?: number;
+  /** Set when this is a leader's re-measure (confirmTop), at this load level, rather than a new config. */
+  remeasure?: LoadPoint;
 }
 
 export interface SearchOptions {
@@ -192,6 +194,14 @@ export async function runSearch(options: SearchOptions): Promise<SearchResult> {
       const trial = r.trial;
       const level = r.level as LevelSample;
       const load: LoadPoint = { mode: level.mode, value: level.value };
+      options.onProgress?.({
+        trial: trials.length,
+        plannedAtMost: cap,
+        key: trial.key,
+        measurements,
+        elapsedMs: options.nowMs() - startMs,
+        remeasure: load,
+      });
       let sample: LevelSample;
       try {
         await options.measurer.apply(trial.candidate);

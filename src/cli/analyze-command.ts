@@ -351,6 +351,10 @@ async function preflight(repository: RepositoryClient, model: string): Promise<M
 }
 
 function progressLine(p: SearchProgress): string {
+  if (p.remeasure) {
+    const at = `${p.remeasure.mode === 'concurrency' ? 'concurrency' : 'rate'} ${p.remeasure.value}`;
+    return `[analyze re-measure] ${p.key} at ${at} (elapsed ${formatDuration(p.elapsedMs)})\n`;
+  }
   const eta = p.etaMs === undefined ? '' : `, ETA ≤ ${formatDuration(p.etaMs)}`;
   return `[analyze ${p.trial}/≤${p.plannedAtMost}] ${p.key} (elapsed ${formatDuration(p.elapsedMs)}${eta})\n`;
 }

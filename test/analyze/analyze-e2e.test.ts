@@ -105,6 +105,9 @@ describe('inferbench analyze against the bundled server', () => {
     assert.match(run.stdout, /Best config: max_batch_size=\d+ dynamic_batching=on/);
     assert.match(run.stdout, /^#\s+Config\s+Load\s+throughput\s+p95_latency/m);
     assert.match(run.stderr, /\[analyze 1\/≤4\]/);
+    // The leaders are measured again before the search settles (--confirm-top 2 by default).
+    assert.match(run.stderr, /\[analyze re-measure\] max_batch_size=\d+ .* at concurrency \d+/);
+    assert.ok(record.trials.some((t: { confirmations?: unknown[] }) => (t.confirmations?.length ?? 0) > 0));
     assert.match(readFileSync(csv, 'utf8'), /^Rank,Config,Max Batch Size,/);
     const page = readFileSync(html, 'utf8');
     assert.match(page, /<svg/);

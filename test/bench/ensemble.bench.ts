@@ -112,6 +112,7 @@ interface Row {
 }
 
 async function main(): Promise<void> {
+  const loadBefore = os.loadavg()[0] as number;
   const server = await startServer();
   const rows: Row[] = [];
   try {
@@ -177,12 +178,14 @@ async function main(): Promise<void> {
     throughputRatioC8: ratioC8,
     throughputMet: ratioC8 >= 1,
   };
-  const machine = `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, load average ${os.loadavg()[0]?.toFixed(2)}`;
+  const loadAfter = os.loadavg()[0] as number;
+  const machine = `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after`;
   const record = {
     bench: 'ensemble-pipeline',
     date: new Date().toISOString(),
     machine,
     node: process.version,
+    loadAverage: { before: loadBefore, after: loadAfter },
     windows: { warmupMs: WARMUP_MS, runMs: RUN_MS, reps: REPS },
     rows,
     targets,
@@ -193,6 +196,9 @@ async function main(): Promise<void> {
     `${record.date}, ${machine}, Node ${process.version}. Server in-process, client in a child process, HTTP`,
     `binary tensors. ensemble = one request to \`${ENSEMBLE}\` asking for \`char_indices\` (text_direction pruned);`,
     `chained = the client calls ${STEPS.join(' → ')} itself. Medians of ${REPS} windows of ${RUN_MS} ms after ${WARMUP_MS} ms warm-up.`,
+    "Request times are Triton's intervals: request_start once a request is validated and enters its scheduler (for the",
+    "ensemble and for each step), request_end when its statistics are recorded; the overhead is the ensemble's mean minus",
+    "the sum of the three steps' means, from the server's statistics over each window.",
     '',
     '| mode | c | infer/s | p50 ms | p99 ms | ensemble overhead µs/req | ensemble request µs | Σ step requests µs |',
     '|---|---|---|---|---|---|---|---|',
