@@ -19,12 +19,14 @@ import type { ClientOptions } from '../transport/client.ts';
 import { createTransport } from '../transport/create.ts';
 import { type ServerApi, ServerApiError, type ServerMetadataInfo } from '../transport/server-api.ts';
 import { resolveComposingModels } from './composing-models.ts';
+import { decoupledRunOf } from './decoupled-run.ts';
 import { startEmbeddedServerProcess } from './embedded-process.ts';
 import { captureManifest } from './manifest.ts';
 import { explainModelFailure } from './model-availability.ts';
 import { bindEmbeddedUrl } from './resolve-settings.ts';
 import type { MeasuredRun, ResolvedRun, RunBenchmark, RunContext } from './run-types.ts';
 import { isSequenceModel, sequenceRunOf } from './sequence-run.ts';
+import { DEFAULT_INPUT_DATA_PARAMETER, suggestedInputData } from './suggested-input-data.ts';
 import { packageVersion } from './version.ts';
 
 interface EmbeddedHandle {
@@ -212,12 +214,21 @@ export const runBenchmark: RunBenchmark = async (
       binaryOutputs: run.transport.binaryOutputs,
       parameters: run.transport.requestParameters,
     };
+    // A model's own default data when the run chose none (suggested-input-data.ts; the bundled repeat model).
+    const suggested = await suggestedInputData(config, run.input);
+    if (suggested) {
+      warnings.push(
+        `input data: the model's suggested default (config parameter '${DEFAULT_INPUT_DATA_PARAMETER}'); --input-data or --shape replaces it`,
+      );
+    }
     const created = createRequestSpecs(
       modelInputs,
       {
-        source: run.input.additionalFiles.length
-          ? [run.input.source, ...run.input.additionalFiles]
-          : run.input.source,
+        source: suggested
+          ? suggested.path
+          : run.input.additionalFiles.length
+            ? [run.input.source, ...run.input.additionalFiles]
+            : run.input.source,
         shapes: run.input.shapes,
         stringLength: run.input.stringLength,
         stringData: run.input.stringData,
@@ -227,8 +238,10 @@ export const runBenchmark: RunBenchmark = async (
       },
       template,
     );
+    // The data is read by now.
+    await suggested?.remove();
     // A sequence model: the sequence options apply and every data step is its own request (sequence-run.ts).
-    const { settings: runSettings, specs } =
+    const { settings: modelSettings, specs } =
       isSequenceModel(config) && run.sequence
         ? sequenceRunOf({
             settings,
@@ -238,6 +251,8 @@ export const runBenchmark: RunBenchmark = async (
             template,
           })
         : { settings, specs: created.specs };
+    // A decoupled model: gRPC streaming only, responses counted (decoupled-run.ts).
+    const runSettings = decoupledRunOf(modelSettings, config);
     const metricsSampler = settings.metrics
       ? createMetricsSampler({
           url: settings.metrics.url,

@@ -77,6 +77,17 @@ export function mergeParallelWindows(parts: readonly ShardWindow[]): WindowResul
     merged.sequenceCount = sum(parts, (w) => w.sequenceCount ?? 0);
     merged.sequencesPerSec = sum(parts, (w) => w.sequencesPerSec ?? 0);
   }
+  // Decoupled models: responses add up; the first-response latency is pooled (no histogram: weighted percentiles).
+  if (parts.every((p) => p.window.responseCount !== undefined)) {
+    merged.responseCount = sum(parts, (w) => w.responseCount ?? 0);
+    merged.responsesPerSec = sum(parts, (w) => w.responsesPerSec ?? 0);
+  }
+  if (parts.every((p) => p.window.firstResponseLatency)) {
+    merged.firstResponseLatency = poolSummaries(
+      parts.map((p) => p.window.firstResponseLatency as LatencySummary),
+      undefined,
+    );
+  }
   if (parts.every((p) => p.window.uncorrectedLatency)) {
     const histogram = addHistograms(parts.map((p) => p.window.uncorrectedLatencyHistogram));
     merged.uncorrectedLatency = poolSummaries(

@@ -91,8 +91,12 @@ export const EventField = {
   responseHeaderLength: 9,
   /** Successful completion that ended a sequence: 1, else 0. */
   sequenceEnd: 10,
+  /** Successful completion: its responses (InferOutcome.responseCount, default 1). */
+  responseCount: 11,
+  /** Successful completion: latency to its first response (gRPC streaming), −1 = none. */
+  firstResponseNs: 12,
 } as const;
-export const EVENT_STRIDE = 11;
+export const EVENT_STRIDE = 13;
 
 /** Kept-response encodings by code − 1 (EventField.responseEncoding). */
 export const RESPONSE_ENCODINGS: readonly ResponseEncoding[] = ['http', 'grpc', 'grpc-stream'];
@@ -166,6 +170,11 @@ export class ShardEventBuffer implements RequestObserver {
     e[row + EventField.responseWaitNs] = Math.max(0, outcome.responseStartNs - outcome.sendEndNs);
     e[row + EventField.requestIndex] = requestIndex;
     e[row + EventField.sequenceEnd] = sequence?.end ? 1 : 0;
+    e[row + EventField.responseCount] = outcome.responseCount ?? 1;
+    e[row + EventField.firstResponseNs] =
+      outcome.firstResponseNs === undefined
+        ? -1
+        : outcome.firstResponseNs - (intendedStartNs ?? outcome.sendStartNs);
     const kept = outcome.response;
     if (kept) {
       e[row + EventField.responseEncoding] = RESPONSE_ENCODINGS.indexOf(kept.encoding) + 1;

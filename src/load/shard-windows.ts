@@ -110,6 +110,9 @@ export class ShardWindows {
       } else if (code === EventCode.ok) {
         w.okCount++;
         if (events[row + EventField.sequenceEnd] === 1) w.sequenceEndCount++;
+        w.responseCount += events[row + EventField.responseCount]!;
+        const firstNs = events[row + EventField.firstResponseNs]!;
+        if (firstNs >= 0) w.firstResponse.recordNs(firstNs);
         if (w.requests) {
           const headerLength = events[row + EventField.responseHeaderLength]!;
           const kept: KeptResponse | undefined =

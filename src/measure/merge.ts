@@ -26,6 +26,8 @@ export function mergeWindows(windows: readonly WindowData[]): WindowData {
     delayedCount: 0,
     errorsByKind,
     sequenceEndCount: 0,
+    responseCount: 0,
+    firstResponse: new LatencyAccumulator(),
     clientSendNsSum: 0,
     clientRecvNsSum: 0,
     responseWaitNsSum: 0,
@@ -38,6 +40,8 @@ export function mergeWindows(windows: readonly WindowData[]): WindowData {
     merged.sentCount += w.sentCount;
     merged.delayedCount += w.delayedCount;
     merged.sequenceEndCount += w.sequenceEndCount;
+    merged.responseCount += w.responseCount;
+    merged.firstResponse.add(w.firstResponse);
     for (const [kind, n] of Object.entries(w.errorsByKind))
       errorsByKind[kind] = (errorsByKind[kind] ?? 0) + n;
     merged.clientSendNsSum += w.clientSendNsSum;

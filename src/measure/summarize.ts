@@ -26,6 +26,8 @@ export interface SummarizeOptions {
   intendedRatePerSec?: number;
   /** A sequence model: report the sequence count and rate. */
   sequences?: boolean;
+  /** A decoupled model: report the responses, their rate and the latency to the first response. */
+  decoupled?: boolean;
 }
 
 export function summarizeLatency(acc: LatencyAccumulator, extraPercentile?: number): LatencySummary {
@@ -79,6 +81,11 @@ export function summarizeWindow(window: WindowData, options: SummarizeOptions): 
   if (options.sequences) {
     measurement.sequenceCount = window.sequenceEndCount;
     measurement.sequencesPerSec = perSec(window.sequenceEndCount);
+  }
+  if (options.decoupled) {
+    measurement.responseCount = window.responseCount;
+    measurement.responsesPerSec = perSec(window.responseCount);
+    measurement.firstResponseLatency = summarizeLatency(window.firstResponse, options.percentile);
   }
   if (window.uncorrected) {
     measurement.uncorrectedLatency = summarizeLatency(window.uncorrected, options.percentile);

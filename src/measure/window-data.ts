@@ -24,6 +24,13 @@ export interface WindowData {
   errorsByKind: Record<string, number>;
   /** Successful requests that ended a sequence (sequence models: perf_analyzer's "Sequence count"). */
   sequenceEndCount: number;
+  /**
+   * Responses of the successful requests (gRPC streaming counts each; otherwise one per request; a decoupled
+   * model's empty final response is not one): perf_analyzer's response count.
+   */
+  responseCount: number;
+  /** Latency to the first response (gRPC streaming; from the intended send in open loop). */
+  firstResponse: LatencyAccumulator;
   /** Sums over successful requests (ns): write time, read time, time from written to first response byte. */
   clientSendNsSum: number;
   clientRecvNsSum: number;
@@ -48,6 +55,8 @@ export function emptyWindowData(startNs: number, startWallMs: number, openLoop: 
     delayedCount: 0,
     errorsByKind: {},
     sequenceEndCount: 0,
+    responseCount: 0,
+    firstResponse: new LatencyAccumulator(),
     clientSendNsSum: 0,
     clientRecvNsSum: 0,
     responseWaitNsSum: 0,

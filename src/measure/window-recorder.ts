@@ -56,6 +56,9 @@ export class WindowRecorder implements RequestObserver {
     } else if (outcome.ok) {
       w.okCount++;
       if (sequence?.end) w.sequenceEndCount++;
+      w.responseCount += outcome.responseCount ?? 1;
+      if (outcome.firstResponseNs !== undefined)
+        w.firstResponse.recordNs(outcome.firstResponseNs - (intendedStartNs ?? outcome.sendStartNs));
       w.requests?.record(outcome.sendStartNs, outcome.endNs, requestIndex, outcome.response);
       w.latency.recordNs(outcome.endNs - (intendedStartNs ?? outcome.sendStartNs));
       w.uncorrected?.recordNs(outcome.endNs - outcome.sendStartNs);

@@ -391,6 +391,7 @@ class Profiler {
           percentile: m.percentile,
           intendedRatePerSec: this.intendedRatePerSec(value),
           sequences: this.settings.sequence !== undefined,
+          decoupled: this.settings.decoupled === true,
         });
         results.push({ ...summary, index, startWallMs: window.startWallMs });
         const latencyUs =
@@ -526,6 +527,7 @@ class Profiler {
       percentile: m.percentile,
       intendedRatePerSec: this.intendedRatePerSec(value),
       sequences: this.settings.sequence !== undefined,
+      decoupled: this.settings.decoupled === true,
     });
     if (metrics) merged.metrics = metrics;
     level.merged = merged;

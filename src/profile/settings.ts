@@ -91,6 +91,11 @@ export interface ProfileSettings {
   sequence?: SequenceSettings;
   /** One shard of a run spread over several generator processes (--shard / --shards, src/distributed/). */
   shard?: ShardSettings;
+  /**
+   * The model is decoupled (0..n responses per request, gRPC streaming only): responses, their rate and the
+   * first-response latency are reported (the run turns it on from the model config).
+   */
+  decoupled?: boolean;
 }
 
 export type { LoadMode };

@@ -79,8 +79,12 @@ function mainColumns(result: RunResult, options: CsvOptions): Column[] {
   const columns: Column[] = [
     levelColumn(settings.load.mode),
     { header: 'Inferences/Second', cell: (_l, m) => formatCppDouble(m.throughputPerSec) },
-    { header: 'Client Send', cell: (_l, m) => String(truncUs(m.clientSendUs)) },
   ];
+  // perf_analyzer's column for decoupled models, right after Inferences/Second.
+  if (settings.decoupled) {
+    columns.push({ header: 'Response Throughput', cell: (_l, m) => formatCppDouble(m.responsesPerSec ?? 0) });
+  }
+  columns.push({ header: 'Client Send', cell: (_l, m) => String(truncUs(m.clientSendUs)) });
   if (result.serverStats.available) {
     columns.push(
       { header: 'Network+Server Send/Recv', cell: (_l, m) => String(networkServerUs(m, cache).us) },
@@ -134,6 +138,20 @@ function mainColumns(result: RunResult, options: CsvOptions): Column[] {
         { header: 'Total GPU Memory', cell: (_l, m) => gpuCell(m.metrics?.gpuMemoryTotalBytes, intString) },
       );
     }
+  }
+  // Ours, at the end of the row (perf_analyzer has none): the latency to a decoupled request's first response.
+  if (settings.decoupled) {
+    columns.push(
+      {
+        header: 'Avg First Response Latency',
+        cell: (_l, m) => String(truncUs(m.firstResponseLatency?.meanUs ?? 0)),
+      },
+      ...percentiles.map((q) => ({
+        header: `p${q} First Response Latency`,
+        cell: (_l: LevelResult, m: Measurement) =>
+          String(truncUs(m.firstResponseLatency?.percentilesUs[String(q)] ?? 0)),
+      })),
+    );
   }
   if (options.extraCsvColumns) columns.push(...extraColumns());
   return columns;

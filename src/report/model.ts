@@ -68,6 +68,14 @@ export interface Measurement {
   /** Sequence models: successful requests that ended a sequence, and per second (perf_analyzer's "Sequence count"). */
   sequenceCount?: number;
   sequencesPerSec?: number;
+  /**
+   * Decoupled models (gRPC streaming): responses received (empty final responses not counted) and per second
+   * (perf_analyzer's "Response Throughput"), and the latency to each request's first response. `latency` is
+   * then to the request's last response, as perf_analyzer measures it.
+   */
+  responseCount?: number;
+  responsesPerSec?: number;
+  firstResponseLatency?: LatencySummary;
   /** In open loop measured from the intended send time; in closed loop from the actual send. */
   latency: LatencySummary;
   /** Open loop only: latency from the actual send (the coordinated-omission-uncorrected figure). */

@@ -74,6 +74,7 @@ export const profileSettingsSchema = z.object({
   shard: z
     .object({ index: z.number(), count: z.number(), startAtMs: z.number(), clockSync: z.string() })
     .optional(),
+  decoupled: z.boolean().optional(),
 });
 
 // Compile-time proof that the schema and the contract type describe the same object.

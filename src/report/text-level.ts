@@ -113,6 +113,9 @@ function clientBlock(m: Measurement, settings: ProfileSettings, options: TextRen
   // perf_analyzer leaves std::fixed on after the delayed warning, so its later doubles print with 2 decimals;
   // we keep the default format throughout (both parse as the same number).
   lines.push(`    Throughput: ${formatCppDouble(m.throughputPerSec)} infer/sec`);
+  if (m.responsesPerSec !== undefined) {
+    lines.push(`    Response Throughput: ${formatCppDouble(m.responsesPerSec)} infer/sec`);
+  }
   // perf_analyzer's "client overhead" is the busy share of its worker threads; ours is the event-loop
   // utilisation of the main thread, the same question for a Node generator.
   if (options.verbose) {
@@ -131,7 +134,11 @@ function clientBlock(m: Measurement, settings: ProfileSettings, options: TextRen
     const value = m.latency.percentilesUs[String(q)];
     if (value !== undefined) lines.push(`    p${q} latency: ${truncUs(value)} usec`);
   }
-  lines.push(clientLibraryLine(m, settings.protocol, options.verbose));
+  if (m.firstResponseLatency) lines.push(firstResponseLine(m.firstResponseLatency));
+  // perf_analyzer shows no client-library times for a decoupled model: a line of 4 spaces instead.
+  lines.push(
+    m.responsesPerSec !== undefined ? '    ' : clientLibraryLine(m, settings.protocol, options.verbose),
+  );
   if (m.uncorrectedLatency) {
     const u = m.uncorrectedLatency;
     const parts = STANDARD_PERCENTILES.filter((q) => u.percentilesUs[String(q)] !== undefined).map(
@@ -148,6 +155,14 @@ function clientBlock(m: Measurement, settings: ProfileSettings, options: TextRen
     lines.push(`    Errors: ${m.errorCount} (${kinds.join(', ')})`);
   }
   return lines;
+}
+
+/** Ours (perf_analyzer has no such line): latency to the first response of a decoupled model's requests. */
+function firstResponseLine(l: LatencySummary): string {
+  const ps = STANDARD_PERCENTILES.filter((q) => l.percentilesUs[String(q)] !== undefined)
+    .map((q) => `p${q} ${truncUs(percentileUs(l, q))} usec`)
+    .join(', ');
+  return `    First response latency: avg ${truncUs(l.meanUs)} usec (${ps})`;
 }
 
 function clientLibraryLine(m: Measurement, protocol: 'http' | 'grpc', verbose: boolean): string {

@@ -64,6 +64,10 @@ export function renderSettingsLines(settings: ProfileSettings): string[] {
   }
   if (settings.search === 'binary') lines.push('  Using Binary Search algorithm');
   lines.push(`  Using ${settings.async ? 'asynchronous' : 'synchronous'} calls for inference`);
+  // perf_analyzer's line, word for word; its latency (and ours) runs to the last response, the first-response
+  // latency is printed and recorded beside it.
+  if (settings.decoupled)
+    lines.push('  Detected decoupled model, using the first response for measuring latency');
   if (settings.requestTimeoutMs > 0) lines.push(`  Request timeout: ${settings.requestTimeoutMs} msec`);
   if (settings.workerThreads > 1) lines.push(`  Load generator worker threads: ${settings.workerThreads}`);
   return lines;

@@ -47,6 +47,14 @@ export interface InferOutcome {
   responseBytes: number;
   /** A successful request's response bytes, while the client keeps responses (`keepResponses`); else absent. */
   response?: KeptResponse;
+  /**
+   * gRPC streaming: responses received for the request, the FINAL flag's empty response not counted (a
+   * decoupled model sends 0..n); absent = one. `endNs` is then the last counted response's arrival (or the
+   * FINAL flag's when there was none), perf_analyzer's request end.
+   */
+  responseCount?: number;
+  /** gRPC streaming: arrival of the request's first response (or of its FINAL flag when it had none). */
+  firstResponseNs?: number;
 }
 
 export interface InferClient {

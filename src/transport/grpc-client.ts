@@ -89,10 +89,81 @@ export function streamErrorMessage(bytes: Uint8Array): string {
 }
 
 interface PendingStreamRequest {
+  id: string;
   sendStartNs: number;
   settled: boolean;
   timer?: TimerHandle;
   resolve: (outcome: InferOutcome) => void;
+  /** Responses counted so far (the FINAL flag's empty response is not one). */
+  responses: number;
+  firstNs: number;
+  lastNs: number;
+  bytes: number;
+  /** The last counted response (kept for the profile export). */
+  last: Buffer | undefined;
+}
+
+/** What the stream reader needs of one ModelStreamInferResponse, read without decoding its tensors. */
+export interface StreamResponseHead {
+  errorMessage: string;
+  id: string;
+  /** `triton_final_response`; undefined when the server did not set it (one response per request). */
+  final: boolean | undefined;
+  /** Whether the response carries output tensors (an empty final response does not). */
+  hasOutputs: boolean;
+}
+
+function readFinalFlag(reader: BinaryReader, end: number): { key: string; value: boolean | undefined } {
+  let key = '';
+  let value: boolean | undefined;
+  while (reader.pos < end) {
+    const [field, wireType] = reader.tag();
+    if (field === 1 && wireType === WireType.LengthDelimited) key = reader.string();
+    else if (field === 2 && wireType === WireType.LengthDelimited) {
+      const paramEnd = reader.uint32() + reader.pos;
+      while (reader.pos < paramEnd) {
+        const [pf, pw] = reader.tag();
+        if (pf === 1 && pw === WireType.Varint) value = reader.bool();
+        else reader.skip(pw);
+      }
+    } else reader.skip(wireType);
+  }
+  return { key, value };
+}
+
+/**
+ * Reads `error_message` (field 1) and, in `infer_response` (field 2), `id` (3), the `triton_final_response`
+ * parameter (4) and whether any output (5) is present, skipping the tensor bytes.
+ */
+export function streamResponseHead(bytes: Uint8Array): StreamResponseHead {
+  const head: StreamResponseHead = { errorMessage: '', id: '', final: undefined, hasOutputs: false };
+  const reader = new BinaryReader(bytes);
+  while (reader.pos < reader.len) {
+    const [field, wireType] = reader.tag();
+    if (field === 1 && wireType === WireType.LengthDelimited) head.errorMessage = reader.string();
+    else if (field === 2 && wireType === WireType.LengthDelimited) {
+      const end = reader.uint32() + reader.pos;
+      while (reader.pos < end) {
+        const [f, w] = reader.tag();
+        if (f === 3 && w === WireType.LengthDelimited) head.id = reader.string();
+        else if (f === 4 && w === WireType.LengthDelimited) {
+          const entryEnd = reader.uint32() + reader.pos;
+          const { key, value } = readFinalFlag(reader, entryEnd);
+          if (key === 'triton_final_response') head.final = value ?? false;
+        } else if ((f === 5 || f === 6) && w === WireType.LengthDelimited) {
+          head.hasOutputs = true;
+          reader.skip(w);
+        } else reader.skip(w);
+      }
+    } else reader.skip(wireType);
+  }
+  return head;
+}
+
+/** Protobuf bytes of `id: <id>` (ModelInferRequest field 3): appended to a prepared request, the last id wins. */
+function idField(id: string): Buffer {
+  const text = Buffer.from(id, 'utf8');
+  return Buffer.concat([Buffer.of(0x1a, text.byteLength), text]);
 }
 
 /** A bidi stream while it is open, with the messages waiting to be written to it. */
@@ -172,14 +243,18 @@ class UnaryCall implements grpc.InterceptingListener {
 }
 
 /**
- * One bidi stream. Responses are matched to requests FIFO: Triton answers a non-decoupled stream strictly
- * in request order (its stream context writes only the front request's response), so no id needs to be
- * re-encoded into the fixed prepared bytes. A timed-out request keeps its FIFO slot (its late response is
- * dropped) so later responses stay aligned. Decoupled models (0..n responses per request) are not supported.
+ * One bidi stream. Each request is sent with an id of its own (appended to the fixed prepared bytes: the last
+ * `id` field wins) and its responses are matched by the id they echo, so a decoupled model's 0..n responses per
+ * request, in any order across requests, are counted. A request is complete at a response with
+ * `triton_final_response: true`, or at any response that lacks the parameter (a server that sends one response
+ * per request). Requests ask for the empty final response (`triton_enable_empty_final_response`, set at
+ * prepare time) so that a decoupled request whose last response carried data still ends, as perf_analyzer
+ * does. A timed-out request's late responses are dropped.
  */
 class InferStream implements grpc.InterceptingListener {
   private open: OpenStream | undefined;
-  private readonly pending: PendingStreamRequest[] = [];
+  private readonly pending = new Map<string, PendingStreamRequest>();
+  private nextId = 0;
 
   constructor(
     private readonly channel: grpc.ChannelInterface,
@@ -187,6 +262,8 @@ class InferStream implements grpc.InterceptingListener {
     private readonly clock: Clock,
     /** The client's keepResponses switch. */
     private readonly keeping: { on: boolean },
+    /** Request ids of this stream start with it (unique per stream of one client). */
+    private readonly prefix: string,
   ) {}
 
   private start(): OpenStream {
@@ -203,17 +280,29 @@ class InferStream implements grpc.InterceptingListener {
     return stream;
   }
 
-  send(bytes: Buffer, timeoutMs: number): Promise<InferOutcome> {
+  send(prepared: Buffer, timeoutMs: number): Promise<InferOutcome> {
     this.open ??= this.start();
     const stream = this.open;
+    const id = `${this.prefix}${this.nextId++}`;
+    const bytes = Buffer.concat([prepared, idField(id)]);
     return new Promise((resolve) => {
-      const entry: PendingStreamRequest = { sendStartNs: this.clock.nowNs(), settled: false, resolve };
+      const entry: PendingStreamRequest = {
+        id,
+        sendStartNs: this.clock.nowNs(),
+        settled: false,
+        resolve,
+        responses: 0,
+        firstNs: 0,
+        lastNs: 0,
+        bytes: 0,
+        last: undefined,
+      };
       if (timeoutMs > 0) {
         entry.timer = this.clock.setTimer(() => {
-          this.settle(entry, 0, 'timeout', `no response within ${timeoutMs} ms`);
+          this.fail(entry, 'timeout', `no response within ${timeoutMs} ms`);
         }, msToNs(timeoutMs));
       }
-      this.pending.push(entry);
+      this.pending.set(id, entry);
       if (stream.writing) stream.queue.push(bytes);
       else {
         stream.writing = true;
@@ -222,43 +311,45 @@ class InferStream implements grpc.InterceptingListener {
     });
   }
 
-  /** Resolves a request once (a timed-out one may still get its late response, or a stream failure). */
-  private settle(
-    entry: PendingStreamRequest,
-    bytes: number,
-    errorKind?: string,
-    errorMessage?: string,
-    message?: Buffer,
-  ): void {
+  /** The request is complete: its outcome from the responses counted (and the final flag's time). */
+  private complete(entry: PendingStreamRequest, finalNs: number): void {
     if (entry.settled) return;
     entry.settled = true;
+    this.pending.delete(entry.id);
+    entry.timer?.cancel();
+    const endNs = entry.responses > 0 ? entry.lastNs : finalNs;
+    const firstNs = entry.responses > 0 ? entry.firstNs : finalNs;
+    const outcome: InferOutcome = {
+      ok: true,
+      sendStartNs: entry.sendStartNs,
+      sendEndNs: entry.sendStartNs,
+      responseStartNs: firstNs,
+      endNs,
+      responseBytes: entry.bytes,
+      responseCount: entry.responses,
+      firstResponseNs: firstNs,
+    };
+    if (entry.last && this.keeping.on) {
+      outcome.response = { encoding: 'grpc-stream', bytes: ownedCopy(entry.last) };
+    }
+    entry.resolve(outcome);
+  }
+
+  private fail(entry: PendingStreamRequest, errorKind: string, errorMessage: string, bytes = 0): void {
+    if (entry.settled) return;
+    entry.settled = true;
+    this.pending.delete(entry.id);
     entry.timer?.cancel();
     const now = this.clock.nowNs();
-    const { sendStartNs } = entry;
-    if (errorKind === undefined) {
-      const outcome: InferOutcome = {
-        ok: true,
-        sendStartNs,
-        sendEndNs: sendStartNs,
-        responseStartNs: now,
-        endNs: now,
-        responseBytes: bytes,
-      };
-      if (message && this.keeping.on) {
-        outcome.response = { encoding: 'grpc-stream', bytes: ownedCopy(message) };
-      }
-      entry.resolve(outcome);
-      return;
-    }
     entry.resolve({
       ok: false,
       errorKind,
       errorMessage,
-      sendStartNs,
-      sendEndNs: sendStartNs,
+      sendStartNs: entry.sendStartNs,
+      sendEndNs: entry.sendStartNs,
       responseStartNs: now,
       endNs: now,
-      responseBytes: bytes,
+      responseBytes: entry.bytes + bytes,
     });
   }
 
@@ -267,11 +358,25 @@ class InferStream implements grpc.InterceptingListener {
   /** A response (grpc-js pauses the stream after each message: ask for the next one). */
   onReceiveMessage(bytes: Buffer): void {
     this.open?.call.startRead();
-    const entry = this.pending.shift();
+    const now = this.clock.nowNs();
+    const head = streamResponseHead(bytes);
+    // A server that does not echo ids: the oldest request waiting is the one answered.
+    const entry =
+      this.pending.get(head.id) ?? (head.id === '' ? this.pending.values().next().value : undefined);
     if (!entry) return;
-    const error = streamErrorMessage(bytes);
-    if (error) this.settle(entry, bytes.byteLength, 'stream:error', error);
-    else this.settle(entry, bytes.byteLength, undefined, undefined, bytes);
+    if (head.errorMessage) {
+      this.fail(entry, 'stream:error', head.errorMessage, bytes.byteLength);
+      return;
+    }
+    const emptyFinal = head.final === true && !head.hasOutputs;
+    if (!emptyFinal) {
+      if (entry.responses === 0) entry.firstNs = now;
+      entry.responses += 1;
+      entry.lastNs = now;
+      entry.bytes += bytes.byteLength;
+      if (this.keeping.on) entry.last = bytes;
+    }
+    if (head.final !== false) this.complete(entry, now);
   }
 
   /** The stream ended: an OK status means the server closed it while requests may still be waiting. */
@@ -284,7 +389,7 @@ class InferStream implements grpc.InterceptingListener {
   }
 
   private failAll(kind: string, message: string): void {
-    for (const entry of this.pending.splice(0)) this.settle(entry, 0, kind, message);
+    for (const entry of [...this.pending.values()]) this.fail(entry, kind, message);
   }
 
   /** Ends the stream; requests still waiting resolve as transport:CLIENT_CLOSED (never hang). */
@@ -314,7 +419,7 @@ export function createGrpcClient(options: ClientOptions): InferClient {
   /** keepResponses: successful outcomes carry their response bytes. */
   const keeping = { on: false };
   const streams = options.streaming
-    ? channels.map((ch) => new InferStream(ch, metadata, clock, keeping))
+    ? channels.map((ch, i) => new InferStream(ch, metadata, clock, keeping, `ib${i}-`))
     : [];
   const unaryPath = preencodedModelInfer.path;
   let next = 0;
@@ -334,7 +439,11 @@ export function createGrpcClient(options: ClientOptions): InferClient {
   return {
     protocol: 'grpc',
     prepare(spec: RequestSpec): PreparedRequest {
-      const bytes = asBuffer(toBinary(ModelInferRequestSchema, wireToGrpcRequest(spec)));
+      // On a stream, ask for the FINAL flag's empty response: a decoupled request then always ends visibly.
+      const wire = options.streaming
+        ? { ...spec, parameters: { ...spec.parameters, triton_enable_empty_final_response: true } }
+        : spec;
+      const bytes = asBuffer(toBinary(ModelInferRequestSchema, wireToGrpcRequest(wire)));
       const prepared: GrpcPrepared = { spec, byteLength: bytes.byteLength, bytes };
       return prepared;
     },

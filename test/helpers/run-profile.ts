@@ -30,10 +30,11 @@ export interface ProfileExport {
   }[];
 }
 
-export async function runProfile(argv: string[]): Promise<ProfileRun> {
+/** `existing`: paths the CLI's file checks should see as present (input files that are on disk). */
+export async function runProfile(argv: string[], existing: Record<string, string> = {}): Promise<ProfileRun> {
   let stdout = '';
   let stderr = '';
-  const { files, stored } = memoryFiles();
+  const { files, stored } = memoryFiles(existing);
   const code = await main(
     argv,
     {
