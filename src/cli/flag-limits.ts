@@ -18,7 +18,7 @@ export const FLAG_MAXIMA = {
   '-b': { max: 1_000_000, why: 'no server batches more' },
   '--concurrency-range': {
     max: 16_384,
-    why: 'each in-flight request holds a connection; use several load generators beyond that',
+    why: 'each in-flight HTTP request holds a connection, one file descriptor (ulimit -n); use several load generators beyond that',
   },
   '--request-rate-range': { max: 1_000_000, why: 'requests per second; one Node process sends far fewer' },
   '--max-threads': { max: 16_384, why: 'in-flight requests of a sync request-rate run' },

@@ -5,7 +5,9 @@
  * the open-file limit).
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { checkOpenFileLimit, softOpenFileLimit } from '../../src/cli/fd-limit.ts';
 import { FLAG_MAXIMA, type LimitedFlag } from '../../src/cli/flag-limits.ts';
 import { ExitCode } from '../../src/errors.ts';
@@ -78,6 +80,39 @@ describe('numeric flags: one table of maxima', () => {
       assert.equal(r.code, ExitCode.BadOptions, argv.join(' '));
       assert.match(r.stderr, /^error: Failed to parse .*The value must be <= \d+/);
     }
+  });
+});
+
+describe('--concurrency-range past the file-descriptor limit (issue 13: 100000 never ended a window)', () => {
+  it('100000: exit 3, one line naming connections, file descriptors and ulimit -n', async () => {
+    const r = await runMain(['-u', 'localhost:1', '-m', 'simple', '--concurrency-range', '100000']);
+    assert.equal(r.code, ExitCode.BadOptions);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /^error: Failed to parse --concurrency-range\. The value must be <= 16384 \(each in-flight HTTP request holds a connection, one file descriptor \(ulimit -n\); use several load generators beyond that\)/,
+    );
+  });
+
+  it('the real CLI under `ulimit -n 512`: 1000 is refused before any connection with the ulimit to set', async () => {
+    const entry = fileURLToPath(new URL('./helpers/cli-entry.ts', import.meta.url));
+    // A shell lowers the limit (soft and hard: Node raises its soft limit to the hard one at startup) for the
+    // CLI process alone; nothing listens on port 1, and nothing is sent.
+    const r = spawnSync(
+      'bash',
+      [
+        '-c',
+        'ulimit -n 512 && exec "$0" --import tsx "$1" -u 127.0.0.1:1 -m simple --concurrency-range 1000 --no-progress',
+        process.execPath,
+        entry,
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    assert.equal(r.status, ExitCode.BadOptions, r.stderr);
+    assert.equal(
+      r.stderr.trim(),
+      'error: Failed to parse --concurrency-range. Concurrency 1000 needs 1000 HTTP connections, but this process may open only 512 files (ulimit -n): raise the limit (ulimit -n 1064) or lower the concurrency.',
+    );
   });
 });
 
