@@ -209,8 +209,33 @@ function settingsTable(run: RunResult): string {
   return `<table class="settings"><thead><tr><th>setting</th><th>value</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
+/** Width of a composing model's share bar when its request takes all of the ensemble's request time. */
+const SHARE_BAR_PX = 160;
+
+/**
+ * Where a composing model's request time goes, as part of the ensemble's: a bar of its queue, compute and overhead
+ * segments scaled to the ensemble's mean request time, and its request time as a percentage of the ensemble's.
+ */
+function shareCell(parts: [string, number][], requestUs: number, ensembleRequestUs: number): string {
+  if (!(ensembleRequestUs > 0)) return '<td></td>';
+  const spans = parts
+    .filter(([, us]) => us > 0)
+    .map(([label, us]) => {
+      const px = Math.max(1, Math.round((us / ensembleRequestUs) * SHARE_BAR_PX));
+      return `<span title="${esc(label)} ${ms(us)} ms" style="display:inline-block;height:10px;width:${px}px;background:${SEGMENT_COLORS[label] ?? '#999'}"></span>`;
+    })
+    .join('');
+  const pct = `${((requestUs / ensembleRequestUs) * 100).toFixed(0)} %`;
+  return `<td style="text-align:left;white-space:nowrap">${spans} ${pct}</td>`;
+}
+
 /** One composing model (and, below it, its own composing models) as table rows, indented by depth. */
-function composingRows(stats: ServerStatsDelta, depth: number, cacheEnabled: boolean): string[] {
+function composingRows(
+  stats: ServerStatsDelta,
+  depth: number,
+  cacheEnabled: boolean,
+  ensembleRequestUs: number,
+): string[] {
   const name = `<td style="padding-left:${8 + depth * 16}px">${esc(stats.model)}</td><td>${esc(stats.version)}</td>`;
   const counts = `<td>${stats.inferenceCount}</td><td>${stats.executionCount}</td><td>${stats.success.count}</td><td>${stats.fail.count}</td><td>${stats.cacheHit.count}</td>`;
   const cacheCells = (hit: number | string, miss: number | string) =>
@@ -218,12 +243,35 @@ function composingRows(stats: ServerStatsDelta, depth: number, cacheEnabled: boo
   if (stats.composing.length > 0) {
     // A nested ensemble: perf_analyzer's summary (its leaves' queue and compute summed), then its own models.
     const e = ensembleFigures(stats);
-    const row = `<tr class="ensemble">${name}${counts}<td>${ms(e.requestUs)}</td><td>${ms(e.overheadUs)}</td><td>${ms(e.queueUs)}</td><td colspan="3" style="text-align:center">compute ${ms(e.computeUs)}</td>${cacheCells('—', '—')}</tr>`;
-    return [row, ...stats.composing.flatMap((c) => composingRows(c, depth + 1, cacheEnabled))];
+    const share = shareCell(
+      [
+        ['queue', e.queueUs],
+        ['compute infer', e.computeUs],
+        ['server overhead', e.overheadUs],
+      ],
+      e.requestUs,
+      ensembleRequestUs,
+    );
+    const row = `<tr class="ensemble">${name}${counts}<td>${ms(e.requestUs)}</td><td>${ms(e.overheadUs)}</td><td>${ms(e.queueUs)}</td><td colspan="3" style="text-align:center">compute ${ms(e.computeUs)}</td>${cacheCells('—', '—')}${share}</tr>`;
+    return [
+      row,
+      ...stats.composing.flatMap((c) => composingRows(c, depth + 1, cacheEnabled, ensembleRequestUs)),
+    ];
   }
   const f = serverFigures(stats, cacheEnabled);
+  const share = shareCell(
+    [
+      ['queue', f.queueUs],
+      ['compute input', f.computeInputUs],
+      ['compute infer', f.computeInferUs],
+      ['compute output', f.computeOutputUs],
+      ['server overhead', f.overheadUs],
+    ],
+    f.requestUs,
+    ensembleRequestUs,
+  );
   return [
-    `<tr>${name}${counts}<td>${ms(f.requestUs)}</td><td>${ms(f.overheadUs)}</td><td>${ms(f.queueUs)}</td><td>${ms(f.computeInputUs)}</td><td>${ms(f.computeInferUs)}</td><td>${ms(f.computeOutputUs)}</td>${cacheCells(ms(f.cacheHitUs), ms(f.cacheMissUs))}</tr>`,
+    `<tr>${name}${counts}<td>${ms(f.requestUs)}</td><td>${ms(f.overheadUs)}</td><td>${ms(f.queueUs)}</td><td>${ms(f.computeInputUs)}</td><td>${ms(f.computeInferUs)}</td><td>${ms(f.computeOutputUs)}</td>${cacheCells(ms(f.cacheHitUs), ms(f.cacheMissUs))}${share}</tr>`,
   ];
 }
 
@@ -237,12 +285,12 @@ function composingSection(run: RunResult): string {
   if (levels.length === 0) return '';
   const cache = run.model.responseCache;
   const head =
-    `<thead><tr><th></th><th></th><th colspan="5" style="text-align:center">count</th><th colspan="${cache ? 8 : 6}" style="text-align:center">average ms</th></tr>` +
-    `<tr><th>model</th><th>version</th><th>inferences</th><th>executions</th><th>requests</th><th>failed</th><th>cache hits</th><th>request</th><th>overhead</th><th>queue</th><th>compute input</th><th>compute infer</th><th>compute output</th>${cache ? '<th>cache hit</th><th>cache miss</th>' : ''}</tr></thead>`;
+    `<thead><tr><th></th><th></th><th colspan="5" style="text-align:center">count</th><th colspan="${cache ? 8 : 6}" style="text-align:center">average ms</th><th></th></tr>` +
+    `<tr><th>model</th><th>version</th><th>inferences</th><th>executions</th><th>requests</th><th>failed</th><th>cache hits</th><th>request</th><th>overhead</th><th>queue</th><th>compute input</th><th>compute infer</th><th>compute output</th>${cache ? '<th>cache hit</th><th>cache miss</th>' : ''}<th style="text-align:left">share of the ensemble's request (queue, compute, overhead)</th></tr></thead>`;
   const tables = levels.map((l) => {
     const top = l.merged!.server!;
     const e = ensembleFigures(top);
-    const rows = top.composing.flatMap((c) => composingRows(c, 0, cache));
+    const rows = top.composing.flatMap((c) => composingRows(c, 0, cache, e.requestUs));
     return `<h3>${esc(l.mode === 'concurrency' ? 'concurrency' : 'request rate')} ${l.value}</h3><p class="meta">${esc(top.model)} version ${esc(top.version)}: avg request ${ms(e.requestUs)} ms (overhead ${ms(e.overheadUs)} ms + queue ${ms(e.queueUs)} ms + compute ${ms(e.computeUs)} ms)</p><table class="composing" style="font-size:12px">${head}<tbody>${rows.join('')}</tbody></table>`;
   });
   return `<h2>Composing models</h2>${tables.join('')}`;

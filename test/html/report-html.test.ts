@@ -121,57 +121,70 @@ describe('HTML report', () => {
   it("shows each level's composing models in the text report's tree, with their server figures", () => {
     const html = renderHtmlReport(ensembleRun());
     assert.equal((html.match(/<h2>Composing models<\/h2>/g) ?? []).length, 1);
+    // Where the time goes: the last cell is a bar of the model's queue / compute / overhead scaled to the
+    // ensemble's request time (5 ms = 160 px) and its request time as a share of the ensemble's.
+    const shares = composingTable(html, 'concurrency 1').map((cells) => cells.at(-1)!);
+    assert.deepEqual(
+      shares.map((c) => c.replace(/<span[^>]*><\/span>/g, '').trim()),
+      ['20 %', '60 %', '8 %', '50 %'],
+    );
+    // text_direction: compute infer 0.8 ms of 5 ms → 26 px, queue 0.1 ms → 3 px.
+    assert.match(shares[0]!, /title="compute infer 0\.800 ms" style="[^"]*width:26px;background:#2b7bb9"/);
+    assert.match(shares[0]!, /title="queue 0\.100 ms" style="[^"]*width:3px;/);
     // model, version, inferences, executions, requests, failed, cache hits, request, overhead, queue, in, infer, out
-    assert.deepEqual(composingTable(html, 'concurrency 1'), [
+    assert.deepEqual(
+      composingTable(html, 'concurrency 1').map((cells) => cells.slice(0, -1)),
       [
-        'text_direction',
-        '1',
-        '100',
-        '100',
-        '100',
-        '0',
-        '7',
-        '1.000',
-        '0.079',
-        '0.100',
-        '0.010',
-        '0.800',
-        '0.011',
+        [
+          'text_direction',
+          '1',
+          '100',
+          '100',
+          '100',
+          '0',
+          '7',
+          '1.000',
+          '0.079',
+          '0.100',
+          '0.010',
+          '0.800',
+          '0.011',
+        ],
+        // nested ensemble: its leaves' queue 30 + 200 and compute 311 + 2141 summed, overhead 3000 − 230 − 2452
+        ['recognize', '1', '100', '100', '100', '0', '0', '3.000', '0.318', '0.230', 'compute 2.452'],
+        [
+          'preprocess',
+          '1',
+          '100',
+          '100',
+          '100',
+          '0',
+          '0',
+          '0.400',
+          '0.059',
+          '0.030',
+          '0.005',
+          '0.300',
+          '0.006',
+        ],
+        [
+          'text_recognition',
+          '1',
+          '100',
+          '100',
+          '100',
+          '0',
+          '0',
+          '2.500',
+          '0.159',
+          '0.200',
+          '0.020',
+          '2.100',
+          '0.021',
+        ],
       ],
-      // nested ensemble: its leaves' queue 30 + 200 and compute 311 + 2141 summed, overhead 3000 − 230 − 2452
-      ['recognize', '1', '100', '100', '100', '0', '0', '3.000', '0.318', '0.230', 'compute 2.452'],
-      [
-        'preprocess',
-        '1',
-        '100',
-        '100',
-        '100',
-        '0',
-        '0',
-        '0.400',
-        '0.059',
-        '0.030',
-        '0.005',
-        '0.300',
-        '0.006',
-      ],
-      [
-        'text_recognition',
-        '1',
-        '100',
-        '100',
-        '100',
-        '0',
-        '0',
-        '2.500',
-        '0.159',
-        '0.200',
-        '0.020',
-        '2.100',
-        '0.021',
-      ],
-    ]);
-    assert.deepEqual(composingTable(html, 'concurrency 2')[3], [
+    );
+    assert.deepEqual(composingTable(html, 'concurrency 2')[3]!.slice(0, -1), [
       'text_recognition',
       '1',
       '100',
