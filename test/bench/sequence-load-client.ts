@@ -6,6 +6,8 @@
  * Variants:
  * - `plain`: `concurrency` closed-loop workers on a stateless model (the same client and machine without a
  *   sequence batcher: the baseline the sequence figures are read against);
+ * - `decoupled`: `concurrency` closed-loop workers on the gRPC stream against the decoupled `repeat` model,
+ *   IN of `responsesPerRequest` elements with no delay: requests/s and responses/s;
  * - `sequence`: a SequenceLoop (the load generator's own concurrency mode) with `concurrency` open sequences.
  *   Before measuring, it runs until every slot has ended at least one sequence (bounded by `maxWarmupMs`):
  *   all sequences start together, so a short window right after the start sees no sequence end at all and the
@@ -21,7 +23,7 @@ import { createTransport } from '../../src/transport/create.ts';
 
 export interface SequenceVariant {
   name: string;
-  kind: 'plain' | 'sequence';
+  kind: 'plain' | 'sequence' | 'decoupled';
   model: string;
   input: string;
 }
@@ -36,11 +38,15 @@ export interface SequenceClientConfig {
   warmupMs: number;
   maxWarmupMs: number;
   variants: SequenceVariant[];
+  /** `decoupled` variants: elements of IN, i.e. responses per request. */
+  responsesPerRequest: number;
 }
 
 export interface VariantRun {
   inferPerSec: number;
   sequencesPerSec: number;
+  /** Responses received per second (decoupled: n per request; otherwise one per request). */
+  responsesPerSec: number;
   /** Requests per ended sequence in the window (≈ the mean sequence length). */
   requestsPerSequence: number;
   warmupMs: number;
@@ -52,6 +58,28 @@ export interface VariantRun {
 export interface SequenceClientResult {
   runs: Record<string, VariantRun[]>;
   fatal?: string;
+}
+
+function repeatSpec(v: SequenceVariant, n: number): RequestSpec {
+  const u32 = (xs: number[]) => new Uint8Array(Uint32Array.from(xs).buffer);
+  return {
+    modelName: v.model,
+    modelVersion: '',
+    inputs: [
+      {
+        name: 'IN',
+        datatype: 'INT32',
+        shape: [n],
+        data: new Uint8Array(Int32Array.from({ length: n }, (_, i) => i).buffer),
+      },
+      { name: 'DELAY', datatype: 'UINT32', shape: [n], data: u32(new Array(n).fill(0)) },
+      { name: 'WAIT', datatype: 'UINT32', shape: [1], data: u32([0]) },
+    ],
+    outputs: [],
+    binaryOutputs: true,
+    binaryInputs: true,
+    parameters: {},
+  };
 }
 
 function specOf(v: SequenceVariant, value: number): RequestSpec {
@@ -72,6 +100,7 @@ function specOf(v: SequenceVariant, value: number): RequestSpec {
 class Counter implements RequestObserver {
   ok = 0;
   ends = 0;
+  responses = 0;
   endsTotal = 0;
   counting = false;
   failure: string | undefined;
@@ -86,6 +115,7 @@ class Counter implements RequestObserver {
     if (seq?.end) this.endsTotal++;
     if (!this.counting) return;
     this.ok++;
+    this.responses += outcome.responseCount ?? 1;
     if (seq?.end) this.ends++;
     this.latenciesUs.push((outcome.endNs - outcome.sendStartNs) / 1000);
   }
@@ -98,10 +128,11 @@ function pct(sorted: number[], p: number): number {
 }
 
 async function measure(
-  client: InferClient,
+  clients: { unary: InferClient; stream: InferClient },
   v: SequenceVariant,
   c: SequenceClientConfig,
 ): Promise<VariantRun> {
+  const client = v.kind === 'decoupled' ? clients.stream : clients.unary;
   const obs = new Counter();
   let stop: () => Promise<void>;
   if (v.kind === 'sequence') {
@@ -129,7 +160,9 @@ async function measure(
     stop = () => loop.stop();
   } else {
     let running = true;
-    const prepared = client.prepare(specOf(v, 1));
+    const prepared = client.prepare(
+      v.kind === 'decoupled' ? repeatSpec(v, c.responsesPerRequest) : specOf(v, 1),
+    );
     const workers = Array.from({ length: c.concurrency }, async () => {
       while (running) obs.onCompleted(await client.infer(prepared, 30_000), undefined);
     });
@@ -159,6 +192,7 @@ async function measure(
   return {
     inferPerSec: obs.ok / seconds,
     sequencesPerSec: obs.ends / seconds,
+    responsesPerSec: obs.responses / seconds,
     requestsPerSequence: obs.ends > 0 ? obs.ok / obs.ends : Number.NaN,
     warmupMs,
     p50Us: pct(sorted, 50),
@@ -174,23 +208,32 @@ async function main(): Promise<void> {
     connections: c.concurrency,
     headers: {},
   });
+  // The decoupled variant needs the bidi stream (gRPC only).
+  const stream = createTransport('grpc', {
+    url: c.url,
+    clock: systemClock,
+    connections: c.concurrency,
+    headers: {},
+    streaming: true,
+  });
   const result: SequenceClientResult = { runs: {} };
   try {
     for (let round = 0; round < c.rounds; round++) {
       for (const v of c.variants) {
-        const r = await measure(client, v, c);
+        if (v.kind === 'decoupled' && c.protocol !== 'grpc') continue;
+        const r = await measure({ unary: client, stream: stream.client }, v, c);
         const runs = result.runs[v.name] ?? [];
         runs.push(r);
         result.runs[v.name] = runs;
         console.log(
-          `round ${round + 1} ${v.name}: ${r.inferPerSec.toFixed(1)} infer/s, ${r.sequencesPerSec.toFixed(2)} sequences/s (warm-up ${(r.warmupMs / 1000).toFixed(1)} s)`,
+          `round ${round + 1} ${v.name}: ${r.inferPerSec.toFixed(1)} infer/s, ${r.responsesPerSec.toFixed(1)} responses/s, ${r.sequencesPerSec.toFixed(2)} sequences/s (warm-up ${(r.warmupMs / 1000).toFixed(1)} s)`,
         );
       }
     }
   } catch (e) {
     result.fatal = e instanceof Error ? e.message : String(e);
   } finally {
-    await Promise.all([client.close(), api.close()]);
+    await Promise.all([client.close(), api.close(), stream.client.close(), stream.api.close()]);
   }
   process.send?.(result);
   process.disconnect?.();

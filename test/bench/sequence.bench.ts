@@ -4,7 +4,8 @@
  * on a stateless INT32 identity model with dynamic batching (max_batch_size 16), measured side by side in one
  * run: alternating rounds, medians per variant. The server (in this process) and the load client (a child
  * process, sequence-load-client.ts) do not share an event loop. Any failed request aborts the bench (the running
- * sums themselves are checked by the e2e tests).
+ * sums themselves are checked by the e2e tests). Also the bundled decoupled model `repeat` over the gRPC stream at
+ * the same concurrency (4 responses per request, no delay): requests/s and responses/s (gRPC runs only).
  *
  *   npm run bench:sequence [-- --seconds 5 --rounds 3 --protocol grpc|http]
  *
@@ -12,12 +13,15 @@
  */
 
 import { fork } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startServer } from '../../embedded-server/src/index.ts';
 import { accumulateModel } from '../../embedded-server/src/onnx/stateful-models.ts';
 import { identityModel } from '../../embedded-server/src/onnx/tiny-models.ts';
+import { packageInfo } from '../../src/protocol/package-info.ts';
 import { tempRepository } from '../server/helpers.ts';
 import { currentResultBase, writeBenchResults } from './bench-results.ts';
 import type {
@@ -68,7 +72,9 @@ const VARIANTS: SequenceVariant[] = [
   { name: 'stateless baseline', kind: 'plain', model: 'identity_int32', input: 'INPUT0' },
   { name: 'direct', kind: 'sequence', model: 'accumulate_direct', input: 'INPUT' },
   { name: 'oldest', kind: 'sequence', model: 'accumulate_oldest', input: 'INPUT' },
+  { name: 'repeat (decoupled)', kind: 'decoupled', model: 'repeat', input: 'IN' },
 ];
+const RESPONSES_PER_REQUEST = 4;
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -108,6 +114,13 @@ dynamic_batching { }
     onnx: accumulateModel(),
   },
 });
+await repo.addModel('repeat', {
+  config: await readFile(
+    join(packageInfo().root, 'embedded-server', 'models', 'repeat', 'config.pbtxt'),
+    'utf8',
+  ),
+  onnx: new Uint8Array(0),
+});
 const server = await startServer({ modelRepository: repo.dir });
 let result: SequenceClientResult;
 try {
@@ -121,6 +134,7 @@ try {
     warmupMs: 1000,
     maxWarmupMs: 30_000,
     variants: VARIANTS,
+    responsesPerRequest: RESPONSES_PER_REQUEST,
   });
 } finally {
   await server.stop({ timeoutMs: 10_000 });
@@ -132,12 +146,13 @@ if (result.fatal) {
 }
 const loadAfter = loadavg();
 const summary = Object.fromEntries(
-  VARIANTS.map((v) => {
+  VARIANTS.filter((v) => result.runs[v.name]).map((v) => {
     const rs = result.runs[v.name] as VariantRun[];
     return [
       v.name,
       {
         medianInferPerSec: median(rs.map((r) => r.inferPerSec)),
+        medianResponsesPerSec: median(rs.map((r) => r.responsesPerSec)),
         medianSequencesPerSec: median(rs.map((r) => r.sequencesPerSec)),
         medianP50Us: median(rs.map((r) => r.p50Us)),
         medianP99Us: median(rs.map((r) => r.p99Us)),
@@ -163,17 +178,19 @@ const conditions = {
 };
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '–');
 const md = [
-  '# Sequence batcher: accumulate at concurrency 16 (npm run bench:sequence)',
+  '# Sequence batcher (accumulate) and a decoupled model (repeat) at concurrency 16 (npm run bench:sequence)',
   '',
   `Command: \`${conditions.command}\` · ${conditions.date} · Node ${process.version} · ${conditions.cpus} CPUs (${conditions.cpuModel}) · load average (1/5/15 min) ${loadBefore.map((x) => x.toFixed(1)).join(' ')} before, ${loadAfter.map((x) => x.toFixed(1)).join(' ')} after.`,
   '',
   `${PROTOCOL}, ${CONCURRENCY} open sequences of ${SEQUENCE_LENGTH} ± 20 % requests (the load generator's own sequence loop), one CPU instance with 16 slots; the server in the bench process, the load client in a child process. ${ROUNDS} alternating rounds of ${SECONDS} s after a warm-up that lasts until every slot has ended a sequence; medians per variant. The stateless baseline is the same client at the same concurrency on an INT32 identity model with dynamic batching, so the sequence figures can be read against what this machine gives at that moment.`,
   '',
-  '| variant | median infer/s | vs baseline | median sequences/s | p50 ms | p99 ms |',
-  '|---|---:|---:|---:|---:|---:|',
+  `The decoupled variant: the bundled \`repeat\` model (built-in backend, one instance) over the gRPC stream, ${CONCURRENCY} closed-loop workers, IN of ${RESPONSES_PER_REQUEST} elements with no delay and WAIT 0: ${RESPONSES_PER_REQUEST} responses per request, counted by the client; its latency is to the last response.`,
+  '',
+  '| variant | median infer/s | vs baseline | median responses/s | median sequences/s | p50 ms | p99 ms |',
+  '|---|---:|---:|---:|---:|---:|---:|',
   ...Object.entries(summary).map(
     ([name, s]) =>
-      `| ${name} | ${f1(s.medianInferPerSec)} | ${(s.medianInferPerSec / baseline).toFixed(2)}× | ${name === 'stateless baseline' ? '–' : s.medianSequencesPerSec.toFixed(2)} | ${f1(s.medianP50Us / 1000)} | ${f1(s.medianP99Us / 1000)} |`,
+      `| ${name} | ${f1(s.medianInferPerSec)} | ${(s.medianInferPerSec / baseline).toFixed(2)}× | ${f1(s.medianResponsesPerSec)} | ${['direct', 'oldest'].includes(name) ? s.medianSequencesPerSec.toFixed(2) : '–'} | ${f1(s.medianP50Us / 1000)} | ${f1(s.medianP99Us / 1000)} |`,
   ),
   '',
 ].join('\n');
