@@ -61,7 +61,7 @@ describe('sequence IDs across worker-thread shards', () => {
     assert.equal(r.code, 0, r.stderr);
     // The load really ran in two shards (not silently on the main thread).
     assert.ok(!r.stderr.includes('Worker threads need'), r.stderr);
-    assert.equal((r.record?.config as { workerThreads?: number }).workerThreads, 2);
+    assert.equal((r.record?.config as { workerThreads?: number } | undefined)?.workerThreads, 2);
     assert.equal(r.record?.levels[0]?.merged?.errorCount, 0);
     // A narrow range (8 IDs for 4 open sequences) makes IDs wrap often: shards must still never collide.
     assert.deepEqual(
