@@ -11,12 +11,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { flagsToConfig } from '../config/config-flags.ts';
 import {
   isProvisionalShardWarning,
   mergeShardRecords,
   type ShardInput,
 } from '../distributed/merge-records.ts';
+import { shardConfigOf } from '../distributed/shard-config.ts';
 import { COORDINATED_START } from '../distributed/shard-spec.ts';
 import { InferbenchError, ServerError } from '../errors.ts';
 import { parseRunResult } from '../report/json-record.ts';
@@ -32,36 +32,6 @@ import type { ResolvedRun } from './run-types.ts';
  */
 export function localStartLeadMs(count: number): number {
   return 500 + 50 * count;
-}
-
-/** Flags that are the parent's (outputs, gates, sharding) or replaced for the shards (-u, -i). */
-const PARENT_ONLY: readonly (keyof RawFlags)[] = [
-  'f',
-  'json',
-  'html',
-  'threshold',
-  'profileExportFile',
-  'quiet',
-  'progress',
-  'verbose',
-  'shard',
-  'shards',
-  'local',
-  'startAt',
-  'clockSync',
-  'printRecord',
-  'config',
-  'u',
-  'i',
-  'modelRepository',
-  'embeddedConfigOverrides',
-];
-
-/** The config file every shard runs with: the user's settings without outputs, gates and sharding. */
-export function shardConfigOf(flags: RawFlags): Record<string, unknown> {
-  const rest: RawFlags = { ...flags };
-  for (const key of PARENT_ONLY) delete rest[key];
-  return flagsToConfig(rest) as Record<string, unknown>;
 }
 
 function shardEntry(): { script: string; execArgv: string[] } {
@@ -107,7 +77,9 @@ export async function runLocalShards(
   signal.addEventListener('abort', onAbort, { once: true });
   try {
     const configPath = join(dir, 'shard-config.json');
-    writeFileSync(configPath, JSON.stringify(shardConfigOf(flags), null, 2), { mode: 0o600 });
+    writeFileSync(configPath, JSON.stringify(shardConfigOf(flags, { keepTarget: false }), null, 2), {
+      mode: 0o600,
+    });
     const fixedStartMs = resolved.localShards?.startAtMs;
     const { script, execArgv } = shardEntry();
     const exits: Promise<number>[] = [];

@@ -33,6 +33,7 @@ import { reportError } from './exit.ts';
 import { checkOpenFileLimit } from './fd-limit.ts';
 import { filesWrittenLine, recordingWrites } from './files-written.ts';
 import { exitCodeAfterGates, renderThresholdSection } from './gates.ts';
+import { type K8sFlags, runK8s } from './k8s-command.ts';
 import { createLevelPrinter } from './level-printer.ts';
 import { type MergeFlags, runMerge } from './merge-command.ts';
 import {
@@ -137,6 +138,7 @@ export async function main(
     | { kind: 'compare'; files: string[]; flags: CompareFlags }
     | { kind: 'report'; record: string; flags: ReportFlags }
     | { kind: 'merge'; files: string[]; flags: MergeFlags }
+    | { kind: 'k8s'; flags: RawFlags & K8sFlags }
     | undefined;
   const handlers = {
     profile: async (flags: RawFlags) => {
@@ -162,6 +164,9 @@ export async function main(
     },
     report: async (record: string, flags: ReportFlags) => {
       invocation = { kind: 'report', record, flags };
+    },
+    k8s: async (flags: RawFlags & K8sFlags) => {
+      invocation = { kind: 'k8s', flags };
     },
     merge: async (files: string[], flags: MergeFlags) => {
       invocation = { kind: 'merge', files, flags };
@@ -214,6 +219,10 @@ export async function main(
         return runReport(invocation.record, invocation.flags, commandIo);
       case 'merge':
         return runMerge(invocation.files, invocation.flags, commandIo);
+      case 'k8s': {
+        const { flags } = withConfigFile(invocation.flags, d.files);
+        return runK8s(flags, io, d.files);
+      }
       case 'print-config': {
         const { flags, explicit } = withConfigFile(invocation.flags, d.files);
         const resolved = resolveSettings(flags, { programName: d.programName, files: d.files });

@@ -9,6 +9,7 @@
 import { Command, Option } from 'commander';
 import { INFERBENCH_EXAMPLES, PROFILE_EXAMPLES } from './help-examples.ts';
 import { applyProfileHelpLayout, normaliseDefaults, wrapWords } from './help-layout.ts';
+import type { K8sFlags } from './k8s-command.ts';
 import type { MergeFlags } from './merge-command.ts';
 import { type SequenceFlags, sequenceOptions } from './sequence-options.ts';
 import { UNSUPPORTED_FLAG_NAMES, unsupportedOptions } from './unsupported.ts';
@@ -397,6 +398,7 @@ export interface ProgramHandlers {
   compare?(files: string[], flags: CompareFlags): Promise<void>;
   report?(record: string, flags: ReportFlags): Promise<void>;
   merge?(files: string[], flags: MergeFlags): Promise<void>;
+  k8s?(flags: RawFlags & K8sFlags): Promise<void>;
   printConfig?(flags: RawFlags): Promise<void>;
   /** `inferbench analyze <args>`: parsed by its own command (analyze-command.ts). */
   analyze?(args: string[]): Promise<void>;
@@ -601,6 +603,25 @@ function addGateCommands(program: Command, io: ProgramIo, handlers: ProgramHandl
     .action(async (records: string[], flags: MergeFlags) => {
       await handlers.merge?.(records, flags);
     });
+  const k8s = new Command('k8s')
+    .description(
+      'write Kubernetes manifests for a sharded run: an Indexed Job of --shards N pods and a ConfigMap',
+    )
+    .exitOverride()
+    .configureOutput(io);
+  addProfileOptions(k8s, 'inferbench');
+  k8s
+    .addOption(new Option('--image <ref>', 'container image built from the Dockerfile (required)'))
+    .addOption(new Option('--name <name>', 'Job name (default inferbench)'))
+    .addOption(new Option('--namespace <ns>', 'namespace of the Job and ConfigMap'))
+    .addOption(new Option('--start-in <s>', 'shared start this many seconds from now (default 300)'))
+    .addOption(new Option('--cpu <q>', 'CPU request and limit per pod (default 1)'))
+    .addOption(new Option('--memory <q>', 'memory request and limit per pod (default 1Gi)'))
+    .addOption(new Option('--out <file>', 'write the YAML to a file (default stdout)'))
+    .action(async function (this: Command) {
+      await handlers.k8s?.(userSetOptions(this) as RawFlags & K8sFlags);
+    });
+  program.addCommand(k8s);
   const printConfig = new Command('print-config')
     .description('print the effective config (file + flags + defaults) as YAML, without running')
     .exitOverride()
