@@ -5,12 +5,12 @@
  */
 
 import { renderK8sYaml } from '../distributed/k8s-manifests.ts';
-import { shardConfigOf } from '../distributed/shard-config.ts';
 import { parseStartAt } from '../distributed/shard-spec.ts';
 import { OptionError } from '../errors.ts';
 import type { CliFiles, CliIo } from './main.ts';
 import type { RawFlags } from './options.ts';
 import { resolveSettings } from './resolve-settings.ts';
+import { shardConfigOf } from './shard-config.ts';
 
 export interface K8sFlags {
   image?: string;

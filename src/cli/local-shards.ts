@@ -16,7 +16,6 @@ import {
   mergeShardRecords,
   type ShardInput,
 } from '../distributed/merge-records.ts';
-import { shardConfigOf } from '../distributed/shard-config.ts';
 import { COORDINATED_START } from '../distributed/shard-spec.ts';
 import { InferbenchError, ServerError } from '../errors.ts';
 import { parseRunResult } from '../report/json-record.ts';
@@ -24,6 +23,7 @@ import type { CliFiles, CliIo } from './main.ts';
 import { emitMerged } from './merge-command.ts';
 import type { RawFlags } from './options.ts';
 import type { ResolvedRun } from './run-types.ts';
+import { shardConfigOf } from './shard-config.ts';
 
 /**
  * The shards start this long after the last one is ready (model described, data built, connected): time for

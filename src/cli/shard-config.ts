@@ -3,8 +3,9 @@
  * the user's flags in config-file form, without what belongs to the coordinator (outputs, gates, sharding,
  * verbosity) and, for local shards, without the target (the parent passes -u/-i of the server it started).
  */
-import type { RawFlags } from '../cli/options.ts';
+
 import { flagsToConfig } from '../config/config-flags.ts';
+import type { RawFlags } from './options.ts';
 
 const COORDINATOR_ONLY: readonly (keyof RawFlags)[] = [
   'f',
