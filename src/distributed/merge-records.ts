@@ -10,6 +10,7 @@ import { ExitCode, OptionError } from '../errors.ts';
 import { STABLE_FAILED } from '../profile/messages.ts';
 import type { ProfileSettings } from '../profile/settings.ts';
 import { linearSweep } from '../profile/sweep.ts';
+import { sweepStopCode } from '../profile/sweep-stop.ts';
 import { accountLevel } from '../report/accounting.ts';
 import type { LevelResult, RunResult, WindowResult } from '../report/model.ts';
 import { settingsOf } from '../report/run-settings.ts';
@@ -190,7 +191,7 @@ export function mergeShardRecords(inputs: readonly ShardInput[]): RunResult {
     levels.push(level);
     met = level.reported;
     const first = levels.length === 1;
-    const stop = stopCode(level, first);
+    const stop = sweepStopCode(level.status, first);
     if (stop !== undefined) {
       if (level.status === 'unstable') warn(STABLE_FAILED);
       exitCode = stop;
@@ -264,23 +265,5 @@ function account(level: LevelResult, startSpreadMs: number, warn: (text: string)
     warn(
       `Client and server disagree at ${level.mode} ${level.value}: the shards completed ${accounting.clientCompleted} requests, the server counted ${accounting.serverSuccess} successes over the same windows (more than the ${accounting.allowedDifference} in flight at the edges).`,
     );
-  }
-}
-
-/** The profiler's levelExitCode, for the merged levels. */
-function stopCode(level: LevelResult, first: boolean): number | undefined {
-  switch (level.status) {
-    case 'stable':
-    case 'single':
-    case 'over_latency_limit':
-      return undefined;
-    case 'unstable':
-      return first ? ExitCode.Unstable : undefined;
-    case 'errors_over_limit':
-      return ExitCode.ErrorsOverLimit;
-    case 'no_data':
-      return ExitCode.NoData;
-    case 'interrupted':
-      return first ? ExitCode.Interrupted : ExitCode.Success;
   }
 }

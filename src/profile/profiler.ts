@@ -48,6 +48,7 @@ import {
 } from './messages.ts';
 import type { ProfileSettings } from './settings.ts';
 import { binarySearchSweep, linearSweep, type Sweep } from './sweep.ts';
+import { sweepStopCode } from './sweep-stop.ts';
 
 export interface ProfileDeps {
   clock: Clock;
@@ -281,23 +282,11 @@ class Profiler {
   private levelExitCode(level: LevelResult, first: boolean): number | undefined {
     // A shard runs the whole timetable (its own verdicts mean nothing until merged), unless interrupted.
     if (this.deps.aligned && level.status !== 'interrupted') return undefined;
-    switch (level.status) {
-      case 'stable':
-      case 'single':
-        return this.deps.signal?.aborted ? ExitCode.Success : undefined;
-      case 'over_latency_limit':
-        return undefined;
-      case 'unstable':
-        if (!first) return undefined;
-        this.warn(STABLE_FAILED);
-        return ExitCode.Unstable;
-      case 'errors_over_limit':
-        return ExitCode.ErrorsOverLimit;
-      case 'no_data':
-        return ExitCode.NoData;
-      case 'interrupted':
-        return first ? ExitCode.Interrupted : ExitCode.Success;
+    if ((level.status === 'stable' || level.status === 'single') && this.deps.signal?.aborted) {
+      return ExitCode.Success;
     }
+    if (level.status === 'unstable' && first) this.warn(STABLE_FAILED);
+    return sweepStopCode(level.status, first);
   }
 
   private sweep(): Sweep {
