@@ -294,7 +294,7 @@ describe('ShardPool against a real HTTP server', () => {
     assert.equal(liveWorkerPorts(), 0);
   });
 
-  it('open loop, 2 workers at 500 req/s: 100 sends per 200 ms window (±10%)', async () => {
+  it('open loop, 2 workers at 500 req/s: together they send at 500/s, not once per worker', async () => {
     const load: LoadSettings = {
       mode: 'request_rate',
       range: { start: 500, end: 500, step: 1 },
@@ -319,9 +319,13 @@ describe('ShardPool against a real HTTP server', () => {
     } finally {
       await pool.stop();
     }
+    // The rate's accuracy is wall-clock and is measured by `npm run bench:accuracy`; this test catches a wrong
+    // split between the workers (each sending the whole rate: 2×, or half of it), which a busy machine cannot fake.
+    const sent = windows.reduce((n, w) => n + w.sentCount, 0);
+    const due = windows.reduce((n, w) => n + (500 * w.durationNs) / 1e9, 0);
+    assert.ok(sent >= 0.7 * due && sent <= 1.3 * due, `${sent} sent, ${due} due`);
     for (const w of windows) {
-      const expected = (500 * w.durationNs) / 1e9;
-      assert.ok(Math.abs(w.sentCount - expected) <= 0.1 * expected, `${w.sentCount} sent, ${expected} due`);
+      assert.ok(w.sentCount > 0, 'every window sends');
       assert.ok(w.uncorrected, 'open loop keeps the from-send latency');
       assert.equal(w.errorsByKind.dropped, undefined);
     }
