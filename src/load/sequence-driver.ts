@@ -9,11 +9,10 @@ import type { LoadDriver, LoadDriverDeps } from '../profile/load-driver.ts';
 import type { ProfileSettings } from '../profile/settings.ts';
 import { usToNs } from '../protocol/units.ts';
 import type { RequestSpec } from '../transport/client.ts';
-import { createPacer, type ScheduleSpec } from './schedule.ts';
 import { SequenceLoop } from './sequence-loop.ts';
 import { SequenceOpenLoop } from './sequence-open-loop.ts';
 import { SequencePlan, type SequenceSettings } from './sequence-schedule.ts';
-import { shardPacer, shareOf } from './shard-protocol.ts';
+import { openLoopShardPacer, shareOf } from './shard-protocol.ts';
 
 /** The flat per-step request specs regrouped by data stream. */
 export function stepSpecsByStream(
@@ -90,13 +89,6 @@ export function createSequenceDriver(
   return {
     async apply(value, startNs) {
       await loop?.stop();
-      const spec: ScheduleSpec =
-        load.mode === 'custom_intervals'
-          ? { kind: 'custom', intervalsUs: load.intervalsUs }
-          : load.distribution === 'poisson'
-            ? { kind: 'poisson', ratePerSec: value, seed: load.seed }
-            : { kind: 'constant', ratePerSec: value };
-      const offsetNs = startNs === undefined ? 0 : startNs - deps.clock.nowNs();
       loop = new SequenceOpenLoop({
         clock: deps.clock,
         client: deps.client,
@@ -105,7 +97,7 @@ export function createSequenceDriver(
         sequences: Math.max(1, shareOf(sequence.numSequences, count, index)),
         serial: sequence.serial,
         observer: deps.observer,
-        pacer: shardPacer(createPacer(spec), index, count, offsetNs),
+        pacer: openLoopShardPacer(load, value, { index, count }, startNs, deps.clock),
         timeoutMs: settings.requestTimeoutMs,
         delayToleranceNs: usToNs(settings.measurement.delayToleranceUs),
         maxSends: maxSends === undefined ? undefined : shareOf(maxSends, count, index),

@@ -7,12 +7,12 @@
  * beside the events, each in its own ArrayBuffer, transferred (not copied) with the batch.
  */
 import type { LoopHealthSample } from '../measure/loop-health.ts';
-import type { ProfileSettings } from '../profile/settings.ts';
+import type { LoadSettings, ProfileSettings } from '../profile/settings.ts';
 import type { Clock } from '../protocol/clock.ts';
 import type { ClientOptions, InferOutcome, RequestSpec } from '../transport/client.ts';
 import type { ResponseEncoding } from '../transport/kept-response.ts';
 import type { RequestObserver, SequenceMark } from './request-observer.ts';
-import type { Pacer } from './schedule.ts';
+import { createPacer, type Pacer, type ScheduleSpec } from './schedule.ts';
 
 /** What a worker needs to build its own client (prepared requests do not cross threads; specs do). */
 export interface ShardTransport {
@@ -122,6 +122,28 @@ export function shardPacer(pacer: Pacer, index: number, count: number, offsetNs 
       return pacer.next() + offsetNs;
     },
   };
+}
+
+/**
+ * This shard's pacer for one open-loop level at `ratePerSec` (custom intervals ignore it): the schedule every
+ * shard computes alike (same seed), of which it sends its share, its times moved onto the level's shared start
+ * `startNs` (this thread's clock) when one is given.
+ */
+export function openLoopShardPacer(
+  load: Exclude<LoadSettings, { mode: 'concurrency' }>,
+  ratePerSec: number,
+  shard: { index: number; count: number },
+  startNs: number | undefined,
+  clock: Clock,
+): Pacer {
+  const spec: ScheduleSpec =
+    load.mode === 'custom_intervals'
+      ? { kind: 'custom', intervalsUs: load.intervalsUs }
+      : load.distribution === 'poisson'
+        ? { kind: 'poisson', ratePerSec, seed: load.seed }
+        : { kind: 'constant', ratePerSec };
+  const offsetNs = startNs === undefined ? 0 : startNs - clock.nowNs();
+  return shardPacer(createPacer(spec), shard.index, shard.count, offsetNs);
 }
 
 /**

@@ -9,9 +9,8 @@ import { composeShards } from '../distributed/shard-share.ts';
 import { ClosedLoop } from '../load/closed-loop.ts';
 import { OpenLoop } from '../load/open-loop.ts';
 import type { RequestObserver } from '../load/request-observer.ts';
-import { createPacer, type ScheduleSpec } from '../load/schedule.ts';
 import { createSequenceDriver } from '../load/sequence-driver.ts';
-import { shardPacer, shareOf } from '../load/shard-protocol.ts';
+import { openLoopShardPacer, shareOf } from '../load/shard-protocol.ts';
 import type { Clock } from '../protocol/clock.ts';
 import { usToNs } from '../protocol/units.ts';
 import type { InferClient, PreparedRequest } from '../transport/client.ts';
@@ -81,16 +80,9 @@ export function createLoadDriver(settings: ProfileSettings, deps: LoadDriverDeps
   return {
     async apply(value, startNs) {
       await loop?.stop();
-      const spec: ScheduleSpec =
-        load.mode === 'custom_intervals'
-          ? { kind: 'custom', intervalsUs: load.intervalsUs }
-          : load.distribution === 'poisson'
-            ? { kind: 'poisson', ratePerSec: value, seed: load.seed }
-            : { kind: 'constant', ratePerSec: value };
-      const offsetNs = startNs === undefined ? 0 : startNs - deps.clock.nowNs();
       loop = new OpenLoop({
         ...deps,
-        pacer: shardPacer(createPacer(spec), index, count, offsetNs),
+        pacer: openLoopShardPacer(load, value, { index, count }, startNs, deps.clock),
         timeoutMs: settings.requestTimeoutMs,
         maxInFlight,
         overflow: load.overflow ?? 'drop',
