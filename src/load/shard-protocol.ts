@@ -7,6 +7,7 @@
  * beside the events, each in its own ArrayBuffer, transferred (not copied) with the batch.
  */
 import type { LoopHealthSample } from '../measure/loop-health.ts';
+import { completedRequest } from '../measure/window-rules.ts';
 import type { LoadSettings, ProfileSettings } from '../profile/settings.ts';
 import type { Clock } from '../protocol/clock.ts';
 import type { ClientOptions, InferOutcome, RequestSpec } from '../transport/client.ts';
@@ -183,21 +184,19 @@ export class ShardEventBuffer implements RequestObserver {
       this.push(outcome.endNs, this.kindCode(outcome.errorKind ?? 'unknown'));
       return;
     }
-    const row = this.push(outcome.endNs, EventCode.ok);
+    const r = completedRequest(outcome, intendedStartNs, requestIndex, sequence?.end);
+    const row = this.push(r.endNs, EventCode.ok);
     const e = this.events;
-    e[row + EventField.latencyNs] = outcome.endNs - (intendedStartNs ?? outcome.sendStartNs);
-    e[row + EventField.uncorrectedNs] = outcome.endNs - outcome.sendStartNs;
-    e[row + EventField.clientSendNs] = outcome.sendEndNs - outcome.sendStartNs;
-    e[row + EventField.clientRecvNs] = outcome.endNs - outcome.responseStartNs;
-    e[row + EventField.responseWaitNs] = Math.max(0, outcome.responseStartNs - outcome.sendEndNs);
-    e[row + EventField.requestIndex] = requestIndex;
-    e[row + EventField.sequenceEnd] = sequence?.end ? 1 : 0;
-    e[row + EventField.responseCount] = outcome.responseCount ?? 1;
-    e[row + EventField.firstResponseNs] =
-      outcome.firstResponseNs === undefined
-        ? -1
-        : outcome.firstResponseNs - (intendedStartNs ?? outcome.sendStartNs);
-    const kept = outcome.response;
+    e[row + EventField.latencyNs] = r.latencyNs;
+    e[row + EventField.uncorrectedNs] = r.uncorrectedNs;
+    e[row + EventField.clientSendNs] = r.clientSendNs;
+    e[row + EventField.clientRecvNs] = r.clientRecvNs;
+    e[row + EventField.responseWaitNs] = r.responseWaitNs;
+    e[row + EventField.requestIndex] = r.requestIndex;
+    e[row + EventField.sequenceEnd] = r.sequenceEnd ? 1 : 0;
+    e[row + EventField.responseCount] = r.responseCount;
+    e[row + EventField.firstResponseNs] = r.firstResponseNs ?? -1;
+    const kept = r.response;
     if (kept) {
       e[row + EventField.responseEncoding] = RESPONSE_ENCODINGS.indexOf(kept.encoding) + 1;
       e[row + EventField.responseHeaderLength] = kept.headerLength ?? -1;

@@ -13,8 +13,16 @@
 
 import { ConditionWaiters } from '../measure/condition-waiters.ts';
 import type { LoopHealthSample } from '../measure/loop-health.ts';
-import { RequestLog, type RequestLogBudget } from '../measure/request-log.ts';
-import { emptyWindowData, errorTotal, type WindowData } from '../measure/window-data.ts';
+import type { RequestLogBudget } from '../measure/request-log.ts';
+import type { WindowData } from '../measure/window-data.ts';
+import {
+  type CompletedRequest,
+  countCompleted,
+  countFailed,
+  countSent,
+  openWindow,
+  windowHolds,
+} from '../measure/window-rules.ts';
 import type { Clock } from '../protocol/clock.ts';
 import { nsToMs } from '../protocol/units.ts';
 import type { KeptResponse } from '../transport/kept-response.ts';
@@ -108,33 +116,14 @@ export class ShardWindows {
       if (!w) {
         if (code >= EventCode.ok) this.discarded++;
       } else if (code === EventCode.ok) {
-        w.okCount++;
-        if (events[row + EventField.sequenceEnd] === 1) w.sequenceEndCount++;
-        w.responseCount += events[row + EventField.responseCount]!;
-        const firstNs = events[row + EventField.firstResponseNs]!;
-        if (firstNs >= 0) w.firstResponse.recordNs(firstNs);
-        if (w.requests) {
-          const headerLength = events[row + EventField.responseHeaderLength]!;
-          const kept: KeptResponse | undefined =
-            bytes === undefined
-              ? undefined
-              : headerLength >= 0
-                ? { encoding: RESPONSE_ENCODINGS[encoding - 1]!, bytes, headerLength }
-                : { encoding: RESPONSE_ENCODINGS[encoding - 1]!, bytes };
-          const requestIndex = events[row + EventField.requestIndex]!;
-          w.requests.record(timeNs - events[row + EventField.uncorrectedNs]!, timeNs, requestIndex, kept);
-        }
-        w.latency.recordNs(events[row + EventField.latencyNs]!);
-        w.uncorrected?.recordNs(events[row + EventField.uncorrectedNs]!);
-        w.clientSendNsSum += events[row + EventField.clientSendNs]!;
-        w.clientRecvNsSum += events[row + EventField.clientRecvNs]!;
-        w.responseWaitNsSum += events[row + EventField.responseWaitNs]!;
+        countCompleted(
+          w,
+          completedRow(events, row, w.requests ? keptResponse(events, row, bytes) : undefined),
+        );
       } else if (code === EventCode.sent || code === EventCode.sentDelayed) {
-        w.sentCount++;
-        if (code === EventCode.sentDelayed) w.delayedCount++;
+        countSent(w, code === EventCode.sentDelayed);
       } else {
-        const kind = code === EventCode.dropped ? DROPPED_ERROR_KIND : (kinds[code - 1] ?? 'unknown');
-        w.errorsByKind[kind] = (w.errorsByKind[kind] ?? 0) + 1;
+        countFailed(w, code === EventCode.dropped ? DROPPED_ERROR_KIND : (kinds[code - 1] ?? 'unknown'));
       }
     }
     this.waiters.wake();
@@ -165,10 +154,7 @@ export class ShardWindows {
 
   /** Resolves once the open window holds `count` completions (ok + failed), or on abort. */
   waitForWindowCount(count: number, signal?: AbortSignal): Promise<void> {
-    return this.waiters.waitUntil(() => {
-      const w = this.current;
-      return !w || w.okCount + errorTotal(w) >= count;
-    }, signal);
+    return this.waiters.waitUntil(() => windowHolds(this.current, count), signal);
   }
 
   /**
@@ -185,9 +171,7 @@ export class ShardWindows {
   }
 
   private emptyWindow(startNs: number, startWallMs: number): WindowData {
-    const w = emptyWindowData(startNs, startWallMs, this.openLoop);
-    if (this.requestBudget) w.requests = new RequestLog(this.requestBudget);
-    return w;
+    return openWindow(startNs, startWallMs, this.openLoop, this.requestBudget);
   }
 
   /** No warm-up wait came: the held batches are ingested as they are (completions outside windows discarded). */
@@ -235,6 +219,40 @@ export class ShardWindows {
     }
     return w;
   }
+}
+
+/** A successful completion's row, as the main thread would have measured it (ShardEventBuffer wrote it). */
+function completedRow(
+  events: Float64Array,
+  row: number,
+  response: KeptResponse | undefined,
+): CompletedRequest {
+  const firstResponseNs = events[row + EventField.firstResponseNs]!;
+  return {
+    endNs: events[row + EventField.timeNs]!,
+    latencyNs: events[row + EventField.latencyNs]!,
+    uncorrectedNs: events[row + EventField.uncorrectedNs]!,
+    firstResponseNs: firstResponseNs >= 0 ? firstResponseNs : undefined,
+    clientSendNs: events[row + EventField.clientSendNs]!,
+    clientRecvNs: events[row + EventField.clientRecvNs]!,
+    responseWaitNs: events[row + EventField.responseWaitNs]!,
+    responseCount: events[row + EventField.responseCount]!,
+    sequenceEnd: events[row + EventField.sequenceEnd] === 1,
+    requestIndex: events[row + EventField.requestIndex]!,
+    response,
+  };
+}
+
+/** The kept response of a row, rebuilt from its transferred bytes and the row's encoding columns. */
+function keptResponse(
+  events: Float64Array,
+  row: number,
+  bytes: Uint8Array | undefined,
+): KeptResponse | undefined {
+  if (bytes === undefined) return undefined;
+  const encoding = RESPONSE_ENCODINGS[events[row + EventField.responseEncoding]! - 1]!;
+  const headerLength = events[row + EventField.responseHeaderLength]!;
+  return headerLength >= 0 ? { encoding, bytes, headerLength } : { encoding, bytes };
 }
 
 /**

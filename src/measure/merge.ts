@@ -3,35 +3,16 @@
  * moments are ADDED (pooled), never averaged; counts and durations are summed, so throughput is recomputed as
  * Σrequests × batch / Σduration; server deltas are summed; generator health is weighted by time.
  */
-import { LatencyAccumulator } from './latency-accumulator.ts';
 import { mergeLoopHealth } from './loop-health.ts';
 import { addServerDeltas } from './server-stats.ts';
-import type { WindowData } from './window-data.ts';
+import { emptyWindowData, type WindowData } from './window-data.ts';
 
 export function mergeWindows(windows: readonly WindowData[]): WindowData {
   if (windows.length === 0) throw new RangeError('mergeWindows needs at least one window');
   const first = windows[0]!;
-  const latency = new LatencyAccumulator();
-  const uncorrected = first.uncorrected ? new LatencyAccumulator() : undefined;
-  const errorsByKind: Record<string, number> = {};
-  const merged: WindowData = {
-    startNs: first.startNs,
-    endNs: windows[windows.length - 1]!.endNs,
-    durationNs: 0,
-    startWallMs: first.startWallMs,
-    latency,
-    uncorrected,
-    okCount: 0,
-    sentCount: 0,
-    delayedCount: 0,
-    errorsByKind,
-    sequenceEndCount: 0,
-    responseCount: 0,
-    firstResponse: new LatencyAccumulator(),
-    clientSendNsSum: 0,
-    clientRecvNsSum: 0,
-    responseWaitNsSum: 0,
-  };
+  const merged = emptyWindowData(first.startNs, first.startWallMs, first.uncorrected !== undefined);
+  merged.endNs = windows[windows.length - 1]!.endNs;
+  const { latency, uncorrected, errorsByKind } = merged;
   for (const w of windows) {
     merged.durationNs += w.durationNs;
     latency.add(w.latency);

@@ -12,8 +12,16 @@ import { DROPPED_ERROR_KIND } from '../load/request-observer.ts';
 import type { Clock } from '../protocol/clock.ts';
 import type { InferOutcome } from '../transport/client.ts';
 import { ConditionWaiters } from './condition-waiters.ts';
-import { RequestLog, type RequestLogBudget } from './request-log.ts';
-import { emptyWindowData, errorTotal, type WindowData } from './window-data.ts';
+import type { RequestLogBudget } from './request-log.ts';
+import type { WindowData } from './window-data.ts';
+import {
+  completedRequest,
+  countCompleted,
+  countFailed,
+  countSent,
+  openWindow,
+  windowHolds,
+} from './window-rules.ts';
 
 export class WindowRecorder implements RequestObserver {
   private current: WindowData | undefined;
@@ -30,16 +38,12 @@ export class WindowRecorder implements RequestObserver {
   ) {}
 
   onSent(delayed: boolean): void {
-    const w = this.current;
-    if (!w) return;
-    w.sentCount++;
-    if (delayed) w.delayedCount++;
+    if (this.current) countSent(this.current, delayed);
   }
 
   onDropped(): void {
-    const w = this.current;
-    if (!w) return;
-    w.errorsByKind[DROPPED_ERROR_KIND] = (w.errorsByKind[DROPPED_ERROR_KIND] ?? 0) + 1;
+    if (!this.current) return;
+    countFailed(this.current, DROPPED_ERROR_KIND);
     this.waiters.wake();
   }
 
@@ -54,20 +58,9 @@ export class WindowRecorder implements RequestObserver {
       this.discarded++;
       this.openAfterWarmup();
     } else if (outcome.ok) {
-      w.okCount++;
-      if (sequence?.end) w.sequenceEndCount++;
-      w.responseCount += outcome.responseCount ?? 1;
-      if (outcome.firstResponseNs !== undefined)
-        w.firstResponse.recordNs(outcome.firstResponseNs - (intendedStartNs ?? outcome.sendStartNs));
-      w.requests?.record(outcome.sendStartNs, outcome.endNs, requestIndex, outcome.response);
-      w.latency.recordNs(outcome.endNs - (intendedStartNs ?? outcome.sendStartNs));
-      w.uncorrected?.recordNs(outcome.endNs - outcome.sendStartNs);
-      w.clientSendNsSum += outcome.sendEndNs - outcome.sendStartNs;
-      w.clientRecvNsSum += outcome.endNs - outcome.responseStartNs;
-      w.responseWaitNsSum += Math.max(0, outcome.responseStartNs - outcome.sendEndNs);
+      countCompleted(w, completedRequest(outcome, intendedStartNs, requestIndex, sequence?.end));
     } else {
-      const kind = outcome.errorKind ?? 'unknown';
-      w.errorsByKind[kind] = (w.errorsByKind[kind] ?? 0) + 1;
+      countFailed(w, outcome.errorKind ?? 'unknown');
     }
     this.waiters.wake();
   }
@@ -115,10 +108,7 @@ export class WindowRecorder implements RequestObserver {
 
   /** Resolves once the open window holds `count` completions (ok + failed), or when `signal` aborts. */
   waitForWindowCount(count: number, signal?: AbortSignal): Promise<void> {
-    return this.waiters.waitUntil(() => {
-      const w = this.current;
-      return !w || w.okCount + errorTotal(w) >= count;
-    }, signal);
+    return this.waiters.waitUntil(() => windowHolds(this.current, count), signal);
   }
 
   private openAfterWarmup(): void {
@@ -128,9 +118,7 @@ export class WindowRecorder implements RequestObserver {
   }
 
   private emptyWindow(startNs: number): WindowData {
-    const w = emptyWindowData(startNs, this.clock.wallMs(), this.openLoop);
-    if (this.requestBudget) w.requests = new RequestLog(this.requestBudget);
-    return w;
+    return openWindow(startNs, this.clock.wallMs(), this.openLoop, this.requestBudget);
   }
 
   private close(): WindowData {
