@@ -9,9 +9,22 @@
  * conditions: ROUNDS rounds, each measuring both picks at their chosen load level in alternating order (a
  * one-config analyze run each, same windows); the throughput ratio is judged on the medians.
  *
- *   npm run bench:analyze -- [--model text_direction] [--window-ms 500] [--device cpu|gpu]
+ *   npm run bench:analyze -- [--model text_direction] [--window-ms 500] [--device cpu|gpu] [--state-dir DIR]
+ *
+ * With --state-dir the run survives being cut off (a 10-minute limit per command on the GPU host): each search
+ * checkpoints its record there after every config and is continued with analyze's --resume, each side-by-side
+ * re-measure is kept once done, and the progress log goes to DIR/<mode>.log. Run the same command again until it
+ * writes the results; the directory is left in place (delete it to start over).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,6 +36,7 @@ const { values } = parseArgs({
     model: { type: 'string', default: 'text_direction' },
     'window-ms': { type: 'string', default: '500' },
     device: { type: 'string', default: 'cpu' },
+    'state-dir': { type: 'string' },
   },
 });
 const model = values.model as string;
@@ -80,17 +94,40 @@ interface Summary {
 
 async function run(mode: 'brute' | 'quick', dir: string): Promise<Summary> {
   const json = join(dir, `${mode}.json`);
+  const doneFile = join(dir, `${mode}.done.json`);
+  if (existsSync(doneFile)) return JSON.parse(readFileSync(doneFile, 'utf8')) as Summary;
+  // Wall time of earlier, cut-off attempts (kept in the state dir) counts towards this search's.
+  const wallFile = join(dir, `${mode}.wall-s`);
+  const earlierWallS = existsSync(wallFile) ? Number(readFileSync(wallFile, 'utf8')) : 0;
   const started = performance.now();
+  const log = join(dir, `${mode}.log`);
+  const tick = setInterval(
+    () => writeFileSync(wallFile, String(earlierWallS + (performance.now() - started) / 1000)),
+    1000,
+  );
   let stderr = '';
-  const code = await main(['analyze', '-m', model, '--mode', mode, ...space, '--json', json, '--quiet'], {
-    stdout: { write: () => true },
-    stderr: { write: (t: string) => (stderr += t) },
+  const resume = existsSync(json) ? ['--resume', json] : [];
+  const code = await main(['analyze', '-m', model, '--mode', mode, ...space, ...resume, '--json', json], {
+    stdout: {
+      write: (t: string) => {
+        appendFileSync(log, t);
+        return true;
+      },
+    },
+    stderr: {
+      write: (t: string) => {
+        appendFileSync(log, t);
+        stderr += t;
+        return true;
+      },
+    },
   });
+  clearInterval(tick);
   if (code !== 0 && code !== 1) throw new Error(`analyze --mode ${mode} exited ${code}: ${stderr}`);
   const record = JSON.parse(readFileSync(json, 'utf8'));
   const top = record.ranking[0];
   const trial = record.trials.find((t: { key: string }) => t.key === top?.key);
-  return {
+  const summary: Summary = {
     mode,
     candidate: record.best ? trial?.candidate : undefined,
     level: record.best ? top.level?.value : undefined,
@@ -123,8 +160,10 @@ async function run(mode: 'brute' | 'quick', dir: string): Promise<Summary> {
     best: record.best?.key,
     bestThroughput: record.best ? top.figures.throughput : undefined,
     bestP95Ms: record.best ? top.figures.p95_latency / 1000 : undefined,
-    wallS: (performance.now() - started) / 1000,
+    wallS: earlierWallS + (performance.now() - started) / 1000,
   };
+  writeFileSync(doneFile, JSON.stringify(summary));
+  return summary;
 }
 
 /** One config at one concurrency, measured as the search measures a level: throughput and p95. */
@@ -140,6 +179,8 @@ async function remeasure(
     instanceCount: number;
   };
   const json = join(dir, `${tag}.json`);
+  const doneFile = join(dir, `${tag}.done.json`);
+  if (existsSync(doneFile)) return JSON.parse(readFileSync(doneFile, 'utf8'));
   const args = [
     'analyze',
     '-m',
@@ -175,7 +216,9 @@ async function remeasure(
   });
   if (code !== 0 && code !== 1) throw new Error(`re-measure ${tag} exited ${code}: ${stderr}`);
   const figures = JSON.parse(readFileSync(json, 'utf8')).ranking[0]?.figures ?? {};
-  return { throughput: figures.throughput ?? 0, p95Ms: (figures.p95_latency ?? Number.NaN) / 1000 };
+  const measured = { throughput: figures.throughput ?? 0, p95Ms: (figures.p95_latency ?? Number.NaN) / 1000 };
+  writeFileSync(doneFile, JSON.stringify(measured));
+  return measured;
 }
 
 function median(xs: readonly number[]): number {
@@ -184,7 +227,9 @@ function median(xs: readonly number[]): number {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'inferbench-bench-analyze-'));
+const stateDir = values['state-dir'] as string | undefined;
+if (stateDir !== undefined) mkdirSync(stateDir, { recursive: true });
+const dir = stateDir ?? mkdtempSync(join(tmpdir(), 'inferbench-bench-analyze-'));
 const loadBefore = loadavg()[0] as number;
 try {
   const brute = await run('brute', dir);
@@ -277,5 +322,5 @@ try {
   writeBenchResults(currentResultBase(`analyze-${model}-${device}`), { json: result, markdown: md });
   process.stdout.write(md);
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  if (stateDir === undefined) rmSync(dir, { recursive: true, force: true });
 }
