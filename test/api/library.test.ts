@@ -91,7 +91,7 @@ describe('library API (import from "inferbench")', () => {
     const require = createRequire(join(root, 'package.json'));
     const record = require(`${PACKAGE}/run-result.schema.json`) as Record<string, unknown>;
     assert.deepEqual(record, lib.runResultJsonSchema());
-    // The committed file (its freshness against the code is test/config's concern).
+    // The committed file (its freshness against the code is test/client/config's concern).
     const config = require(`${PACKAGE}/bench-config.schema.json`) as { properties: Record<string, unknown> };
     assert.ok('model' in config.properties && 'concurrencyRange' in config.properties);
     assert.ok('model' in (lib.profileConfigJsonSchema().properties as Record<string, unknown>));

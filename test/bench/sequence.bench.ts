@@ -22,7 +22,7 @@ import { startServer } from '../../embedded-server/src/index.ts';
 import { accumulateModel } from '../../embedded-server/src/onnx/stateful-models.ts';
 import { identityModel } from '../../embedded-server/src/onnx/tiny-models.ts';
 import { packageInfo } from '../../src/protocol/package-info.ts';
-import { tempRepository } from '../server/helpers.ts';
+import { tempRepository } from '../helpers/real-server.ts';
 import { currentResultBase, writeBenchResults } from './bench-results.ts';
 import type {
   SequenceClientConfig,

@@ -13,8 +13,8 @@ import { after, before, describe, it } from 'node:test';
 import { type RunningServer, startServer } from '../../embedded-server/src/index.ts';
 import { DECOUPLED_NEEDS_STREAMING } from '../../src/cli/decoupled-run.ts';
 import { packageInfo } from '../../src/protocol/package-info.ts';
+import { http, type TempRepository, tempRepository } from '../helpers/real-server.ts';
 import { runProfile } from '../helpers/run-profile.ts';
-import { http, type TempRepository, tempRepository } from '../server/helpers.ts';
 
 describe('perf_analyzer streaming command lines against the decoupled repeat model', () => {
   let repo: TempRepository;

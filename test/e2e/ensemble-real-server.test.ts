@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type RunningServer, startServer } from '../../embedded-server/src/index.ts';
 import { identityModel } from '../../embedded-server/src/onnx/tiny-models.ts';
+import { type TempRepository, tempRepository } from '../helpers/real-server.ts';
 import { runProfile } from '../helpers/run-profile.ts';
-import { type TempRepository, tempRepository } from '../server/helpers.ts';
 
 const identity = (name: string) => `name: "${name}" platform: "onnxruntime_onnx" max_batch_size: 8
 input [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ 4 ] } ]

@@ -13,9 +13,9 @@ import { after, before, describe, it } from 'node:test';
 import { type RunningServer, startServer } from '../../embedded-server/src/index.ts';
 import { identityModel } from '../../embedded-server/src/onnx/tiny-models.ts';
 import { main } from '../../src/cli/main.ts';
-import { memoryFiles } from '../cli/harness.ts';
+import { memoryFiles } from '../client/cli/harness.ts';
+import { type TempRepository, tempRepository } from '../helpers/real-server.ts';
 import { parseExport } from '../helpers/run-profile.ts';
-import { type TempRepository, tempRepository } from '../server/helpers.ts';
 
 const identityConfig = (name: string, type: string): string => `
 name: "${name}"

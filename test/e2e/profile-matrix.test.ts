@@ -17,8 +17,8 @@ import { after, before, describe, it } from 'node:test';
 import { type RunningServer, startServer } from '../../embedded-server/src/index.ts';
 import { identityModel, simpleAddSubModel } from '../../embedded-server/src/onnx/tiny-models.ts';
 import type { RunResult } from '../../src/report/model.ts';
+import { type TempRepository, tempRepository } from '../helpers/real-server.ts';
 import { runProfile } from '../helpers/run-profile.ts';
-import { type TempRepository, tempRepository } from '../server/helpers.ts';
 
 const bundledConfig = (model: string): string =>
   readFileSync(new URL(`../../embedded-server/models/${model}/config.pbtxt`, import.meta.url), 'utf8');

@@ -10,8 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import { type RunningServer, startServer } from '../../embedded-server/src/index.ts';
 import { accumulateModel } from '../../embedded-server/src/onnx/stateful-models.ts';
 import { packageInfo } from '../../src/protocol/package-info.ts';
+import { http, type TempRepository, tempRepository } from '../helpers/real-server.ts';
 import { runProfile } from '../helpers/run-profile.ts';
-import { http, type TempRepository, tempRepository } from '../server/helpers.ts';
 
 describe('perf_analyzer sequence command lines against accumulate', () => {
   let repo: TempRepository;

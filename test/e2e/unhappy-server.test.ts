@@ -12,7 +12,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { main } from '../../src/cli/main.ts';
 import { ExitCode } from '../../src/errors.ts';
 import { parseRunResult } from '../../src/report/json-record.ts';
-import { memoryFiles } from '../cli/harness.ts';
+import { memoryFiles } from '../client/cli/harness.ts';
 import { tritonStatsEntry } from '../helpers/fake-kserve-server.ts';
 import { runProfile } from '../helpers/run-profile.ts';
 

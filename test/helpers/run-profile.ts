@@ -7,7 +7,7 @@
 import { main } from '../../src/cli/main.ts';
 import { parseRunResult } from '../../src/report/json-record.ts';
 import type { RunResult } from '../../src/report/model.ts';
-import { memoryFiles } from '../cli/harness.ts';
+import { memoryFiles } from '../client/cli/harness.ts';
 
 export interface ProfileRun {
   code: number;

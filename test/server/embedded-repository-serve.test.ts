@@ -5,7 +5,7 @@ import type { RunningServer } from '../../embedded-server/src/index.ts';
 import { defaultIngressThreads } from '../../embedded-server/src/ingress/ingress-pool.ts';
 import { runServeCommand } from '../../embedded-server/src/serve.ts';
 import { parseServeArgs } from '../../embedded-server/src/serve-options.ts';
-import { http, postJson } from './helpers.ts';
+import { http, postJson } from '../helpers/real-server.ts';
 
 describe('serve options', () => {
   it('defaults: Triton ports, loopback host, 30 s exit timeout, strict readiness', () => {

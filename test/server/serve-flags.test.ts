@@ -8,7 +8,14 @@ import { after, before, describe, it } from 'node:test';
 import type { RunningServer } from '../../embedded-server/src/index.ts';
 import { simpleAddSubModel } from '../../embedded-server/src/onnx/tiny-models.ts';
 import { runServeCommand } from '../../embedded-server/src/serve.ts';
-import { http, postJson, range, SIMPLE_CONFIG, type TempRepository, tempRepository } from './helpers.ts';
+import {
+  http,
+  postJson,
+  range,
+  SIMPLE_CONFIG,
+  type TempRepository,
+  tempRepository,
+} from '../helpers/real-server.ts';
 
 /** A config with inputs but no outputs: Triton's autocomplete fills the outputs and adds dynamic batching. */
 const NO_OUTPUTS_CONFIG = `
