@@ -1,6 +1,7 @@
 /**
  * The bundled OCR pipeline as a Triton ensemble against the client chaining its three models itself.
- * Run: node --import tsx test/bench/ensemble.bench.ts   (npm run bench:ensemble)
+ * Run: node --import tsx test/bench/ensemble.bench.ts [options]   (npm run bench:ensemble -- [options];
+ * --help lists them: CPU pinning of the server and the client, text_recognition's ORT intra-op threads)
  * Writes bench-results/ensemble-pipeline.{json,md} (the run it replaces goes to bench-results/history/).
  *
  * The server (embedded repository) runs in this process; the load client runs in a child process
@@ -12,11 +13,24 @@
  */
 
 import { fork } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { create } from '@bufbuild/protobuf';
 import type { ModelStatisticsJson } from '../../embedded-server/src/core/api.ts';
+import { materializeEmbeddedRepository } from '../../embedded-server/src/embedded-repository.ts';
 import { type RunningServer, startServer } from '../../embedded-server/src/index.ts';
+import { configToPbtxt, parseModelConfigText } from '../../embedded-server/src/repository/model-config.ts';
+import { ModelParameterSchema } from '../../src/protocol/gen/model_config_pb.ts';
 import { currentResultBase, writeBenchResults } from './bench-results.ts';
+import { type CpuPinning, pinProcess } from './cpu-pinning.ts';
+import { describeDevice } from './device-info.ts';
+import {
+  ENSEMBLE_BENCH_USAGE,
+  parseEnsembleBenchOptions,
+  resolveIntraOpThreads,
+} from './ensemble-bench-options.ts';
 import type {
   EnsembleClientCommand,
   EnsembleClientConfig,
@@ -37,8 +51,10 @@ interface Client {
   close(): Promise<void>;
 }
 
-async function startClient(config: EnsembleClientConfig): Promise<Client> {
+async function startClient(config: EnsembleClientConfig, cpus: number[] | undefined): Promise<Client> {
   const child = fork(CLIENT, [JSON.stringify(config)], { execArgv: ['--import', 'tsx'] });
+  // Every thread the client has so far; the ones it starts later inherit the mask.
+  if (cpus && child.pid !== undefined) pinProcess(cpus, child.pid);
   let pending: ((m: unknown) => void) | undefined;
   child.on('message', (m) => pending?.(m));
   const next = () => new Promise<unknown>((resolve) => (pending = resolve));
@@ -111,14 +127,57 @@ interface Row {
   stepsRequestUs?: number;
 }
 
+/**
+ * The embedded repository with text_recognition's `intra_op_thread_count` set to `threads`, in a temporary
+ * directory (the shipped configs are edited, not rewritten, so everything else is what users get).
+ */
+async function repositoryWithIntraOpThreads(
+  threads: number,
+): Promise<{ dir: string; remove(): Promise<void> }> {
+  const root = await mkdtemp(join(os.tmpdir(), 'inferbench-bench-ensemble-'));
+  const dir = await materializeEmbeddedRepository(join(root, 'models'));
+  const path = join(dir, 'text_recognition', 'config.pbtxt');
+  const config = parseModelConfigText(await readFile(path, 'utf8'), path);
+  config.parameters.intra_op_thread_count = create(ModelParameterSchema, { stringValue: String(threads) });
+  await writeFile(path, configToPbtxt(config));
+  return { dir, remove: () => rm(root, { recursive: true, force: true }) };
+}
+
+function pinningText(pinning: CpuPinning): string {
+  if (!pinning.serverCpus && !pinning.clientCpus)
+    return 'No CPU pinning: the server, its model threads, the load client and the OS share every core.';
+  return (
+    `CPU pinning (taskset): server and its model threads on CPUs ${pinning.serverCpus?.join(',') ?? 'any'}; ` +
+    `load client on CPUs ${pinning.clientCpus?.join(',') ?? 'any'}.`
+  );
+}
+
 async function main(): Promise<void> {
+  let parsed: ReturnType<typeof parseEnsembleBenchOptions>;
+  try {
+    parsed = parseEnsembleBenchOptions(process.argv.slice(2));
+  } catch (e) {
+    console.error(`${(e as Error).message}\n${ENSEMBLE_BENCH_USAGE}`);
+    process.exit(2);
+  }
+  if (parsed === 'help') {
+    console.log(ENSEMBLE_BENCH_USAGE);
+    return;
+  }
+  const options = parsed;
+  const device = await describeDevice();
+  if (options.serverCpus) pinProcess(options.serverCpus);
+  const serverCpuCount = options.serverCpus?.length ?? os.availableParallelism();
+  const intraOpThreads = resolveIntraOpThreads(options.intraOpThreads, serverCpuCount);
+  const repository =
+    intraOpThreads === undefined ? undefined : await repositoryWithIntraOpThreads(intraOpThreads);
   const loadBefore = os.loadavg()[0] as number;
-  const server = await startServer();
+  const server = await startServer(repository ? { modelRepository: repository.dir } : {});
   const rows: Row[] = [];
   try {
     for (const concurrency of CONCURRENCIES) {
       for (const mode of ['ensemble', 'chained'] as const) {
-        const client = await startClient({ url: server.httpUrl, mode, concurrency });
+        const client = await startClient({ url: server.httpUrl, mode, concurrency }, options.clientCpus);
         try {
           await client.run(WARMUP_MS);
           const rates: number[] = [];
@@ -166,6 +225,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await server.stop({ timeoutMs: 10_000 });
+    await repository?.remove();
   }
 
   const at = (mode: Row['mode'], c: number) =>
@@ -179,12 +239,19 @@ async function main(): Promise<void> {
     throughputMet: ratioC8 >= 1,
   };
   const loadAfter = os.loadavg()[0] as number;
-  const machine = `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after`;
+  const machine = `${device.cpuModel} × ${device.cpuCount}, load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after`;
+  const threadsText =
+    intraOpThreads === undefined
+      ? 'text_recognition: ORT intra-op threads as shipped (1 per instance; the other steps have 1).'
+      : `text_recognition: ${intraOpThreads} ORT intra-op threads (--intra-op-threads ${options.intraOpThreads}; the other steps have 1 as shipped).`;
   const record = {
     bench: 'ensemble-pipeline',
     date: new Date().toISOString(),
     machine,
     node: process.version,
+    device,
+    pinning: { serverCpus: options.serverCpus ?? null, clientCpus: options.clientCpus ?? null },
+    intraOpThreads: intraOpThreads ?? null,
     loadAverage: { before: loadBefore, after: loadAfter },
     windows: { warmupMs: WARMUP_MS, runMs: RUN_MS, reps: REPS },
     rows,
@@ -193,7 +260,10 @@ async function main(): Promise<void> {
   const md = [
     '# Ensemble vs client-chained calls: the bundled OCR pipeline',
     '',
-    `${record.date}, ${machine}, Node ${process.version}. Server in-process, client in a child process, HTTP`,
+    `${record.date}, ${machine}, Node ${process.version}, onnxruntime-node ${device.onnxruntimeNode}, commit ${device.commit}.`,
+    pinningText(options),
+    threadsText,
+    'Server in-process, client in a child process, HTTP',
     `binary tensors. ensemble = one request to \`${ENSEMBLE}\` asking for \`char_indices\` (text_direction pruned);`,
     `chained = the client calls ${STEPS.join(' → ')} itself. Medians of ${REPS} windows of ${RUN_MS} ms after ${WARMUP_MS} ms warm-up.`,
     "Request times are Triton's intervals: request_start once a request is validated and enters its scheduler (for the",

@@ -138,6 +138,9 @@ function missingInputsError(
   );
 }
 
+/** Up to this many inputs the duplicate check compares names pairwise (quadratic, so only for few). */
+const PAIRWISE_MAX_INPUTS = 8;
+
 /**
  * Builds the validator of one model version once (input and output tables precomputed), so the per-request
  * cost is a few map look-ups. `config` must be the normalised config.
@@ -165,10 +168,21 @@ export function createRequestValidator(config: ModelConfig): RequestValidator {
         throw invalid(`unexpected inference output '${output.name}' for model '${model}'`);
       }
     }
-    const seen = new Set<string>();
-    for (const t of request.inputs) {
-      if (seen.has(t.name)) throw invalid(`input '${t.name}' already exists in request`);
-      seen.add(t.name);
+    const inputs = request.inputs;
+    if (inputs.length <= PAIRWISE_MAX_INPUTS) {
+      // A few inputs: pairwise comparison beats building a Set per request.
+      for (let i = 1; i < inputs.length; i++) {
+        const name = (inputs[i] as Tensor).name;
+        for (let j = 0; j < i; j++) {
+          if ((inputs[j] as Tensor).name === name) throw invalid(`input '${name}' already exists in request`);
+        }
+      }
+    } else {
+      const seen = new Set<string>();
+      for (const t of inputs) {
+        if (seen.has(t.name)) throw invalid(`input '${t.name}' already exists in request`);
+        seen.add(t.name);
+      }
     }
     if (request.inputs.length > specs.length || request.inputs.length < requiredCount) {
       throw missingInputsError(request, specs, requiredCount, prefix);

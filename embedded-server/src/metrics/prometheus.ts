@@ -6,7 +6,7 @@
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import { nsToS, nsToWholeUs } from '../../../src/protocol/units.ts';
-import { FAILURE_REASONS, type StatsEvent } from '../stats/model-stats.ts';
+import { FAILURE_REASONS, type FailureReason, type StatsEvent } from '../stats/model-stats.ts';
 import type { HostUsage } from './host-usage.ts';
 import type { GpuReader } from './nvidia-smi.ts';
 
@@ -83,26 +83,95 @@ function modelLabels(l: ModelLabels): ModelLabels {
   return { model: l.model, version: l.version };
 }
 
+/** One model version's counters (Triton adds whole microseconds per request, so the sums are of those). */
+interface ModelSeries {
+  readonly labels: ModelLabels;
+  success: number;
+  failures: Record<FailureReason, number>;
+  inferenceCount: number;
+  execCount: number;
+  requestUs: number;
+  queueUs: number;
+  inputUs: number;
+  inferUs: number;
+  outputUs: number;
+  cacheHits: number;
+  cacheMisses: number;
+  cacheHitUs: number;
+  cacheMissUs: number;
+}
+
+function newSeries(labels: ModelLabels): ModelSeries {
+  const failures = Object.fromEntries(FAILURE_REASONS.map((r) => [r, 0])) as Record<FailureReason, number>;
+  return {
+    labels,
+    success: 0,
+    failures,
+    inferenceCount: 0,
+    execCount: 0,
+    requestUs: 0,
+    queueUs: 0,
+    inputUs: 0,
+    inferUs: 0,
+    outputUs: 0,
+    cacheHits: 0,
+    cacheMisses: 0,
+    cacheHitUs: 0,
+    cacheMissUs: 0,
+  };
+}
+
 /** Creates the registry and its families; nothing is global, so several servers can live in one process. */
 export function createTritonMetrics(options: TritonMetricsOptions): TritonMetrics {
   const registry = new Registry();
-  const counter = (name: MetricName) =>
-    new Counter({ name, help: METRIC_HELP[name], labelNames: MODEL_LABELS, registers: [registry] });
+  // Per-model counters are plain numbers per model version, added up as the statistics events arrive and
+  // copied into prom-client's families on scrape: a prom-client inc hashes and validates its labels (≈ 1 µs
+  // hot, tens of µs on a cold path), and a request success updates 7 series. Measured on the bundled OCR
+  // ensemble at c=1: 25–35 µs between each composing request's end and its ensemble's next step.
+  const series = new Map<string, ModelSeries>();
+  const seriesOf = (labels: ModelLabels): ModelSeries => {
+    const key = `${labels.model}\u0000${labels.version}`;
+    let s = series.get(key);
+    if (!s) {
+      s = newSeries(modelLabels(labels));
+      series.set(key, s);
+    }
+    return s;
+  };
+  const counter = (name: MetricName, pick: (s: ModelSeries) => number) =>
+    new Counter({
+      name,
+      help: METRIC_HELP[name],
+      labelNames: MODEL_LABELS,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const s of series.values()) this.inc(s.labels, pick(s));
+      },
+    });
 
-  const success = counter('nv_inference_request_success');
-  const failure = new Counter({
+  counter('nv_inference_request_success', (s) => s.success);
+  new Counter({
     name: 'nv_inference_request_failure',
     help: METRIC_HELP.nv_inference_request_failure,
     labelNames: ['model', 'reason', 'version'] as const,
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const s of series.values()) {
+        for (const reason of FAILURE_REASONS) {
+          this.inc({ model: s.labels.model, reason, version: s.labels.version }, s.failures[reason]);
+        }
+      }
+    },
   });
-  const inferenceCount = counter('nv_inference_count');
-  const execCount = counter('nv_inference_exec_count');
-  const requestUs = counter('nv_inference_request_duration_us');
-  const queueUs = counter('nv_inference_queue_duration_us');
-  const inputUs = counter('nv_inference_compute_input_duration_us');
-  const inferUs = counter('nv_inference_compute_infer_duration_us');
-  const outputUs = counter('nv_inference_compute_output_duration_us');
+  counter('nv_inference_count', (s) => s.inferenceCount);
+  counter('nv_inference_exec_count', (s) => s.execCount);
+  counter('nv_inference_request_duration_us', (s) => s.requestUs);
+  counter('nv_inference_queue_duration_us', (s) => s.queueUs);
+  counter('nv_inference_compute_input_duration_us', (s) => s.inputUs);
+  counter('nv_inference_compute_infer_duration_us', (s) => s.inferUs);
+  counter('nv_inference_compute_output_duration_us', (s) => s.outputUs);
   new Gauge({
     name: 'nv_inference_pending_request_count',
     help: METRIC_HELP.nv_inference_pending_request_count,
@@ -119,25 +188,12 @@ export function createTritonMetrics(options: TritonMetricsOptions): TritonMetric
     labelNames: MODEL_LABELS,
     registers: [registry],
   });
-  const cacheCounters = options.cacheEnabled
-    ? {
-        hits: counter('nv_cache_num_hits_per_model'),
-        misses: counter('nv_cache_num_misses_per_model'),
-        hitUs: counter('nv_cache_hit_duration_per_model'),
-        missUs: counter('nv_cache_miss_duration_per_model'),
-      }
-    : undefined;
-  const perModel = [
-    success,
-    inferenceCount,
-    execCount,
-    requestUs,
-    queueUs,
-    inputUs,
-    inferUs,
-    outputUs,
-    ...(cacheCounters ? Object.values(cacheCounters) : []),
-  ];
+  if (options.cacheEnabled) {
+    counter('nv_cache_num_hits_per_model', (s) => s.cacheHits);
+    counter('nv_cache_num_misses_per_model', (s) => s.cacheMisses);
+    counter('nv_cache_hit_duration_per_model', (s) => s.cacheHitUs);
+    counter('nv_cache_miss_duration_per_model', (s) => s.cacheMissUs);
+  }
 
   const host = options.host;
   if (host) {
@@ -200,32 +256,32 @@ export function createTritonMetrics(options: TritonMetricsOptions): TritonMetric
     registry,
     contentType: registry.contentType,
     observe(labels, event) {
-      const l = modelLabels(labels);
+      const s = seriesOf(labels);
       switch (event.kind) {
         case 'request-success':
-          success.inc(l);
-          requestUs.inc(l, nsToWholeUs(event.requestNs));
-          queueUs.inc(l, nsToWholeUs(event.queueNs));
+          s.success += 1;
+          s.requestUs += nsToWholeUs(event.requestNs);
+          s.queueUs += nsToWholeUs(event.queueNs);
           if (!event.cached) {
-            inferenceCount.inc(l, event.inferenceCount);
-            inputUs.inc(l, nsToWholeUs(event.computeInputNs));
-            inferUs.inc(l, nsToWholeUs(event.computeInferNs));
-            outputUs.inc(l, nsToWholeUs(event.computeOutputNs));
+            s.inferenceCount += event.inferenceCount;
+            s.inputUs += nsToWholeUs(event.computeInputNs);
+            s.inferUs += nsToWholeUs(event.computeInferNs);
+            s.outputUs += nsToWholeUs(event.computeOutputNs);
           }
           break;
         case 'request-failure':
-          failure.inc({ model: l.model, reason: event.reason, version: l.version });
+          s.failures[event.reason] += 1;
           break;
         case 'execution':
-          execCount.inc(l);
+          s.execCount += 1;
           break;
         case 'cache-hit':
-          cacheCounters?.hits.inc(l);
-          cacheCounters?.hitUs.inc(l, nsToWholeUs(event.durationNs));
+          s.cacheHits += 1;
+          s.cacheHitUs += nsToWholeUs(event.durationNs);
           break;
         case 'cache-miss':
-          cacheCounters?.misses.inc(l);
-          cacheCounters?.missUs.inc(l, nsToWholeUs(event.durationNs));
+          s.cacheMisses += 1;
+          s.cacheMissUs += nsToWholeUs(event.durationNs);
           break;
       }
     },
@@ -233,15 +289,11 @@ export function createTritonMetrics(options: TritonMetricsOptions): TritonMetric
       loadSecs.set(modelLabels(labels), nsToS(loadNs));
     },
     registerModel(labels) {
-      const l = modelLabels(labels);
-      for (const c of perModel) c.inc(l, 0);
-      for (const reason of FAILURE_REASONS) failure.inc({ model: l.model, reason, version: l.version }, 0);
+      seriesOf(labels);
     },
     removeModel(labels) {
-      const l = modelLabels(labels);
-      for (const c of perModel) c.remove(l);
-      for (const reason of FAILURE_REASONS) failure.remove({ model: l.model, reason, version: l.version });
-      loadSecs.remove(l);
+      series.delete(`${labels.model}\u0000${labels.version}`);
+      loadSecs.remove(modelLabels(labels));
     },
     render: () => registry.metrics(),
   };

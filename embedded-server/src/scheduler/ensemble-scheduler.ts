@@ -27,7 +27,7 @@ import type { ModelConfig } from '../../../src/protocol/gen/model_config_pb.ts';
 import { InferenceError, isInferenceError } from '../../../src/protocol/status.ts';
 import type { Tensor } from '../../../src/protocol/tensor.ts';
 import { ResponseCache } from '../cache/response-cache.ts';
-import type { ExecutionTimings, InferRequest, InferResponse } from '../core/types.ts';
+import type { ExecutionTimings, InferRequest, InferResponse, RequestedOutput } from '../core/types.ts';
 import type { RequestValidator } from '../core/validate-request.ts';
 import { requestIdPrefix } from '../core/validate-request.ts';
 import type { ModelStatsRecorder } from '../stats/model-stats.ts';
@@ -70,16 +70,30 @@ export interface EnsembleScheduler {
   drain(): Promise<void>;
 }
 
-/** Per composing model version: its input dims as numbers (config dims are bigint), computed once. */
-const inputDimsCache = new WeakMap<ComposingModel, Map<string, readonly number[]>>();
+/**
+ * What one step needs of its composing model version on every request, worked out once per (step, version):
+ * the config dims of each step input (as numbers; config dims are bigint), whether the model batches, whether
+ * its outputs may be handed on to a model instance, and the outputs to ask for.
+ */
+interface StepBinding {
+  readonly model: ComposingModel;
+  readonly batching: boolean;
+  /** Per `step.inputs` entry: the model input's config dims, undefined for an unknown input (validation fails). */
+  readonly inputDims: readonly (readonly number[] | undefined)[];
+  /** A response cache's outputs are shared with later hits: they are never handed to a model instance. */
+  readonly ownableOutputs: boolean;
+  readonly requestedOutputs: readonly RequestedOutput[];
+}
 
-function inputDimsOf(model: ComposingModel): Map<string, readonly number[]> {
-  let dims = inputDimsCache.get(model);
-  if (!dims) {
-    dims = new Map(model.config.input.map((i) => [i.name, i.dims.map(Number)]));
-    inputDimsCache.set(model, dims);
-  }
-  return dims;
+function bindStep(step: StepPlan, model: ComposingModel): StepBinding {
+  const dims = new Map(model.config.input.map((i) => [i.name, i.dims.map(Number)]));
+  return {
+    model,
+    batching: model.config.maxBatchSize > 0,
+    inputDims: step.inputs.map((i) => dims.get(i.modelInput)),
+    ownableOutputs: !(model.config.responseCache?.enable ?? false),
+    requestedOutputs: step.outputs.map((o) => ({ name: o.modelOutput })),
+  };
 }
 
 /** Pruned plans kept per distinct set of requested outputs; more distinct sets than this are recomputed. */
@@ -115,12 +129,53 @@ interface Value {
   ownable: boolean;
 }
 
+/**
+ * One step's request to its composing model. A class, so every step request has one shape and its two
+ * hooks are methods rather than closures made per step. `signal` forwards to the ensemble request's on
+ * read: the transports create an AbortSignal only when someone asks (a composing scheduler does so for
+ * queued requests only), so a step that is dispatched at once never makes one.
+ */
+class StepRequest implements InferRequest {
+  readonly id: string;
+  readonly modelName: string;
+  readonly modelVersion: string;
+  readonly parameters: InferRequest['parameters'];
+  readonly priority: number;
+  readonly timeoutUs: number;
+  readonly binaryDataOutput = false;
+  receivedNs = 0;
+
+  constructor(
+    private readonly ensemble: EnsembleRequest,
+    private readonly parent: InferRequest,
+    step: StepPlan,
+    readonly inputs: Tensor[],
+    readonly outputs: RequestedOutput[],
+  ) {
+    this.id = parent.id;
+    this.modelName = step.modelName;
+    this.modelVersion = step.modelVersion;
+    this.parameters = parent.parameters;
+    this.priority = parent.priority;
+    this.timeoutUs = parent.timeoutUs;
+  }
+
+  get signal(): AbortSignal | undefined {
+    return this.parent.signal;
+  }
+
+  /** Triton's secondary stats aggregator: the composing model charges its compute to the ensemble request. */
+  secondaryStats(t: ExecutionTimings): void {
+    this.ensemble.charge(t);
+  }
+}
+
 class EnsembleRequest {
   private readonly values: (Value | undefined)[];
   private readonly waiting: Int32Array;
   private readonly liveOnBuffer = new Map<ArrayBufferLike, number>();
-  /** Per step: its composing model, resolved once per request. */
-  private readonly resolved: (ComposingModel | undefined)[];
+  /** Per step: its composing model version's binding, resolved once per request. */
+  private readonly bound: (StepBinding | undefined)[];
   private inflightSteps = 0;
   private outputsPending: number;
   private error: InferenceError | undefined;
@@ -135,7 +190,7 @@ class EnsembleRequest {
     private readonly done: (outcome: InferResponse | InferenceError) => void,
   ) {
     this.values = new Array(plan.tensorNames.length);
-    this.resolved = new Array(plan.steps.length);
+    this.bound = new Array(plan.steps.length);
     this.waiting = new Int32Array(plan.steps.length);
     for (const step of plan.steps) this.waiting[step.index] = step.reads.length;
     this.outputsPending = pruned.outputs.length;
@@ -148,17 +203,16 @@ class EnsembleRequest {
         if (this.pruned.needed[step.index]) this.composing(step);
       }
       const batchSize = this.plan.batching ? (this.request.inputs[0]?.shape[0] ?? 0) : 0;
-      const given = new Set<number>();
       const ready: number[] = [];
       for (const t of this.request.inputs) {
         const input = this.plan.inputs.get(t.name);
         if (!input) continue;
-        given.add(input.tensor);
         this.setValue(input.tensor, { tensor: t, batchSize, readers: 0, ownable: true });
         ready.push(input.tensor);
       }
       for (const input of this.plan.inputs.values()) {
-        if (given.has(input.tensor) || !input.optional) continue;
+        // Given inputs have a value already.
+        if (this.values[input.tensor] !== undefined || !input.optional) continue;
         this.setValue(input.tensor, { tensor: null, batchSize, readers: 0, ownable: false });
         ready.push(input.tensor);
       }
@@ -169,13 +223,19 @@ class EnsembleRequest {
     this.settleIfIdle();
   }
 
-  private composing(step: StepPlan): ComposingModel {
-    let model = this.resolved[step.index];
-    if (!model) {
-      model = this.scheduler.resolve(step.modelName, step.modelVersion);
-      this.resolved[step.index] = model;
+  private composing(step: StepPlan): StepBinding {
+    let binding = this.bound[step.index];
+    if (!binding) {
+      binding = this.scheduler.bindingOf(step);
+      this.bound[step.index] = binding;
     }
-    return model;
+    return binding;
+  }
+
+  charge(t: ExecutionTimings): void {
+    this.timings.computeInputNs += t.computeInputNs;
+    this.timings.computeInferNs += t.computeInferNs;
+    this.timings.computeOutputNs += t.computeOutputNs;
   }
 
   private setValue(tensor: number, value: Value): void {
@@ -201,33 +261,22 @@ class EnsembleRequest {
   }
 
   private runStep(step: StepPlan): void {
-    const model = this.composing(step);
-    const inputs = this.stepInputs(step, model);
-    const request: InferRequest = {
-      id: this.request.id,
-      modelName: step.modelName,
-      modelVersion: step.modelVersion,
-      inputs,
-      outputs: step.outputs.map((o) => ({ name: o.modelOutput })),
-      parameters: this.request.parameters,
-      priority: this.request.priority,
-      timeoutUs: this.request.timeoutUs,
-      binaryDataOutput: false,
-      receivedNs: 0,
-      ...(this.request.signal ? { signal: this.request.signal } : {}),
-      secondaryStats: (t) => {
-        this.timings.computeInputNs += t.computeInputNs;
-        this.timings.computeInferNs += t.computeInferNs;
-        this.timings.computeOutputNs += t.computeOutputNs;
-      },
-    };
+    const binding = this.composing(step);
+    const model = binding.model;
+    const request = new StepRequest(
+      this,
+      this.request,
+      step,
+      this.stepInputs(step, binding),
+      // Shared by every request of this step: nothing downstream modifies a request's output list.
+      binding.requestedOutputs as RequestedOutput[],
+    );
     const validation = model.validate(request);
     // Triton's composing request is built and normalised (validated) first; its request_start is taken in
     // InferAsync, as it enters the composing model's scheduler.
     request.receivedNs = this.scheduler.clock.nowNs();
     // Triton's request batch size is 0 for a model that does not batch (reshapeTensorDims relies on it).
-    const batchSize = model.config.maxBatchSize > 0 ? validation.batchSize : 0;
-    const ownable = !(model.config.responseCache?.enable ?? false);
+    const batchSize = binding.batching ? validation.batchSize : 0;
     this.inflightSteps += 1;
     const limiter = this.scheduler.limiters[step.index];
     const gate = limiter?.acquire();
@@ -235,7 +284,7 @@ class EnsembleRequest {
       model.infer(request).then(
         (response) => {
           limiter?.release();
-          this.stepDone(step, response, batchSize, ownable);
+          this.stepDone(step, response, batchSize, binding.ownableOutputs);
         },
         (e: unknown) => {
           limiter?.release();
@@ -250,30 +299,18 @@ class EnsembleRequest {
   }
 
   /** The step's input tensors: renamed views, the buffer handed over only where this is its last use. */
-  private stepInputs(step: StepPlan, model: ComposingModel): Tensor[] {
-    const released = new Map<ArrayBufferLike, number>();
-    for (const t of step.reads) {
-      const v = this.values[t] as Value;
-      v.readers -= 1;
-      if (v.readers === 0 && v.tensor) {
-        const b = v.tensor.data.buffer;
-        released.set(b, (released.get(b) ?? 0) + 1);
-      }
-    }
-    const batching = model.config.maxBatchSize > 0;
-    const dimsByInput = inputDimsOf(model);
+  private stepInputs(step: StepPlan, binding: StepBinding): Tensor[] {
+    const reads = step.reads;
+    for (let r = 0; r < reads.length; r++) (this.values[reads[r] as number] as Value).readers -= 1;
     const inputs: Tensor[] = [];
-    for (const { modelInput, tensor } of step.inputs) {
+    for (let i = 0; i < step.inputs.length; i++) {
+      const { modelInput, tensor } = step.inputs[i] as StepPlan['inputs'][number];
       const v = this.values[tensor] as Value;
       const t = v.tensor;
       if (!t) continue;
-      const dims = dimsByInput.get(modelInput);
-      const shape = dims ? reshapeTensorDims(dims, batching, v.batchSize, t.shape) : t.shape;
-      const buffer = t.data.buffer;
-      const handOver =
-        v.ownable &&
-        v.readers === 0 &&
-        (this.liveOnBuffer.get(buffer) ?? 0) - (released.get(buffer) ?? 0) === 0;
+      const dims = binding.inputDims[i];
+      const shape = dims ? reshapeTensorDims(dims, binding.batching, v.batchSize, t.shape) : t.shape;
+      const handOver = v.ownable && v.readers === 0 && this.othersLiveOn(t.data.buffer, reads) === 0;
       inputs.push({
         name: modelInput,
         datatype: t.datatype,
@@ -281,12 +318,27 @@ class EnsembleRequest {
         data: handOver ? t.data : t.data.slice(),
       });
     }
-    for (const [b, n] of released) {
-      const left = (this.liveOnBuffer.get(b) ?? 0) - n;
-      if (left > 0) this.liveOnBuffer.set(b, left);
-      else this.liveOnBuffer.delete(b);
+    for (let r = 0; r < reads.length; r++) {
+      const v = this.values[reads[r] as number] as Value;
+      if (v.readers === 0 && v.tensor) this.unlive(v.tensor.data.buffer);
     }
     return inputs;
+  }
+
+  /** Live tensors of this request on `buffer`, besides those among `reads` that this step reads last. */
+  private othersLiveOn(buffer: ArrayBufferLike, reads: readonly number[]): number {
+    let n = this.liveOnBuffer.get(buffer) ?? 0;
+    for (let r = 0; r < reads.length; r++) {
+      const v = this.values[reads[r] as number] as Value;
+      if (v.readers === 0 && v.tensor && v.tensor.data.buffer === buffer) n -= 1;
+    }
+    return n;
+  }
+
+  private unlive(buffer: ArrayBufferLike): void {
+    const left = (this.liveOnBuffer.get(buffer) ?? 0) - 1;
+    if (left > 0) this.liveOnBuffer.set(buffer, left);
+    else this.liveOnBuffer.delete(buffer);
   }
 
   private stepDone(step: StepPlan, response: InferResponse, batchSize: number, ownable: boolean): void {
@@ -349,8 +401,10 @@ class EnsembleRequest {
 class Scheduler implements EnsembleScheduler {
   readonly clock: Clock;
   readonly version: string;
-  readonly resolve: ComposingResolver;
+  private readonly resolve: ComposingResolver;
   readonly limiters: (StepLimiter | undefined)[];
+  /** Per step: the binding of the composing model version it resolved to last. */
+  private readonly bindings: (StepBinding | undefined)[];
   private readonly plan: EnsemblePlan;
   private readonly stats: ModelStatsRecorder;
   private readonly cache: ResponseCache | undefined;
@@ -372,6 +426,18 @@ class Scheduler implements EnsembleScheduler {
         : 0,
     );
     this.limiters = this.plan.steps.map(() => (limit > 0 ? new StepLimiter(limit) : undefined));
+    this.bindings = this.plan.steps.map(() => undefined);
+  }
+
+  /** The step's composing model, resolved now (a reload gives a new version object, hence a new binding). */
+  bindingOf(step: StepPlan): StepBinding {
+    const model = this.resolve(step.modelName, step.modelVersion);
+    let binding = this.bindings[step.index];
+    if (binding?.model !== model) {
+      binding = bindStep(step, model);
+      this.bindings[step.index] = binding;
+    }
+    return binding;
   }
 
   enqueue(request: InferRequest): Promise<InferResponse> {
@@ -435,11 +501,22 @@ class Scheduler implements EnsembleScheduler {
   }
 
   private prunedFor(request: InferRequest): PrunedPlan {
-    const names = request.outputs.map((o) => o.name);
-    const key = names.length === 0 ? '' : [...names].sort().join('\0');
+    const wanted = request.outputs;
+    const key =
+      wanted.length === 0
+        ? ''
+        : wanted.length === 1
+          ? (wanted[0] as RequestedOutput).name
+          : wanted
+              .map((o) => o.name)
+              .sort()
+              .join('\0');
     let pruned = this.pruned.get(key);
     if (!pruned) {
-      pruned = prunePlan(this.plan, names);
+      pruned = prunePlan(
+        this.plan,
+        wanted.map((o) => o.name),
+      );
       if (this.pruned.size < MAX_PRUNED_PLANS) this.pruned.set(key, pruned);
     }
     return pruned;

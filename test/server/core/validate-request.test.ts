@@ -64,6 +64,17 @@ describe('createRequestValidator (Triton §9 texts)', () => {
   const strings = createRequestValidator(STRINGS);
   const pair = (b: number) => [tensor('INPUT0', 'INT32', [b, 16]), tensor('INPUT1', 'INT32', [b, 16])];
 
+  it('refuses a duplicated input, whether the request has a few inputs or a huge number', () => {
+    // Both paths of the duplicate check: pairwise for a few inputs, a Set beyond (pairwise would be quadratic).
+    rejects(
+      () => simple(request('simple', [...pair(1), tensor('INPUT0', 'INT32', [1, 16])])),
+      "input 'INPUT0' already exists in request",
+    );
+    const many = Array.from({ length: 20_000 }, (_, i) => tensor(`IN${i}`, 'INT32', [1, 16], 0));
+    many.push(tensor('IN7', 'INT32', [1, 16], 0));
+    rejects(() => simple(request('simple', many)), "input 'IN7' already exists in request");
+  });
+
   it('accepts a valid request and reports its batch size', () => {
     assert.deepEqual(simple(request('simple', pair(3))), { batchSize: 3 });
     assert.deepEqual(nobatch(request('nb', [tensor('X', 'FP32', [2, 4])])), { batchSize: 1 });

@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseEnsembleBenchOptions, resolveIntraOpThreads } from './ensemble-bench-options.ts';
+
+describe('bench:ensemble options', () => {
+  it('defaults to what users get: no pinning, intra-op threads as shipped', () => {
+    assert.deepEqual(parseEnsembleBenchOptions([]), {});
+    assert.equal(parseEnsembleBenchOptions(['--help']), 'help');
+  });
+
+  it('parses the CPU lists and the intra-op threads', () => {
+    assert.deepEqual(
+      parseEnsembleBenchOptions(['--server-cpus', '0-7', '--client-cpus', '8,9', '--intra-op-threads', '7']),
+      { serverCpus: [0, 1, 2, 3, 4, 5, 6, 7], clientCpus: [8, 9], intraOpThreads: 7 },
+    );
+    assert.deepEqual(parseEnsembleBenchOptions(['--intra-op-threads', 'auto']), { intraOpThreads: 'auto' });
+  });
+
+  it('auto leaves one server CPU to the event loop, and never goes below 1', () => {
+    assert.equal(resolveIntraOpThreads('auto', 16), 15);
+    assert.equal(resolveIntraOpThreads('auto', 1), 1);
+    assert.equal(resolveIntraOpThreads(3, 16), 3);
+    assert.equal(resolveIntraOpThreads(undefined, 16), undefined);
+  });
+
+  it('refuses hostile values with the flag named', () => {
+    for (const bad of ['0', '-1', '1.5', '', 'x', '257', '1e3', '99999999999999999999']) {
+      assert.throws(
+        () => parseEnsembleBenchOptions([`--intra-op-threads=${bad}`]),
+        /--intra-op-threads: expected auto or an integer 1-256/,
+        bad,
+      );
+    }
+    for (const bad of ['', '3-1', 'a', '-1', '0,,1']) {
+      assert.throws(() => parseEnsembleBenchOptions([`--server-cpus=${bad}`]), /--server-cpus/, bad);
+    }
+    assert.throws(() => parseEnsembleBenchOptions(['--client-cpus', '9-2']), /--client-cpus/);
+    assert.throws(() => parseEnsembleBenchOptions(['--concurrency', '4']), /Unknown option/);
+    assert.throws(() => parseEnsembleBenchOptions(['stray']), /Unexpected argument/);
+  });
+});

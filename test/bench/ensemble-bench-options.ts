@@ -1,0 +1,60 @@
+/**
+ * Command line of `npm run bench:ensemble`: which CPUs the server and the load client may use, and how many
+ * ORT intra-op threads text_recognition (the pipeline's heavy step) gets. The defaults run what users get:
+ * the shipped configs (1 intra-op thread per instance), no pinning.
+ */
+import { parseArgs } from 'node:util';
+import { MAX_ORT_THREADS_PER_INSTANCE } from '../../embedded-server/src/repository/config-limits.ts';
+import { CPU_PINNING_ARGS, type CpuPinning, cpuPinningOptions } from './cpu-pinning.ts';
+
+export interface EnsembleBenchOptions extends CpuPinning {
+  /** text_recognition's ORT intra-op threads; undefined = as shipped; 'auto' = the server's CPUs − 1. */
+  intraOpThreads?: number | 'auto';
+}
+
+export const ENSEMBLE_BENCH_USAGE = `usage: npm run bench:ensemble -- [options]
+  --server-cpus LIST        pin the server (this process, its model threads included) to these CPUs
+                            (taskset -c LIST, e.g. 0-7)
+  --client-cpus LIST        pin the load client (a child process) to these CPUs; keep it off the server's
+  --intra-op-threads N|auto ORT intra-op threads of text_recognition, the pipeline's ~28 ms step (default:
+                            as shipped, 1); auto = the server's CPUs - 1, leaving one for its event loop
+  -h, --help`;
+
+/** Parses argv (without node and script); throws Error with a one-line reason on bad input. */
+export function parseEnsembleBenchOptions(argv: readonly string[]): EnsembleBenchOptions | 'help' {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      ...CPU_PINNING_ARGS,
+      'intra-op-threads': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return 'help';
+  const options: EnsembleBenchOptions = cpuPinningOptions(values);
+  const threads = values['intra-op-threads'];
+  if (threads !== undefined) {
+    if (threads === 'auto') options.intraOpThreads = 'auto';
+    else {
+      const n = Number(threads);
+      if (!/^\d+$/.test(threads) || n < 1 || n > MAX_ORT_THREADS_PER_INSTANCE) {
+        throw new Error(
+          `--intra-op-threads: expected auto or an integer 1-${MAX_ORT_THREADS_PER_INSTANCE}, got '${threads}'`,
+        );
+      }
+      options.intraOpThreads = n;
+    }
+  }
+  return options;
+}
+
+/** The thread count `auto` stands for: every server CPU but one, which the event loop keeps; at least 1. */
+export function resolveIntraOpThreads(
+  requested: number | 'auto' | undefined,
+  serverCpuCount: number,
+): number | undefined {
+  if (requested === 'auto') return Math.max(1, serverCpuCount - 1);
+  return requested;
+}
