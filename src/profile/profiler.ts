@@ -11,41 +11,33 @@ import { customIntervalsRatePerSec } from '../load/schedule.ts';
 import { ShardPool } from '../load/shard-pool.ts';
 import type { ShardTransport } from '../load/shard-protocol.ts';
 import { busiestThread } from '../load/shard-windows.ts';
-import {
-  DEFAULT_ERROR_RATE_THRESHOLD,
-  errorRateExceededMessage,
-  levelErrorHealth,
-} from '../measure/error-health.ts';
 import { LoopHealthMonitor } from '../measure/loop-health.ts';
 import { mergeWindows } from '../measure/merge.ts';
 import type { MetricsSampler } from '../measure/metrics-sampler.ts';
 import type { RequestLogBudget } from '../measure/request-log.ts';
 import { type ComposingModel, needsAllModelStats, windowServerDelta } from '../measure/server-stats.ts';
-import {
-  assessStability,
-  relaxForAsync,
-  type StabilityPoint,
-  type StabilityVerdict,
-} from '../measure/stability.ts';
-import { stabilizingLatencyUs, summarizeWindow } from '../measure/summarize.ts';
-import { errorTotal, type WindowData } from '../measure/window-data.ts';
+import type { StabilityPoint, StabilityVerdict } from '../measure/stability.ts';
+import { type SummarizeOptions, summarizeWindow } from '../measure/summarize.ts';
+import type { WindowData } from '../measure/window-data.ts';
 import { WindowRecorder } from '../measure/window-recorder.ts';
 import type { Clock } from '../protocol/clock.ts';
-import { msToNs, msToUs, NS_PER_S, usToMs, usToNs, usToS } from '../protocol/units.ts';
+import { msToNs, NS_PER_S, usToNs, usToS } from '../protocol/units.ts';
 import { accountLevel } from '../report/accounting.ts';
-import type { LevelResult, LevelStatus, LoadMode, MetricsSummary, WindowResult } from '../report/model.ts';
+import type { LevelResult, LoadMode, MetricsSummary, WindowResult } from '../report/model.ts';
 import type { LevelRequestTimes, RequestTrace } from '../report/request-trace.ts';
 import type { InferClient, PreparedRequest, RequestSpec } from '../transport/client.ts';
 import type { ModelStatsSnapshot, ServerApi } from '../transport/server-api.ts';
 import type { ProfileEvent } from './events.ts';
-import { createLoadDriver, type LoadDriver } from './load-driver.ts';
 import {
-  errorRateMessage,
-  latencyLimitMessage,
-  noValidRequestsMessage,
-  STABLE_FAILED,
-  unstableMessage,
-} from './messages.ts';
+  addStabilityPoint,
+  judgeLevel,
+  type LevelContext,
+  type StopReason,
+  singleMeasurement,
+  windowStopReason,
+} from './level-rules.ts';
+import { createLoadDriver, type LoadDriver } from './load-driver.ts';
+import { STABLE_FAILED } from './messages.ts';
 import type { ProfileSettings } from './settings.ts';
 import { binarySearchSweep, linearSweep, type Sweep } from './sweep.ts';
 import { sweepStopCode } from './sweep-stop.ts';
@@ -140,8 +132,15 @@ export async function runProfile(settings: ProfileSettings, deps: ProfileDeps): 
   return new Profiler(settings, deps).run();
 }
 
-/** Why a level's window loop ended. */
-type StopReason = 'stable' | 'single' | 'max_trials' | 'latency_limit' | 'sigint' | 'error_rate';
+/** What a level's window loop measured, and why it ended. */
+interface MeasuredLevel {
+  windows: WindowData[];
+  results: WindowResult[];
+  history: StabilityPoint[];
+  stopReason: StopReason;
+  verdict?: StabilityVerdict;
+  metrics?: MetricsSummary;
+}
 
 class Profiler {
   private readonly warnings: string[] = [];
@@ -308,23 +307,38 @@ class Profiler {
     return totalUs > 0 ? (load.intervalsUs.length * NS_PER_S) / usToNs(totalUs) : undefined;
   }
 
+  /** One level: apply its load, warm up, measure windows until a rule stops it, judge it. */
   private async profileLevel(value: number, levelIndex: number): Promise<LevelResult> {
-    const { measurement: m } = this.settings;
-    const { signal, onEvent } = this.deps;
-    onEvent?.({
+    this.announceLevel(value, levelIndex);
+    const traced: LevelRequestTimes = { startNs: 0, windows: [] };
+    this.requestTrace?.levels.push(traced);
+    const snapshot = await this.startLevel(value, levelIndex);
+    if (snapshot === 'interrupted') return this.finishLevel(value, [], [], 'sigint', undefined);
+    const measured = await this.measureWindows(value, levelIndex, snapshot, traced);
+    const { windows, results, stopReason, verdict, metrics } = measured;
+    return this.finishLevel(value, windows, results, stopReason, verdict, metrics);
+  }
+
+  private announceLevel(value: number, levelIndex: number): void {
+    this.deps.onEvent?.({
       type: 'level_start',
       mode: this.mode,
       value,
       levelIndex,
       callMode: this.asyncMode ? 'async' : 'sync',
     });
-    const traced: LevelRequestTimes = { startNs: 0, windows: [] };
-    this.requestTrace?.levels.push(traced);
-    const single = m.singleMeasurement || m.requestCount > 0;
-    const maxWindows = single ? 1 : Math.max(1, m.maxTrials);
-    const windows: WindowData[] = [];
-    const results: WindowResult[] = [];
-    const history: StabilityPoint[] = [];
+  }
+
+  /**
+   * Applies the level's load, waits out its warm-up and opens its first window; returns the statistics
+   * snapshot the first window's server delta starts from ('interrupted': SIGINT during the warm-up).
+   */
+  private async startLevel(
+    value: number,
+    levelIndex: number,
+  ): Promise<ModelStatsSnapshot[] | undefined | 'interrupted'> {
+    const m = this.settings.measurement;
+    const signal = this.deps.signal;
     let snapshot: ModelStatsSnapshot[] | undefined;
     if (m.requestCount > 0 && m.warmupRequestCount === 0 && !this.sharded) {
       // --request-count with no warm-up: every request sent belongs to the one window, so the statistics are
@@ -342,7 +356,7 @@ class Profiler {
         await this.recorder.waitForDiscarded(m.warmupRequestCount, signal);
         if (signal?.aborted) {
           if (this.recorder.recording) await this.recorder.end();
-          return this.finishLevel(value, [], [], 'sigint', undefined);
+          return 'interrupted';
         }
       }
       snapshot = await this.fetchStats();
@@ -351,101 +365,116 @@ class Profiler {
     this.health.sample();
     this.levelStartFetchNs = this.lastFetchNs;
     this.deps.metricsSampler?.start();
-    let stopReason: StopReason = 'max_trials';
-    let verdict: StabilityVerdict | undefined;
-    let metrics: MetricsSummary | undefined;
+    return snapshot;
+  }
+
+  /** Measures the level's windows one after another until a level rule (or SIGINT, or --max-trials) stops it. */
+  private async measureWindows(
+    value: number,
+    levelIndex: number,
+    startSnapshot: ModelStatsSnapshot[] | undefined,
+    traced: LevelRequestTimes,
+  ): Promise<MeasuredLevel> {
+    const m = this.settings.measurement;
+    const maxWindows = singleMeasurement(this.settings) ? 1 : Math.max(1, m.maxTrials);
+    const level: MeasuredLevel = { windows: [], results: [], history: [], stopReason: 'max_trials' };
+    let snapshot = startSnapshot;
     try {
       for (let index = 1; index <= maxWindows; index++) {
-        await (this.deps.aligned ? this.deps.aligned.windowEnd(levelIndex, index) : this.waitWindow());
-        const window = await (index === maxWindows ? this.recorder.end() : this.recorder.cut());
-        // With shards, the window already holds the busiest worker's sample.
-        window.loop = busiestThread([this.health.sample(), ...(window.loop ? [window.loop] : [])]);
+        const window = await this.closeWindow(levelIndex, index, index === maxWindows);
         const next = await this.fetchStats();
         this.attachServerDelta(window, snapshot, next);
         snapshot = next;
-        windows.push(window);
-        if (window.requests) {
-          if (traced.windows.length === 0) traced.startNs = window.startNs;
-          traced.windows.push({
-            sendNs: window.requests.sendNs(),
-            responseNs: window.requests.responseNs(),
-            omitted: window.requests.omitted,
-            requestIndex: window.requests.requestIndex(),
-            responses: window.requests.responses(),
-            responsesOmitted: window.requests.responsesOmitted,
-          });
-        }
-        const summary = summarizeWindow(window, {
-          batchSize: this.settings.batchSize,
-          percentile: m.percentile,
-          intendedRatePerSec: this.intendedRatePerSec(value),
-          sequences: this.settings.sequence !== undefined,
-          decoupled: this.settings.decoupled === true,
-        });
-        results.push({ ...summary, index, startWallMs: window.startWallMs });
-        const latencyUs =
-          window.okCount > 0 ? stabilizingLatencyUs(summary.latency, m.percentile) : Number.POSITIVE_INFINITY;
-        history.push({ throughputPerSec: window.okCount > 0 ? summary.throughputPerSec : 0, latencyUs });
-        verdict = assessStability(history, {
-          thresholdFraction: m.stabilityThreshold,
-          windows: m.stabilityWindows,
-        });
-        onEvent?.({
-          type: 'window_end',
-          mode: this.mode,
-          value,
-          windowIndex: index,
-          maxWindows,
-          throughputPerSec: summary.throughputPerSec,
-          latencyUs,
-          requestCount: summary.requestCount,
-          errorCount: summary.errorCount,
-          spread: verdict.spread,
-        });
-        const errors = errorTotal(window);
-        const errorRate = errors + window.okCount > 0 ? errors / (errors + window.okCount) : 0;
-        // A shard measures every window of the timetable; only an interrupt ends its level early.
-        const measureAll = this.deps.aligned !== undefined && !signal?.aborted;
-        if (measureAll) continue;
-        if (this.settings.maxErrorRate < 1 && errorRate > this.settings.maxErrorRate) {
-          this.warn(
-            errorRateMessage(
-              this.mode,
-              value,
-              index,
-              errorRate,
-              this.settings.maxErrorRate,
-              window.errorsByKind,
-            ),
-          );
-          stopReason = 'error_rate';
-          break;
-        }
-        if (single) {
-          stopReason = 'single';
-          break;
-        }
-        if (verdict.stable) {
-          stopReason = 'stable';
-          break;
-        }
-        const limitUs = msToUs(m.latencyThresholdMs);
-        if (limitUs > 0 && history.slice(-m.stabilityWindows).some((p) => p.latencyUs >= limitUs)) {
-          stopReason = 'latency_limit';
-          break;
-        }
-        if (signal?.aborted) {
-          stopReason = 'sigint';
+        level.windows.push(window);
+        this.traceWindow(traced, window);
+        const result = this.windowResult(window, value, index);
+        level.results.push(result);
+        const stop = this.judgeWindow(level, result, value, maxWindows);
+        if (stop) {
+          level.stopReason = stop;
           break;
         }
       }
     } finally {
       if (this.recorder.recording) await this.recorder.end();
-      metrics = this.deps.metricsSampler?.stop();
+      level.metrics = this.deps.metricsSampler?.stop();
     }
-    return this.finishLevel(value, windows, results, stopReason, verdict, metrics);
+    return level;
   }
 
+  /**
+   * Waits for window `index` to end (its time or count, or the shared timetable's instant) and closes it (the
+   * last one ends the recording), with this thread's health sample.
+   */
+  private async closeWindow(levelIndex: number, index: number, last: boolean): Promise<WindowData> {
+    await (this.deps.aligned ? this.deps.aligned.windowEnd(levelIndex, index) : this.waitWindow());
+    const window = await (last ? this.recorder.end() : this.recorder.cut());
+    // With shards, the window already holds the busiest worker's sample.
+    window.loop = busiestThread([this.health.sample(), ...(window.loop ? [window.loop] : [])]);
+    return window;
+  }
+
+  /** The profile export's log of the window's requests (when it keeps one). */
+  private traceWindow(traced: LevelRequestTimes, window: WindowData): void {
+    if (!window.requests) return;
+    if (traced.windows.length === 0) traced.startNs = window.startNs;
+    traced.windows.push({
+      sendNs: window.requests.sendNs(),
+      responseNs: window.requests.responseNs(),
+      omitted: window.requests.omitted,
+      requestIndex: window.requests.requestIndex(),
+      responses: window.requests.responses(),
+      responsesOmitted: window.requests.responsesOmitted,
+    });
+  }
+
+  private windowResult(window: WindowData, value: number, index: number): WindowResult {
+    return { ...summarizeWindow(window, this.summaryOptions(value)), index, startWallMs: window.startWallMs };
+  }
+
+  private summaryOptions(value: number): SummarizeOptions {
+    return {
+      batchSize: this.settings.batchSize,
+      percentile: this.settings.measurement.percentile,
+      intendedRatePerSec: this.intendedRatePerSec(value),
+      sequences: this.settings.sequence !== undefined,
+      decoupled: this.settings.decoupled === true,
+    };
+  }
+
+  /** Adds the window to the level's stability history, reports it, and says whether the level stops here. */
+  private judgeWindow(
+    level: MeasuredLevel,
+    window: WindowResult,
+    value: number,
+    maxWindows: number,
+  ): StopReason | undefined {
+    const signal = this.deps.signal;
+    const verdict = addStabilityPoint(level.history, window, this.settings);
+    level.verdict = verdict;
+    this.deps.onEvent?.({
+      type: 'window_end',
+      mode: this.mode,
+      value,
+      windowIndex: window.index,
+      maxWindows,
+      throughputPerSec: window.throughputPerSec,
+      latencyUs: level.history[level.history.length - 1]!.latencyUs,
+      requestCount: window.requestCount,
+      errorCount: window.errorCount,
+      spread: verdict.spread,
+    });
+    // A shard measures every window of the timetable; only an interrupt ends its level early.
+    if (this.deps.aligned !== undefined && !signal?.aborted) return undefined;
+    const stop = windowStopReason(this.levelContext(value), window, window.index, level.history, verdict);
+    return stop ?? (signal?.aborted ? 'sigint' : undefined);
+  }
+
+  private levelContext(value: number): LevelContext {
+    return { mode: this.mode, value, settings: this.settings, warn: (text) => this.warn(text) };
+  }
+
+  /** Judges the level (profile/level-rules.ts) and, for a whole run, accounts client against server. */
   private finishLevel(
     value: number,
     windows: WindowData[],
@@ -454,12 +483,11 @@ class Profiler {
     verdict: StabilityVerdict | undefined,
     metrics?: MetricsSummary,
   ): LevelResult {
-    const level = this.classifyLevel(value, windows, results, stopReason, verdict, metrics);
-    const threshold = this.settings.errorRateThreshold ?? DEFAULT_ERROR_RATE_THRESHOLD;
-    const health = levelErrorHealth(results, threshold);
-    level.errorRate = health.errorRate;
-    level.errorRateExceeded = health.errorRateExceeded;
-    if (health.errorRateExceeded) this.warn(errorRateExceededMessage(this.mode, value, health, threshold));
+    const level = judgeLevel(this.levelContext(value), results, stopReason, verdict, (count) => {
+      const merged = summarizeWindow(mergeWindows(windows.slice(-count)), this.summaryOptions(value));
+      if (metrics) merged.metrics = metrics;
+      return merged;
+    });
     // A shard's client sees its share, the server every shard's requests: the merge accounts instead.
     if (!this.deps.aligned) this.account(level);
     return level;
@@ -487,81 +515,6 @@ class Profiler {
         `Client and server disagree at ${this.mode} ${level.value}: the client completed ${accounting.clientCompleted} requests, the server counted ${accounting.serverSuccess} successes over the same windows (more than the ${accounting.allowedDifference} in flight at the edges).`,
       );
     }
-  }
-
-  private classifyLevel(
-    value: number,
-    windows: WindowData[],
-    results: WindowResult[],
-    stopReason: StopReason,
-    verdict: StabilityVerdict | undefined,
-    metrics?: MetricsSummary,
-  ): LevelResult {
-    const m = this.settings.measurement;
-    const level: LevelResult = {
-      mode: this.mode,
-      value,
-      status: 'no_data',
-      reported: false,
-      windows: results,
-      stopReason,
-    };
-    if (windows.length === 0) {
-      level.status = stopReason === 'sigint' ? 'interrupted' : 'no_data';
-      return level;
-    }
-    const lastK = windows.slice(-Math.max(1, m.stabilityWindows));
-    const merged = summarizeWindow(mergeWindows(lastK), {
-      batchSize: this.settings.batchSize,
-      percentile: m.percentile,
-      intendedRatePerSec: this.intendedRatePerSec(value),
-      sequences: this.settings.sequence !== undefined,
-      decoupled: this.settings.decoupled === true,
-    });
-    if (metrics) merged.metrics = metrics;
-    level.merged = merged;
-    // A spread over a window with no valid request is infinite: JSON cannot carry it, so it is left out.
-    if (verdict && Number.isFinite(verdict.spread.throughput) && Number.isFinite(verdict.spread.latency)) {
-      level.spread = verdict.spread;
-    }
-
-    let status: LevelStatus;
-    let stabilized = false;
-    if (stopReason === 'error_rate') {
-      status = 'errors_over_limit';
-    } else if (stopReason === 'single') {
-      stabilized = windows[0]!.okCount > 0;
-      status = stabilized ? 'single' : 'no_data';
-    } else if (stopReason === 'stable') {
-      stabilized = true;
-      status = 'stable';
-    } else if (stopReason === 'sigint') {
-      status = 'interrupted';
-    } else if (lastK.some((w) => w.okCount === 0)) {
-      status = 'no_data';
-    } else {
-      const relaxed =
-        stopReason === 'max_trials' && verdict ? relaxForAsync(verdict, this.asyncMode) : { stable: false };
-      if (relaxed.warning) this.warn(relaxed.warning);
-      stabilized = relaxed.stable;
-      status = stabilized ? 'stable' : 'unstable';
-    }
-
-    if (stabilized) {
-      const latencyUs = stabilizingLatencyUs(merged.latency, m.percentile);
-      level.stabilizingLatencyUs = latencyUs;
-      if (m.latencyThresholdMs > 0 && Math.trunc(usToMs(latencyUs)) >= m.latencyThresholdMs) {
-        status = 'over_latency_limit';
-        this.warn(latencyLimitMessage(m.latencyThresholdMs));
-      }
-    } else if (status === 'unstable') {
-      this.warn(unstableMessage(this.mode, value, m.maxTrials, m.mode));
-    } else if (status === 'no_data') {
-      this.warn(noValidRequestsMessage(results, this.settings.url));
-    }
-    level.status = status;
-    level.reported = status === 'stable' || status === 'single';
-    return level;
   }
 
   private waitWindow(): Promise<void> {
