@@ -37,10 +37,13 @@ const { values } = parseArgs({
     'window-ms': { type: 'string', default: '500' },
     device: { type: 'string', default: 'cpu' },
     'state-dir': { type: 'string' },
+    rounds: { type: 'string', default: '3' },
   },
 });
 const model = values.model as string;
-const ROUNDS = 3;
+const ROUNDS = Number(values.rounds);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 0 || ROUNDS > 20)
+  throw new Error(`--rounds ${values.rounds}: want 0..20`);
 const device = values.device as string;
 const space = [
   '--max-batch-size',
@@ -90,6 +93,8 @@ interface Summary {
   bestThroughput?: number;
   bestP95Ms?: number;
   wallS: number;
+  /** 1-minute load average when the search ended (absent in records of older runs). */
+  loadAfter?: number;
 }
 
 async function run(mode: 'brute' | 'quick', dir: string): Promise<Summary> {
@@ -161,6 +166,7 @@ async function run(mode: 'brute' | 'quick', dir: string): Promise<Summary> {
     bestThroughput: record.best ? top.figures.throughput : undefined,
     bestP95Ms: record.best ? top.figures.p95_latency / 1000 : undefined,
     wallS: earlierWallS + (performance.now() - started) / 1000,
+    loadAfter: loadavg()[0] as number,
   };
   writeFileSync(doneFile, JSON.stringify(summary));
   return summary;
@@ -230,7 +236,20 @@ function median(xs: readonly number[]): number {
 const stateDir = values['state-dir'] as string | undefined;
 if (stateDir !== undefined) mkdirSync(stateDir, { recursive: true });
 const dir = stateDir ?? mkdtempSync(join(tmpdir(), 'inferbench-bench-analyze-'));
-const loadBefore = loadavg()[0] as number;
+// The host and the load before are those of the run's first attempt (kept in the state dir), so that a report
+// rendered later, or on another machine from a copied state dir, names the machine that measured.
+const hostFile = join(dir, 'host.json');
+if (!existsSync(hostFile))
+  writeFileSync(
+    hostFile,
+    JSON.stringify({ cpus: cpus().length, cpuModel: cpus()[0]?.model.trim(), loadBefore: loadavg()[0] }),
+  );
+const firstAttempt = JSON.parse(readFileSync(hostFile, 'utf8')) as {
+  cpus: number;
+  cpuModel: string;
+  loadBefore: number | null;
+};
+const loadBefore = firstAttempt.loadBefore;
 try {
   const brute = await run('brute', dir);
   const quick = await run('quick', dir);
@@ -253,13 +272,14 @@ try {
       }
     }
   }
-  const throughputRatio = side.brute.length > 0 ? median(side.quick) / median(side.brute) : undefined;
-  const loadAfter = loadavg()[0] as number;
+  // Without side-by-side rounds (--rounds 0) the targets are judged on the searches' own figures.
+  const throughputRatio = side.brute.length > 0 ? median(side.quick) / median(side.brute) : searchRatio;
+  const loadAfter = ROUNDS > 0 ? (loadavg()[0] as number) : quick.loadAfter;
   const measurementRatio = quick.measurements / brute.measurements;
-  const command = `npm run bench:analyze -- --model ${model} --window-ms ${values['window-ms']} --device ${device}`;
+  const command = `npm run bench:analyze -- --model ${model} --window-ms ${values['window-ms']} --device ${device}${ROUNDS !== 3 ? ` --rounds ${ROUNDS}` : ''}`;
   const result = {
     command,
-    host: { cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() },
+    host: { cpus: firstAttempt.cpus, cpuModel: firstAttempt.cpuModel },
     space: space.join(' '),
     loadAverage: { before: loadBefore, after: loadAfter },
     brute,
@@ -285,7 +305,7 @@ try {
     row(brute),
     row(quick),
     '',
-    `Load average (1 min): ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after. Best figures are the`,
+    `Load average (1 min): ${loadBefore?.toFixed(2) ?? '–'} before, ${loadAfter?.toFixed(2) ?? '–'} after. Best figures are the`,
     `mean of the measurements of the chosen level (brute: ${brute.bestSamples ?? '–'}, quick: ${quick.bestSamples ?? '–'}).`,
     '',
     'Top feasible configs of each search (infer/s at the level, p95 ms, measurements of that level):',
@@ -310,11 +330,13 @@ try {
       ),
     ),
     '',
-    `The two picks measured again side by side (${ROUNDS} rounds, alternating order), infer/s: brute's pick ` +
-      `${side.brute.map((v) => v.toFixed(1)).join(', ')} (median ${side.brute.length ? median(side.brute).toFixed(1) : '–'}); ` +
-      `quick's pick ${side.quick.map((v) => v.toFixed(1)).join(', ')} (median ${side.quick.length ? median(side.quick).toFixed(1) : '–'}).`,
+    ROUNDS > 0
+      ? `The two picks measured again side by side (${ROUNDS} rounds, alternating order), infer/s: brute's pick ` +
+        `${side.brute.map((v) => v.toFixed(1)).join(', ')} (median ${side.brute.length ? median(side.brute).toFixed(1) : '–'}); ` +
+        `quick's pick ${side.quick.map((v) => v.toFixed(1)).join(', ')} (median ${side.quick.length ? median(side.quick).toFixed(1) : '–'}).`
+      : 'The two picks were not measured again side by side (--rounds 0): the ratio below is the searches’ own.',
     '',
-    `As the searches reported them, quick's best = ${pct(searchRatio)} of brute's. Side by side, quick's pick = ` +
+    `As the searches reported them, quick's best = ${pct(searchRatio)} of brute's. ${ROUNDS > 0 ? 'Side by side, ' : ''}quick's pick = ` +
       `${pct(throughputRatio)} of brute's pick (target ≥ 95 %), found in ${pct(measurementRatio)} of brute's ` +
       `measurements (target ≤ 40 %): targets ${result.targetsMet ? 'met' : 'NOT met'}.`,
     '',
