@@ -6,6 +6,7 @@
  * level; what was measured is returned.
  */
 import type { Constraint } from './constraints.ts';
+import { nextSweepStep, type SweptLevel, warmStartIndex } from './level-sweep.ts';
 import type { Objective } from './objectives.ts';
 import { quickStart, quickStep } from './quick-search.ts';
 import { type ConfigScore, compareScores, rankTrials, scoreTrial } from './ranking.ts';
@@ -17,7 +18,6 @@ import {
   enumerateSpace,
   type SearchSpace,
 } from './search-space.ts';
-import { levelStopReason } from './stop-early.ts';
 import type { ConfigTrial, LevelSample, LoadPoint } from './trial.ts';
 
 /** The server refused the config (the load API answered with an error): recorded, and the search goes on. */
@@ -140,6 +140,12 @@ export async function runSearch(options: SearchOptions): Promise<SearchResult> {
     return stoppedBy !== undefined;
   };
 
+  /** Quick search starts each config's sweep at the leader's best level (level-sweep.ts); brute at the lightest. */
+  const sweepStart = (): number =>
+    mode === 'quick'
+      ? warmStartIndex(options.loads, [...scores.values()].sort(compareScores)[0], options.objectives)
+      : 0;
+
   const tryCandidate = async (candidate: Candidate): Promise<ConfigScore> => {
     const key = candidateKey(candidate);
     const index = trials.length + 1;
@@ -159,7 +165,7 @@ export async function runSearch(options: SearchOptions): Promise<SearchResult> {
         etaMs: etaMs(measuredTrials, measuringMs, cap - index + 1),
       });
       const began = options.nowMs();
-      trial = await measureTrial(candidate, key, index, options, () => measurements++);
+      trial = await measureTrial(candidate, key, index, options, () => measurements++, sweepStart());
       trial.elapsedMs = options.nowMs() - began;
       measuringMs += trial.elapsedMs;
       measuredTrials++;
@@ -282,6 +288,7 @@ async function measureTrial(
   index: number,
   options: SearchOptions,
   counted: () => void,
+  startIndex: number,
 ): Promise<ConfigTrial> {
   const trial: ConfigTrial = { index, key, candidate, outcome: 'measured', levels: [], elapsedMs: 0 };
   try {
@@ -292,24 +299,35 @@ async function measureTrial(
     }
     return { ...trial, outcome: 'load_failed', error: error.message };
   }
-  for (const load of options.loads) {
-    if (options.signal?.aborted) {
-      return { ...trial, outcome: 'interrupted', levelsStoppedBy: 'interrupted' };
-    }
+  const swept: SweptLevel[] = [];
+  // Levels in load order whatever order the sweep took (a warm start may walk down).
+  const done = (rest: Partial<ConfigTrial>): ConfigTrial => ({
+    ...trial,
+    levels: [...swept].sort((a, b) => a.index - b.index).map((s) => s.sample),
+    ...rest,
+  });
+  for (;;) {
+    const step = nextSweepStep(
+      swept,
+      startIndex,
+      options.loads.length,
+      options.constraints,
+      options.saturationGain,
+    );
+    if ('stop' in step) return done({ levelsStoppedBy: step.stop });
+    if (options.signal?.aborted) return done({ outcome: 'interrupted', levelsStoppedBy: 'interrupted' });
+    const load = options.loads[step.measure] as LoadPoint;
     try {
       const sample = await options.measurer.measure(candidate, load);
       counted();
-      trial.levels.push(sample);
+      swept.push({ index: step.measure, sample });
     } catch (error) {
-      return { ...trial, outcome: 'error', error: messageOf(error), levelsStoppedBy: 'measurement error' };
+      return done({ outcome: 'error', error: messageOf(error), levelsStoppedBy: 'measurement error' });
     }
-    if (trial.levels.at(-1)?.status === 'interrupted' || options.signal?.aborted) {
-      return { ...trial, outcome: 'interrupted', levelsStoppedBy: 'interrupted' };
+    if (swept.at(-1)?.sample.status === 'interrupted' || options.signal?.aborted) {
+      return done({ outcome: 'interrupted', levelsStoppedBy: 'interrupted' });
     }
-    const stop = levelStopReason(trial.levels, options.constraints, options.saturationGain);
-    if (stop) return { ...trial, levelsStoppedBy: stop };
   }
-  return { ...trial, levelsStoppedBy: 'all levels' };
 }
 
 function messageOf(error: unknown): string {
