@@ -208,6 +208,7 @@ export class OrtModelBackend implements ModelBackend {
           sessionOptions: session.options,
           ...(batchBuckets ? { batchBuckets } : {}),
           executionDelayUs: executionDelayUs(config),
+          maxBatchRows: config.maxBatchSize,
           clock: this.clock,
         });
         instances.push(instance);

@@ -7,7 +7,7 @@
  */
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import type { InferenceSession } from 'onnxruntime-node';
 import { type Clock, systemClock, systemClockOrigin } from '../../../src/protocol/clock.ts';
 import { InferenceError } from '../../../src/protocol/status.ts';
@@ -22,14 +22,18 @@ import {
   GEN_MASK,
   notifyStagePosted,
   openStage,
+  setStageRoute,
   stageClaimed,
 } from './stage-control.ts';
 import type {
   BucketPlan,
   FromWorker,
+  GatherWorkerData,
   OrtValueInfo,
   RunMessage,
   StageMessage,
+  UsageReply,
+  UsageRequest,
   WireInput,
   WorkerData,
 } from './worker-protocol.ts';
@@ -37,6 +41,7 @@ import type {
 const SOURCE_EXT = extname(fileURLToPath(import.meta.url));
 /** `.ts` when running from sources under tsx, `.js` once compiled to dist/. */
 const WORKER_URL = new URL(`./ort-worker${SOURCE_EXT}`, import.meta.url);
+const GATHER_URL = new URL(`./gather-worker${SOURCE_EXT}`, import.meta.url);
 /**
  * Node 20 runs `--import tsx` in workers but its module hooks do not apply there, so a `.ts` worker entry
  * registers tsx itself before importing the entry.
@@ -44,11 +49,19 @@ const WORKER_URL = new URL(`./ort-worker${SOURCE_EXT}`, import.meta.url);
 const TS_BOOTSTRAP = `const { workerData } = require('node:worker_threads');
 import(workerData.tsxApi).then((tsx) => { tsx.register(); return import(workerData.entry); });`;
 
-function startWorker(data: WorkerData, name: string): Worker {
-  if (SOURCE_EXT !== '.ts') return new Worker(WORKER_URL, { workerData: data, name });
-  const bootstrap = { ...data, tsxApi: import.meta.resolve('tsx/esm/api'), entry: WORKER_URL.href };
-  return new Worker(TS_BOOTSTRAP, { eval: true, workerData: bootstrap, name });
+function startWorker(
+  url: URL,
+  data: WorkerData | GatherWorkerData,
+  name: string,
+  transferList: MessagePortLike[] = [],
+): Worker {
+  const options = { name, transferList: transferList as never };
+  if (SOURCE_EXT !== '.ts') return new Worker(url, { ...options, workerData: data });
+  const bootstrap = { ...data, tsxApi: import.meta.resolve('tsx/esm/api'), entry: url.href };
+  return new Worker(TS_BOOTSTRAP, { ...options, eval: true, workerData: bootstrap });
 }
+
+type MessagePortLike = InstanceType<typeof MessageChannel>['port1'];
 
 export interface OrtInstanceOptions {
   /** Triton's instance name, e.g. `simple_0_0`. */
@@ -67,6 +80,14 @@ export interface OrtInstanceOptions {
   batchBuckets?: BucketPlan;
   /** Fixed delay added to every execution (model parameter inferbench.execution_delay_us). */
   executionDelayUs?: number;
+  /**
+   * Default true: a gather thread (gather-worker.ts) receives the batches staged behind a running one and
+   * gathers each input into one buffer while the ORT thread runs, so the ORT thread does not copy. False:
+   * the ORT thread gathers every batch itself (the path before the gather thread; kept for comparison).
+   */
+  gatherThread?: boolean;
+  /** max_batch_size: rows the gather thread reserves per input buffer (0 or absent: grown as needed). */
+  maxBatchRows?: number;
   clock?: Clock;
 }
 
@@ -79,6 +100,33 @@ export interface OrtInstance extends ModelInstance {
   /** Batch-size buckets in use (empty: one session at exact shapes), and how long warming them took. */
   readonly bucketSizes: readonly number[];
   readonly bucketWarmMs: number;
+  /** Benchmarks: the ORT thread's usage (and the gather thread's, when there is one) so far. */
+  threadUsage(): Promise<{ ort: UsageReply; gather: UsageReply | undefined }>;
+}
+
+/** One `usage` answer from a worker (ignores every other message). */
+function usageOf(worker: Worker, unrefAfter: () => boolean): Promise<UsageReply> {
+  // Referenced until it answers: an idle instance's worker is unreferenced, and the process must wait.
+  worker.ref();
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      worker.off('message', onMessage);
+      worker.off('exit', onExit);
+      if (unrefAfter()) worker.unref();
+    };
+    const onMessage = (m: FromWorker) => {
+      if (m.type !== 'usage') return;
+      done();
+      resolve(m);
+    };
+    const onExit = () => {
+      done();
+      reject(new Error('the worker stopped before it reported its usage'));
+    };
+    worker.on('message', onMessage);
+    worker.once('exit', onExit);
+    worker.postMessage({ type: 'usage' } satisfies UsageRequest);
+  });
 }
 
 interface InFlight {
@@ -160,6 +208,8 @@ class OrtWorkerInstance implements OrtInstance {
   readonly bucketSizes: readonly number[];
   readonly bucketWarmMs: number;
   private readonly worker: Worker;
+  /** The gather thread, when the instance has one: batches staged behind a running one go there. */
+  private readonly gather: Worker | undefined;
   private readonly transferInputs: boolean;
   private readonly clock: Clock;
   private inFlight: InFlight | undefined;
@@ -175,6 +225,7 @@ class OrtWorkerInstance implements OrtInstance {
   constructor(
     options: OrtInstanceOptions,
     worker: Worker,
+    gather: Worker | undefined,
     stageControl: Int32Array,
     ready: { inputs: OrtValueInfo[]; outputs: OrtValueInfo[]; bucketSizes: number[]; bucketWarmMs: number },
     loadDurationNs: number,
@@ -196,6 +247,16 @@ class OrtWorkerInstance implements OrtInstance {
     worker.on('exit', (code) => this.die(`model instance '${this.name}' stopped (worker exit code ${code})`));
     // Idle instances must not keep the process alive; an execution in flight does.
     worker.unref();
+    this.gather = gather;
+    if (gather) {
+      gather.on('error', (e: Error) =>
+        this.die(`model instance '${this.name}' gather thread failed: ${e.message}`),
+      );
+      gather.on('exit', (code) =>
+        this.die(`model instance '${this.name}' gather thread stopped (exit code ${code})`),
+      );
+      gather.unref();
+    }
   }
 
   execute(
@@ -247,6 +308,10 @@ class OrtWorkerInstance implements OrtInstance {
     const gen = (this.stageGen + 1) & GEN_MASK;
     // Built before the stage opens: a bad batch throws here and leaves nothing half-staged.
     const inputs = wireInputs(requests, this.transferInputs);
+    // Behind a running batch, the gather thread builds it while that one runs; on a free instance the ORT
+    // thread takes it at once (one thread hop less for a lone request).
+    const target = this.gather && this.stages.length > 0 ? this.gather : this.worker;
+    setStageRoute(this.stageControl, gen, target === this.gather);
     if (!openStage(this.stageControl, gen, requests.length)) return undefined;
     this.stageGen = gen;
     const names = [...outputNames];
@@ -254,7 +319,7 @@ class OrtWorkerInstance implements OrtInstance {
       this.stages.push({ gen, resolve, reject });
     });
     this.worker.ref();
-    this.postStage({ type: 'stage', gen, requests: requests.length, inputs, outputNames: names });
+    this.postStage(target, { type: 'stage', gen, requests: requests.length, inputs, outputNames: names });
     return {
       append: (more) => {
         if (more.length === 0) return true;
@@ -262,7 +327,13 @@ class OrtWorkerInstance implements OrtInstance {
         if (stageClaimed(this.stageControl, gen)) return false;
         const moreInputs = wireInputs(more, this.transferInputs);
         if (!appendToStage(this.stageControl, gen, more.length)) return false;
-        this.postStage({ type: 'stage', gen, requests: more.length, inputs: moreInputs, outputNames: names });
+        this.postStage(target, {
+          type: 'stage',
+          gen,
+          requests: more.length,
+          inputs: moreInputs,
+          outputNames: names,
+        });
         return true;
       },
       started: () => stageClaimed(this.stageControl, gen),
@@ -271,19 +342,30 @@ class OrtWorkerInstance implements OrtInstance {
   }
 
   /** Posts a counted stage message; if it cannot go, the worker would wait for it in vain: the instance dies. */
-  private postStage(msg: StageMessage): void {
+  private postStage(target: Worker, msg: StageMessage): void {
     try {
-      this.worker.postMessage(msg, transferList(msg.inputs));
+      target.postMessage(msg, transferList(msg.inputs));
       notifyStagePosted(this.stageControl);
     } catch (e) {
       this.die(`cannot send a batch to model instance '${this.name}': ${(e as Error).message}`);
     }
   }
 
+  async threadUsage(): Promise<{ ort: UsageReply; gather: UsageReply | undefined }> {
+    const [ort, gather] = await Promise.all([
+      usageOf(this.worker, () => !this.inFlight && this.stages.length === 0),
+      this.gather ? usageOf(this.gather, () => true) : Promise.resolve(undefined),
+    ]);
+    return { ort, gather };
+  }
+
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.die(`model instance '${this.name}' is closed`);
+      // One after the other: two threads entangled by a MessageChannel, terminated at once, can leave the
+      // first one's exit never reported (Node 20; the process then exits under the awaiting caller).
       await this.worker.terminate();
+      await this.gather?.terminate();
     })();
     return this.closing;
   }
@@ -353,6 +435,7 @@ export function createOrtInstance(options: OrtInstanceOptions): Promise<OrtInsta
   const clock = options.clock ?? systemClock;
   const startNs = clock.nowNs();
   const stageControl = createStageControl();
+  const channel = options.gatherThread === false ? undefined : new MessageChannel();
   const data: WorkerData = {
     modelPath: options.modelPath,
     sessionOptions: options.sessionOptions,
@@ -360,12 +443,24 @@ export function createOrtInstance(options: OrtInstanceOptions): Promise<OrtInsta
     stageControl: stageControl.buffer as SharedArrayBuffer,
     ...(options.batchBuckets ? { batchBuckets: options.batchBuckets } : {}),
     ...(options.executionDelayUs ? { executionDelayUs: options.executionDelayUs } : {}),
+    ...(channel ? { gatherPort: channel.port1 } : {}),
   };
-  const worker = startWorker(data, `ort:${options.name}`);
+  const worker = startWorker(WORKER_URL, data, `ort:${options.name}`, channel ? [channel.port1] : []);
+  let gather: Worker | undefined;
+  if (channel) {
+    const gatherData: GatherWorkerData = {
+      stageControl: stageControl.buffer as SharedArrayBuffer,
+      runnerPort: channel.port2,
+      bucketSizes: [...(options.batchBuckets?.sizes ?? [])],
+      capacityRows: Math.max(0, options.maxBatchRows ?? options.batchBuckets?.sizes.at(-1) ?? 0),
+    };
+    gather = startWorker(GATHER_URL, gatherData, `gather:${options.name}`, [channel.port2]);
+    gather.unref();
+  }
   return new Promise<OrtInstance>((resolve, reject) => {
     const fail = (message: string) => {
       cleanup();
-      void worker.terminate();
+      void worker.terminate().finally(() => gather?.terminate());
       reject(new ModelLoadError(message));
     };
     const onMessage = (m: FromWorker) => {
@@ -373,19 +468,26 @@ export function createOrtInstance(options: OrtInstanceOptions): Promise<OrtInsta
         fail(m.message);
       } else if (m.type === 'ready') {
         cleanup();
-        resolve(new OrtWorkerInstance(options, worker, stageControl, m, clock.nowNs() - startNs));
+        resolve(new OrtWorkerInstance(options, worker, gather, stageControl, m, clock.nowNs() - startNs));
       }
     };
     const onError = (e: Error) => fail(e.message);
     const onExit = (code: number) =>
       fail(`model instance '${options.name}' worker exited with code ${code} while loading`);
+    const onGatherError = (e: Error) => fail(`model instance '${options.name}' gather thread: ${e.message}`);
+    const onGatherExit = (code: number) =>
+      fail(`model instance '${options.name}' gather thread exited with code ${code} while loading`);
     const cleanup = () => {
       worker.off('message', onMessage);
       worker.off('error', onError);
       worker.off('exit', onExit);
+      gather?.off('error', onGatherError);
+      gather?.off('exit', onGatherExit);
     };
     worker.on('message', onMessage);
     worker.on('error', onError);
     worker.on('exit', onExit);
+    gather?.on('error', onGatherError);
+    gather?.on('exit', onGatherExit);
   });
 }

@@ -13,13 +13,23 @@ import { onMessagesDrained } from './drain-port.ts';
 import { sleepThreadUs } from './execution-delay.ts';
 import { ScratchArena } from './scratch-arena.ts';
 import { SessionSet } from './session-set.ts';
-import { claimStage, stagePostsSeen, waitForStagePost } from './stage-control.ts';
+import {
+  claimStage,
+  openStageGen,
+  setRunnerBusy,
+  stagePostsSeen,
+  stageRoutedToGather,
+  waitForStagePost,
+} from './stage-control.ts';
 import { concatBatch, fromOrtTensor, toOrtTensor } from './tensor-map.ts';
+import { threadUsage } from './thread-usage.ts';
 import type {
+  FromGather,
   FromWorker,
   OrtValueInfo,
   RunMessage,
   StageMessage,
+  ToGather,
   ToWorker,
   WireInput,
   WireOutput,
@@ -54,6 +64,7 @@ function errorText(e: unknown): string {
 
 /** The batch's row count (Σ dim 0 of the first input's parts), or undefined when it has no batch dim. */
 function batchRows(msg: RunMessage): number | undefined {
+  if (msg.rows !== undefined) return msg.rows;
   const shapes = msg.inputs[0]?.shapes ?? [];
   if (shapes.length === 0 || shapes.some((s) => s.length === 0)) return undefined;
   return shapes.reduce((n, s) => n + (s[0] as number), 0);
@@ -76,24 +87,70 @@ const scratch = new ScratchArena();
 const takeScratch = (bytes: number): Uint8Array => scratch.take(bytes);
 let runsUsingScratch = 0;
 
-/** A staged batch being run: its generation and when this worker claimed it. */
+/** A staged batch being run: its generation, when this worker claimed it, and whether the gather thread built it. */
 interface StageRun {
   gen: number;
   claimedNs: number;
+  gathered: boolean;
+}
+
+const gatherPort = init.gatherPort;
+
+function toGather(message: ToGather, transfer: ArrayBuffer[] = []): void {
+  gatherPort?.postMessage(message, transfer);
+}
+
+/** Gives a gathered batch's input buffers back to the gather thread (ORT keeps no reference after a run). */
+function recycle(msg: RunMessage): void {
+  const buffers: ArrayBuffer[] = [];
+  for (const input of msg.inputs) {
+    for (const b of input.buffers) {
+      // An output may have left by transfer in the same buffer (never seen, but then it is gone: skip it).
+      if (b.byteLength > 0 && !buffers.includes(b)) buffers.push(b);
+    }
+  }
+  if (buffers.length === 0) return;
+  try {
+    toGather({ type: 'recycle', buffers }, buffers);
+  } catch {
+    // Not worth failing for: the gather thread allocates anew.
+  }
+}
+
+/** Gathered batches (or their gather failures) received while a run was going on, in generation order. */
+const ready: ({ gen: number; batch: RunMessage } | { gen: number; error: string })[] = [];
+
+/** Starts the next gathered batch when nothing runs; reports gather failures in their turn. */
+function pump(sessions: SessionSet): void {
+  while (runsUsingScratch === 0 && ready.length > 0) {
+    const next = ready.shift() as (typeof ready)[number];
+    if ('error' in next) {
+      post({ type: 'run-error', seq: -1, stage: next.gen, message: next.error });
+      continue;
+    }
+    gatheredRuns += 1;
+    void run(sessions, next.batch, { gen: next.gen, claimedNs: clock.nowNs(), gathered: true });
+  }
 }
 
 async function run(sessions: SessionSet, msg: RunMessage, stage?: StageRun): Promise<void> {
   runsUsingScratch += 1;
+  setRunnerBusy(stageControl, true);
   try {
     await gatherRunAndPost(sessions, msg, stage);
   } catch (e) {
     post({ type: 'run-error', seq: msg.seq, ...(stage ? { stage: stage.gen } : {}), message: errorText(e) });
   } finally {
+    if (stage?.gathered) recycle(msg);
     runsUsingScratch -= 1;
     if (runsUsingScratch === 0) {
       scratch.reset();
-      // Free again: start the staged batch, if one waits, without asking the main thread.
-      startStagedBatch(sessions);
+      // Free again: the next gathered batch, else the staged batch if one waits, without asking the main thread.
+      pump(sessions);
+      if (runsUsingScratch === 0) {
+        setRunnerBusy(stageControl, false);
+        startStagedBatch(sessions);
+      }
     }
   }
 }
@@ -152,9 +209,18 @@ function collectStage(gen: number, count: number, deferred: ToWorker[]): RunMess
   return { type: 'run', seq: -1, inputs: [...byName.values()], outputNames: parts[0]?.outputNames ?? [] };
 }
 
-/** Claims and starts the staged batch, when one is open and this worker runs nothing. */
+/**
+ * Claims and starts the staged batch, when one is open and this worker runs nothing. A stage routed to the
+ * gather thread is that thread's to claim: it is told this one is free, and sends the batch gathered.
+ */
 function startStagedBatch(sessions: SessionSet): void {
-  if (runsUsingScratch > 0) return;
+  if (runsUsingScratch > 0 || ready.length > 0) return;
+  const open = openStageGen(stageControl);
+  if (open === undefined) return;
+  if (gatherPort !== undefined && stageRoutedToGather(stageControl, open)) {
+    toGather({ type: 'free' });
+    return;
+  }
   const claim = claimStage(stageControl);
   if (!claim) return;
   const claimedNs = clock.nowNs();
@@ -168,10 +234,19 @@ function startStagedBatch(sessions: SessionSet): void {
   } finally {
     for (const m of deferred) setImmediate(() => onMessage(sessions, m));
   }
-  void run(sessions, msg, { gen: claim.gen, claimedNs });
+  void run(sessions, msg, { gen: claim.gen, claimedNs, gathered: false });
 }
 
+/** Time inside ORT's run() and runs made, for `usage` replies. */
+let runNsTotal = 0;
+let runsTotal = 0;
+let gatheredRuns = 0;
+
 function onMessage(sessions: SessionSet, msg: ToWorker): void {
+  if (msg.type === 'usage') {
+    post({ type: 'usage', ...threadUsage(), runMs: runNsTotal / 1e6, runs: runsTotal, gatheredRuns });
+    return;
+  }
   if (msg.type === 'stage') {
     keepStagePart(msg);
     startStagedBatch(sessions);
@@ -190,9 +265,12 @@ async function gatherRunAndPost(sessions: SessionSet, msg: RunMessage, stage?: S
       shape: input.shapes[i] as number[],
       data: new Uint8Array(b, input.byteOffsets[i], input.byteLengths[i]),
     }));
-    // Concatenation and bucket padding in one copy.
+    // Concatenation and bucket padding in one copy (none when the gather thread sent it padded already).
+    const prePadded = msg.rows !== undefined && parts.length === 1 && parts[0]?.shape[0] === paddedRows;
     const pad =
-      paddedRows === undefined ? undefined : { rows: paddedRows, bytesElements: input.datatype === 'BYTES' };
+      paddedRows === undefined || prePadded
+        ? undefined
+        : { rows: paddedRows, bytesElements: input.datatype === 'BYTES' };
     feeds[input.name] = toOrtTensor(
       input.name,
       input.datatype,
@@ -205,6 +283,8 @@ async function gatherRunAndPost(sessions: SessionSet, msg: RunMessage, stage?: S
   const results = await session.run(feeds, fetches);
   sleepThreadUs(init.executionDelayUs ?? 0);
   const t2 = clock.nowNs();
+  runNsTotal += t2 - t1;
+  runsTotal += 1;
   const outputs: WireOutput[] = fetches.map((name) => {
     const out = fromOrtTensor(name, realRows(results[name] as OrtTensor, paddedRows, rows));
     return {
@@ -257,6 +337,11 @@ async function main(): Promise<void> {
   }
   // Stage messages come in bursts (one per request while a batch runs): take them without an event each.
   onMessagesDrained<ToWorker>(port as NonNullable<typeof port>, (msg) => onMessage(sessions, msg));
+  // Batches the gather thread claimed and built; run in the order they come, one at a time.
+  gatherPort?.on('message', (m: FromGather) => {
+    ready.push(m.type === 'gathered' ? { gen: m.gen, batch: m.batch } : { gen: m.gen, error: m.message });
+    pump(sessions);
+  });
   post({
     type: 'ready',
     inputs: valueInfos(sessions.main.inputMetadata),

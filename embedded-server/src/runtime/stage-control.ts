@@ -9,11 +9,17 @@
  * The main thread posts a stage message only after its append succeeded, so the count a claim reads is
  * exactly the number of requests the worker will find in the messages of that generation. Slot 1 counts the
  * stage messages posted, for the worker to wait on while one it has counted is still on its way.
+ *
+ * With a gather thread (gather-worker.ts), slot 2 says which thread the open stage's messages go to (the main
+ * thread sets it before opening: `gen << 1 | 1` = the gather thread, which then also claims it), and slot 3
+ * is 1 while the ORT thread has a batch to run (set by the gather thread when it hands one over).
  */
 
 const WORD = 0;
 const POSTED = 1;
-export const STAGE_CONTROL_BYTES = 2 * Int32Array.BYTES_PER_ELEMENT;
+const ROUTE = 2;
+const BUSY = 3;
+export const STAGE_CONTROL_BYTES = 4 * Int32Array.BYTES_PER_ELEMENT;
 
 const CLAIMED = 1 << 15;
 const COUNT_MASK = CLAIMED - 1;
@@ -82,4 +88,31 @@ export function stagePostsSeen(ctl: Int32Array): number {
 /** Worker: blocks until a stage message is posted after `seen` was read, or `timeoutMs` passes. */
 export function waitForStagePost(ctl: Int32Array, seen: number, timeoutMs: number): void {
   Atomics.wait(ctl, POSTED, seen, timeoutMs);
+}
+
+/** Main thread, before opening generation `gen`: whether its stage messages go to the gather thread. */
+export function setStageRoute(ctl: Int32Array, gen: number, viaGather: boolean): void {
+  Atomics.store(ctl, ROUTE, ((gen & GEN_MASK) << 1) | (viaGather ? 1 : 0));
+}
+
+/** ORT thread, after claiming generation `gen`: whether its messages went to the gather thread. */
+export function stageRoutedToGather(ctl: Int32Array, gen: number): boolean {
+  const route = Atomics.load(ctl, ROUTE);
+  return (route & 1) === 1 && route >>> 1 === (gen & GEN_MASK);
+}
+
+/** ORT thread: marks itself running a batch (1) or free (0); the gather thread marks it busy as it hands one over. */
+export function setRunnerBusy(ctl: Int32Array, busy: boolean): void {
+  Atomics.store(ctl, BUSY, busy ? 1 : 0);
+}
+
+/** Gather thread: whether the ORT thread is running a batch (if not, it must be told a stage is open). */
+export function runnerBusy(ctl: Int32Array): boolean {
+  return Atomics.load(ctl, BUSY) === 1;
+}
+
+/** The open (unclaimed) stage's generation, or undefined when none is open. */
+export function openStageGen(ctl: Int32Array): number | undefined {
+  const word = Atomics.load(ctl, WORD);
+  return (word & CLAIMED) !== 0 ? undefined : generationOf(word);
 }

@@ -2,6 +2,7 @@
  * Messages between an instance handle (main thread) and its ORT worker. Tensor bytes travel as whole
  * ArrayBuffers in the transfer list, so they move between threads without a copy.
  */
+import type { MessagePort } from 'node:worker_threads';
 import type { InferenceSession } from 'onnxruntime-node';
 import type { Datatype } from '../../../src/protocol/datatypes.ts';
 
@@ -17,6 +18,20 @@ export interface WorkerData {
   stageControl: SharedArrayBuffer;
   /** Model parameter inferbench.execution_delay_us (execution-delay.ts): added to every execution; absent = 0. */
   executionDelayUs?: number;
+  /** The ORT thread's end of its channel to the gather thread (gather-worker.ts); absent = no gather thread. */
+  gatherPort?: MessagePort;
+}
+
+/** The gather thread's `workerData`. */
+export interface GatherWorkerData {
+  /** The same control block as the ORT thread's. */
+  stageControl: SharedArrayBuffer;
+  /** The gather thread's end of its channel to the ORT thread. */
+  runnerPort: MessagePort;
+  /** The ORT thread's batch buckets (ascending; empty = exact shapes): gathered batches are padded to them. */
+  bucketSizes: number[];
+  /** Rows to reserve per input buffer (max_batch_size); 0 = the first message's rows, grown as needed. */
+  capacityRows: number;
 }
 
 /** A model input with every non-batch dim fixed, for warming bucket sessions with zeros. */
@@ -71,6 +86,11 @@ export interface RunMessage {
   inputs: WireInput[];
   /** Empty = every model output, in model order. */
   outputNames: string[];
+  /**
+   * Set by the gather thread: the batch's real rows, where every input is one buffer already zero-padded to
+   * the bucket that holds them (its shape says the padded rows).
+   */
+  rows?: number;
 }
 
 /**
@@ -87,7 +107,35 @@ export interface StageMessage {
   outputNames: string[];
 }
 
-export type ToWorker = RunMessage | StageMessage;
+/** Asks a worker (ORT or gather thread) for its thread-usage.ts figures; answered with a `usage` message. */
+export interface UsageRequest {
+  type: 'usage';
+}
+
+/** A worker's thread usage, and (ORT thread) the time spent inside ORT's run() and the runs made. */
+export interface UsageReply {
+  type: 'usage';
+  activeMs: number;
+  cpuMs: number | undefined;
+  runMs: number;
+  runs: number;
+  /** Runs of batches the gather thread built (ORT thread; 0 from the gather thread). */
+  gatheredRuns: number;
+}
+
+export type ToWorker = RunMessage | StageMessage | UsageRequest;
+
+/** ORT thread → gather thread. */
+export type ToGather =
+  /** The ORT thread is free and the open stage is the gather thread's: claim it and send it gathered. */
+  | { type: 'free' }
+  /** Input buffers of a finished run, for reuse. */
+  | { type: 'recycle'; buffers: ArrayBuffer[] };
+
+/** Gather thread → ORT thread: a staged batch it claimed, gathered (or why it could not be). */
+export type FromGather =
+  | { type: 'gathered'; gen: number; batch: RunMessage }
+  | { type: 'gather-error'; gen: number; message: string };
 
 export type FromWorker =
   | {
@@ -115,4 +163,5 @@ export type FromWorker =
       runEndNs: number;
       postedNs: number;
     }
-  | { type: 'run-error'; seq: number; stage?: number; message: string };
+  | { type: 'run-error'; seq: number; stage?: number; message: string }
+  | UsageReply;
