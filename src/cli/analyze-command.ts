@@ -52,12 +52,13 @@ import type { ConfigTrial, LoadPoint } from '../analyze/trial.ts';
 import { configToFlags, mergeFlags } from '../config/config-flags.ts';
 import { loadBenchConfig } from '../config/load-config.ts';
 import { ExitCode, OptionError, ServerError } from '../errors.ts';
+import type { ProfileOptionKey, RawFlags } from '../options/profile-options.ts';
 import type { ModelConfig } from '../protocol/gen/model_config_pb.ts';
 import { msToS, usToMs } from '../protocol/units.ts';
 import { startEmbeddedServerProcess } from './embedded-process.ts';
 import { reportError } from './exit.ts';
 import type { CliFiles, CliIo } from './main.ts';
-import { addProfileOptions, type RawFlags, userSetOptions } from './options.ts';
+import { addProfileOptions, userSetOptions } from './options.ts';
 import { bindEmbeddedUrl, resolveSettings } from './resolve-settings.ts';
 import type { ResolvedRun, RunBenchmark } from './run-types.ts';
 
@@ -178,11 +179,11 @@ function splitFlags(all: RawFlags): { profile: RawFlags; analyze: AnalyzeFlags }
 
 /** Profile flags that make no sense per level of a search. */
 function refuseProfileFlags(flags: RawFlags): void {
-  const refused: [keyof RawFlags, string][] = [
+  const refused: [ProfileOptionKey, string][] = [
     ['binarySearch', '--binary-search'],
     ['requestIntervals', '--request-intervals'],
     ['profileExportFile', '--profile-export-file'],
-    ['threshold', '--threshold (use --constraint)'],
+    ['thresholds', '--threshold (use --constraint)'],
     ['embeddedConfigOverrides', 'embedded.configOverrides (analyze sets the config itself)'],
   ];
   for (const [key, name] of refused) {
@@ -224,10 +225,10 @@ function prepare(cliFlags: RawFlags, files: CliFiles): Prepared {
   const merged = mergeFlags(fromFile ? configToFlags(fromFile) : {}, cliFlags);
   const { profile, analyze } = splitFlags(merged);
   refuseProfileFlags(profile);
-  if (profile.m === undefined) throw new OptionError('analyze needs -m MODEL');
+  if (profile.model === undefined) throw new OptionError('analyze needs -m MODEL');
   const settings = resolveAnalyzeSettings(analyze, (fromFile?.analyze ?? {}) as AnalyzeConfig);
-  const outputs = { csv: profile.f, json: profile.json, html: profile.html };
-  const forRun: RawFlags = { ...profile, f: undefined, json: undefined, html: undefined };
+  const outputs = { csv: profile.csv, json: profile.json, html: profile.html };
+  const forRun: RawFlags = { ...profile, csv: undefined, json: undefined, html: undefined };
   // Request-rate levels need the run in request-rate mode (distribution, seed and in-flight cap).
   if (settings.loads?.[0]?.mode === 'request_rate' && forRun.requestRateRange === undefined) {
     forRun.requestRateRange = String(settings.loads[0].value);
@@ -253,7 +254,7 @@ function prepare(cliFlags: RawFlags, files: CliFiles): Prepared {
   ] as const) {
     if (path !== undefined && path.trim() === '') throw new OptionError(`${flag}: empty path`);
   }
-  return { run: { ...resolved, output }, settings, loads, model: profile.m };
+  return { run: { ...resolved, output }, settings, loads, model: profile.model };
 }
 
 interface ServerUnderTest {

@@ -1,107 +1,33 @@
 /**
  * How `--help` reads: the profile flags in groups a user scans top-down (model and server first, TLS and
  * perf_analyzer leftovers last) instead of one flat list of 70, examples before the flags, and defaults always
- * written one way, `(default: X)`. The groups are assigned here by flag name, after the options are declared in
- * options.ts, so a flag added there lands in "Other options" until it is listed here, and never goes missing.
+ * written one way, `(default: X)`. Each flag's group is its row's `group` in the option table
+ * (src/options/profile-options.ts); options of no group (other commands' own) go under "Options:".
  */
-import type { Command, Help, Option } from 'commander';
+import { type Command, type Help, Option } from 'commander';
+import { HELP_GROUPS, type HelpGroup, type OptionSpec } from '../options/option-spec.ts';
+import { PROFILE_OPTIONS } from '../options/profile-options.ts';
 
-/** Group headings in the order they are printed; a flag is named by its long form (or short when it has none). */
-export const PROFILE_HELP_GROUPS: readonly (readonly [heading: string, flags: readonly string[]])[] = [
-  [
-    'Model and server:',
-    ['-m', '-x', '-u', '-i', '--model-repository', '-c', '--config', '--service-kind', '-H'],
-  ],
-  [
-    'Load:',
-    [
-      '--concurrency-range',
-      '--request-rate-range',
-      '--request-distribution',
-      '--request-intervals',
-      '--async',
-      '--sync',
-      '-b',
-      '--max-threads',
-      '--max-in-flight',
-      '--worker-threads',
-      '--binary-search',
-      '--latency-threshold',
-      '--request-timeout',
-    ],
-  ],
-  [
-    'Measurement:',
-    [
-      '--measurement-interval',
-      '--measurement-mode',
-      '--measurement-request-count',
-      '--stability-percentage',
-      '--stability-windows',
-      '--max-trials',
-      '--percentile',
-      '--single-measurement',
-      '--request-count',
-      '--warmup-request-count',
-      '--max-error-rate',
-      '--error-rate-threshold',
-      '--seed',
-    ],
-  ],
-  [
-    'Input data:',
-    [
-      '--input-data',
-      '-z',
-      '--shape',
-      '--data-directory',
-      '--string-length',
-      '--string-data',
-      '--request-parameter',
-      '--shared-memory',
-    ],
-  ],
-  [
-    'Output and gates:',
-    [
-      '-f',
-      '--json',
-      '--html',
-      '--threshold',
-      '--verbose-csv',
-      '--extra-csv-columns',
-      '--profile-export-file',
-      '--profile-export-max-output-bytes',
-      '--verbose',
-      '--quiet',
-      '--no-progress',
-    ],
-  ],
-  ['Server metrics:', ['--collect-metrics', '--metrics-url', '--metrics-interval']],
-  [
-    'HTTP and gRPC:',
-    ['--input-tensor-format', '--output-tensor-format', '--grpc-compression-algorithm', '--streaming'],
-  ],
-  [
-    'TLS:',
-    [
-      '--ssl-grpc-use-ssl',
-      '--ssl-grpc-root-certifications-file',
-      '--ssl-grpc-private-key-file',
-      '--ssl-grpc-certificate-chain-file',
-      '--ssl-https-verify-peer',
-      '--ssl-https-verify-host',
-      '--ssl-https-ca-certificates-file',
-      '--ssl-https-client-certificate-file',
-      '--ssl-https-client-certificate-type',
-      '--ssl-https-private-key-file',
-      '--ssl-https-private-key-type',
-    ],
-  ],
-];
+/**
+ * Group headings in the order they are printed, each with its flags (named by the long form, or the short one
+ * when there is none), from the option table's `group`.
+ */
+export const PROFILE_HELP_GROUPS: readonly (readonly [heading: string, flags: readonly string[]])[] = (
+  Object.keys(HELP_GROUPS) as HelpGroup[]
+)
+  .filter((group) => group !== 'other')
+  .map((group) => [
+    HELP_GROUPS[group],
+    Object.values(PROFILE_OPTIONS as Record<string, OptionSpec>)
+      .filter((spec) => spec.group === group && spec.flags !== undefined)
+      .map((spec) => {
+        const option = new Option(spec.flags as string);
+        return (option.long ?? option.short) as string;
+      }),
+  ]);
 
-/** Where -h, --version and flags not listed above go (commander's own heading, so -h joins them). */
-export const OTHER_OPTIONS_GROUP = 'Options:';
+/** Where -h, --version and flags of no other group go (commander's own heading, so -h joins them). */
+export const OTHER_OPTIONS_GROUP = HELP_GROUPS.other;
 
 const GROUP_OF_FLAG = new Map<string, string>(
   PROFILE_HELP_GROUPS.flatMap(([heading, flags]) => flags.map((flag) => [flag, heading] as const)),

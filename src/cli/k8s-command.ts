@@ -7,8 +7,8 @@
 import { renderK8sYaml } from '../distributed/k8s-manifests.ts';
 import { parseStartAt } from '../distributed/shard-spec.ts';
 import { OptionError } from '../errors.ts';
+import type { RawFlags } from '../options/profile-options.ts';
 import type { CliFiles, CliIo } from './main.ts';
-import type { RawFlags } from './options.ts';
 import { resolveSettings } from './resolve-settings.ts';
 import { shardConfigOf } from './shard-config.ts';
 

@@ -18,10 +18,10 @@ import {
 } from '../distributed/merge-records.ts';
 import { COORDINATED_START } from '../distributed/shard-spec.ts';
 import { InferbenchError, ServerError } from '../errors.ts';
+import type { RawFlags } from '../options/profile-options.ts';
 import { parseRunResult } from '../report/json-record.ts';
 import type { CliFiles, CliIo } from './main.ts';
 import { emitMerged } from './merge-command.ts';
-import type { RawFlags } from './options.ts';
 import type { ResolvedRun } from './run-types.ts';
 import { shardConfigOf } from './shard-config.ts';
 

@@ -13,6 +13,7 @@ import { loadBenchConfig } from '../config/load-config.ts';
 import { recordLogLines } from '../distributed/record-log.ts';
 import { ExitCode, type ExitCodeValue, signalExitCode } from '../errors.ts';
 import { renderHtmlReport } from '../html/report-html.ts';
+import type { RawFlags } from '../options/profile-options.ts';
 import type { ProfileSettings } from '../profile/settings.ts';
 import {
   CLAMPED_NETWORK_TIME_WARNING,
@@ -40,7 +41,6 @@ import {
   type CompareFlags,
   createInferbenchProgram,
   createPerfAnalyzerProgram,
-  type RawFlags,
   type ReportFlags,
 } from './options.ts';
 import { checkOutputPaths, dataOnStdout, type PathProbe, STDOUT_PATH } from './output-paths.ts';

@@ -7,105 +7,13 @@
  * `inferbench [profile] [flags]` / `inferbench serve [flags]`.
  */
 import { Command, Option } from 'commander';
+import type { OptionSpec } from '../options/option-spec.ts';
+import { PROFILE_OPTIONS, type RawFlags } from '../options/profile-options.ts';
 import { INFERBENCH_EXAMPLES, PROFILE_EXAMPLES } from './help-examples.ts';
 import { applyProfileHelpLayout, normaliseDefaults, wrapWords } from './help-layout.ts';
 import type { K8sFlags } from './k8s-command.ts';
 import type { MergeFlags } from './merge-command.ts';
-import { type SequenceFlags, sequenceOptions } from './sequence-options.ts';
 import { UNSUPPORTED_FLAG_NAMES, unsupportedOptions } from './unsupported.ts';
-
-/** The parsed profile flags, as commander stores them (attribute names). Everything optional: defaults live in resolve. */
-export interface RawFlags extends SequenceFlags {
-  m?: string;
-  x?: string;
-  u?: string;
-  i?: string;
-  serviceKind?: string;
-  H?: string[];
-  grpcCompressionAlgorithm?: string;
-  streaming?: boolean;
-  inputTensorFormat?: string;
-  outputTensorFormat?: string;
-  sslGrpcUseSsl?: boolean;
-  sslGrpcRootCertificationsFile?: string;
-  sslGrpcPrivateKeyFile?: string;
-  sslGrpcCertificateChainFile?: string;
-  sslHttpsVerifyPeer?: string;
-  sslHttpsVerifyHost?: string;
-  sslHttpsCaCertificatesFile?: string;
-  sslHttpsClientCertificateFile?: string;
-  sslHttpsClientCertificateType?: string;
-  sslHttpsPrivateKeyFile?: string;
-  sslHttpsPrivateKeyType?: string;
-  verbose?: number;
-  concurrencyRange?: string;
-  requestRateRange?: string;
-  requestDistribution?: string;
-  requestIntervals?: string;
-  async?: boolean;
-  sync?: boolean;
-  b?: string;
-  maxThreads?: string;
-  binarySearch?: boolean;
-  latencyThreshold?: string;
-  measurementMode?: string;
-  measurementInterval?: string;
-  measurementRequestCount?: string;
-  stabilityPercentage?: string;
-  maxTrials?: string;
-  percentile?: string;
-  requestCount?: string;
-  warmupRequestCount?: string;
-  z?: boolean;
-  inputData?: string[];
-  dataDirectory?: string;
-  shape?: string[];
-  stringLength?: string;
-  stringData?: string;
-  sharedMemory?: string;
-  f?: string;
-  verboseCsv?: boolean;
-  profileExportFile?: string;
-  profileExportMaxOutputBytes?: string;
-  collectMetrics?: boolean;
-  metricsUrl?: string;
-  metricsInterval?: string;
-  requestParameter?: string[];
-  // Ours.
-  singleMeasurement?: boolean;
-  requestTimeout?: string;
-  maxErrorRate?: string;
-  errorRateThreshold?: string;
-  maxRequestBytes?: string;
-  maxInFlight?: string;
-  seed?: string;
-  workerThreads?: string;
-  /** --repeat N: the whole measurement N times into one record. */
-  repeat?: string;
-  /** Sharded runs (src/distributed/shard-options.ts). */
-  shard?: string;
-  shards?: string;
-  local?: boolean;
-  startAt?: string;
-  clockSync?: string;
-  printRecord?: boolean;
-  json?: string;
-  extraCsvColumns?: boolean;
-  stabilityWindows?: string;
-  quiet?: boolean;
-  progress?: boolean;
-  modelRepository?: string;
-  /** -c/--config: the benchmark config file (its values sit under the flags the user set). */
-  config?: string;
-  /** --threshold (repeatable): gates checked after the run. */
-  threshold?: string[];
-  /** --html: the self-contained HTML report. */
-  html?: string;
-  /** Config file only (`embedded.configOverrides`): model name → config.pbtxt text merged into its config. */
-  embeddedConfigOverrides?: Record<string, string>;
-  /** Unsupported perf_analyzer flags land here under their attribute names (see unsupported.ts). */
-  [unsupported: string]: unknown;
-}
 
 /** The main job: what `inferbench` runs with no -u and no -m (embedded server, text_recognition sweep). */
 export const MAIN_JOB = {
@@ -122,186 +30,33 @@ const collect = (value: string, previous: string[] | undefined): string[] => [..
 const firstWins = (value: string, previous: string | undefined): string => previous ?? value;
 const countUp = (_value: string, previous: number | undefined): number => (previous ?? 0) + 1;
 
-/** Adds every profile flag (perf_analyzer's and ours) to `cmd`. */
+/** The commander option of one table row (values collected as the row's `value` says). */
+function commanderOption(key: string, spec: OptionSpec, flags: string, programName: string): Option {
+  // inferbench's -c is --config; perf_analyzer's deprecated -c stays refused by name there.
+  const option = new Option(
+    key === 'config' && programName !== 'inferbench' ? '--config <file>' : flags,
+    spec.help,
+  );
+  if (spec.value === 'list') option.argParser(collect);
+  if (spec.value === 'first-text') option.argParser(firstWins);
+  if (spec.value === 'count') option.argParser(countUp);
+  return option;
+}
+
+/** commander's attribute name → the table's key (`m` → `model`, `f` → `csv`, `threshold` → `thresholds`). */
+const KEY_OF_ATTRIBUTE = new Map<string, string>(
+  Object.entries(PROFILE_OPTIONS as Record<string, OptionSpec>).flatMap(([key, spec]) =>
+    spec.flags === undefined ? [] : [[new Option(spec.flags).attributeName(), key] as const],
+  ),
+);
+
+/** Adds every profile flag (perf_analyzer's and ours, from the option table) to `cmd`. */
 export function addProfileOptions(cmd: Command, programName: string): Command {
-  const opt = (flags: string, description: string): Option => new Option(flags, description);
-  const options: Option[] = [
-    // Model / server / transport (perf_analyzer §1.1).
-    opt('-m <model>', 'model name (inferbench without -u and -m: the main job, see below)'),
-    opt('-x <version>', 'model version (default: the server picks the latest)'),
-    opt(
-      '-u <url>',
-      'server URL host:port (perf_analyzer default localhost:8000, grpc 8001; inferbench: embedded server)',
-    ),
-    opt('-i <protocol>', 'protocol: http or grpc (default http)'),
-    opt('--service-kind <kind>', 'backend kind; only "triton" (KServe v2) is supported'),
-    opt(
-      '-H <header>',
-      'extra header "Name:Value" (repeatable; value untrimmed after the first ":")',
-    ).argParser(collect),
-    opt('--grpc-compression-algorithm <alg>', 'gRPC request compression: none, gzip or deflate'),
-    opt('--streaming', 'use the bidirectional gRPC stream (implies --async; gRPC only)'),
-    opt('--input-tensor-format <fmt>', 'HTTP request tensors: binary (default) or json'),
-    opt(
-      '--output-tensor-format <fmt>',
-      'HTTP response tensors: binary (default) or json (honoured, unlike perf_analyzer)',
-    ),
-    opt('--ssl-grpc-use-ssl', 'use TLS on the gRPC channel'),
-    opt('--ssl-grpc-root-certifications-file <file>', 'PEM root certificates for gRPC TLS'),
-    opt('--ssl-grpc-private-key-file <file>', 'PEM client key for gRPC TLS'),
-    opt('--ssl-grpc-certificate-chain-file <file>', 'PEM client certificate chain for gRPC TLS'),
-    opt('--ssl-https-verify-peer <0|1>', 'verify the HTTPS server certificate (default 1)'),
-    opt('--ssl-https-verify-host <0|1|2>', 'verify the HTTPS host name (default 2)'),
-    opt('--ssl-https-ca-certificates-file <file>', 'CA bundle for HTTPS'),
-    opt('--ssl-https-client-certificate-file <file>', 'client certificate for HTTPS'),
-    opt('--ssl-https-client-certificate-type <PEM>', 'client certificate type (PEM only)'),
-    opt('--ssl-https-private-key-file <file>', 'client key for HTTPS'),
-    opt('--ssl-https-private-key-type <PEM>', 'client key type (PEM only)'),
-    opt(
-      '-v, --verbose',
-      'verbose: per-window pass lines and client details; twice = client-library verbose',
-    ).argParser(countUp),
-    // Load modes (§1.2).
-    opt(
-      '--concurrency-range <start:end:step>',
-      'closed loop: requests kept in flight (default 1:1:1; end 0 = until -l)',
-    ),
-    opt('--request-rate-range <start:end:step>', 'open loop: target requests/s (end 0 = until -l)'),
-    opt('--request-distribution <dist>', 'request-rate inter-arrival: constant (default) or poisson'),
-    opt('--request-intervals <file>', 'open loop with custom gaps: one interval in µs per line, looped'),
-    opt('-a, --async', 'asynchronous requests (default: sync, one blocking loop per in-flight request)'),
-    opt('--sync', 'force synchronous requests'),
-    opt('-b <n>', 'batch size per request (default 1)'),
-    ...sequenceOptions(),
-    opt(
-      '--max-threads <n>',
-      'perf_analyzer thread cap; here it only caps in-flight requests of a sync request-rate run (default 4)',
-    ),
-    opt('--binary-search', 'binary search over the range (needs start, end and -l; step = precision)'),
-    opt('-l, --latency-threshold <ms>', 'latency limit that ends a sweep (default 0 = none)'),
-    // Measurement (§1.3).
-    opt('--measurement-mode <mode>', 'time_windows (default) or count_windows'),
-    opt(
-      '-p, --measurement-interval <ms>',
-      'window length in ms (default 5000). A REAL 5000 ms window: perf_analyzer silently used 1.2x this',
-    ),
-    opt(
-      '--measurement-request-count <n>',
-      'count_windows: minimum completed requests per window (default 50)',
-    ),
-    opt('-s, --stability-percentage <pct>', 'allowed max/min spread over the last windows (default 10)'),
-    opt('-r, --max-trials <n>', 'maximum windows per level (default 10)'),
-    opt(
-      '--percentile <p>',
-      'stabilise, limit and summarise on pN latency instead of the average (-1 = average)',
-    ),
-    opt(
-      '--request-count <n>',
-      'send exactly n requests in one window per level, no stability check',
-    ).argParser(firstWins),
-    opt('--warmup-request-count <n>', 'requests sent and discarded before each level (default 0)'),
-    opt('-z', 'zero input data (same as --input-data zero)'),
-    // Input data (§1.4).
-    opt('--input-data <src>', 'random (default), zero, a JSON file (repeatable) or a directory').argParser(
-      collect,
-    ),
-    opt('--data-directory <dir>', 'deprecated: same as --input-data <dir>'),
-    opt(
-      '--shape <name:dims>',
-      'shape of a dynamic input, without the batch dimension, e.g. x:3,48,320 (repeatable)',
-    ).argParser(collect),
-    opt('--string-length <n>', 'length of random BYTES strings (default 128)'),
-    opt(
-      '--max-request-bytes <n>',
-      'refuse input data whose tensors take more than n bytes per request (default 67108864 = 64 MiB; at most 2 GiB)',
-    ),
-    opt('--string-data <s>', 'fixed string for every BYTES element'),
-    opt('--shared-memory <type>', 'only "none" is supported'),
-    opt(
-      '--request-parameter <name:value:type>',
-      'custom request parameter, type bool|int|string (gRPC only; repeatable)',
-    ).argParser(collect),
-    // Output (§1.5).
-    opt('-f <file>', "write perf_analyzer's CSV (rows sorted by throughput, µs)"),
-    opt('--verbose-csv', "add perf_analyzer's verbose CSV columns"),
-    opt(
-      '--profile-export-file <file>',
-      'perf_analyzer-style JSON export: per-request send/response times, inputs and outputs, window edges, per-window aggregates',
-    ),
-    opt(
-      '--profile-export-max-output-bytes <n>',
-      "response bytes kept for the export's response_outputs (default 67108864 = 64 MiB; 0 = none); later requests are exported without them",
-    ),
-    opt('--collect-metrics', "scrape the server's Prometheus GPU metrics during windows"),
-    opt('--metrics-url <url>', 'Prometheus endpoint (default: host of -u, port 8002, /metrics)'),
-    opt('--metrics-interval <ms>', 'scrape period (default 1000)'),
-    // Ours.
-    opt('--single-measurement', 'one window per level, reported as measured (no stability rule)'),
-    opt(
-      '--request-timeout <ms>',
-      'per-request timeout; a timed-out request counts as an error (default 0 = none)',
-    ),
-    opt(
-      '--max-error-rate <pct>',
-      "abort when more than pct% of a window's requests fail (default 100 = never)",
-    ),
-    opt(
-      '--error-rate-threshold <pct>',
-      'mark a level unhealthy when more than pct% of its requests fail: warned, marked in every output, exit 4 (default 5)',
-    ),
-    opt(
-      '--max-in-flight <n>',
-      'open loop: cap on requests in flight; sends beyond it are counted as dropped',
-    ),
-    opt('--seed <n>', 'seed of the Poisson schedule and of random input data (default 5489)'),
-    opt('--worker-threads <n>', 'spread the load over n worker threads (default 1)'),
-    opt(
-      '--repeat <n>',
-      'run the whole measurement n times (fresh connections, same seeds) into one record, for compare (default 1)',
-    ),
-    opt(
-      '--shard <i/N>',
-      'run shard i (0-based) of N load generators; merge their records with "inferbench merge"',
-    ),
-    opt(
-      '--shards <n>',
-      'N shards: the index comes from JOB_COMPLETION_INDEX (Kubernetes Indexed Job), or --local',
-    ),
-    opt('--local', 'with --shards N: start N shard processes on this host and merge their records'),
-    opt('--start-at <time>', 'shards: shared start, ISO time with zone or epoch ms (windows line up)'),
-    opt(
-      '--clock-sync <url>',
-      "shards: URL whose Date header is the reference clock, or 'none' (default: the target's HTTP URL)",
-    ),
-    opt(
-      '--print-record',
-      'shards: also print the record to stdout as tagged lines, for "inferbench merge --from-logs"',
-    ),
-    opt('--json <file>', 'write the versioned run record (schema: src/report/run-result.schema.json)'),
-    opt(
-      '--extra-csv-columns',
-      'append errors, delayed %, send rate and generator health to the CSV (at the end)',
-    ),
-    opt('--stability-windows <n>', 'windows the stability rule looks at (default 3, as perf_analyzer)'),
-    opt('--quiet', 'no progress and no stdout report (files are still written)'),
-    opt('--no-progress', 'no progress line on stderr'),
-    opt(
-      '--model-repository <dir>',
-      'embedded server only (no -u): serve this model repository instead of the bundled one',
-    ),
-    opt(
-      '--threshold <expr>',
-      "gate checked after the run, e.g. 'p95_latency<=20ms', 'any:throughput>=500' (repeatable; exit 1 on failure)",
-    ).argParser(collect),
-    opt('--html <file>', 'write the self-contained HTML report (charts, table, breakdown, settings)'),
-    opt(
-      programName === 'inferbench' ? '-c, --config <file>' : '--config <file>',
-      'benchmark config file (YAML or JSON, see bench-configs/); flags given here override it',
-    ),
-    // inferbench's -c is --config; perf_analyzer's deprecated -c stays refused by name there.
-    ...unsupportedOptions().filter((o) => programName !== 'inferbench' || o.short !== '-c'),
-  ];
-  for (const option of options) cmd.addOption(option);
+  for (const [key, spec] of Object.entries(PROFILE_OPTIONS as Record<string, OptionSpec>)) {
+    if (spec.flags !== undefined) cmd.addOption(commanderOption(key, spec, spec.flags, programName));
+  }
+  for (const option of unsupportedOptions().filter((o) => programName !== 'inferbench' || o.short !== '-c'))
+    cmd.addOption(option);
   applyProfileHelpLayout(cmd);
   cmd.addHelpText('after', helpFooter(programName));
   return cmd;
@@ -406,12 +161,18 @@ export interface ProgramHandlers {
   models?(args: string[]): Promise<void>;
 }
 
+/** Parsed options under the table's keys (other commands' options and unsupported flags keep commander's names). */
+function keyed(entries: [attribute: string, value: unknown][]): RawFlags {
+  return Object.fromEntries(
+    entries.map(([attribute, value]) => [KEY_OF_ATTRIBUTE.get(attribute) ?? attribute, value]),
+  );
+}
+
 /** The options the user set on the command line (commander's own defaults, e.g. --no-progress's `true`, left out). */
 export function userSetOptions(cmd: Command): RawFlags {
-  const all = cmd.opts<RawFlags>();
-  return Object.fromEntries(
-    Object.entries(all).filter(([key]) => cmd.getOptionValueSource(key) !== 'default'),
-  ) as RawFlags;
+  return keyed(
+    Object.entries(cmd.opts()).filter(([attribute]) => cmd.getOptionValueSource(attribute) !== 'default'),
+  );
 }
 
 export interface ProgramIo {
@@ -638,5 +399,5 @@ export function parseProfileArgs(argv: readonly string[], programName: string, i
   if (io) cmd.configureOutput(io);
   addProfileOptions(cmd, programName);
   cmd.parse([...argv], { from: 'user' });
-  return cmd.opts<RawFlags>();
+  return keyed(Object.entries(cmd.opts()));
 }

@@ -6,10 +6,10 @@
 import { configToFlags } from '../config/config-flags.ts';
 import { checkBenchConfig } from '../config/load-config.ts';
 import type { ThresholdVerdict } from '../gate/thresholds.ts';
+import type { RawFlags } from '../options/profile-options.ts';
 import type { RunResult } from '../report/model.ts';
 import type { RequestTrace } from '../report/request-trace.ts';
 import { applyGates } from './gates.ts';
-import type { RawFlags } from './options.ts';
 import { type FileView, resolveSettings } from './resolve-settings.ts';
 import type { ResolvedRun, RunBenchmark, RunContext } from './run-types.ts';
 

@@ -8,10 +8,11 @@ import { resolveShard, type ShardContext } from '../distributed/shard-options.ts
 import { OptionError } from '../errors.ts';
 import { parseThreshold, type Threshold } from '../gate/thresholds.ts';
 import { DEFAULT_ERROR_RATE_THRESHOLD } from '../measure/error-health.ts';
+import { headersOf } from '../options/parse-header.ts';
+import type { RawFlags } from '../options/profile-options.ts';
 import type { LoadSettings, MeasurementSettings, ProfileSettings, Range } from '../profile/settings.ts';
 import { limitOf } from './flag-limits.ts';
-import { MAIN_JOB, type RawFlags } from './options.ts';
-import { headersOf } from './parse-header.ts';
+import { MAIN_JOB } from './options.ts';
 import {
   invalidValue,
   overLimit,
@@ -52,15 +53,15 @@ export function resolveSettings(flags: RawFlags, env: ResolveEnv): ResolvedRun {
 
   const target = targetOf(flags, env.programName);
   const mainJob = target.kind === 'embedded' && target.mainJob;
-  const modelName = flags.m ?? (mainJob ? MAIN_JOB.modelName : undefined);
+  const modelName = flags.model ?? (mainJob ? MAIN_JOB.modelName : undefined);
   if (modelName === undefined || modelName === '') {
     throw new OptionError('Failed to parse -m (model name). The value must be specified.');
   }
-  const protocol = protocolOf(flags.i);
+  const protocol = protocolOf(flags.protocol);
   const url =
     target.kind === 'embedded'
       ? ''
-      : (flags.u ?? (protocol === 'grpc' ? 'localhost:8001' : 'localhost:8000'));
+      : (flags.url ?? (protocol === 'grpc' ? 'localhost:8001' : 'localhost:8000'));
 
   if (flags.async && flags.sync) throw new OptionError('Cannot use both --async and --sync.');
   if (flags.streaming && protocol !== 'grpc') {
@@ -96,11 +97,12 @@ export function resolveSettings(flags: RawFlags, env: ResolveEnv): ResolvedRun {
   if (search === 'binary') checkBinarySearch(flags, load, latencyThresholdMs);
 
   const measurement = measurementOf(flags, { percentile, latencyThresholdMs, multiValue, first, load });
-  const batchSize = flags.b === undefined ? 1 : parseCountFlag('-b', flags.b, { limit: limitOf('-b') });
+  const batchSize =
+    flags.batchSize === undefined ? 1 : parseCountFlag('-b', flags.batchSize, { limit: limitOf('-b') });
 
   const settings: ProfileSettings = {
     modelName,
-    modelVersion: flags.x ?? '',
+    modelVersion: flags.modelVersion ?? '',
     protocol,
     url,
     batchSize,
@@ -151,7 +153,7 @@ export function resolveSettings(flags: RawFlags, env: ResolveEnv): ResolvedRun {
     output: outputOf(flags, env.files, mainJob),
     input: inputOf(flags, env.files, mainJob),
     transport: transportOf(flags, protocol, url, env.files),
-    thresholds: thresholdsOf(flags.threshold ?? []),
+    thresholds: thresholdsOf(flags.thresholds ?? []),
     ...repeatOf(flags),
     warnings,
     sequence: sequenceSettingsOf(flags, load, DEFAULT_SEED, warnings),
@@ -187,7 +189,7 @@ function checkSharedMemory(kind: string | undefined): void {
 }
 
 function targetOf(flags: RawFlags, programName: ResolveEnv['programName']): Target {
-  if (flags.modelRepository !== undefined && (programName === 'perf_analyzer' || flags.u !== undefined)) {
+  if (flags.modelRepository !== undefined && (programName === 'perf_analyzer' || flags.url !== undefined)) {
     throw unsupported(
       '--model-repository',
       "it only selects the repository of inferbench's embedded server (inferbench without -u); the Triton C API service kind is not supported",
@@ -195,7 +197,7 @@ function targetOf(flags: RawFlags, programName: ResolveEnv['programName']): Targ
   }
   const overrides = flags.embeddedConfigOverrides;
   const hasOverrides = overrides !== undefined && Object.keys(overrides).length > 0;
-  if (programName === 'perf_analyzer' || flags.u !== undefined) {
+  if (programName === 'perf_analyzer' || flags.url !== undefined) {
     if (hasOverrides) {
       throw new OptionError(
         'embedded.configOverrides applies to the embedded server only (no url / -u): a remote server keeps its own model configuration.',
@@ -206,7 +208,7 @@ function targetOf(flags: RawFlags, programName: ResolveEnv['programName']): Targ
   return {
     kind: 'embedded',
     ...(flags.modelRepository === undefined ? {} : { modelRepository: flags.modelRepository }),
-    mainJob: flags.m === undefined,
+    mainJob: flags.model === undefined,
     ...(hasOverrides ? { configOverrides: { ...overrides } } : {}),
   };
 }
@@ -471,7 +473,7 @@ export function hostOf(url: string): string {
 
 function outputOf(flags: RawFlags, files: FileView, mainJob: boolean): OutputOptions {
   // The main job always leaves its figures behind, for spreadsheets and for `inferbench compare`.
-  const csvFile = flags.f ?? (mainJob ? MAIN_JOB.csvFile : undefined);
+  const csvFile = flags.csv ?? (mainJob ? MAIN_JOB.csvFile : undefined);
   const jsonFile = flags.json ?? (mainJob ? MAIN_JOB.jsonFile : undefined);
   if (flags.profileExportFile !== undefined && files.exists(flags.profileExportFile)) {
     throw new OptionError('Failed to parse --profile-export-file. Path must not already exist.');
@@ -505,7 +507,7 @@ function outputOf(flags: RawFlags, files: FileView, mainJob: boolean): OutputOpt
 const GENERATED = ['random', 'zero'];
 
 function inputOf(flags: RawFlags, files: FileView, mainJob: boolean): InputDataOptions {
-  if (flags.z && flags.dataDirectory !== undefined) {
+  if (flags.zeroInput && flags.dataDirectory !== undefined) {
     throw new OptionError('The -z flag cannot be set when --data-directory is provided.');
   }
   const values = [
@@ -521,12 +523,12 @@ function inputOf(flags: RawFlags, files: FileView, mainJob: boolean): InputDataO
     }
   }
   const generated = values.filter((v) => GENERATED.includes(v));
-  if (paths.length > 0 && (generated.length > 0 || flags.z)) {
+  if (paths.length > 0 && (generated.length > 0 || flags.zeroInput)) {
     throw new OptionError(
       `Failed to parse --input-data. '${generated[0] ?? 'zero'}' cannot be combined with data files.`,
     );
   }
-  const source = paths[0] ?? (flags.z ? 'zero' : (generated[generated.length - 1] ?? 'random'));
+  const source = paths[0] ?? (flags.zeroInput ? 'zero' : (generated[generated.length - 1] ?? 'random'));
   const stringLength =
     flags.stringLength === undefined
       ? 128
@@ -577,7 +579,7 @@ function transportOf(
   }
   const tls = protocol === 'grpc' ? grpcTls(flags, files) : httpsTls(flags, url, files);
   return {
-    headers: headersOf(flags.H ?? []),
+    headers: headersOf(flags.headers ?? []),
     grpcCompression,
     binaryInputs: tensorFormat('--input-tensor-format', flags.inputTensorFormat),
     binaryOutputs: tensorFormat('--output-tensor-format', flags.outputTensorFormat),

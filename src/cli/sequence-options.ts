@@ -1,53 +1,29 @@
 /**
- * perf_analyzer's sequence options (§1, "Sequence models"): declared here, resolved into SequenceSettings.
+ * perf_analyzer's sequence options (§1, "Sequence models"; rows of the option table) resolved into SequenceSettings.
  * They take effect only for a sequence model (one whose config has `sequence_batching`); the run decides that
  * once it has read the model config. Texts are perf_analyzer's where it has one.
  */
-import { Option } from 'commander';
 import { OptionError } from '../errors.ts';
 import {
   DEFAULT_NUM_OF_SEQUENCES,
   DEFAULT_SEQUENCE_ID_RANGE,
-  DEFAULT_SEQUENCE_LENGTH,
   DEFAULT_SEQUENCE_LENGTH_VARIATION_PCT,
   type SequenceSettings,
 } from '../load/sequence-schedule.ts';
+import type { RawFlags } from '../options/profile-options.ts';
 import type { LoadSettings } from '../profile/settings.ts';
 import { invalidValue, parseCountFlag, parseDecimalFlag, parseIntegerFlag } from './parse-number.ts';
 
-export interface SequenceFlags {
-  sync?: boolean;
-  sequenceLength?: string;
-  sequenceLengthVariation?: string;
-  sequenceIdRange?: string;
-  numOfSequences?: string;
-  serialSequences?: boolean;
-}
-
-export function sequenceOptions(): Option[] {
-  return [
-    new Option(
-      '--sequence-length <n>',
-      `sequence models: requests per sequence (default ${DEFAULT_SEQUENCE_LENGTH}; JSON streams: the stream length)`,
-    ),
-    new Option(
-      '--sequence-length-variation <pct>',
-      `sequence models: ± percent variation of the length (default ${DEFAULT_SEQUENCE_LENGTH_VARIATION_PCT})`,
-    ),
-    new Option(
-      '--sequence-id-range <start[:end]>',
-      'sequence models: correlation IDs to use, end excluded (default 1:)',
-    ),
-    new Option(
-      '--num-of-sequences <n>',
-      `sequence models, request-rate modes: concurrent sequences (default ${DEFAULT_NUM_OF_SEQUENCES}; concurrency mode: = concurrency)`,
-    ),
-    new Option(
-      '--serial-sequences',
-      'sequence models, request-rate modes: one request in flight per sequence',
-    ),
-  ];
-}
+/** The sequence flags (rows of the option table) and --sync. */
+export type SequenceFlags = Pick<
+  RawFlags,
+  | 'sync'
+  | 'sequenceLength'
+  | 'sequenceLengthVariation'
+  | 'sequenceIdRange'
+  | 'numOfSequences'
+  | 'serialSequences'
+>;
 
 /** The most sequences the load can have open at once: the concurrency, or --num-of-sequences. */
 function maxOpenSequences(load: LoadSettings, numSequences: number): number {

@@ -5,13 +5,13 @@
  */
 
 import { flagsToConfig } from '../config/config-flags.ts';
-import type { RawFlags } from './options.ts';
+import type { ProfileOptionKey, RawFlags } from '../options/profile-options.ts';
 
-const COORDINATOR_ONLY: readonly (keyof RawFlags)[] = [
-  'f',
+const COORDINATOR_ONLY: readonly ProfileOptionKey[] = [
+  'csv',
   'json',
   'html',
-  'threshold',
+  'thresholds',
   'profileExportFile',
   'quiet',
   'progress',
@@ -24,7 +24,7 @@ const COORDINATOR_ONLY: readonly (keyof RawFlags)[] = [
   'printRecord',
   'config',
 ];
-const TARGET: readonly (keyof RawFlags)[] = ['u', 'i', 'modelRepository', 'embeddedConfigOverrides'];
+const TARGET: readonly ProfileOptionKey[] = ['url', 'protocol', 'modelRepository', 'embeddedConfigOverrides'];
 
 export function shardConfigOf(flags: RawFlags, options: { keepTarget: boolean }): Record<string, unknown> {
   const rest: RawFlags = { ...flags };

@@ -2,128 +2,56 @@
  * A config file and the command line meet in one shape: `RawFlags`, the strings commander produces. The file is
  * converted into flags and merged UNDER the flags the user actually typed, so `resolve-settings.ts` stays the one
  * place that validates and applies defaults (precedence: command line > config file > defaults). The reverse
- * conversion serves `inferbench print-config`.
+ * conversion serves `inferbench print-config` and the shards' config. Both walk the option table
+ * (src/options/profile-options.ts): each row with a config key says where it sits in the file and how its value
+ * converts.
  */
-import { create, fromJson } from '@bufbuild/protobuf';
+import { create } from '@bufbuild/protobuf';
 import { fromText, mergeFromText, toText } from '@bufbuild/protobuf/txtpb';
-import type { RawFlags } from '../cli/options.ts';
-import { parseHeader } from '../cli/parse-header.ts';
-import { parseShapeOptions } from '../data/shape-option.ts';
+import type { ConfigKey, OptionSpec } from '../options/option-spec.ts';
+import { PROFILE_OPTIONS, type RawFlags } from '../options/profile-options.ts';
 import { ModelConfigSchema } from '../protocol/gen/model_config_pb.ts';
 import type { BenchConfig } from './bench-config-schema.ts';
 
-type ValueKind = 'string' | 'number' | 'boolean';
+/** The table's rows that have a config key, in the table's (and the file's) order. */
+const CONFIG_ROWS: readonly (readonly [key: string, config: ConfigKey])[] = Object.entries(
+  PROFILE_OPTIONS as Record<string, OptionSpec>,
+).flatMap(([key, spec]) => (spec.config ? [[key, spec.config] as const] : []));
 
-/** Config keys that map one-to-one onto a flag attribute: [config key, flag attribute, value kind]. */
-const SIMPLE: readonly (readonly [keyof BenchConfig & string, keyof RawFlags & string, ValueKind])[] = [
-  ['model', 'm', 'string'],
-  ['modelVersion', 'x', 'string'],
-  ['url', 'u', 'string'],
-  ['protocol', 'i', 'string'],
-  ['serviceKind', 'serviceKind', 'string'],
-  ['grpcCompressionAlgorithm', 'grpcCompressionAlgorithm', 'string'],
-  ['streaming', 'streaming', 'boolean'],
-  ['inputTensorFormat', 'inputTensorFormat', 'string'],
-  ['outputTensorFormat', 'outputTensorFormat', 'string'],
-  ['sslGrpcUseSsl', 'sslGrpcUseSsl', 'boolean'],
-  ['sslGrpcRootCertificationsFile', 'sslGrpcRootCertificationsFile', 'string'],
-  ['sslGrpcPrivateKeyFile', 'sslGrpcPrivateKeyFile', 'string'],
-  ['sslGrpcCertificateChainFile', 'sslGrpcCertificateChainFile', 'string'],
-  ['sslHttpsVerifyPeer', 'sslHttpsVerifyPeer', 'number'],
-  ['sslHttpsVerifyHost', 'sslHttpsVerifyHost', 'number'],
-  ['sslHttpsCaCertificatesFile', 'sslHttpsCaCertificatesFile', 'string'],
-  ['sslHttpsClientCertificateFile', 'sslHttpsClientCertificateFile', 'string'],
-  ['sslHttpsClientCertificateType', 'sslHttpsClientCertificateType', 'string'],
-  ['sslHttpsPrivateKeyFile', 'sslHttpsPrivateKeyFile', 'string'],
-  ['sslHttpsPrivateKeyType', 'sslHttpsPrivateKeyType', 'string'],
-  ['requestDistribution', 'requestDistribution', 'string'],
-  ['requestIntervals', 'requestIntervals', 'string'],
-  ['async', 'async', 'boolean'],
-  ['sync', 'sync', 'boolean'],
-  ['batchSize', 'b', 'number'],
-  ['maxThreads', 'maxThreads', 'number'],
-  ['maxInFlight', 'maxInFlight', 'number'],
-  ['seed', 'seed', 'number'],
-  ['workerThreads', 'workerThreads', 'number'],
-  ['repeat', 'repeat', 'number'],
-  ['binarySearch', 'binarySearch', 'boolean'],
-  ['latencyThreshold', 'latencyThreshold', 'number'],
-  ['measurementMode', 'measurementMode', 'string'],
-  ['measurementInterval', 'measurementInterval', 'number'],
-  ['measurementRequestCount', 'measurementRequestCount', 'number'],
-  ['stabilityPercentage', 'stabilityPercentage', 'number'],
-  ['stabilityWindows', 'stabilityWindows', 'number'],
-  ['maxTrials', 'maxTrials', 'number'],
-  ['percentile', 'percentile', 'number'],
-  ['requestCount', 'requestCount', 'number'],
-  ['warmupRequestCount', 'warmupRequestCount', 'number'],
-  ['singleMeasurement', 'singleMeasurement', 'boolean'],
-  ['requestTimeout', 'requestTimeout', 'number'],
-  ['maxErrorRate', 'maxErrorRate', 'number'],
-  ['errorRateThreshold', 'errorRateThreshold', 'number'],
-  ['stringLength', 'stringLength', 'number'],
-  ['stringData', 'stringData', 'string'],
-  ['sharedMemory', 'sharedMemory', 'string'],
-  ['csv', 'f', 'string'],
-  ['verboseCsv', 'verboseCsv', 'boolean'],
-  ['extraCsvColumns', 'extraCsvColumns', 'boolean'],
-  ['json', 'json', 'string'],
-  ['html', 'html', 'string'],
-  ['profileExportFile', 'profileExportFile', 'string'],
-  ['profileExportMaxOutputBytes', 'profileExportMaxOutputBytes', 'number'],
-  ['collectMetrics', 'collectMetrics', 'boolean'],
-  ['metricsUrl', 'metricsUrl', 'string'],
-  ['metricsInterval', 'metricsInterval', 'number'],
-  ['quiet', 'quiet', 'boolean'],
-  ['progress', 'progress', 'boolean'],
-];
+const pathOf = (key: string, config: ConfigKey): string[] => (config.path ?? key).split('.');
 
-type Range = NonNullable<BenchConfig['concurrencyRange']>;
-
-function rangeText(range: Range): string {
-  if (typeof range === 'string') return range.replace(/\s+/g, '');
-  return [range.start, range.end, range.step].filter((v) => v !== undefined).join(':');
+function valueAt(source: Readonly<Record<string, unknown>>, path: readonly string[]): unknown {
+  let value: unknown = source;
+  for (const part of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
 }
 
-/** A config override as config.pbtxt text (the JSON form is converted through the generated ModelConfig). */
-export function overrideText(value: string | Record<string, unknown>): string {
-  if (typeof value === 'string') return value;
-  return toText(ModelConfigSchema, fromJson(ModelConfigSchema, value as never));
+function setAt(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let object = target;
+  for (const part of path.slice(0, -1)) {
+    object[part] ??= {};
+    object = object[part] as Record<string, unknown>;
+  }
+  object[path[path.length - 1] as string] = value;
 }
 
 /** The config file as flags (what commander would have produced had each value been typed). */
 export function configToFlags(config: BenchConfig): RawFlags {
-  const flags: RawFlags = {};
-  const source = config as Record<string, unknown>;
-  for (const [key, attr, kind] of SIMPLE) {
-    const value = source[key];
+  const flags: Record<string, unknown> = {};
+  for (const [key, spec] of CONFIG_ROWS) {
+    const value = valueAt(config, pathOf(key, spec));
     if (value === undefined) continue;
-    flags[attr] = kind === 'number' ? String(value) : value;
+    const flag = spec.toFlag
+      ? (spec.toFlag as (v: unknown) => unknown)(value)
+      : spec.numeric
+        ? String(value)
+        : value;
+    if (flag !== undefined) flags[key] = flag;
   }
-  if (config.headers) flags.H = Object.entries(config.headers).map(([k, v]) => `${k}:${v}`);
-  if (config.concurrencyRange !== undefined) flags.concurrencyRange = rangeText(config.concurrencyRange);
-  if (config.requestRateRange !== undefined) flags.requestRateRange = rangeText(config.requestRateRange);
-  if (config.inputData !== undefined) {
-    flags.inputData = Array.isArray(config.inputData) ? [...config.inputData] : [config.inputData];
-  }
-  if (config.shape)
-    flags.shape = Object.entries(config.shape).map(([name, dims]) => `${name}:${dims.join(',')}`);
-  if (config.requestParameter) flags.requestParameter = [...config.requestParameter];
-  if (config.verbose !== undefined) {
-    const level = typeof config.verbose === 'boolean' ? Number(config.verbose) : config.verbose;
-    if (level > 0) flags.verbose = level;
-  }
-  if (config.thresholds) flags.threshold = [...config.thresholds];
-  if (config.embedded?.modelRepository !== undefined) flags.modelRepository = config.embedded.modelRepository;
-  if (config.embedded?.configOverrides) {
-    flags.embeddedConfigOverrides = Object.fromEntries(
-      Object.entries(config.embedded.configOverrides).map(([model, value]) => [
-        model,
-        overrideText(value as string | Record<string, unknown>),
-      ]),
-    );
-  }
-  return flags;
+  return flags as RawFlags;
 }
 
 /** Command-line flags over the file's (a flag the user set replaces the file's value, lists included). */
@@ -139,73 +67,21 @@ function asNumber(text: unknown): unknown {
   return typeof text === 'string' && /^-?\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : text;
 }
 
-/** Flags back into the config-file shape (for `print-config`); keys in the schema's order. */
+/** Flags back into the config-file shape (for `print-config`); keys in the table's order. */
 export function flagsToConfig(flags: RawFlags): BenchConfig {
   const out: Record<string, unknown> = {};
-  const bySimpleKey = new Map(SIMPLE.map(([key, attr, kind]) => [key, { attr, kind }]));
-  const order = [
-    'model',
-    'modelVersion',
-    'url',
-    'protocol',
-    'serviceKind',
-    'headers',
-    'embedded',
-    'concurrencyRange',
-    'requestRateRange',
-    ...SIMPLE.map(([key]) => key),
-    'inputData',
-    'shape',
-    'requestParameter',
-    'verbose',
-    'thresholds',
-  ];
-  for (const key of new Set(order)) {
-    const simple = bySimpleKey.get(key as keyof BenchConfig & string);
-    if (simple) {
-      const value = flags[simple.attr];
-      if (value !== undefined) out[key] = simple.kind === 'number' ? asNumber(value) : value;
-      continue;
-    }
-    switch (key) {
-      case 'headers':
-        if (flags.H?.length) {
-          out.headers = Object.fromEntries(flags.H.map((h) => Object.values(parseHeader(h))));
-        }
-        break;
-      case 'embedded': {
-        const embedded: Record<string, unknown> = {};
-        if (flags.modelRepository !== undefined) embedded.modelRepository = flags.modelRepository;
-        if (flags.embeddedConfigOverrides) embedded.configOverrides = { ...flags.embeddedConfigOverrides };
-        if (Object.keys(embedded).length > 0) out.embedded = embedded;
-        break;
-      }
-      case 'concurrencyRange':
-      case 'requestRateRange':
-        if (flags[key] !== undefined) out[key] = flags[key];
-        break;
-      case 'inputData': {
-        const values = [
-          ...(flags.z ? ['zero'] : []),
-          ...(flags.inputData ?? []),
-          ...(flags.dataDirectory === undefined ? [] : [flags.dataDirectory]),
-        ];
-        if (values.length > 0) out.inputData = values.length === 1 ? values[0] : values;
-        break;
-      }
-      case 'shape':
-        if (flags.shape?.length) out.shape = parseShapeOptions(flags.shape);
-        break;
-      case 'requestParameter':
-        if (flags.requestParameter?.length) out.requestParameter = [...flags.requestParameter];
-        break;
-      case 'verbose':
-        if (flags.verbose) out.verbose = flags.verbose;
-        break;
-      case 'thresholds':
-        if (flags.threshold?.length) out.thresholds = [...flags.threshold];
-        break;
-    }
+  for (const [key, spec] of CONFIG_ROWS) {
+    const flag = flags[key];
+    const value = spec.fromFlags
+      ? spec.fromFlags(flags)
+      : spec.numeric
+        ? asNumber(flag)
+        : Array.isArray(flag)
+          ? flag.length > 0
+            ? [...flag]
+            : undefined
+          : flag;
+    if (value !== undefined) setAt(out, pathOf(key, spec), value);
   }
   return out as BenchConfig;
 }

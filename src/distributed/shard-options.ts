@@ -20,7 +20,7 @@ export interface ShardFlags {
   local?: boolean;
   startAt?: string;
   clockSync?: string;
-  u?: string;
+  url?: string;
   repeat?: string;
   profileExportFile?: string;
   printRecord?: boolean;
@@ -103,7 +103,7 @@ export function resolveShard(
       ? parseShardFlag(flags.shard)
       : shardFromEnvironment(flags.shards as string, context.environment);
   refuseUnalignable(settings, flags, '--shard');
-  if (flags.u === undefined)
+  if (flags.url === undefined)
     throw new OptionError(
       'A shard needs -u: every shard must load the same server (not its own embedded one).',
     );

@@ -85,7 +85,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['cli', 'index.ts'],
   ['analyze', 'gpu'],
   ['profile', 'distributed'],
-  ['load', 'measure', 'gate', 'html', 'report', 'config', 'data'],
+  ['load', 'measure', 'gate', 'html', 'report', 'config', 'options', 'data'],
   ['transport'],
   ['protocol', 'errors.ts'],
 ];
@@ -102,8 +102,6 @@ const rankOf = (path: string): number | undefined => {
 const KNOWN_UPWARD = new Set([
   'src/analyze/server-measurer.ts → src/cli/run-types.ts',
   'src/config/bench-config-schema.ts → src/analyze/analyze-config-schema.ts',
-  'src/config/config-flags.ts → src/cli/options.ts',
-  'src/config/config-flags.ts → src/cli/parse-header.ts',
   'src/config/effective-config.ts → src/cli/run-types.ts',
   'src/gpu/setup-gpu.ts → src/cli/exit.ts',
   'src/load/open-loop.ts → src/profile/settings.ts',

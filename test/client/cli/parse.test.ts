@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { headersOf, parseHeader } from '../../../src/cli/parse-header.ts';
 import {
   parseCountFlag,
   parseDecimalFlag,
@@ -9,6 +8,7 @@ import {
 } from '../../../src/cli/parse-number.ts';
 import { isMultiValue, parseRange } from '../../../src/cli/parse-range.ts';
 import { parseRequestParameter } from '../../../src/cli/parse-request-parameter.ts';
+import { headersOf, parseHeader } from '../../../src/options/parse-header.ts';
 
 const rangeError = 'Failed to parse --concurrency-range. The value does not match <start:end:step>.';
 

@@ -47,20 +47,20 @@ describe('config → flags', () => {
       ),
     );
     assert.deepEqual(flags, {
-      m: 'simple',
-      u: 'localhost:8001',
-      i: 'grpc',
-      b: '4',
+      model: 'simple',
+      url: 'localhost:8001',
+      protocol: 'grpc',
+      batchSize: '4',
       concurrencyRange: '2:8:2',
       measurementInterval: '1500',
       stabilityPercentage: '12.5',
       inputData: ['zero'],
       shape: ['x:3,48,192'],
-      H: ['X-Team:perf'],
-      f: 'out.csv',
+      headers: ['X-Team:perf'],
+      csv: 'out.csv',
       verbose: 1,
       progress: false,
-      threshold: ['p95_latency<=20ms'],
+      thresholds: ['p95_latency<=20ms'],
     });
   });
 
@@ -78,22 +78,22 @@ describe('config → flags', () => {
     const file = configToFlags({ model: 'a', measurementInterval: 100, thresholds: ['throughput>1'] });
     const merged = mergeFlags(file, {
       measurementInterval: '250',
-      threshold: ['error_rate==0'],
+      thresholds: ['error_rate==0'],
       config: 'x.yaml',
     });
-    assert.deepEqual(merged, { m: 'a', measurementInterval: '250', threshold: ['error_rate==0'] });
+    assert.deepEqual(merged, { model: 'a', measurementInterval: '250', thresholds: ['error_rate==0'] });
   });
 
   it('flags → config → flags round-trips', () => {
     const flags = {
-      m: 'simple',
+      model: 'simple',
       requestRateRange: '10:40:10',
       requestDistribution: 'poisson',
       seed: '42',
-      H: ['A:b'],
+      headers: ['A:b'],
       shape: ['x:1,2'],
-      z: true,
-      threshold: ['p99_latency<=1s'],
+      zeroInput: true,
+      thresholds: ['p99_latency<=1s'],
       modelRepository: '/models',
     };
     const config = flagsToConfig(flags);
@@ -108,7 +108,7 @@ describe('config → flags', () => {
       shape: { x: [1, 2] },
       thresholds: ['p99_latency<=1s'],
     });
-    const { z: _zero, ...rest } = flags;
+    const { zeroInput: _zero, ...rest } = flags;
     assert.deepEqual(configToFlags(config), { ...rest, inputData: ['zero'] });
   });
 });
