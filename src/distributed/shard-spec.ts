@@ -2,7 +2,7 @@
  * One shard of a load spread over several generator processes or machines (`--shard i/N`, or `--shards N`
  * with the index from Kubernetes' JOB_COMPLETION_INDEX), and the shared wall-clock start (`--start-at`) at
  * which every shard opens its first level, so that window k of every shard covers the same interval.
- * Parsing only (pure); what a shard does with it lives in shard-share.ts and shard-schedule.ts.
+ * Parsing only (pure); what a shard does with it lives in load/shard-share.ts and shard-schedule.ts.
  */
 import { OptionError } from '../errors.ts';
 

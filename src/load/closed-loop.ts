@@ -6,10 +6,11 @@
  * async stability relaxation. Changing N does not drain (perf_analyzer): extra slots start at once; surplus slots
  * finish their current request and stop.
  */
+
+import type { RequestObserver } from '../measure/request-observer.ts';
 import type { InferClient, PreparedRequest } from '../transport/client.ts';
 import { backoffDelayMs, isConnectionFailure } from './connect-backoff.ts';
 import { requestCycle } from './request-cycle.ts';
-import type { RequestObserver } from './request-observer.ts';
 
 export type CallMode = 'sync' | 'async';
 

@@ -10,11 +10,11 @@
  * (perf_analyzer drains between rates) and discards requests still waiting for a slot.
  */
 
-import type { OpenLoopOverflow } from '../profile/settings.ts';
+import type { RequestObserver } from '../measure/request-observer.ts';
 import type { Clock, TimerHandle } from '../protocol/clock.ts';
 import type { InferClient, PreparedRequest } from '../transport/client.ts';
+import type { OpenLoopOverflow } from './load-settings.ts';
 import { requestCycle } from './request-cycle.ts';
-import type { RequestObserver } from './request-observer.ts';
 import type { Pacer } from './schedule.ts';
 
 export interface OpenLoopOptions {

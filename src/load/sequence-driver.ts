@@ -1,14 +1,14 @@
 /**
- * The load driver of a sequence model (profile/load-driver.ts hands over when `settings.sequence` is set).
+ * The load driver of a sequence model (load-driver.ts hands over when `settings.sequence` is set).
  * Concurrency mode: one SequenceLoop whose slots are the open sequences (perf_analyzer: sequences =
  * concurrency). Request-rate and custom-interval modes: a SequenceOpenLoop per rate over
  * `--num-of-sequences` sequences. A shard (worker thread) runs its share of the slots or of the schedule and
  * draws correlation IDs from its own slice of the range, so shards never share an ID.
  */
-import type { LoadDriver, LoadDriverDeps } from '../profile/load-driver.ts';
-import type { ProfileSettings } from '../profile/settings.ts';
 import { usToNs } from '../protocol/units.ts';
 import type { RequestSpec } from '../transport/client.ts';
+import type { LoadDriver, LoadDriverDeps } from './load-driver.ts';
+import type { LoadDriverSettings } from './load-settings.ts';
 import { SequenceLoop } from './sequence-loop.ts';
 import { SequenceOpenLoop } from './sequence-open-loop.ts';
 import { SequencePlan, type SequenceSettings } from './sequence-schedule.ts';
@@ -35,7 +35,7 @@ export function stepSpecsByStream(
 }
 
 export function createSequenceDriver(
-  settings: ProfileSettings,
+  settings: LoadDriverSettings,
   sequence: SequenceSettings,
   deps: LoadDriverDeps,
   maxSends: number | undefined,

@@ -8,8 +8,9 @@
  * END, as perf_analyzer's CompleteOngoingSequences), so no sequence is left holding a server slot until the
  * idle timeout. A failed request abandons its sequence: the slot's next request starts a new one.
  */
+
+import type { RequestObserver } from '../measure/request-observer.ts';
 import type { InferClient, PreparedRequest, RequestSpec } from '../transport/client.ts';
-import type { RequestObserver } from './request-observer.ts';
 import type { SequencePlan, SequenceStep } from './sequence-schedule.ts';
 
 export interface SequenceLoopOptions {

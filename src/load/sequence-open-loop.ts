@@ -10,9 +10,10 @@
  * intended time. `stop()` discards waiting requests, ends the open sequences (one END request each, as
  * perf_analyzer completes ongoing sequences) and resolves once nothing is in flight.
  */
+
+import type { RequestObserver } from '../measure/request-observer.ts';
 import type { Clock, TimerHandle } from '../protocol/clock.ts';
 import type { InferClient, RequestSpec } from '../transport/client.ts';
-import type { RequestObserver } from './request-observer.ts';
 import type { Pacer } from './schedule.ts';
 import { sequenceParameters } from './sequence-loop.ts';
 import type { SequencePlan, SequenceStep } from './sequence-schedule.ts';

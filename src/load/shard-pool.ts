@@ -9,10 +9,10 @@ import { extname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ExitCode, InferbenchError } from '../errors.ts';
 import type { LoopHealthSample } from '../measure/loop-health.ts';
-import type { LoadDriver } from '../profile/load-driver.ts';
-import type { ProfileSettings } from '../profile/settings.ts';
 import { type Clock, systemClockOrigin } from '../protocol/clock.ts';
 import type { RequestSpec } from '../transport/client.ts';
+import type { LoadDriver } from './load-driver.ts';
+import type { LoadDriverSettings } from './load-settings.ts';
 import type { FromShard, ShardInit, ShardTransport, ToShard } from './shard-protocol.ts';
 import { ShardWindows } from './shard-windows.ts';
 
@@ -65,7 +65,7 @@ interface Shard {
 }
 
 /** Number of shards for `settings`: an open-loop in-flight cap smaller than the thread count limits them. */
-export function shardCount(settings: ProfileSettings): number {
+export function shardCount(settings: LoadDriverSettings): number {
   const { load } = settings;
   const threads = Math.max(1, Math.trunc(settings.workerThreads));
   return load.mode !== 'concurrency' && load.maxInFlight > 0 ? Math.min(threads, load.maxInFlight) : threads;
@@ -83,7 +83,7 @@ export class ShardPool implements LoadDriver {
   private keeping = false;
 
   constructor(
-    private readonly settings: ProfileSettings,
+    private readonly settings: LoadDriverSettings,
     private readonly options: ShardPoolOptions,
   ) {
     this.windows = new ShardWindows(options.clock, settings.load.mode !== 'concurrency', {

@@ -7,12 +7,12 @@
  * beside the events, each in its own ArrayBuffer, transferred (not copied) with the batch.
  */
 import type { LoopHealthSample } from '../measure/loop-health.ts';
+import type { RequestObserver, SequenceMark } from '../measure/request-observer.ts';
 import { completedRequest } from '../measure/window-rules.ts';
-import type { LoadSettings, ProfileSettings } from '../profile/settings.ts';
 import type { Clock } from '../protocol/clock.ts';
 import type { ClientOptions, InferOutcome, RequestSpec } from '../transport/client.ts';
 import type { ResponseEncoding } from '../transport/kept-response.ts';
-import type { RequestObserver, SequenceMark } from './request-observer.ts';
+import type { LoadDriverSettings, LoadSettings } from './load-settings.ts';
 import { createPacer, type Pacer, type ScheduleSpec } from './schedule.ts';
 
 /** What a worker needs to build its own client (prepared requests do not cross threads; specs do). */
@@ -28,7 +28,7 @@ export interface ShardInit {
   count: number;
   /** The main thread's `systemClockOrigin()`, so event times agree across threads. */
   originHrtimeNs: bigint;
-  settings: ProfileSettings;
+  settings: LoadDriverSettings;
   transport: ShardTransport;
   specs: RequestSpec[];
   /** How often buffered events are posted (they are also posted when the buffer fills or on `flush`). */

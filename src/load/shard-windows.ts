@@ -14,6 +14,7 @@
 import { ConditionWaiters } from '../measure/condition-waiters.ts';
 import type { LoopHealthSample } from '../measure/loop-health.ts';
 import type { RequestLogBudget } from '../measure/request-log.ts';
+import { DROPPED_ERROR_KIND } from '../measure/request-observer.ts';
 import type { WindowData } from '../measure/window-data.ts';
 import {
   type CompletedRequest,
@@ -26,7 +27,6 @@ import {
 import type { Clock } from '../protocol/clock.ts';
 import { nsToMs } from '../protocol/units.ts';
 import type { KeptResponse } from '../transport/kept-response.ts';
-import { DROPPED_ERROR_KIND } from './request-observer.ts';
 import { EVENT_STRIDE, EventCode, EventField, RESPONSE_ENCODINGS } from './shard-protocol.ts';
 
 /** What the windows need from the shards. */

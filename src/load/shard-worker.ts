@@ -6,9 +6,9 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { LoopHealthMonitor } from '../measure/loop-health.ts';
-import { createLoadDriver } from '../profile/load-driver.ts';
 import { systemClockFrom } from '../protocol/clock.ts';
 import { createTransport } from '../transport/create.ts';
+import { createLoadDriver } from './load-driver.ts';
 import { type FromShard, ShardEventBuffer, type ShardInit, shareOf, type ToShard } from './shard-protocol.ts';
 
 const port = parentPort;

@@ -7,12 +7,13 @@
  * --request-count the sends are capped, so a completion discarded in between would leave the window short
  * forever. With `recordRequestsTo`, each window also logs its requests (times, request index, kept response).
  */
-import type { RequestObserver, SequenceMark } from '../load/request-observer.ts';
-import { DROPPED_ERROR_KIND } from '../load/request-observer.ts';
+
 import type { Clock } from '../protocol/clock.ts';
 import type { InferOutcome } from '../transport/client.ts';
 import { ConditionWaiters } from './condition-waiters.ts';
 import type { RequestLogBudget } from './request-log.ts';
+import type { RequestObserver, SequenceMark } from './request-observer.ts';
+import { DROPPED_ERROR_KIND } from './request-observer.ts';
 import type { WindowData } from './window-data.ts';
 import {
   completedRequest,

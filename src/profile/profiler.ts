@@ -7,6 +7,7 @@
  */
 import type { AlignedWindows } from '../distributed/aligned-windows.ts';
 import { ExitCode, OptionError } from '../errors.ts';
+import { createLoadDriver, type LoadDriver } from '../load/load-driver.ts';
 import { customIntervalsRatePerSec } from '../load/schedule.ts';
 import { ShardPool } from '../load/shard-pool.ts';
 import type { ShardTransport } from '../load/shard-protocol.ts';
@@ -36,7 +37,6 @@ import {
   singleMeasurement,
   windowStopReason,
 } from './level-rules.ts';
-import { createLoadDriver, type LoadDriver } from './load-driver.ts';
 import { STABLE_FAILED } from './messages.ts';
 import type { ProfileSettings } from './settings.ts';
 import { binarySearchSweep, linearSweep, type Sweep } from './sweep.ts';

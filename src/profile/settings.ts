@@ -3,38 +3,9 @@
  * these; the profiler never looks at flags. Names follow perf_analyzer's options, with units in the names.
  */
 import type { ShardSettings } from '../distributed/shard-spec.ts';
+import type { LoadSettings } from '../load/load-settings.ts';
 import type { SequenceSettings } from '../load/sequence-schedule.ts';
 import type { LoadMode } from '../report/model.ts';
-
-export interface Range {
-  start: number;
-  /** perf_analyzer: end 0 = keep going until the latency limit is hit. */
-  end: number;
-  step: number;
-}
-
-export type LoadSettings =
-  | { mode: 'concurrency'; range: Range }
-  | {
-      mode: 'request_rate';
-      range: Range;
-      distribution: 'constant' | 'poisson';
-      /** Seed of the Poisson schedule (printed and recorded so a run can be repeated). */
-      seed: number;
-      /** Cap on requests in flight in open loop; 0 = unbounded. */
-      maxInFlight: number;
-      /** What a due request over the cap does (absent = 'drop'); see OpenLoopOverflow. */
-      overflow?: OpenLoopOverflow;
-    }
-  | { mode: 'custom_intervals'; intervalsUs: number[]; maxInFlight: number; overflow?: OpenLoopOverflow };
-
-/**
- * Open loop over its in-flight cap. 'drop': the request is not sent and counts as an error of kind "dropped"
- * (`--max-in-flight`, k6's dropped iterations). 'queue': it waits for a free slot and goes out late, counted as
- * delayed, its latency still measured from its intended time (perf_analyzer's sync request-rate workers: a
- * busy thread sends its next request late).
- */
-export type OpenLoopOverflow = 'drop' | 'queue';
 
 export interface MeasurementSettings {
   mode: 'time_windows' | 'count_windows';
@@ -98,4 +69,5 @@ export interface ProfileSettings {
   decoupled?: boolean;
 }
 
+export type { LoadSettings, OpenLoopOverflow, Range } from '../load/load-settings.ts';
 export type { LoadMode };

@@ -104,13 +104,6 @@ const KNOWN_UPWARD = new Set([
   'src/config/bench-config-schema.ts → src/analyze/analyze-config-schema.ts',
   'src/config/effective-config.ts → src/cli/run-types.ts',
   'src/gpu/setup-gpu.ts → src/cli/exit.ts',
-  'src/load/open-loop.ts → src/profile/settings.ts',
-  'src/load/sequence-driver.ts → src/profile/load-driver.ts',
-  'src/load/sequence-driver.ts → src/profile/settings.ts',
-  'src/load/shard-pool.ts → src/profile/load-driver.ts',
-  'src/load/shard-pool.ts → src/profile/settings.ts',
-  'src/load/shard-protocol.ts → src/profile/settings.ts',
-  'src/load/shard-worker.ts → src/profile/load-driver.ts',
   'src/report/model.ts → src/distributed/shard-record.ts',
   'src/report/run-result-schema.ts → src/distributed/shard-record.ts',
   'src/report/profile-settings-schema.ts → src/profile/settings.ts',
@@ -119,29 +112,71 @@ const KNOWN_UPWARD = new Set([
   'src/report/text-settings.ts → src/profile/settings.ts',
 ]);
 
+/** Every import of one file of src/ by another, as [importer, imported] (generated code aside). */
+function srcImports(): [string, string][] {
+  const out: [string, string][] = [];
+  for (const file of tsFiles(join(root, 'src'))) {
+    const rel = relative(root, file);
+    if (rel.startsWith('src/protocol/gen/')) continue;
+    for (const target of localImports(file)) if (target.startsWith('src/')) out.push([rel, target]);
+  }
+  return out;
+}
+
+/** A ratchet: nothing is found beyond `known`, and everything in `known` is still found (else delete it there). */
+function assertRatchet(
+  found: ReadonlySet<string>,
+  known: ReadonlySet<string>,
+  what: string,
+  list: string,
+): void {
+  assert.deepEqual([...found].filter((e) => !known.has(e)).sort(), [], `new ${what}`);
+  assert.deepEqual([...known].filter((e) => !found.has(e)).sort(), [], `fixed: delete from ${list}`);
+}
+
 describe('layers of src/', () => {
   it('imports go down (or stay in their layer), except the known upward ones', () => {
-    const upward = new Set<string>();
-    const unranked: string[] = [];
-    for (const file of tsFiles(join(root, 'src'))) {
-      const rel = relative(root, file);
-      const from = rankOf(rel);
-      if (from === undefined) {
-        if (!rel.startsWith('src/protocol/gen/')) unranked.push(rel);
-        continue;
-      }
-      for (const target of localImports(file)) {
-        if (!target.startsWith('src/')) continue;
-        const to = rankOf(target);
-        if (to !== undefined && to > from) upward.add(`${rel} → ${target}`);
-      }
-    }
+    const unranked = tsFiles(join(root, 'src'))
+      .map((file) => relative(root, file))
+      .filter((rel) => rankOf(rel) === undefined && !rel.startsWith('src/protocol/gen/'));
     assert.deepEqual(unranked, [], 'a new top-level folder of src/ needs its place in LAYERS');
-    assert.deepEqual([...upward].filter((e) => !KNOWN_UPWARD.has(e)).sort(), [], 'new upward imports');
-    assert.deepEqual(
-      [...KNOWN_UPWARD].filter((e) => !upward.has(e)).sort(),
-      [],
-      'fixed: delete from KNOWN_UPWARD',
-    );
+    const upward = new Set<string>();
+    for (const [from, to] of srcImports()) {
+      const [fromRank, toRank] = [rankOf(from), rankOf(to)];
+      if (fromRank !== undefined && toRank !== undefined && toRank > fromRank) upward.add(`${from} → ${to}`);
+    }
+    assertRatchet(upward, KNOWN_UPWARD, 'upward imports', 'KNOWN_UPWARD');
+  });
+});
+
+/** A top-level folder of src/ (or a file at src/'s root), the unit the mutual-import rule is about. */
+const unitOf = (path: string): string => path.split('/')[1] as string;
+
+/**
+ * Folders that import each other today, whatever their layers (within a layer, the layer rule allows it):
+ * this list may only shrink. Each pair is `a ⇄ b`, a before b in alphabetical order.
+ */
+const KNOWN_MUTUAL = new Set([
+  'analyze ⇄ cli',
+  'cli ⇄ config',
+  'cli ⇄ gpu',
+  'distributed ⇄ profile',
+  'distributed ⇄ report',
+  'measure ⇄ report',
+  'profile ⇄ report',
+]);
+
+describe('folders of src/', () => {
+  it('no two folders import each other (load ⇄ measure and load ⇄ profile were fixed), except the known pairs', () => {
+    const edges = new Set<string>();
+    for (const [from, to] of srcImports()) {
+      if (unitOf(from) !== unitOf(to)) edges.add(`${unitOf(from)} → ${unitOf(to)}`);
+    }
+    const mutual = new Set<string>();
+    for (const edge of edges) {
+      const [a, b] = edge.split(' → ') as [string, string];
+      if (a < b && edges.has(`${b} → ${a}`)) mutual.add(`${a} ⇄ ${b}`);
+    }
+    assertRatchet(mutual, KNOWN_MUTUAL, 'mutual imports', 'KNOWN_MUTUAL');
   });
 });

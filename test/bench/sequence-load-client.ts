@@ -14,9 +14,9 @@
  *   sequences/s figure would read 0.
  */
 import { performance } from 'node:perf_hooks';
-import type { RequestObserver, SequenceMark } from '../../src/load/request-observer.ts';
 import { SequenceLoop } from '../../src/load/sequence-loop.ts';
 import { SequencePlan } from '../../src/load/sequence-schedule.ts';
+import type { RequestObserver, SequenceMark } from '../../src/measure/request-observer.ts';
 import { systemClock } from '../../src/protocol/clock.ts';
 import type { InferClient, InferOutcome, RequestSpec } from '../../src/transport/client.ts';
 import { createTransport } from '../../src/transport/create.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ClosedLoop } from '../../../src/load/closed-loop.ts';
-import type { RequestObserver } from '../../../src/load/request-observer.ts';
+import type { RequestObserver } from '../../../src/measure/request-observer.ts';
 import { FakeClock } from '../../../src/protocol/clock.ts';
 import type { InferOutcome } from '../../../src/transport/client.ts';
 import { FakeClient, fakeRequests, flush } from './fake-client.ts';

@@ -1,6 +1,6 @@
 /**
  * What a load loop tells the measurement side about each request. The loops know nothing about windows;
- * the window recorder (measure/window-recorder.ts) decides where each event counts.
+ * the window recorder (window-recorder.ts) decides where each event counts.
  */
 import type { InferOutcome } from '../transport/client.ts';
 

@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { composeShards } from '../../../src/distributed/shard-share.ts';
 import { createPacer } from '../../../src/load/schedule.ts';
 import { shardIdRange } from '../../../src/load/sequence-schedule.ts';
 import { shardPacer, shareOf } from '../../../src/load/shard-protocol.ts';
+import { composeShards } from '../../../src/load/shard-share.ts';
 
 describe('shard shares', () => {
   it('concurrency: the shares of every process and thread add up to the total, within one of each other', () => {

@@ -5,16 +5,17 @@
  * load/shard-worker.ts) runs its perf_analyzer share of the same load: of the concurrency and the send cap, or
  * every count-th time of the one global schedule.
  */
-import { composeShards } from '../distributed/shard-share.ts';
-import { ClosedLoop } from '../load/closed-loop.ts';
-import { OpenLoop } from '../load/open-loop.ts';
-import type { RequestObserver } from '../load/request-observer.ts';
-import { createSequenceDriver } from '../load/sequence-driver.ts';
-import { openLoopShardPacer, shareOf } from '../load/shard-protocol.ts';
+
+import type { RequestObserver } from '../measure/request-observer.ts';
 import type { Clock } from '../protocol/clock.ts';
 import { usToNs } from '../protocol/units.ts';
 import type { InferClient, PreparedRequest } from '../transport/client.ts';
-import type { ProfileSettings } from './settings.ts';
+import { ClosedLoop } from './closed-loop.ts';
+import type { LoadDriverSettings } from './load-settings.ts';
+import { OpenLoop } from './open-loop.ts';
+import { createSequenceDriver } from './sequence-driver.ts';
+import { openLoopShardPacer, shareOf } from './shard-protocol.ts';
+import { composeShards } from './shard-share.ts';
 
 export interface LoadDriver {
   /**
@@ -35,7 +36,7 @@ export interface LoadDriverDeps {
   shard?: { index: number; count: number };
 }
 
-export function createLoadDriver(settings: ProfileSettings, deps: LoadDriverDeps): LoadDriver {
+export function createLoadDriver(settings: LoadDriverSettings, deps: LoadDriverDeps): LoadDriver {
   const { measurement } = settings;
   const maxSends =
     measurement.requestCount > 0 ? measurement.warmupRequestCount + measurement.requestCount : undefined;
