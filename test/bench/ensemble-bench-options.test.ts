@@ -4,16 +4,19 @@ import { parseEnsembleBenchOptions, resolveIntraOpThreads } from './ensemble-ben
 
 describe('bench:ensemble options', () => {
   it('defaults to what users get: no pinning, intra-op threads as shipped', () => {
-    assert.deepEqual(parseEnsembleBenchOptions([]), {});
+    assert.deepEqual(parseEnsembleBenchOptions([]), { serverWarmupS: 30 });
     assert.equal(parseEnsembleBenchOptions(['--help']), 'help');
   });
 
   it('parses the CPU lists and the intra-op threads', () => {
     assert.deepEqual(
       parseEnsembleBenchOptions(['--server-cpus', '0-7', '--client-cpus', '8,9', '--intra-op-threads', '7']),
-      { serverCpus: [0, 1, 2, 3, 4, 5, 6, 7], clientCpus: [8, 9], intraOpThreads: 7 },
+      { serverCpus: [0, 1, 2, 3, 4, 5, 6, 7], clientCpus: [8, 9], intraOpThreads: 7, serverWarmupS: 30 },
     );
-    assert.deepEqual(parseEnsembleBenchOptions(['--intra-op-threads', 'auto']), { intraOpThreads: 'auto' });
+    assert.deepEqual(parseEnsembleBenchOptions(['--intra-op-threads', 'auto', '--server-warmup-s', '0']), {
+      intraOpThreads: 'auto',
+      serverWarmupS: 0,
+    });
   });
 
   it('auto leaves one server CPU to the event loop, and never goes below 1', () => {
@@ -35,6 +38,13 @@ describe('bench:ensemble options', () => {
       assert.throws(() => parseEnsembleBenchOptions([`--server-cpus=${bad}`]), /--server-cpus/, bad);
     }
     assert.throws(() => parseEnsembleBenchOptions(['--client-cpus', '9-2']), /--client-cpus/);
+    for (const bad of ['-1', '', '1.5', '3601', 'x', '1e2']) {
+      assert.throws(
+        () => parseEnsembleBenchOptions([`--server-warmup-s=${bad}`]),
+        /--server-warmup-s: expected an integer 0-3600/,
+        bad,
+      );
+    }
     assert.throws(() => parseEnsembleBenchOptions(['--concurrency', '4']), /Unknown option/);
     assert.throws(() => parseEnsembleBenchOptions(['stray']), /Unexpected argument/);
   });

@@ -10,7 +10,12 @@ import { CPU_PINNING_ARGS, type CpuPinning, cpuPinningOptions } from './cpu-pinn
 export interface EnsembleBenchOptions extends CpuPinning {
   /** text_recognition's ORT intra-op threads; undefined = as shipped; 'auto' = the server's CPUs − 1. */
   intraOpThreads?: number | 'auto';
+  /** Seconds of c=1 traffic per mode before the levels are measured (0 = none). */
+  serverWarmupS: number;
 }
+
+export const DEFAULT_SERVER_WARMUP_S = 30;
+const MAX_SERVER_WARMUP_S = 3600;
 
 export const ENSEMBLE_BENCH_USAGE = `usage: npm run bench:ensemble -- [options]
   --server-cpus LIST        pin the server (this process, its model threads included) to these CPUs
@@ -18,6 +23,9 @@ export const ENSEMBLE_BENCH_USAGE = `usage: npm run bench:ensemble -- [options]
   --client-cpus LIST        pin the load client (a child process) to these CPUs; keep it off the server's
   --intra-op-threads N|auto ORT intra-op threads of text_recognition, the pipeline's ~28 ms step (default:
                             as shipped, 1); auto = the server's CPUs - 1, leaving one for its event loop
+  --server-warmup-s N       seconds of c=1 traffic per mode (ensemble, chained) on the fresh server before
+                            the levels, so they measure a server whose request path V8 has optimised
+                            (default ${DEFAULT_SERVER_WARMUP_S}; 0-${MAX_SERVER_WARMUP_S}); one cold window is measured before it either way
   -h, --help`;
 
 /** Parses argv (without node and script); throws Error with a one-line reason on bad input. */
@@ -29,11 +37,22 @@ export function parseEnsembleBenchOptions(argv: readonly string[]): EnsembleBenc
     options: {
       ...CPU_PINNING_ARGS,
       'intra-op-threads': { type: 'string' },
+      'server-warmup-s': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) return 'help';
-  const options: EnsembleBenchOptions = cpuPinningOptions(values);
+  const options: EnsembleBenchOptions = {
+    ...cpuPinningOptions(values),
+    serverWarmupS: DEFAULT_SERVER_WARMUP_S,
+  };
+  const warmup = values['server-warmup-s'];
+  if (warmup !== undefined) {
+    const n = Number(warmup);
+    if (!/^\d+$/.test(warmup) || n > MAX_SERVER_WARMUP_S)
+      throw new Error(`--server-warmup-s: expected an integer 0-${MAX_SERVER_WARMUP_S}, got '${warmup}'`);
+    options.serverWarmupS = n;
+  }
   const threads = values['intra-op-threads'];
   if (threads !== undefined) {
     if (threads === 'auto') options.intraOpThreads = 'auto';
