@@ -8,7 +8,7 @@
  * | 1    | a threshold/gate or a `compare` regression failed (never used for crashes) |
  * | 2    | the first load level did not stabilize (perf_analyzer's STABILITY_ERROR) |
  * | 3    | bad options, config file or input data; an unsupported flag; a numeric flag over its maximum
- *          (src/cli/flag-limits.ts); an output path that cannot be written (checked before the run, or a write
+ *          (the option table's `limit`, src/options/profile-options.ts); an output path that cannot be written (checked before the run, or a write
  *          that failed anyway: the other outputs are still written); `models export` refused its target
  *          (src/cli/models-command.ts) (perf_analyzer's OPTION_ERROR) |
  * | 4    | request errors: a window over `--max-error-rate` (the sweep stops), or a measured level whose error

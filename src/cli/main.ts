@@ -44,6 +44,7 @@ import {
   type ReportFlags,
 } from './options.ts';
 import { checkOutputPaths, dataOnStdout, type PathProbe, STDOUT_PATH } from './output-paths.ts';
+import { resolvedDefaults } from './print-config.ts';
 import { measureProfile, type ProfiledRun } from './profile-run.ts';
 import { createProgress, type ProgressStream, progressPlanOf } from './progress.ts';
 import { runReport } from './report-command.ts';
@@ -226,7 +227,7 @@ export async function main(
       case 'print-config': {
         const { flags, explicit } = withConfigFile(invocation.flags, d.files);
         const resolved = resolveSettings(flags, { programName: d.programName, files: d.files });
-        io.stdout.write(renderConfigYaml(effectiveConfig(explicit, resolved)));
+        io.stdout.write(renderConfigYaml(effectiveConfig(explicit, resolvedDefaults(resolved))));
         return 0;
       }
       case 'profile': {

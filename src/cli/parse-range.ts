@@ -4,8 +4,8 @@
  * range), so the parse keeps that.
  */
 import { OptionError } from '../errors.ts';
-import type { FlagLimit } from './flag-limits.ts';
-import { overLimit, parseDecimalFlag, parseIntegerFlag } from './parse-number.ts';
+import type { FlagLimit } from '../options/option-spec.ts';
+import { overLimit, parseDecimalFlag, parseIntegerFlag } from '../options/parse-number.ts';
 
 export interface ParsedRange {
   start: number;

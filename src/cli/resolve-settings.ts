@@ -8,11 +8,8 @@ import { resolveShard, type ShardContext } from '../distributed/shard-options.ts
 import { OptionError } from '../errors.ts';
 import { parseThreshold, type Threshold } from '../gate/thresholds.ts';
 import { DEFAULT_ERROR_RATE_THRESHOLD } from '../measure/error-health.ts';
+import { countOf, limitOf } from '../options/option-values.ts';
 import { headersOf } from '../options/parse-header.ts';
-import type { RawFlags } from '../options/profile-options.ts';
-import type { LoadSettings, MeasurementSettings, ProfileSettings, Range } from '../profile/settings.ts';
-import { limitOf } from './flag-limits.ts';
-import { MAIN_JOB } from './options.ts';
 import {
   invalidValue,
   overLimit,
@@ -20,7 +17,10 @@ import {
   parseDecimalFlag,
   parseIntegerFlag,
   parsePercentile,
-} from './parse-number.ts';
+} from '../options/parse-number.ts';
+import { DEFAULT_SEED, type RawFlags } from '../options/profile-options.ts';
+import type { LoadSettings, MeasurementSettings, ProfileSettings, Range } from '../profile/settings.ts';
+import { MAIN_JOB } from './options.ts';
 import { isMultiValue, type ParsedRange, parseRange } from './parse-range.ts';
 import { requestParametersOf } from './parse-request-parameter.ts';
 import type { InputDataOptions, OutputOptions, ResolvedRun, Target, TransportOptions } from './run-types.ts';
@@ -40,8 +40,6 @@ export interface ResolveEnv {
   shardContext?: ShardContext;
 }
 
-/** std::mt19937's default seed: perf_analyzer's Poisson schedule is always seeded with it. */
-export const DEFAULT_SEED = 5489;
 /** perf_analyzer's --max-threads default outside concurrency mode. */
 const DEFAULT_MAX_THREADS = 4;
 
@@ -71,14 +69,8 @@ export function resolveSettings(flags: RawFlags, env: ResolveEnv): ResolvedRun {
   const async = Boolean(flags.async || flags.streaming);
 
   const percentile = flags.percentile === undefined ? undefined : parsePercentile(flags.percentile);
-  const latencyThresholdMs =
-    flags.latencyThreshold === undefined
-      ? 0
-      : parseCountFlag('-l', flags.latencyThreshold, { allowZero: true, limit: limitOf('-l') });
-  const maxThreads =
-    flags.maxThreads === undefined
-      ? undefined
-      : parseCountFlag('--max-threads', flags.maxThreads, { limit: limitOf('--max-threads') });
+  const latencyThresholdMs = countOf(flags, 'latencyThreshold');
+  const maxThreads = countOf(flags, 'maxThreads');
   const { load, multiValue, first } = loadOf(
     flags,
     env.files,
@@ -97,8 +89,7 @@ export function resolveSettings(flags: RawFlags, env: ResolveEnv): ResolvedRun {
   if (search === 'binary') checkBinarySearch(flags, load, latencyThresholdMs);
 
   const measurement = measurementOf(flags, { percentile, latencyThresholdMs, multiValue, first, load });
-  const batchSize =
-    flags.batchSize === undefined ? 1 : parseCountFlag('-b', flags.batchSize, { limit: limitOf('-b') });
+  const batchSize = countOf(flags, 'batchSize');
 
   const settings: ProfileSettings = {
     modelName,
@@ -110,18 +101,9 @@ export function resolveSettings(flags: RawFlags, env: ResolveEnv): ResolvedRun {
     search,
     async,
     streaming: Boolean(flags.streaming),
-    workerThreads:
-      flags.workerThreads === undefined
-        ? 1
-        : parseCountFlag('--worker-threads', flags.workerThreads, { limit: limitOf('--worker-threads') }),
+    workerThreads: countOf(flags, 'workerThreads'),
     measurement,
-    requestTimeoutMs:
-      flags.requestTimeout === undefined
-        ? 0
-        : parseCountFlag('--request-timeout', flags.requestTimeout, {
-            allowZero: true,
-            limit: limitOf('--request-timeout'),
-          }),
+    requestTimeoutMs: countOf(flags, 'requestTimeout'),
     maxErrorRate: maxErrorRateOf(flags.maxErrorRate),
     errorRateThreshold:
       flags.errorRateThreshold === undefined
@@ -242,21 +224,12 @@ function loadOf(
       `Cannot use both ${MODE_NAMES[given[0]!]} and ${MODE_NAMES[given[1]!]} inference load modes.`,
     );
   }
-  const maxInFlightFlag =
-    flags.maxInFlight === undefined
-      ? undefined
-      : parseCountFlag('--max-in-flight', flags.maxInFlight, {
-          allowZero: true,
-          limit: limitOf('--max-in-flight'),
-        });
+  const maxInFlightFlag = countOf(flags, 'maxInFlight');
   // Sync open loop: like perf_analyzer's sync workers, at most --max-threads requests are in flight, and a
   // request due while all are busy goes out late (queue). An explicit --max-in-flight drops instead.
   const openLoopCap = maxInFlightFlag ?? (async ? 0 : (maxThreads ?? DEFAULT_MAX_THREADS));
   const overflow = maxInFlightFlag !== undefined ? 'drop' : 'queue';
-  const seed =
-    flags.seed === undefined
-      ? DEFAULT_SEED
-      : parseCountFlag('--seed', flags.seed, { allowZero: true, limit: limitOf('--seed') });
+  const seed = countOf(flags, 'seed');
 
   if (flags.requestIntervals !== undefined) {
     const intervalsUs = readIntervals(flags.requestIntervals, files);
@@ -271,7 +244,7 @@ function loadOf(
       '--request-rate-range',
       flags.requestRateRange,
       'decimal',
-      limitOf('--request-rate-range'),
+      limitOf('requestRateRange'),
     );
     const range = rangeOf('--request-rate-range', parsed, latencyThresholdMs);
     const distribution = distributionOf(flags.requestDistribution);
@@ -289,7 +262,7 @@ function loadOf(
   if (flags.requestDistribution !== undefined) distributionOf(flags.requestDistribution);
   const parsed: ParsedRange =
     flags.concurrencyRange !== undefined
-      ? parseRange('--concurrency-range', flags.concurrencyRange, 'integer', limitOf('--concurrency-range'))
+      ? parseRange('--concurrency-range', flags.concurrencyRange, 'integer', limitOf('concurrencyRange'))
       : mainJob
         ? { ...MAIN_JOB.concurrencyRange }
         : { start: 1 };
@@ -331,9 +304,7 @@ function readIntervals(path: string, files: FileView): number[] {
     .map((l) => l.trim())
     .filter((l) => l !== '');
   if (lines.length === 0) throw new OptionError(`file '${path}' is empty`);
-  return lines.map((l) =>
-    parseCountFlag('--request-intervals', l, { limit: limitOf('--request-intervals') }),
-  );
+  return lines.map((l) => parseCountFlag('--request-intervals', l, { limit: limitOf('requestIntervals') }));
 }
 
 function checkBinarySearch(flags: RawFlags, load: LoadSettings, latencyThresholdMs: number): void {
@@ -363,17 +334,8 @@ function measurementOf(
     load: LoadSettings;
   },
 ): MeasurementSettings {
-  const requestCount =
-    flags.requestCount === undefined
-      ? 0
-      : parseCountFlag('--request-count', flags.requestCount, { limit: limitOf('--request-count') });
-  const warmupRequestCount =
-    flags.warmupRequestCount === undefined
-      ? 0
-      : parseCountFlag('--warmup-request-count', flags.warmupRequestCount, {
-          allowZero: true,
-          limit: limitOf('--warmup-request-count'),
-        });
+  const requestCount = countOf(flags, 'requestCount');
+  const warmupRequestCount = countOf(flags, 'warmupRequestCount');
   if (requestCount > 0) {
     if (ctx.multiValue)
       throw new OptionError('--request-count cannot be used with a multi-value load range.');
@@ -397,33 +359,20 @@ function measurementOf(
       `Failed to parse --measurement-mode. Unsupported type provided: '${modeText}'. The available options are 'time_windows' or 'count_windows'.`,
     );
   }
-  const windowRequestCount =
-    flags.measurementRequestCount === undefined
-      ? 50
-      : parseCountFlag('--measurement-request-count', flags.measurementRequestCount, {
-          limit: limitOf('--measurement-request-count'),
-        });
+  const windowRequestCount = countOf(flags, 'measurementRequestCount');
   const stabilityPct =
     flags.stabilityPercentage === undefined ? 10 : parseDecimalFlag('-s', flags.stabilityPercentage);
   if (stabilityPct < 0)
     throw new OptionError('Failed to parse -s (stability-percentage). The value must be >= 0.');
-  if (stabilityPct > limitOf('-s').max) throw overLimit('-s', limitOf('-s'));
+  const stabilityLimit = limitOf('stabilityPercentage');
+  if (stabilityPct > stabilityLimit.max) throw overLimit('-s', stabilityLimit);
   return {
     mode: requestCount > 0 ? 'count_windows' : modeText,
-    windowMs:
-      flags.measurementInterval === undefined
-        ? 5000
-        : parseCountFlag('-p', flags.measurementInterval, { limit: limitOf('-p') }),
+    windowMs: countOf(flags, 'measurementInterval'),
     windowRequestCount: requestCount > 0 ? requestCount : windowRequestCount,
     stabilityThreshold: stabilityPct / 100,
-    stabilityWindows:
-      flags.stabilityWindows === undefined
-        ? 3
-        : parseCountFlag('--stability-windows', flags.stabilityWindows, {
-            limit: limitOf('--stability-windows'),
-          }),
-    maxTrials:
-      flags.maxTrials === undefined ? 10 : parseCountFlag('-r', flags.maxTrials, { limit: limitOf('-r') }),
+    stabilityWindows: countOf(flags, 'stabilityWindows'),
+    maxTrials: countOf(flags, 'maxTrials'),
     ...(ctx.percentile === undefined ? {} : { percentile: ctx.percentile }),
     latencyThresholdMs: ctx.latencyThresholdMs,
     warmupRequestCount,
@@ -455,10 +404,7 @@ function metricsOf(flags: RawFlags, url: string): Pick<ProfileSettings, 'metrics
     }
     return {};
   }
-  const intervalMs =
-    flags.metricsInterval === undefined
-      ? 1000
-      : parseCountFlag('--metrics-interval', flags.metricsInterval, { limit: limitOf('--metrics-interval') });
+  const intervalMs = countOf(flags, 'metricsInterval');
   return {
     metrics: { url: flags.metricsUrl ?? (url === '' ? '' : `${hostOf(url)}:8002/metrics`), intervalMs },
   };
@@ -481,13 +427,7 @@ function outputOf(flags: RawFlags, files: FileView, mainJob: boolean): OutputOpt
   if (flags.profileExportMaxOutputBytes !== undefined && flags.profileExportFile === undefined) {
     throw new OptionError('Must specify --profile-export-file when using --profile-export-max-output-bytes.');
   }
-  const maxOutputBytes =
-    flags.profileExportMaxOutputBytes === undefined
-      ? undefined
-      : parseCountFlag('--profile-export-max-output-bytes', flags.profileExportMaxOutputBytes, {
-          allowZero: true,
-          limit: limitOf('--profile-export-max-output-bytes'),
-        });
+  const maxOutputBytes = countOf(flags, 'profileExportMaxOutputBytes');
   const verbosity = flags.verbose ?? 0;
   return {
     ...(csvFile === undefined ? {} : { csvFile }),
@@ -529,21 +469,10 @@ function inputOf(flags: RawFlags, files: FileView, mainJob: boolean): InputDataO
     );
   }
   const source = paths[0] ?? (flags.zeroInput ? 'zero' : (generated[generated.length - 1] ?? 'random'));
-  const stringLength =
-    flags.stringLength === undefined
-      ? 128
-      : parseCountFlag('--string-length', flags.stringLength, { limit: limitOf('--string-length') });
-  const seed =
-    flags.seed === undefined
-      ? DEFAULT_SEED
-      : parseCountFlag('--seed', flags.seed, { allowZero: true, limit: limitOf('--seed') });
+  const stringLength = countOf(flags, 'stringLength');
+  const seed = countOf(flags, 'seed');
   const shapes = { ...(mainJob ? MAIN_JOB.shapes : {}), ...parseShapeOptions(flags.shape ?? []) };
-  const maxRequestBytes =
-    flags.maxRequestBytes === undefined
-      ? undefined
-      : parseCountFlag('--max-request-bytes', flags.maxRequestBytes, {
-          limit: limitOf('--max-request-bytes'),
-        });
+  const maxRequestBytes = countOf(flags, 'maxRequestBytes');
   return {
     ...(maxRequestBytes === undefined ? {} : { maxRequestBytes }),
     source,

@@ -10,9 +10,9 @@ import {
   DEFAULT_SEQUENCE_LENGTH_VARIATION_PCT,
   type SequenceSettings,
 } from '../load/sequence-schedule.ts';
+import { invalidValue, parseCountFlag, parseDecimalFlag, parseIntegerFlag } from '../options/parse-number.ts';
 import type { RawFlags } from '../options/profile-options.ts';
 import type { LoadSettings } from '../profile/settings.ts';
-import { invalidValue, parseCountFlag, parseDecimalFlag, parseIntegerFlag } from './parse-number.ts';
 
 /** The sequence flags (rows of the option table) and --sync. */
 export type SequenceFlags = Pick<

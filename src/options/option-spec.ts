@@ -64,6 +64,12 @@ export interface ConfigKey {
   fromFlags?: (flags: Readonly<Record<string, unknown>>) => unknown;
 }
 
+/** The largest value a numeric option accepts, and why (completes "The value must be <= max (…)"). */
+export interface FlagLimit {
+  max: number;
+  why: string;
+}
+
 export interface OptionSpec {
   /** commander flags (`-p, --measurement-interval <ms>`); absent: a config-file key only. */
   flags?: string;
@@ -73,4 +79,11 @@ export interface OptionSpec {
   group?: HelpGroup;
   /** The config-file key; absent: command line only. */
   config?: ConfigKey;
+  /**
+   * The largest value accepted (exit 3 over it). Limits are generous: they refuse what cannot work (a V8 fatal
+   * error, a timer over 2^31 − 1 ms, 100000 threads), never a real benchmark.
+   */
+  limit?: FlagLimit;
+  /** An integer count (`countOf`): > 0, or >= 0 with `allowZero`; `default` when not given. */
+  count?: { allowZero?: boolean; default?: number };
 }

@@ -13,6 +13,7 @@
  * Adding an option: add its row here, and use `flags.<key>` where it takes effect.
  */
 import { z } from 'zod';
+import { MAX_REQUEST_BYTES_LIMIT } from '../data/request-bytes.ts';
 import { parseShapeOptions } from '../data/shape-option.ts';
 import {
   DEFAULT_NUM_OF_SEQUENCES,
@@ -35,6 +36,10 @@ import {
 import { overrideText } from './model-config-text.ts';
 import type { OptionSpec, ValueOf } from './option-spec.ts';
 import { parseHeader } from './parse-header.ts';
+
+const HOUR_MS = 3_600_000;
+/** std::mt19937's default seed: perf_analyzer's Poisson schedule is always seeded with it. */
+export const DEFAULT_SEED = 5489;
 
 type Range = z.infer<ReturnType<typeof range>>;
 
@@ -154,6 +159,10 @@ export const PROFILE_OPTIONS = {
     value: 'text',
     group: 'load',
     config: rangeKey('a concurrency range'),
+    limit: {
+      max: 16_384,
+      why: 'each in-flight HTTP request holds a connection, one file descriptor (ulimit -n); use several load generators beyond that',
+    },
   },
   requestRateRange: {
     flags: '--request-rate-range <start:end:step>',
@@ -161,6 +170,7 @@ export const PROFILE_OPTIONS = {
     value: 'text',
     group: 'load',
     config: rangeKey('a request-rate range'),
+    limit: { max: 1_000_000, why: 'requests per second; one Node process sends far fewer' },
   },
   requestDistribution: {
     flags: '--request-distribution <dist>',
@@ -175,6 +185,7 @@ export const PROFILE_OPTIONS = {
     value: 'text',
     group: 'load',
     config: { schema: text().describe('file of inter-request gaps in µs') },
+    limit: { max: 3_600_000_000, why: 'one hour, in µs, per interval' },
   },
   async: {
     flags: '-a, --async',
@@ -196,6 +207,8 @@ export const PROFILE_OPTIONS = {
     value: 'text',
     group: 'load',
     config: { schema: positiveInt().describe('-b'), numeric: true },
+    limit: { max: 1_000_000, why: 'no server batches more' },
+    count: { default: 1 },
   },
   maxThreads: {
     flags: '--max-threads <n>',
@@ -203,6 +216,8 @@ export const PROFILE_OPTIONS = {
     value: 'text',
     group: 'load',
     config: { schema: positiveInt(), numeric: true },
+    limit: { max: 16_384, why: 'in-flight requests of a sync request-rate run' },
+    count: {},
   },
   binarySearch: {
     flags: '--binary-search',
@@ -217,6 +232,8 @@ export const PROFILE_OPTIONS = {
     value: 'text',
     group: 'load',
     config: { schema: nonNegativeInt().describe('-l, ms'), numeric: true },
+    limit: { max: HOUR_MS, why: 'one hour' },
+    count: { allowZero: true, default: 0 },
   },
   requestTimeout: {
     flags: '--request-timeout <ms>',
@@ -224,6 +241,8 @@ export const PROFILE_OPTIONS = {
     value: 'text',
     group: 'load',
     config: { schema: nonNegativeInt().describe('ms'), numeric: true },
+    limit: { max: 86_400_000, why: 'one day' },
+    count: { allowZero: true, default: 0 },
   },
   maxInFlight: {
     flags: '--max-in-flight <n>',
@@ -231,6 +250,8 @@ export const PROFILE_OPTIONS = {
     value: 'text',
     group: 'load',
     config: { schema: nonNegativeInt(), numeric: true },
+    limit: { max: 1_000_000, why: 'open-loop requests in flight' },
+    count: { allowZero: true },
   },
   workerThreads: {
     flags: '--worker-threads <n>',
@@ -238,6 +259,8 @@ export const PROFILE_OPTIONS = {
     value: 'text',
     group: 'load',
     config: { schema: positiveInt(), numeric: true },
+    limit: { max: 64, why: 'load generator threads; more than the cores only adds contention' },
+    count: { default: 1 },
   },
 
   // Measurement.
@@ -254,6 +277,8 @@ export const PROFILE_OPTIONS = {
     value: 'text',
     group: 'measurement',
     config: { schema: positiveInt().describe('-p, window length in ms'), numeric: true },
+    limit: { max: HOUR_MS, why: 'one hour per window' },
+    count: { default: 5000 },
   },
   measurementRequestCount: {
     flags: '--measurement-request-count <n>',
@@ -261,6 +286,8 @@ export const PROFILE_OPTIONS = {
     value: 'text',
     group: 'measurement',
     config: { schema: positiveInt(), numeric: true },
+    limit: { max: 1_000_000_000, why: 'requests per window' },
+    count: { default: 50 },
   },
   stabilityPercentage: {
     flags: '-s, --stability-percentage <pct>',
@@ -271,6 +298,7 @@ export const PROFILE_OPTIONS = {
       schema: nonNegativeNumber().describe('-s, percent'),
       numeric: true,
     },
+    limit: { max: 1_000, why: 'percent' },
   },
   maxTrials: {
     flags: '-r, --max-trials <n>',
@@ -278,6 +306,8 @@ export const PROFILE_OPTIONS = {
     value: 'text',
     group: 'measurement',
     config: { schema: positiveInt().describe('-r'), numeric: true },
+    limit: { max: 1_000, why: 'windows per level' },
+    count: { default: 10 },
   },
   percentile: {
     flags: '--percentile <p>',
@@ -295,6 +325,8 @@ export const PROFILE_OPTIONS = {
     value: 'first-text',
     group: 'measurement',
     config: { schema: positiveInt(), numeric: true },
+    limit: { max: 1_000_000_000, why: 'requests per level' },
+    count: { default: 0 },
   },
   warmupRequestCount: {
     flags: '--warmup-request-count <n>',
@@ -302,6 +334,8 @@ export const PROFILE_OPTIONS = {
     value: 'text',
     group: 'measurement',
     config: { schema: nonNegativeInt(), numeric: true },
+    limit: { max: 1_000_000_000, why: 'requests per level' },
+    count: { allowZero: true, default: 0 },
   },
   singleMeasurement: {
     flags: '--single-measurement',
@@ -335,6 +369,8 @@ export const PROFILE_OPTIONS = {
     value: 'text',
     group: 'measurement',
     config: { schema: nonNegativeInt(), numeric: true },
+    limit: { max: 4_294_967_295, why: 'a 32-bit seed, as std::mt19937 takes' },
+    count: { allowZero: true, default: DEFAULT_SEED },
   },
   stabilityWindows: {
     flags: '--stability-windows <n>',
@@ -342,6 +378,8 @@ export const PROFILE_OPTIONS = {
     value: 'text',
     group: 'measurement',
     config: { schema: positiveInt(), numeric: true },
+    limit: { max: 1_000, why: 'windows per level' },
+    count: { default: 3 },
   },
 
   // Input data.
@@ -405,6 +443,8 @@ export const PROFILE_OPTIONS = {
     value: 'text',
     group: 'input',
     config: { schema: positiveInt(), numeric: true },
+    limit: { max: 64 * 1024 * 1024, why: 'bytes per string' },
+    count: { default: 128 },
   },
   stringData: {
     flags: '--string-data <s>',
@@ -477,6 +517,8 @@ export const PROFILE_OPTIONS = {
       ),
       numeric: true,
     },
+    limit: { max: MAX_REQUEST_BYTES_LIMIT, why: '2 GiB of response bytes kept' },
+    count: { allowZero: true },
   },
   json: {
     flags: '--json <file>',
@@ -546,6 +588,8 @@ export const PROFILE_OPTIONS = {
     value: 'text',
     group: 'metrics',
     config: { schema: positiveInt(), numeric: true },
+    limit: { max: HOUR_MS, why: 'one hour' },
+    count: { default: 1000 },
   },
 
   // HTTP and gRPC.
@@ -699,6 +743,8 @@ export const PROFILE_OPTIONS = {
     help: 'refuse input data whose tensors take more than n bytes per request (default 67108864 = 64 MiB; at most 2 GiB)',
     value: 'text',
     group: 'other',
+    limit: { max: MAX_REQUEST_BYTES_LIMIT, why: '2 GiB per request' },
+    count: {},
   },
   repeat: {
     flags: '--repeat <n>',

@@ -102,7 +102,6 @@ const rankOf = (path: string): number | undefined => {
 const KNOWN_UPWARD = new Set([
   'src/analyze/server-measurer.ts → src/cli/run-types.ts',
   'src/config/bench-config-schema.ts → src/analyze/analyze-config-schema.ts',
-  'src/config/effective-config.ts → src/cli/run-types.ts',
   'src/gpu/setup-gpu.ts → src/cli/exit.ts',
   'src/report/model.ts → src/distributed/shard-record.ts',
   'src/report/run-result-schema.ts → src/distributed/shard-record.ts',
@@ -158,7 +157,6 @@ const unitOf = (path: string): string => path.split('/')[1] as string;
  */
 const KNOWN_MUTUAL = new Set([
   'analyze ⇄ cli',
-  'cli ⇄ config',
   'cli ⇄ gpu',
   'distributed ⇄ profile',
   'distributed ⇄ report',

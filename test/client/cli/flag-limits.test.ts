@@ -9,15 +9,15 @@ import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { checkOpenFileLimit, softOpenFileLimit } from '../../../src/cli/fd-limit.ts';
-import { FLAG_MAXIMA, type LimitedFlag } from '../../../src/cli/flag-limits.ts';
 import { ExitCode } from '../../../src/errors.ts';
+import { FLAG_MAXIMA } from '../../../src/options/option-values.ts';
 import { type FakeServer, startFakeKServe } from '../../helpers/fake-kserve-server.ts';
 import { runProfile } from '../../helpers/run-profile.ts';
 import { settingsWith } from '../profile/helpers.ts';
 import { runMain } from './harness.ts';
 
 /** A command line that sets `flag` to `value` with whatever else the flag needs to be accepted. */
-function argvFor(flag: LimitedFlag, value: string): { argv: string[]; files?: Record<string, string> } {
+function argvFor(flag: string, value: string): { argv: string[]; files?: Record<string, string> } {
   const base = ['-u', 'localhost:1', '-m', 'simple'];
   switch (flag) {
     case '--concurrency-range':
@@ -40,7 +40,7 @@ function argvFor(flag: LimitedFlag, value: string): { argv: string[]; files?: Re
 }
 
 describe('numeric flags: one table of maxima', () => {
-  for (const [flag, limit] of Object.entries(FLAG_MAXIMA) as [LimitedFlag, { max: number; why: string }][]) {
+  for (const [flag, limit] of Object.entries(FLAG_MAXIMA) as [string, { max: number; why: string }][]) {
     it(`${flag}: max+1 and a 30-digit value are refused with exit 3 and one line; the max itself is not`, async () => {
       for (const value of [String(limit.max + 1), '9'.repeat(30)]) {
         let ran = false;

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { isMultiValue, parseRange } from '../../../src/cli/parse-range.ts';
+import { parseRequestParameter } from '../../../src/cli/parse-request-parameter.ts';
+import { headersOf, parseHeader } from '../../../src/options/parse-header.ts';
 import {
   parseCountFlag,
   parseDecimalFlag,
   parseIntegerFlag,
   parsePercentile,
-} from '../../../src/cli/parse-number.ts';
-import { isMultiValue, parseRange } from '../../../src/cli/parse-range.ts';
-import { parseRequestParameter } from '../../../src/cli/parse-request-parameter.ts';
-import { headersOf, parseHeader } from '../../../src/options/parse-header.ts';
+} from '../../../src/options/parse-number.ts';
 
 const rangeError = 'Failed to parse --concurrency-range. The value does not match <start:end:step>.';
 

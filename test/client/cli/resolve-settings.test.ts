@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseProfileArgs } from '../../../src/cli/options.ts';
-import { bindEmbeddedUrl, DEFAULT_SEED, hostOf, resolveSettings } from '../../../src/cli/resolve-settings.ts';
+import { bindEmbeddedUrl, hostOf, resolveSettings } from '../../../src/cli/resolve-settings.ts';
 import type { ResolvedRun } from '../../../src/cli/run-types.ts';
+import { DEFAULT_SEED } from '../../../src/options/profile-options.ts';
 
 const FILES: Record<string, string> = {
   'intervals.txt': '1000\n2000\n\n500\n',

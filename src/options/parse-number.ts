@@ -4,7 +4,7 @@
  * would take 12; silently reading half a value is worse).
  */
 import { OptionError } from '../errors.ts';
-import type { FlagLimit } from './flag-limits.ts';
+import type { FlagLimit } from './option-spec.ts';
 
 const INTEGER = /^[+-]?\d+$/;
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
@@ -29,7 +29,7 @@ export function parseDecimalFlag(flag: string, value: string): number {
 }
 
 /**
- * An integer flag that must be > 0 (or ≥ 0 with `allowZero`) and at most `limit.max` (flag-limits.ts), with a
+ * An integer flag that must be > 0 (or ≥ 0 with `allowZero`) and at most `limit.max` (the option table's `limit`), with a
  * message naming the rule.
  */
 export function parseCountFlag(
