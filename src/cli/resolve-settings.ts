@@ -84,6 +84,11 @@ export function resolveSettings(flags: RawFlags, env: ResolveEnv): ResolvedRun {
       'WARNING: --max-threads has no effect in concurrency mode: inferbench keeps exactly the requested concurrency in flight.',
     );
   }
+  if (flags.delayTolerance !== undefined && load.mode === 'concurrency') {
+    warnings.push(
+      'WARNING: --delay-tolerance has no effect in concurrency mode: a request goes out when the previous one completes, never late.',
+    );
+  }
 
   const search = flags.binarySearch ? 'binary' : 'linear';
   if (search === 'binary') checkBinarySearch(flags, load, latencyThresholdMs);
@@ -378,7 +383,7 @@ function measurementOf(
     warmupRequestCount,
     requestCount,
     singleMeasurement: Boolean(flags.singleMeasurement),
-    delayToleranceUs: 1000,
+    delayToleranceUs: countOf(flags, 'delayTolerance'),
   };
 }
 

@@ -253,6 +253,15 @@ export const PROFILE_OPTIONS = {
     limit: { max: 1_000_000, why: 'open-loop requests in flight' },
     count: { allowZero: true },
   },
+  delayTolerance: {
+    flags: '--delay-tolerance <us>',
+    help: 'open loop: a request sent more than this many µs after its scheduled time counts as delayed (default 1000, as perf_analyzer)',
+    value: 'text',
+    group: 'load',
+    config: { schema: nonNegativeInt().describe('µs'), numeric: true },
+    limit: { max: 60_000_000, why: 'one minute, in µs' },
+    count: { allowZero: true, default: 1000 },
+  },
   workerThreads: {
     flags: '--worker-threads <n>',
     help: 'spread the load over n worker threads (default 1)',

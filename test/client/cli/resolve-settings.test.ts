@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import { parseProfileArgs } from '../../../src/cli/options.ts';
 import { bindEmbeddedUrl, hostOf, resolveSettings } from '../../../src/cli/resolve-settings.ts';
 import type { ResolvedRun } from '../../../src/cli/run-types.ts';
+import { configToFlags, flagsToConfig, mergeFlags } from '../../../src/config/config-flags.ts';
+import { parseBenchConfig } from '../../../src/config/load-config.ts';
 import { DEFAULT_SEED } from '../../../src/options/profile-options.ts';
 
 const FILES: Record<string, string> = {
@@ -420,6 +422,47 @@ describe('validation texts', () => {
     assert.equal(
       resolve(['-m', 's', '--shared-memory', 'none', '--service-kind', 'triton']).settings.modelName,
       's',
+    );
+  });
+});
+
+describe('--delay-tolerance (one row of the option table, one use)', () => {
+  it('sets when an open-loop send counts as delayed: flag, config file and default', () => {
+    const rate = ['-m', 'simple', '--request-rate-range', '100'];
+    assert.equal(resolve(rate).settings.measurement.delayToleranceUs, 1000, "perf_analyzer's 1 ms");
+    assert.equal(resolve([...rate, '--delay-tolerance', '250']).settings.measurement.delayToleranceUs, 250);
+    assert.equal(resolve([...rate, '--delay-tolerance', '0']).settings.measurement.delayToleranceUs, 0);
+    const fromFile = configToFlags(parseBenchConfig('delayTolerance: 5000\n', 'bench.yaml'));
+    const run = resolveSettings(mergeFlags(fromFile, parseProfileArgs(rate, 'inferbench')), {
+      programName: 'inferbench',
+      files,
+    });
+    assert.equal(run.settings.measurement.delayToleranceUs, 5000);
+    assert.equal(
+      flagsToConfig({ delayTolerance: '5000' }).delayTolerance,
+      5000,
+      'print-config writes it back',
+    );
+    assert.deepEqual(resolve([...rate, '--delay-tolerance', '250']).warnings, []);
+  });
+
+  it('refuses negative, fractional, huge and empty values; warns that concurrency mode ignores it', () => {
+    const name = 'Failed to parse --delay-tolerance.';
+    for (const [value, message] of [
+      ['-1', `${name} The value must be >= 0.`],
+      ['1.5', `${name} Invalid value provided: 1.5`],
+      ['', `${name} Invalid value provided: `],
+      ['9'.repeat(30), `${name} The value must be <= 60000000 (one minute, in µs).`],
+    ] as const) {
+      refuses(['-m', 'x', '--delay-tolerance', value], message);
+    }
+    assert.throws(
+      () => parseBenchConfig('delayTolerance: -5\n', 'bench.yaml'),
+      /delayTolerance: expected an integer >= 0/,
+    );
+    assert.match(
+      resolve(['-m', 'x', '--delay-tolerance', '250']).warnings.join('\n'),
+      /--delay-tolerance has no effect in concurrency mode/,
     );
   });
 });
