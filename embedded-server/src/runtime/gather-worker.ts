@@ -14,12 +14,14 @@ import { BatchGatherer, BufferPool } from './batch-gather.ts';
 import { onMessagesDrained } from './drain-port.ts';
 import {
   claimStage,
+  countWaitingBatch,
   openStageGen,
   runnerBusy,
   setRunnerBusy,
   stagePostsSeen,
   stageRoutedToGather,
   waitForStagePost,
+  waitingBatches,
 } from './stage-control.ts';
 import { threadUsage } from './thread-usage.ts';
 import type { FromGather, GatherWorkerData, StageMessage, ToGather, ToWorker } from './worker-protocol.ts';
@@ -50,9 +52,19 @@ function gathererOf(gen: number): BatchGatherer {
 }
 
 function onStage(m: StageMessage): void {
-  const g = gathererOf(m.gen);
-  g.add(m.inputs, m.outputNames, m.requests);
-  const full = init.capacityRows > 0 && g.rows() >= init.capacityRows;
+  gathererOf(m.gen).add(m.inputs, m.outputNames, m.requests);
+  maybeClaim();
+}
+
+/**
+ * Claims the open stage when it is this thread's and either the ORT thread is free, or the batch holds
+ * max_batch_size rows (it cannot grow: closed now, it waits at the ORT thread) and no other batch waits there.
+ */
+function maybeClaim(): void {
+  const open = openStageGen(control);
+  if (open === undefined || !stageRoutedToGather(control, open)) return;
+  const rows = gathering.get(open)?.rows() ?? 0;
+  const full = init.capacityRows > 0 && rows >= init.capacityRows && waitingBatches(control) === 0;
   if (full || !runnerBusy(control)) claimAndSend();
 }
 
@@ -95,6 +107,7 @@ function handOver(gen: number, count: number): void {
     const g = gathererOf(gen);
     gathering.delete(gen);
     const batch = g.finish();
+    countWaitingBatch(control, 1);
     toRunner(
       {
         type: 'gathered',
@@ -112,6 +125,7 @@ function handOver(gen: number, count: number): void {
   } catch (e) {
     gathering.get(gen)?.discard();
     gathering.delete(gen);
+    countWaitingBatch(control, 1);
     toRunner({ type: 'gather-error', gen, message: errorText(e) });
   }
 }
@@ -130,9 +144,8 @@ onMessagesDrained<ToWorker>(mainPort, (m) => {
   else if (m.type === 'usage') reportUsage();
 });
 runner.on('message', (m: ToGather) => {
-  // A 'free' that crossed a batch handed over meanwhile is stale: the ORT thread is busy again.
-  if (m.type === 'free') {
-    if (!runnerBusy(control)) claimAndSend();
-  } else if (m.type === 'recycle') for (const b of m.buffers) pool.give(b);
+  // Stale news is harmless: maybeClaim reads the state as it is now.
+  if (m.type === 'free' || m.type === 'dequeued') maybeClaim();
+  else if (m.type === 'recycle') for (const b of m.buffers) pool.give(b);
 });
 runner.unref();

@@ -308,9 +308,11 @@ class OrtWorkerInstance implements OrtInstance {
     const gen = (this.stageGen + 1) & GEN_MASK;
     // Built before the stage opens: a bad batch throws here and leaves nothing half-staged.
     const inputs = wireInputs(requests, this.transferInputs);
-    // Behind a running batch, the gather thread builds it while that one runs; on a free instance the ORT
-    // thread takes it at once (one thread hop less for a lone request).
-    const target = this.gather && this.stages.length > 0 ? this.gather : this.worker;
+    // Behind a running batch, the gather thread builds it while that one runs. On a free instance a lone
+    // request goes straight to the ORT thread (one thread hop less at c=1, nothing to gather); several go
+    // to the gather thread too, which claims them at once: a 40-request gather costs the ORT thread more
+    // than the hop costs the batch.
+    const target = this.gather && (this.stages.length > 0 || requests.length > 1) ? this.gather : this.worker;
     setStageRoute(this.stageControl, gen, target === this.gather);
     if (!openStage(this.stageControl, gen, requests.length)) return undefined;
     this.stageGen = gen;

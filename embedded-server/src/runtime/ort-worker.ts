@@ -15,6 +15,7 @@ import { ScratchArena } from './scratch-arena.ts';
 import { SessionSet } from './session-set.ts';
 import {
   claimStage,
+  countWaitingBatch,
   openStageGen,
   setRunnerBusy,
   stagePostsSeen,
@@ -124,6 +125,10 @@ const ready: ({ gen: number; batch: RunMessage } | { gen: number; error: string 
 function pump(sessions: SessionSet): void {
   while (runsUsingScratch === 0 && ready.length > 0) {
     const next = ready.shift() as (typeof ready)[number];
+    countWaitingBatch(stageControl, -1);
+    // A full batch may be waiting to be closed until this one left the queue.
+    const open = openStageGen(stageControl);
+    if (open !== undefined && stageRoutedToGather(stageControl, open)) toGather({ type: 'dequeued' });
     if ('error' in next) {
       post({ type: 'run-error', seq: -1, stage: next.gen, message: next.error });
       continue;

@@ -11,15 +11,18 @@
  * stage messages posted, for the worker to wait on while one it has counted is still on its way.
  *
  * With a gather thread (gather-worker.ts), slot 2 says which thread the open stage's messages go to (the main
- * thread sets it before opening: `gen << 1 | 1` = the gather thread, which then also claims it), and slot 3
- * is 1 while the ORT thread has a batch to run (set by the gather thread when it hands one over).
+ * thread sets it before opening: `gen << 1 | 1` = the gather thread, which then also claims it), slot 3
+ * is 1 while the ORT thread has a batch to run (set by the gather thread when it hands one over), and slot 4
+ * counts gathered batches handed over and not yet started (the gather thread closes a full batch early only
+ * while none waits: one running, at most one waiting, so the queue does not drain into the instance).
  */
 
 const WORD = 0;
 const POSTED = 1;
 const ROUTE = 2;
 const BUSY = 3;
-export const STAGE_CONTROL_BYTES = 4 * Int32Array.BYTES_PER_ELEMENT;
+const WAITING = 4;
+export const STAGE_CONTROL_BYTES = 5 * Int32Array.BYTES_PER_ELEMENT;
 
 const CLAIMED = 1 << 15;
 const COUNT_MASK = CLAIMED - 1;
@@ -115,4 +118,14 @@ export function runnerBusy(ctl: Int32Array): boolean {
 export function openStageGen(ctl: Int32Array): number | undefined {
   const word = Atomics.load(ctl, WORD);
   return (word & CLAIMED) !== 0 ? undefined : generationOf(word);
+}
+
+/** Gather thread: a gathered batch was handed over (+1); ORT thread: one was started (−1). */
+export function countWaitingBatch(ctl: Int32Array, delta: 1 | -1): void {
+  Atomics.add(ctl, WAITING, delta);
+}
+
+/** Gathered batches handed to the ORT thread and not started yet. */
+export function waitingBatches(ctl: Int32Array): number {
+  return Atomics.load(ctl, WAITING);
 }

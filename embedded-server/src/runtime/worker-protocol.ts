@@ -129,6 +129,8 @@ export type ToWorker = RunMessage | StageMessage | UsageRequest;
 export type ToGather =
   /** The ORT thread is free and the open stage is the gather thread's: claim it and send it gathered. */
   | { type: 'free' }
+  /** The ORT thread started a gathered batch that waited: a full open stage may be closed now. */
+  | { type: 'dequeued' }
   /** Input buffers of a finished run, for reuse. */
   | { type: 'recycle'; buffers: ArrayBuffer[] };
 
