@@ -11,6 +11,7 @@ import type { RequestObserver } from '../measure/request-observer.ts';
 import type { InferClient, PreparedRequest } from '../transport/client.ts';
 import { backoffDelayMs, isConnectionFailure } from './connect-backoff.ts';
 import { requestCycle } from './request-cycle.ts';
+import { resizeSlots } from './slot-resize.ts';
 
 export type CallMode = 'sync' | 'async';
 
@@ -50,16 +51,9 @@ export class ClosedLoop {
   /** Target concurrency; takes effect at once for new slots, at the next completion for surplus ones. */
   setConcurrency(concurrency: number): void {
     if (this.stopped) throw new Error('ClosedLoop: already stopped');
-    if (!Number.isInteger(concurrency) || concurrency < 1)
-      throw new RangeError(`concurrency must be ≥ 1, got ${concurrency}`);
-    const active = this.slots.filter((s) => s.active);
-    for (const slot of active.slice(concurrency)) slot.active = false;
-    this.slots = this.slots.filter((s) => s.active);
-    for (let i = active.length; i < concurrency; i++) {
-      const slot: Slot = { active: true };
-      this.slots.push(slot);
-      void this.run(slot);
-    }
+    const resized = resizeSlots(this.slots, concurrency, () => ({ active: true }));
+    this.slots = resized.slots;
+    for (const slot of resized.opened) void this.run(slot);
   }
 
   /** Stops sending and resolves when every outstanding request has completed. */

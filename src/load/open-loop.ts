@@ -11,8 +11,9 @@
  */
 
 import type { RequestObserver } from '../measure/request-observer.ts';
-import type { Clock, TimerHandle } from '../protocol/clock.ts';
+import type { Clock } from '../protocol/clock.ts';
 import type { InferClient, PreparedRequest } from '../transport/client.ts';
+import { DueSchedule } from './due-schedule.ts';
 import type { OpenLoopOverflow } from './load-settings.ts';
 import { requestCycle } from './request-cycle.ts';
 import type { Pacer } from './schedule.ts';
@@ -37,65 +38,35 @@ export interface OpenLoopOptions {
 
 export class OpenLoop {
   private readonly nextRequest: () => number;
-  private startNs = 0;
-  private nextDueNs = 0;
-  private issued = 0;
   private outstanding = 0;
-  private timer: TimerHandle | undefined;
-  private running = false;
   private drainWaiters: (() => void)[] = [];
   /** Intended send times of due requests waiting for a slot (overflow 'queue'), oldest first from `waitingHead`. */
   private waiting: number[] = [];
   private waitingHead = 0;
 
+  private readonly schedule: DueSchedule;
+
   constructor(private readonly options: OpenLoopOptions) {
     this.nextRequest = requestCycle(options.requests);
+    this.schedule = new DueSchedule(options.clock, options.pacer, (t) => this.issue(t), options.maxSends);
   }
 
   /** Starts the schedule now (the schedule's time 0). */
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.startNs = this.options.clock.nowNs();
-    this.nextDueNs = this.startNs + this.options.pacer.next();
-    this.arm();
+    this.schedule.start();
   }
 
   /** Stops issuing and resolves when every outstanding request has completed. */
   stop(): Promise<void> {
-    this.running = false;
-    this.timer?.cancel();
-    this.timer = undefined;
+    this.schedule.stop();
     this.waiting = [];
     this.waitingHead = 0;
     if (this.outstanding === 0) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
-  private arm(): void {
-    if (!this.running || this.budgetSpent()) return;
-    const delayNs = Math.max(0, this.nextDueNs - this.options.clock.nowNs());
-    this.timer = this.options.clock.setTimer(() => this.tick(), delayNs);
-  }
-
-  private budgetSpent(): boolean {
-    return this.options.maxSends !== undefined && this.issued >= this.options.maxSends;
-  }
-
-  private tick(): void {
-    this.timer = undefined;
-    if (!this.running) return;
-    const nowNs = this.options.clock.nowNs();
-    while (this.nextDueNs <= nowNs && !this.budgetSpent()) {
-      this.issue(this.nextDueNs);
-      this.nextDueNs = this.startNs + this.options.pacer.next();
-    }
-    this.arm();
-  }
-
   private issue(intendedNs: number): void {
     const { observer, maxInFlight } = this.options;
-    this.issued++;
     if (maxInFlight > 0 && this.outstanding >= maxInFlight) {
       if (this.options.overflow === 'queue') this.waiting.push(intendedNs);
       else observer.onDropped();
@@ -112,7 +83,7 @@ export class OpenLoop {
     void client.infer(requests[index]!, timeoutMs).then((outcome) => {
       this.outstanding--;
       observer.onCompleted(outcome, intendedNs, index);
-      if (this.running && this.waitingHead < this.waiting.length) {
+      if (this.schedule.running && this.waitingHead < this.waiting.length) {
         const next = this.waiting[this.waitingHead++] as number;
         if (this.waitingHead > 1024 && this.waitingHead * 2 > this.waiting.length) {
           this.waiting = this.waiting.slice(this.waitingHead);
@@ -120,7 +91,7 @@ export class OpenLoop {
         }
         this.send(next);
       }
-      if (this.outstanding === 0 && !this.running && this.drainWaiters.length > 0) {
+      if (this.outstanding === 0 && !this.schedule.running && this.drainWaiters.length > 0) {
         const waiters = this.drainWaiters;
         this.drainWaiters = [];
         for (const w of waiters) w();

@@ -12,6 +12,7 @@
 import type { RequestObserver } from '../measure/request-observer.ts';
 import type { InferClient, PreparedRequest, RequestSpec } from '../transport/client.ts';
 import type { SequencePlan, SequenceStep } from './sequence-schedule.ts';
+import { resizeSlots } from './slot-resize.ts';
 
 export interface SequenceLoopOptions {
   client: InferClient;
@@ -63,17 +64,12 @@ export class SequenceLoop {
   /** Target concurrency (= open sequences); surplus slots end their sequence and stop. */
   setConcurrency(concurrency: number): void {
     if (this.stopped) throw new Error('SequenceLoop: already stopped');
-    if (!Number.isInteger(concurrency) || concurrency < 1)
-      throw new RangeError(`concurrency must be ≥ 1, got ${concurrency}`);
-    const active = this.slots.filter((s) => s.active);
-    for (const slot of active.slice(concurrency)) slot.active = false;
-    this.slots = this.slots.filter((s) => s.active);
-    for (let i = active.length; i < concurrency; i++) {
-      const index = this.freeIndexes.shift() ?? this.nextIndex++;
-      const slot: Slot = { index, active: true };
-      this.slots.push(slot);
-      void this.run(slot);
-    }
+    const resized = resizeSlots(this.slots, concurrency, () => ({
+      index: this.freeIndexes.shift() ?? this.nextIndex++,
+      active: true,
+    }));
+    this.slots = resized.slots;
+    for (const slot of resized.opened) void this.run(slot);
   }
 
   /** Stops sending, ends the open sequences, and resolves when every outstanding request has completed. */

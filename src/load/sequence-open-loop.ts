@@ -12,8 +12,9 @@
  */
 
 import type { RequestObserver } from '../measure/request-observer.ts';
-import type { Clock, TimerHandle } from '../protocol/clock.ts';
+import type { Clock } from '../protocol/clock.ts';
 import type { InferClient, RequestSpec } from '../transport/client.ts';
+import { DueSchedule } from './due-schedule.ts';
 import type { Pacer } from './schedule.ts';
 import { sequenceParameters } from './sequence-loop.ts';
 import type { SequencePlan, SequenceStep } from './sequence-schedule.ts';
@@ -37,17 +38,15 @@ export interface SequenceOpenLoopOptions {
 export class SequenceOpenLoop {
   private readonly offsets: number[] = [];
   private readonly inFlight: number[];
-  private startNs = 0;
-  private nextDueNs = 0;
-  private issued = 0;
   private outstanding = 0;
   private turn = 0;
-  private running = false;
-  private timer: TimerHandle | undefined;
   private waiting: number[] = [];
   private drainWaiters: (() => void)[] = [];
 
+  private readonly schedule: DueSchedule;
+
   constructor(private readonly options: SequenceOpenLoopOptions) {
+    this.schedule = new DueSchedule(options.clock, options.pacer, (t) => this.issue(t), options.maxSends);
     if (!Number.isInteger(options.sequences) || options.sequences < 1) {
       throw new RangeError(`the number of sequences must be >= 1, got ${options.sequences}`);
     }
@@ -60,17 +59,11 @@ export class SequenceOpenLoop {
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.startNs = this.options.clock.nowNs();
-    this.nextDueNs = this.startNs + this.options.pacer.next();
-    this.arm();
+    this.schedule.start();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    this.timer?.cancel();
-    this.timer = undefined;
+    this.schedule.stop();
     this.waiting = [];
     await this.idle();
     // Every sequence left open gets its END, so none keeps a server slot until the idle timeout.
@@ -85,28 +78,6 @@ export class SequenceOpenLoop {
   private idle(): Promise<void> {
     if (this.outstanding === 0) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
-  }
-
-  private budgetSpent(): boolean {
-    return this.options.maxSends !== undefined && this.issued >= this.options.maxSends;
-  }
-
-  private arm(): void {
-    if (!this.running || this.budgetSpent()) return;
-    const delayNs = Math.max(0, this.nextDueNs - this.options.clock.nowNs());
-    this.timer = this.options.clock.setTimer(() => this.tick(), delayNs);
-  }
-
-  private tick(): void {
-    this.timer = undefined;
-    if (!this.running) return;
-    const nowNs = this.options.clock.nowNs();
-    while (this.nextDueNs <= nowNs && !this.budgetSpent()) {
-      this.issued++;
-      this.issue(this.nextDueNs);
-      this.nextDueNs = this.startNs + this.options.pacer.next();
-    }
-    this.arm();
   }
 
   /** The sequence the next request goes to: the next in turn, or with serial the next with nothing in flight. */
@@ -148,7 +119,7 @@ export class SequenceOpenLoop {
     if (!outcome.ok) plan.abandon(slot);
     const index = (this.offsets[step.stream] ?? 0) + step.step;
     observer.onCompleted(outcome, intendedNs, index, { id: step.id, end: step.end });
-    if (this.running && this.waiting.length > 0) {
+    if (this.schedule.running && this.waiting.length > 0) {
       const next = this.waiting.shift() as number;
       this.issue(next);
     }
