@@ -1,6 +1,7 @@
 /**
  * The benchmark config file (`-c FILE`, YAML or JSON): one zod schema that validates files, gives the
  * TypeScript type (`BenchConfig`) and generates the published JSON Schema (`bench-configs/bench-config.schema.json`).
+ * Its keys come from the option table (src/options/profile-options.ts): each row's `config` (path and schema).
  *
  * Keys are the long flag names in camelCase (`--measurement-interval` → `measurementInterval`), with the same
  * meaning and unit as the flag. Flags that only have a short form get a readable name: `-m` model, `-x`
