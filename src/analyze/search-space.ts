@@ -23,18 +23,6 @@ export interface SearchSpaceSpec {
   batchBuckets?: string[];
 }
 
-/** The model's current settings (from its config), which fill the knobs the spec leaves out. */
-export interface BaseSettings {
-  maxBatchSize: number;
-  dynamicBatching: boolean;
-  maxQueueDelayUs: number;
-  preferredBatchSize: number[];
-  instanceCount: number;
-  instanceKind: InstanceKind;
-  /** The model's `inferbench.batch_buckets` parameter, when set. */
-  batchBuckets?: string;
-}
-
 /** One configuration to try. */
 export interface Candidate {
   maxBatchSize: number;
@@ -45,9 +33,12 @@ export interface Candidate {
   preferredBatchSize: number[];
   instanceCount: number;
   instanceKind: InstanceKind;
-  /** undefined = the model's parameter left as it is. */
+  /** undefined = the model's `inferbench.batch_buckets` parameter left as it is (or, for the base, not set). */
   batchBuckets?: string;
 }
+
+/** The model's current settings (from its config), which fill the knobs the spec leaves out: the same knobs. */
+export type BaseSettings = Candidate;
 
 /** The knobs in enumeration order (the first varies slowest). */
 export const KNOBS = [
