@@ -52,6 +52,7 @@ import { formDynamicBatch } from './batch-formation.ts';
 import { OrderedRelease } from './ordered-release.ts';
 import { PriorityQueue } from './priority-queue.ts';
 import { deadlineNs, effectiveTimeoutUs, resolveQueuePolicies } from './queue-policy.ts';
+import { requestedResponse } from './requested-response.ts';
 import { createSignatureFn } from './shape-signature.ts';
 import { splitBatchOutputs } from './split-outputs.ts';
 
@@ -655,16 +656,7 @@ class Scheduler implements ModelScheduler {
 
   /** The response of `request` from all model outputs (model order), keeping only the requested ones. */
   private responseOf(request: InferRequest, outputs: readonly Tensor[]): InferResponse {
-    // Outputs are few: linear scans beat building a Map and a Set per request.
-    const wanted = request.outputs;
-    const selected: Tensor[] = [];
-    for (const name of this.outputNames) {
-      if (wanted.length > 0 && !wanted.some((o) => o.name === name)) continue;
-      const t = outputs.find((o) => o.name === name);
-      if (!t) throw new InferenceError('INTERNAL', `output '${name}' was not produced by the model instance`);
-      selected.push(t);
-    }
-    return { id: request.id, modelName: request.modelName, modelVersion: this.version, outputs: selected };
+    return requestedResponse(request, outputs, this.outputNames, this.version);
   }
 
   private fail(entry: Entry, error: InferenceError, reason: FailureReason): void {

@@ -38,6 +38,7 @@ import type { ModelStatsRecorder } from '../stats/model-stats.ts';
 import { keptState, type StateSpec } from './implicit-state.ts';
 import type { ModelScheduler } from './model-scheduler.ts';
 import { stoppingError } from './model-scheduler.ts';
+import { requestedResponse } from './requested-response.ts';
 import { controlTensors, type SequenceControls, sequenceControlsOf } from './sequence-controls.ts';
 import { splitBatchOutputs } from './split-outputs.ts';
 
@@ -523,15 +524,7 @@ class Batcher implements SequenceBatcher {
   }
 
   private responseOf(request: InferRequest, outputs: readonly Tensor[]): InferResponse {
-    const wanted = request.outputs;
-    const selected: Tensor[] = [];
-    for (const name of this.outputNames) {
-      if (wanted.length > 0 && !wanted.some((o) => o.name === name)) continue;
-      const t = outputs.find((o) => o.name === name);
-      if (!t) throw new InferenceError('INTERNAL', `output '${name}' was not produced by the model instance`);
-      selected.push(t);
-    }
-    return { id: request.id, modelName: request.modelName, modelVersion: this.version, outputs: selected };
+    return requestedResponse(request, outputs, this.outputNames, this.version);
   }
 
   private settle(deliver: () => void): void {
