@@ -7,8 +7,7 @@ import { parseShapeOptions } from '../data/shape-option.ts';
 import { resolveShard, type ShardContext } from '../distributed/shard-options.ts';
 import { OptionError } from '../errors.ts';
 import { parseThreshold, type Threshold } from '../gate/thresholds.ts';
-import { DEFAULT_ERROR_RATE_THRESHOLD } from '../measure/error-health.ts';
-import { countOf, limitOf } from '../options/option-values.ts';
+import { countOf, fractionOf, limitOf } from '../options/option-values.ts';
 import { headersOf } from '../options/parse-header.ts';
 import {
   invalidValue,
@@ -109,11 +108,8 @@ export function resolveSettings(flags: RawFlags, env: ResolveEnv): ResolvedRun {
     workerThreads: countOf(flags, 'workerThreads'),
     measurement,
     requestTimeoutMs: countOf(flags, 'requestTimeout'),
-    maxErrorRate: maxErrorRateOf(flags.maxErrorRate),
-    errorRateThreshold:
-      flags.errorRateThreshold === undefined
-        ? DEFAULT_ERROR_RATE_THRESHOLD
-        : percentFlag('--error-rate-threshold', flags.errorRateThreshold),
+    maxErrorRate: fractionOf(flags, 'maxErrorRate'),
+    errorRateThreshold: fractionOf(flags, 'errorRateThreshold'),
     ...metricsOf(flags, url),
   };
   const sharding = resolveShard(
@@ -385,18 +381,6 @@ function measurementOf(
     singleMeasurement: Boolean(flags.singleMeasurement),
     delayToleranceUs: countOf(flags, 'delayTolerance'),
   };
-}
-
-function maxErrorRateOf(value: string | undefined): number {
-  if (value === undefined) return 1;
-  return percentFlag('--max-error-rate', value);
-}
-
-/** A percentage flag in [0, 100], as a fraction. */
-function percentFlag(flag: string, value: string): number {
-  const pct = parseDecimalFlag(flag, value);
-  if (pct < 0 || pct > 100) throw new OptionError(`Failed to parse ${flag}. The value must be in [0, 100].`);
-  return pct / 100;
 }
 
 function metricsOf(flags: RawFlags, url: string): Pick<ProfileSettings, 'metrics'> {

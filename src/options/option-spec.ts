@@ -86,4 +86,6 @@ export interface OptionSpec {
   limit?: FlagLimit;
   /** An integer count (`countOf`): > 0, or >= 0 with `allowZero`; `default` when not given. */
   count?: { allowZero?: boolean; default?: number };
+  /** A percentage in [0, 100] read as a fraction (`fractionOf`); `default` is the fraction when not given. */
+  fraction?: { default: number };
 }

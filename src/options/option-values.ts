@@ -1,10 +1,11 @@
 /**
- * Reading an option's value the way its table row says: the name an error message uses, its limit, and
- * integer counts with their default. perf_analyzer's texts (`Failed to parse -b. …`) come from parse-number.ts.
+ * Reading an option's value the way its table row says: the name an error message uses, its limit, integer
+ * counts and percentages with their default. perf_analyzer's texts (`Failed to parse -b. …`) come from parse-number.ts.
  */
 import { Option } from 'commander';
+import { OptionError } from '../errors.ts';
 import type { FlagLimit, OptionSpec } from './option-spec.ts';
-import { parseCountFlag } from './parse-number.ts';
+import { parseCountFlag, parseDecimalFlag } from './parse-number.ts';
 import { PROFILE_OPTIONS, type ProfileOptionKey, type RawFlags } from './profile-options.ts';
 
 const ROWS = PROFILE_OPTIONS as Record<ProfileOptionKey, OptionSpec>;
@@ -52,4 +53,17 @@ export function countOf(flags: RawFlags, key: CountKey): number | undefined {
     ...(row.count?.allowZero ? { allowZero: true } : {}),
     ...(row.limit ? { limit: row.limit } : {}),
   });
+}
+
+type FractionKey = { [K in keyof Table]: Table[K] extends { fraction: object } ? K : never }[keyof Table];
+
+/** A percentage option in [0, 100] as a fraction (`--max-error-rate 5` → 0.05), or its row's default fraction. */
+export function fractionOf(flags: RawFlags, key: FractionKey): number {
+  const text = flags[key] as string | undefined;
+  const row = ROWS[key];
+  if (text === undefined) return row.fraction?.default as number;
+  const name = flagName(key);
+  const pct = parseDecimalFlag(name, text);
+  if (pct < 0 || pct > 100) throw new OptionError(`Failed to parse ${name}. The value must be in [0, 100].`);
+  return pct / 100;
 }

@@ -20,6 +20,7 @@ import {
   DEFAULT_SEQUENCE_LENGTH,
   DEFAULT_SEQUENCE_LENGTH_VARIATION_PCT,
 } from '../load/sequence-schedule.ts';
+import { DEFAULT_ERROR_RATE_THRESHOLD } from '../measure/error-health.ts';
 import {
   configOverride,
   flag,
@@ -359,6 +360,7 @@ export const PROFILE_OPTIONS = {
     value: 'text',
     group: 'measurement',
     config: { schema: percentage(), numeric: true },
+    fraction: { default: 1 },
   },
   errorRateThreshold: {
     flags: '--error-rate-threshold <pct>',
@@ -371,6 +373,7 @@ export const PROFILE_OPTIONS = {
       ),
       numeric: true,
     },
+    fraction: { default: DEFAULT_ERROR_RATE_THRESHOLD },
   },
   seed: {
     flags: '--seed <n>',
