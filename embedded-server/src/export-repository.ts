@@ -16,6 +16,7 @@ import { lstat, mkdir, readdir, realpath, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { datatypeFromConfigEnum } from '../../src/protocol/datatypes.ts';
 import type { ModelConfig } from '../../src/protocol/gen/model_config_pb.ts';
+import { BadOptionsError } from './bad-options-error.ts';
 import {
   builtInBackendOf,
   EMBEDDED_MODELS,
@@ -25,16 +26,11 @@ import {
 } from './embedded-repository.ts';
 import { parseModelConfigText } from './repository/model-config.ts';
 
-/** Exit code of a refused export (the CLI's ExitCode.BadOptions; the server may not import src/errors.ts). */
-export const EXPORT_REFUSED_EXIT_CODE = 3;
-
-/** A target or a model name the export refuses; the message says what is wrong and what to do. */
-export class ExportError extends Error {
+/** A target or a model name the export refuses (exit 3); the message says what is wrong and what to do. */
+export class ExportError extends BadOptionsError {
   readonly code = 'ERR_MODELS_EXPORT';
-  readonly exitCode = EXPORT_REFUSED_EXIT_CODE;
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ExportError';
+    super('ExportError', message, options);
   }
 }
 

@@ -6,6 +6,7 @@
 
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { msToS, sToMs } from '../../src/protocol/units.ts';
+import { BadOptionsError } from './bad-options-error.ts';
 import { type CacheConfig, CacheConfigError, parseCacheConfig } from './cache/response-cache.ts';
 import {
   DEFAULT_REPOSITORY_POLL_SECS,
@@ -28,16 +29,11 @@ import {
   type TransportLimits,
 } from './transport/transport-limits.ts';
 
-/** Exit code for bad options: the CLI's `ExitCode.BadOptions` (the server may not import src/errors.ts). */
-export const BAD_OPTIONS_EXIT_CODE = 3;
-
-/** A bad `serve` flag or flag value; the message says which and why. */
-export class ServeOptionError extends Error {
+/** A bad `serve` flag or flag value (exit 3); the message says which and why. */
+export class ServeOptionError extends BadOptionsError {
   readonly code = 'ERR_SERVE_OPTION';
-  readonly exitCode = BAD_OPTIONS_EXIT_CODE;
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ServeOptionError';
+    super('ServeOptionError', message, options);
   }
 }
 

@@ -9,15 +9,11 @@
 import { stat } from 'node:fs/promises';
 import Table from 'cli-table3';
 import { sToMs } from '../../src/protocol/units.ts';
+import { BAD_OPTIONS_EXIT_CODE } from './bad-options-error.ts';
 import type { ModelIndexEntry } from './core/api.ts';
 import type { Logger } from './core/model-manager.ts';
 import { type RunningServer, startServer } from './index.ts';
-import {
-  BAD_OPTIONS_EXIT_CODE,
-  parseServeArgs,
-  ServeOptionError,
-  type ServeOptions,
-} from './serve-options.ts';
+import { parseServeArgs, ServeOptionError, type ServeOptions } from './serve-options.ts';
 
 /** Where the command writes and how it ends the process; injectable so tests need not spawn one. */
 export interface ServeIo {
