@@ -32,6 +32,7 @@ import type {
   OrtValueInfo,
   RunMessage,
   StageMessage,
+  ToWorker,
   UsageReply,
   UsageRequest,
   WireInput,
@@ -42,6 +43,12 @@ const SOURCE_EXT = extname(fileURLToPath(import.meta.url));
 /** `.ts` when running from sources under tsx, `.js` once compiled to dist/. */
 const WORKER_URL = new URL(`./ort-worker${SOURCE_EXT}`, import.meta.url);
 const GATHER_URL = new URL(`./gather-worker${SOURCE_EXT}`, import.meta.url);
+/**
+ * How long close() waits for the ORT thread to finish the run it is in and end itself. Past that it is
+ * terminated, which aborts the process if ORT's native run() is still on the stack: only a run that never
+ * ends gets there.
+ */
+const CLOSE_GRACE_MS = 120_000;
 /**
  * Node 20 runs `--import tsx` in workers but its module hooks do not apply there, so a `.ts` worker entry
  * registers tsx itself before importing the entry.
@@ -221,6 +228,8 @@ class OrtWorkerInstance implements OrtInstance {
   /** Set once the worker is gone: every later execute() fails with this. */
   private deadReason: string | undefined;
   private closing: Promise<void> | undefined;
+  /** The ORT thread has exited. */
+  private exited = false;
 
   constructor(
     options: OrtInstanceOptions,
@@ -244,7 +253,10 @@ class OrtWorkerInstance implements OrtInstance {
     this.clock = options.clock ?? systemClock;
     worker.on('message', (m: FromWorker) => this.onMessage(m));
     worker.on('error', (e: Error) => this.die(`model instance '${this.name}' failed: ${e.message}`));
-    worker.on('exit', (code) => this.die(`model instance '${this.name}' stopped (worker exit code ${code})`));
+    worker.on('exit', (code) => {
+      this.exited = true;
+      this.die(`model instance '${this.name}' stopped (worker exit code ${code})`);
+    });
     // Idle instances must not keep the process alive; an execution in flight does.
     worker.unref();
     this.gather = gather;
@@ -364,12 +376,36 @@ class OrtWorkerInstance implements OrtInstance {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.die(`model instance '${this.name}' is closed`);
-      // One after the other: two threads entangled by a MessageChannel, terminated at once, can leave the
-      // first one's exit never reported (Node 20; the process then exits under the awaiting caller).
-      await this.worker.terminate();
+      // The ORT thread ends itself after the run it may be in (worker-protocol.ts CloseRequest); then the
+      // gather thread. One after the other: two threads entangled by a MessageChannel, terminated at once, can
+      // leave the first one's exit never reported (Node 20; the process then exits under the awaiting caller).
+      await this.stopOrtThread();
       await this.gather?.terminate();
     })();
     return this.closing;
+  }
+
+  /** Asks the ORT thread to end between runs; terminates it only if a run outlasts CLOSE_GRACE_MS. */
+  private stopOrtThread(): Promise<void> {
+    if (this.exited) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        void this.worker.terminate().finally(resolve);
+      }, CLOSE_GRACE_MS);
+      timer.unref();
+      this.worker.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      // Keep the process alive until the thread has gone (an idle instance's worker is unref'd).
+      this.worker.ref();
+      try {
+        this.worker.postMessage({ type: 'close' } satisfies ToWorker);
+      } catch {
+        clearTimeout(timer);
+        void this.worker.terminate().finally(resolve);
+      }
+    });
   }
 
   private settle(): InFlight | undefined {

@@ -118,12 +118,24 @@ function recycle(msg: RunMessage): void {
   }
 }
 
+/** Set by a `close` message: no new run starts, and the thread ends itself once no run is going on. */
+let closing = false;
+let exiting = false;
+
+/** Ends this thread from inside between runs (a terminate() from outside during a native run aborts the process). */
+async function exitWhenIdle(sessions: SessionSet): Promise<void> {
+  if (!closing || exiting || runsUsingScratch > 0) return;
+  exiting = true;
+  await sessions.release();
+  process.exit(0);
+}
+
 /** Gathered batches (or their gather failures) received while a run was going on, in generation order. */
 const ready: ({ gen: number; batch: RunMessage } | { gen: number; error: string })[] = [];
 
 /** Starts the next gathered batch when nothing runs; reports gather failures in their turn. */
 function pump(sessions: SessionSet): void {
-  while (runsUsingScratch === 0 && ready.length > 0) {
+  while (!closing && runsUsingScratch === 0 && ready.length > 0) {
     const next = ready.shift() as (typeof ready)[number];
     countWaitingBatch(stageControl, -1);
     // A full batch may be waiting to be closed until this one left the queue.
@@ -148,7 +160,9 @@ async function run(sessions: SessionSet, msg: RunMessage, stage?: StageRun): Pro
   } finally {
     if (stage?.gathered) recycle(msg);
     runsUsingScratch -= 1;
-    if (runsUsingScratch === 0) {
+    if (closing) {
+      void exitWhenIdle(sessions);
+    } else if (runsUsingScratch === 0) {
       scratch.reset();
       // Free again: the next gathered batch, else the staged batch if one waits, without asking the main thread.
       pump(sessions);
@@ -219,7 +233,7 @@ function collectStage(gen: number, count: number, deferred: ToWorker[]): RunMess
  * gather thread is that thread's to claim: it is told this one is free, and sends the batch gathered.
  */
 function startStagedBatch(sessions: SessionSet): void {
-  if (runsUsingScratch > 0 || ready.length > 0) return;
+  if (closing || runsUsingScratch > 0 || ready.length > 0) return;
   const open = openStageGen(stageControl);
   if (open === undefined) return;
   if (gatherPort !== undefined && stageRoutedToGather(stageControl, open)) {
@@ -248,6 +262,13 @@ let runsTotal = 0;
 let gatheredRuns = 0;
 
 function onMessage(sessions: SessionSet, msg: ToWorker): void {
+  if (msg.type === 'close') {
+    closing = true;
+    void exitWhenIdle(sessions);
+    return;
+  }
+  // Work sent before the close was already failed by the instance: start nothing new.
+  if (closing && msg.type !== 'usage') return;
   if (msg.type === 'usage') {
     post({ type: 'usage', ...threadUsage(), runMs: runNsTotal / 1e6, runs: runsTotal, gatheredRuns });
     return;

@@ -54,6 +54,12 @@ export class SessionSet {
     }
   }
 
+  /** Releases every session (the thread ends next; a released session must not run again). */
+  async release(): Promise<void> {
+    const all = new Set<InferenceSession>([this.main, ...this.byBucket.values()]);
+    await Promise.allSettled([...all].map((s) => s.release()));
+  }
+
   get bucketSizes(): readonly number[] {
     return this.buckets;
   }

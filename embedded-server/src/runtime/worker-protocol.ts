@@ -123,7 +123,15 @@ export interface UsageReply {
   gatheredRuns: number;
 }
 
-export type ToWorker = RunMessage | StageMessage | UsageRequest;
+/**
+ * Ends the ORT thread from inside, once no run is going on: `Worker.terminate()` while ORT's native run() is on
+ * the stack aborts the whole process (napi: "terminate called after throwing an instance of 'Napi::Error'").
+ */
+export interface CloseRequest {
+  type: 'close';
+}
+
+export type ToWorker = RunMessage | StageMessage | UsageRequest | CloseRequest;
 
 /** ORT thread → gather thread. */
 export type ToGather =

@@ -1,10 +1,9 @@
 /**
  * The gather thread of an ORT instance: batches staged behind a running one are built there and run by
  * the ORT thread as one buffer per input. Every result must be byte-identical to the path without it
- * (gatherThread: false), including BYTES, bucket padding and malformed batches. Not here: closing the
- * instance while a batch runs — terminating a worker inside onnxruntime-node's run() can abort the whole
- * process ('terminate called after throwing an instance of Napi::Error'), with or without the gather thread
- * (reproduced on both paths); that is a defect of its own.
+ * (gatherThread: false), including BYTES, bucket padding and malformed batches; and closing the instance while
+ * batches run and wait, which must fail them and end both threads without taking the process down (a
+ * Worker.terminate() inside onnxruntime-node's run() aborts the process: the ORT thread ends itself between runs).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -196,5 +195,21 @@ describe('ORT instance with a gather thread', () => {
     const r = await behindRunning(inst, [fp32([1, 4], [1, 2, 3, 4])], [bad]);
     await assert.rejects(r.second.result, /bytes do not hold/);
     await r.first;
+  });
+  it('closing under a running batch and a gathered one behind it fails both and ends the threads; the process lives on', async () => {
+    for (const extra of [{}, { gatherThread: false }] as Partial<OrtInstanceOptions>[]) {
+      const inst = await instance('slow', extra);
+      const row = (v: number) => fp32([1, 4], [v, v, v, v]);
+      const r = await behindRunning(inst, [row(1)], [row(2), row(3)], [[row(4)]]);
+      const failures = [r.first, r.second.result].map((p) =>
+        assert.rejects(p, /model instance 'slow_\d+' is closed/),
+      );
+      await inst.close();
+      await Promise.all(failures);
+      await assert.rejects(inst.execute([row(5)], []), /is closed/, 'a closed instance takes no more work');
+    }
+    // The process is still whole: a new instance loads and runs.
+    const fresh = await instance('slow');
+    assert.deepEqual(floats(await fresh.execute([fp32([1, 4], [7, 8, 9, 10])], [])), [7, 8, 9, 10]);
   });
 });
