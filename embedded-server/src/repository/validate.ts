@@ -405,31 +405,45 @@ function nonLinearProblem(rank: number, platform: string, what: 'input' | 'outpu
   return rank === 3 ? undefined : `Non-linear IO format ${what} requires 3 dims`;
 }
 
+/** A batch input's or output's kind is known, and it names exactly one source input (Triton's checks, in order). */
+function batchKindProblem(
+  what: 'input' | 'output',
+  schema: DescEnum,
+  kind: number,
+  sourceInput: readonly string[],
+): string | undefined {
+  const kindName = enumName(schema, kind);
+  if (!schema.values.some((v) => v.number === kind)) return `unknown batch ${what} kind '${kindName}'`;
+  if (sourceInput.length !== 1) {
+    return `batch ${what} kind '${kindName}' expects 1 source input, got ${sourceInput.length}`;
+  }
+  return undefined;
+}
+
+function unknownSourceProblem(
+  sourceInput: readonly string[],
+  inputNames: ReadonlySet<string>,
+): string | undefined {
+  const unknown = sourceInput.find((s) => !inputNames.has(s));
+  return unknown === undefined ? undefined : `unknown source input name '${unknown}'`;
+}
+
 function batchIoProblem(config: ModelConfig): string | undefined {
   const inputNames = new Set(config.input.map((i) => i.name));
   const outputNames = new Set(config.output.map((o) => o.name));
   for (const bi of config.batchInput) {
-    const kindName = enumName(BatchInput_KindSchema, bi.kind);
-    if (!BatchInput_KindSchema.values.some((v) => v.number === bi.kind))
-      return `unknown batch input kind '${kindName}'`;
-    if (bi.sourceInput.length !== 1) {
-      return `batch input kind '${kindName}' expects 1 source input, got ${bi.sourceInput.length}`;
-    }
-    if (bi.dataType !== DataType.TYPE_INT32 && bi.dataType !== DataType.TYPE_FP32) {
-      return 'batch input data type must be TYPE_INT32 or TYPE_FP32';
-    }
-    const unknown = bi.sourceInput.find((s) => !inputNames.has(s));
-    if (unknown !== undefined) return `unknown source input name '${unknown}'`;
+    const problem =
+      batchKindProblem('input', BatchInput_KindSchema, bi.kind, bi.sourceInput) ??
+      (bi.dataType !== DataType.TYPE_INT32 && bi.dataType !== DataType.TYPE_FP32
+        ? 'batch input data type must be TYPE_INT32 or TYPE_FP32'
+        : unknownSourceProblem(bi.sourceInput, inputNames));
+    if (problem !== undefined) return problem;
   }
   for (const bo of config.batchOutput) {
-    const kindName = enumName(BatchOutput_KindSchema, bo.kind);
-    if (!BatchOutput_KindSchema.values.some((v) => v.number === bo.kind))
-      return `unknown batch output kind '${kindName}'`;
-    if (bo.sourceInput.length !== 1) {
-      return `batch output kind '${kindName}' expects 1 source input, got ${bo.sourceInput.length}`;
-    }
-    const unknown = bo.sourceInput.find((s) => !inputNames.has(s));
-    if (unknown !== undefined) return `unknown source input name '${unknown}'`;
+    const problem =
+      batchKindProblem('output', BatchOutput_KindSchema, bo.kind, bo.sourceInput) ??
+      unknownSourceProblem(bo.sourceInput, inputNames);
+    if (problem !== undefined) return problem;
     const targets = new Set<string>();
     for (const target of bo.targetName) {
       if (!outputNames.has(target)) return `unknown target output name '${target}'`;
