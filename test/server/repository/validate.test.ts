@@ -202,6 +202,32 @@ const RULES: [string, string, string, { gpuIds?: number[]; modelName?: string }?
     "output 'OUT' for ensemble 'm' is not written: at least one of its depending tensors, 'LOOSE', is not connected",
   ],
   [
+    'batch input with two source inputs',
+    cfg(
+      'batch_input [ { kind: BATCH_ELEMENT_COUNT target_name: "B" data_type: TYPE_FP32 source_input: [ "IN", "IN" ] } ]',
+    ),
+    "batch input kind 'BATCH_ELEMENT_COUNT' expects 1 source input, got 2 for m",
+  ],
+  [
+    'batch input of another data type (checked before its source)',
+    cfg(
+      'batch_input [ { kind: BATCH_ELEMENT_COUNT target_name: "B" data_type: TYPE_INT64 source_input: [ "NONE" ] } ]',
+    ),
+    'batch input data type must be TYPE_INT32 or TYPE_FP32 for m',
+  ],
+  [
+    'batch input from an unknown input',
+    cfg(
+      'batch_input [ { kind: BATCH_ELEMENT_COUNT target_name: "B" data_type: TYPE_FP32 source_input: [ "NONE" ] } ]',
+    ),
+    "unknown source input name 'NONE' for m",
+  ],
+  [
+    'batch output with no source input',
+    cfg('batch_output [ { kind: BATCH_SCATTER_WITH_INPUT_SHAPE target_name: [ "OUT" ] } ]'),
+    "batch output kind 'BATCH_SCATTER_WITH_INPUT_SHAPE' expects 1 source input, got 0 for m",
+  ],
+  [
     'ensemble platform without scheduling',
     `name: "m"\nplatform: "ensemble"\n${IO}`,
     'ensemble scheduling must be set for ensemble m whose platform is ensemble',
