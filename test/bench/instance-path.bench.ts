@@ -241,7 +241,7 @@ async function main(): Promise<void> {
     maxBatchRows: o.batch,
   };
   const instances = {
-    'gather-thread': await createOrtInstance({ ...common, name: 'identity_gather' }),
+    'gather-thread': await createOrtInstance({ ...common, name: 'identity_gather', gatherThread: true }),
     'ort-thread-gathers': await createOrtInstance({ ...common, name: 'identity_old', gatherThread: false }),
   } as const;
   const rounds: RoundFigures[] = [];

@@ -52,6 +52,7 @@ async function instance(model: string, extra: Partial<OrtInstanceOptions> = {}):
     kind: 'KIND_CPU',
     deviceId: 0,
     sessionOptions: SESSION,
+    gatherThread: true,
     ...extra,
   });
   open.push(inst);
