@@ -4,10 +4,11 @@
  * which it ended, a send in the window in which it happened, whatever the batch's delay; a window closes at
  * the instant `cut`/`end` is called, and they resolve once every shard has posted everything up to then
  * (a flush round trip), so no event of the closed window can still be on its way. The warm-up is exactly the
- * number of completions waited for, as on the main thread: every completion that arrives after it counts in
- * the level's first window, whose start moves back to the earliest of them (batches from several shards
- * arrive out of time order; discarding them would make a --request-count window, whose sends are capped,
- * never fill). For the same reason, events that arrive between `levelStart` and the warm-up wait (one shard's
+ * number of completions waited for, as on the main thread, and by event time: the level's earliest ones
+ * (WarmupRows), so the first window starts where they end and holds every later completion, even one whose
+ * batch arrived late (discarding it would make a --request-count window, whose sends are capped, never fill;
+ * counting it while the warm-up kept a later one would stretch the window over completions it does not
+ * hold). For the same reason, events that arrive between `levelStart` and the warm-up wait (one shard's
  * batch can overtake another shard's reply to `apply`) are held and replayed once the wait's target is known.
  */
 
@@ -28,6 +29,7 @@ import type { Clock } from '../protocol/clock.ts';
 import { nsToMs } from '../protocol/units.ts';
 import type { KeptResponse } from '../transport/kept-response.ts';
 import { EVENT_STRIDE, EventCode, EventField, RESPONSE_ENCODINGS } from './shard-protocol.ts';
+import { WarmupRows } from './warmup-rows.ts';
 
 /** What the windows need from the shards. */
 export interface ShardLink {
@@ -42,8 +44,10 @@ export class ShardWindows {
   /** A window whose end is fixed while its last events are still being collected. */
   private closing: WindowData | undefined;
   private discarded = 0;
-  /** Set by the warm-up: once `discarded` reaches it, nothing more is discarded until the first window closes. */
-  private warmupTarget: number | undefined;
+  /** The level's warm-up completions, from the warm-up wait until the first window closes. */
+  private warmup: WarmupRows | undefined;
+  /** Sends and drops (row copies) outside any window during the warm-up: the first window's if after its start. */
+  private earlyOthers: Float64Array[] = [];
   /** `discarded` when the current level's load was applied; the warm-up counts from there. */
   private levelBase: number | undefined;
   /** The level's first window after a warm-up (held before `begin`, then open, then closing). */
@@ -72,7 +76,7 @@ export class ShardWindows {
     const held = this.first;
     if (held) held.startWallMs = this.clock.wallMs() - nsToMs(nowNs - held.startNs);
     this.current = held ?? this.emptyWindow(nowNs, this.clock.wallMs());
-    if (this.warmupTarget !== undefined) this.first = this.current;
+    if (this.warmup) this.first = this.current;
     this.link.mark();
   }
 
@@ -109,22 +113,14 @@ export class ShardWindows {
     for (let row = 0; row < eventCount * EVENT_STRIDE; row += EVENT_STRIDE) {
       const code = events[row + EventField.code]!;
       const timeNs = events[row + EventField.timeNs]!;
-      const w = this.windowAt(timeNs) ?? this.afterWarmup(timeNs);
       // A kept response belongs to its row whether the row counts or not.
       const encoding = code === EventCode.ok ? events[row + EventField.responseEncoding]! : 0;
       const bytes = encoding > 0 ? responses[nextResponse++] : undefined;
-      if (!w) {
-        if (code >= EventCode.ok) this.discarded++;
-      } else if (code === EventCode.ok) {
-        countCompleted(
-          w,
-          completedRow(events, row, w.requests ? keptResponse(events, row, bytes) : undefined),
-        );
-      } else if (code === EventCode.sent || code === EventCode.sentDelayed) {
-        countSent(w, code === EventCode.sentDelayed);
-      } else {
-        countFailed(w, code === EventCode.dropped ? DROPPED_ERROR_KIND : (kinds[code - 1] ?? 'unknown'));
-      }
+      const kind = code > EventCode.ok ? (kinds[code - 1] ?? 'unknown') : undefined;
+      const w = this.windowAt(timeNs);
+      if (w) countRow(w, events, row, kind, bytes);
+      else if (code >= EventCode.ok) this.completedOutside(events, row, timeNs, kind, bytes);
+      else this.otherOutside(events, row, timeNs);
     }
     this.waiters.wake();
   }
@@ -143,7 +139,8 @@ export class ShardWindows {
   waitForDiscarded(count: number, signal?: AbortSignal): Promise<void> {
     const target = (this.levelBase ?? this.discarded) + count;
     this.levelBase = undefined;
-    this.warmupTarget = target;
+    this.warmup = new WarmupRows(count);
+    this.earlyOthers = [];
     this.first = undefined;
     // Replay what arrived since levelStart: its first `count` completions are the warm-up, the rest count.
     const held = this.held ?? [];
@@ -188,12 +185,62 @@ export class ShardWindows {
     return current && timeNs >= current.startNs ? current : undefined;
   }
 
-  /** Once the warm-up is complete: the level's first window, moved back to include `timeNs`. */
-  private afterWarmup(timeNs: number): WindowData | undefined {
-    if (this.warmupTarget === undefined || this.discarded < this.warmupTarget) return undefined;
-    this.first ??= this.emptyWindow(timeNs, 0);
-    this.first.startNs = Math.min(this.first.startNs, timeNs);
-    return this.first;
+  /**
+   * A completion outside every open window: part of the warm-up (which may push its latest completion out,
+   * into the first window), or the first window's once the warm-up is full, or discarded.
+   */
+  private completedOutside(
+    events: Float64Array,
+    row: number,
+    timeNs: number,
+    kind: string | undefined,
+    bytes: Uint8Array | undefined,
+  ): void {
+    this.discarded++;
+    const warmup = this.warmup;
+    if (!warmup) return;
+    const copy = events.slice(row, row + EVENT_STRIDE);
+    const out = warmup.add({ timeNs, row: copy, kind, bytes });
+    if (!out) return;
+    // `out` is after the warm-up: the first window holds it, and starts where the warm-up now ends.
+    const first = this.firstWindow(warmup.size === 0 ? timeNs : warmup.latestNs);
+    countRow(first, out.row, 0, out.kind, out.bytes);
+  }
+
+  /** A send or drop outside every open window: the first window's if after the warm-up, kept until then. */
+  private otherOutside(events: Float64Array, row: number, timeNs: number): void {
+    const warmup = this.warmup;
+    if (!warmup) return;
+    const copy = events.slice(row, row + EVENT_STRIDE);
+    if (warmup.size === 0 && warmup.full) {
+      countRow(this.firstWindow(timeNs), copy, 0, undefined, undefined);
+    } else if (this.first && timeNs >= this.first.startNs) {
+      countRow(this.first, copy, 0, undefined, undefined);
+    } else {
+      this.earlyOthers.push(copy);
+    }
+  }
+
+  /**
+   * The level's first window, created or moved back to `startNs` (the warm-up's end moves back when an
+   * earlier completion arrives late); the sends and drops between the new and the old start join it.
+   */
+  private firstWindow(startNs: number): WindowData {
+    let first = this.first;
+    if (first && startNs >= first.startNs) return first;
+    if (!first) {
+      first = this.first = this.emptyWindow(startNs, 0);
+    } else {
+      if (first.startWallMs > 0) first.startWallMs -= nsToMs(first.startNs - startNs);
+      first.startNs = startNs;
+    }
+    const keep: Float64Array[] = [];
+    for (const other of this.earlyOthers) {
+      if (other[EventField.timeNs]! >= first.startNs) countRow(first, other, 0, undefined, undefined);
+      else keep.push(other);
+    }
+    this.earlyOthers = keep;
+    return first;
   }
 
   private async close(reopen: boolean): Promise<WindowData> {
@@ -215,9 +262,28 @@ export class ShardWindows {
     w.durationNs = w.endNs - w.startNs;
     if (w === this.first) {
       this.first = undefined;
-      this.warmupTarget = undefined;
+      this.warmup = undefined;
+      this.earlyOthers = [];
     }
     return w;
+  }
+}
+
+/** Counts one event row into `w` (`kind`: a failed completion's error kind). */
+function countRow(
+  w: WindowData,
+  events: Float64Array,
+  row: number,
+  kind: string | undefined,
+  bytes: Uint8Array | undefined,
+): void {
+  const code = events[row + EventField.code]!;
+  if (code === EventCode.ok) {
+    countCompleted(w, completedRow(events, row, w.requests ? keptResponse(events, row, bytes) : undefined));
+  } else if (code === EventCode.sent || code === EventCode.sentDelayed) {
+    countSent(w, code === EventCode.sentDelayed);
+  } else {
+    countFailed(w, code === EventCode.dropped ? DROPPED_ERROR_KIND : (kind ?? 'unknown'));
   }
 }
 

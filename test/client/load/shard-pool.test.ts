@@ -210,8 +210,66 @@ describe('ShardWindows', () => {
     windows.begin();
     const first = await windows.end();
     assert.equal(first.okCount, 3);
+    // The window starts where the warm-up ended: at its last completion (101 ms).
+    assert.equal(first.startNs, 101 * MS);
+    assert.equal(first.durationNs, 9 * MS);
+  });
+
+  it("keeps the earliest completions as the warm-up when another shard's batch arrives late", async () => {
+    const windows = new ShardWindows(new FakeClock(120 * MS), false, {
+      mark: () => undefined,
+      flush: async () => [],
+    });
+    windows.levelStart();
+    const warm = windows.waitForDiscarded(3);
+    // Shard A posts first; shard B's batch holds earlier completions and a send, and arrives after A's.
+    const shardA = new FakeClock(100 * MS);
+    const a = encode(shardA, (b) => {
+      b.onCompleted(ok(100 * MS, MS), undefined);
+      b.onCompleted(ok(103 * MS, MS), undefined);
+      shardA.advanceNs(4.5 * MS);
+      b.onSent(false); // 104.5 ms: after the warm-up's end once B's batch is in
+      b.onCompleted(ok(106 * MS, MS), undefined);
+      b.onCompleted(ok(109 * MS, MS), undefined);
+    });
+    const shardB = new FakeClock(100.5 * MS);
+    const b = encode(shardB, (buffer) => {
+      buffer.onSent(true); // 100.5 ms: during the warm-up, never counted
+      for (const t of [101, 102, 104, 110]) buffer.onCompleted(ok(t * MS, MS), undefined);
+    });
+    windows.ingest(a.events, a.count, a.kinds);
+    windows.ingest(b.events, b.count, b.kinds);
+    await warm;
+    windows.begin();
+    const first = await windows.end();
+    // Warm-up = 100, 101, 102 (the three earliest); the window = everything after 102, and nothing before it.
     assert.equal(first.startNs, 102 * MS);
-    assert.equal(first.durationNs, 8 * MS);
+    assert.equal(first.okCount, 5);
+    assert.equal(first.sentCount, 1);
+    assert.equal(first.delayedCount, 0);
+    assert.equal(first.durationNs, 18 * MS);
+  });
+
+  it('a window of the whole level with no warm-up (count 0) starts at its earliest event, whatever the order', async () => {
+    const windows = new ShardWindows(new FakeClock(120 * MS), false, {
+      mark: () => undefined,
+      flush: async () => [],
+    });
+    windows.levelStart();
+    const warm = windows.waitForDiscarded(0);
+    const late = encode(new FakeClock(90 * MS), (b) => {
+      b.onSent(false);
+      b.onCompleted(ok(95 * MS, MS), undefined);
+    });
+    const early = encode(new FakeClock(100 * MS), (b) => b.onCompleted(ok(105 * MS, MS), undefined));
+    windows.ingest(early.events, early.count, early.kinds);
+    windows.ingest(late.events, late.count, late.kinds);
+    await warm;
+    windows.begin();
+    const w = await windows.end();
+    assert.equal(w.startNs, 90 * MS);
+    assert.equal(w.okCount, 2);
+    assert.equal(w.sentCount, 1);
   });
 
   it('keeps the error-kind table across batches and buffers larger than one array', () => {
