@@ -1,9 +1,11 @@
 /**
  * The configuration search space and its enumeration (pure). A space lists, per knob, the values to try;
  * knobs the user leaves out keep the model's current value. Enumeration is the cartesian product in knob
- * order (first knob slowest), minus combinations that are the same config (queue delay or preferred sizes
- * without dynamic batching) or that a server must refuse (a preferred size above max_batch_size, dynamic
- * batching without batching, a client batch larger than max_batch_size).
+ * order (first knob slowest), minus combinations that are the same config or that a server must refuse (a
+ * preferred size above max_batch_size, dynamic batching without batching, a client batch larger than
+ * max_batch_size). The same config: queue delay or preferred sizes without dynamic batching; a queue delay at
+ * max_batch_size 1 (each request is a full batch, [1] being the only preferred size, and is sent at once:
+ * Triton's batcher never waits). Measuring such twins costs levels that only tell noise apart.
  */
 
 export type InstanceKind = 'KIND_CPU' | 'KIND_GPU';
@@ -162,11 +164,13 @@ export function candidateAt(
     return { invalid: `preferred_batch_size ${preferred.join(',')} exceeds max_batch_size ${maxBatchSize}` };
   }
   const kind = pick('instanceKind');
+  // At max_batch_size 1 every request is a full (preferred) batch and goes at once: the delay never applies.
+  const delayApplies = dynamicBatching && maxBatchSize > 1;
   return {
     candidate: {
       maxBatchSize,
       dynamicBatching,
-      maxQueueDelayUs: dynamicBatching ? pick('maxQueueDelayUs') : 0,
+      maxQueueDelayUs: delayApplies ? pick('maxQueueDelayUs') : 0,
       preferredBatchSize: dynamicBatching ? distinct(preferred) : [],
       instanceCount: pick('instanceCount'),
       instanceKind: kind,

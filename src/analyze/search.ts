@@ -6,7 +6,7 @@
  * level; what was measured is returned.
  */
 import type { Constraint } from './constraints.ts';
-import { nextSweepStep, type SweptLevel, warmStartIndex } from './level-sweep.ts';
+import { cannotBeatScore, nextSweepStep, type SweptLevel, warmStartIndex } from './level-sweep.ts';
 import type { Objective } from './objectives.ts';
 import { quickStart, quickStep } from './quick-search.ts';
 import { type ConfigScore, compareScores, rankTrials, scoreTrial } from './ranking.ts';
@@ -146,7 +146,8 @@ export async function runSearch(options: SearchOptions): Promise<SearchResult> {
       ? warmStartIndex(options.loads, [...scores.values()].sort(compareScores)[0], options.objectives)
       : 0;
 
-  const tryCandidate = async (candidate: Candidate): Promise<ConfigScore> => {
+  /** `bar`: quick search's score of the config it climbs from, which a neighbour must beat to matter. */
+  const tryCandidate = async (candidate: Candidate, bar?: number): Promise<ConfigScore> => {
     const key = candidateKey(candidate);
     const index = trials.length + 1;
     const earlier = previous.get(key);
@@ -165,7 +166,15 @@ export async function runSearch(options: SearchOptions): Promise<SearchResult> {
         etaMs: etaMs(measuredTrials, measuringMs, cap - index + 1),
       });
       const began = options.nowMs();
-      trial = await measureTrial(candidate, key, index, options, () => measurements++, sweepStart());
+      trial = await measureTrial(
+        candidate,
+        key,
+        index,
+        options,
+        () => measurements++,
+        sweepStart(),
+        cannotBeatScore(options.objectives, bar),
+      );
       trial.elapsedMs = options.nowMs() - began;
       measuringMs += trial.elapsedMs;
       measuredTrials++;
@@ -243,11 +252,14 @@ export async function runSearch(options: SearchOptions): Promise<SearchResult> {
         continue;
       }
       if (step.kind === 'measure') {
+        const here = candidateAt(space, at, options.clientBatchSize);
+        const hereScore = 'candidate' in here ? scores.get(candidateKey(here.candidate)) : undefined;
+        const bar = hereScore?.feasible ? hereScore.score : undefined;
         for (let i = 0; i < step.candidates.length; i++) {
           if (stopNow()) break;
           const candidate = step.candidates[i] as Candidate;
           coordinateOf.set(candidateKey(candidate), step.at[i] as Coordinate);
-          await tryCandidate(candidate);
+          await tryCandidate(candidate, bar);
         }
         continue;
       }
@@ -289,6 +301,7 @@ async function measureTrial(
   options: SearchOptions,
   counted: () => void,
   startIndex: number,
+  cannotBeat?: (sample: LevelSample) => boolean,
 ): Promise<ConfigTrial> {
   const trial: ConfigTrial = { index, key, candidate, outcome: 'measured', levels: [], elapsedMs: 0 };
   try {
@@ -313,6 +326,7 @@ async function measureTrial(
       options.loads.length,
       options.constraints,
       options.saturationGain,
+      cannotBeat,
     );
     if ('stop' in step) return done({ levelsStoppedBy: step.stop });
     if (options.signal?.aborted) return done({ outcome: 'interrupted', levelsStoppedBy: 'interrupted' });

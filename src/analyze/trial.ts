@@ -53,6 +53,14 @@ export function isUsableLevel(level: LevelSample): boolean {
   return level.status === 'stable' || level.status === 'single' || level.status === 'unstable';
 }
 
+/**
+ * Load levels the trials took to measure, re-measures included: a search's cost, whether or not part of it was
+ * measured by an earlier, interrupted run (SearchResult.measurements counts only this run's).
+ */
+export function levelsMeasured(trials: readonly ConfigTrial[]): number {
+  return trials.reduce((n, t) => n + t.levels.length + (t.confirmations?.length ?? 0), 0);
+}
+
 export function loadLabel(point: LoadPoint): string {
   return point.mode === 'concurrency' ? `concurrency ${point.value}` : `request rate ${point.value}/s`;
 }

@@ -48,7 +48,7 @@ import {
 import { runSearch, type SearchProgress, type SearchResult } from '../analyze/search.ts';
 import { enumerateSpace, resolveSearchSpace, SearchSpaceError } from '../analyze/search-space.ts';
 import { serverMeasurer } from '../analyze/server-measurer.ts';
-import type { ConfigTrial, LoadPoint } from '../analyze/trial.ts';
+import { type ConfigTrial, type LoadPoint, levelsMeasured } from '../analyze/trial.ts';
 import { configToFlags, mergeFlags } from '../config/config-flags.ts';
 import { loadBenchConfig } from '../config/load-config.ts';
 import { ExitCode, OptionError, ServerError } from '../errors.ts';
@@ -500,7 +500,7 @@ async function analyze(flags: RawFlags, io: CliIo, deps: AnalyzeDeps): Promise<n
           io.stderr.write(trialLine(scoreTrial(trial, settings.objectives, settings.constraints)));
         // The checkpoint --resume reads: rewritten after every config.
         if (output.jsonFile !== undefined) {
-          const measurements = trials.reduce((n, t) => n + t.levels.length, 0);
+          const measurements = levelsMeasured(trials);
           const checkpoint = makeRecord({ trials: [...trials], measurements, reused: 0, complete: false });
           deps.files.writeText(output.jsonFile, serializeAnalyzeRecord(checkpoint), false);
         }

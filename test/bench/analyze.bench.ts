@@ -28,6 +28,7 @@ import {
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { levelsMeasured } from '../../src/analyze/trial.ts';
 import { main } from '../../src/cli/main.ts';
 import { currentResultBase, writeBenchResults } from './bench-results.ts';
 
@@ -161,7 +162,9 @@ async function run(mode: 'brute' | 'quick', dir: string): Promise<Summary> {
       ),
     configsTried: record.trials.length,
     spaceConfigs: record.spaceConfigs,
-    measurements: record.measurements,
+    // Every level of the record, re-measures included: after a resume (--state-dir) record.measurements
+    // holds only the last attempt's.
+    measurements: levelsMeasured(record.trials),
     best: record.best?.key,
     bestThroughput: record.best ? top.figures.throughput : undefined,
     bestP95Ms: record.best ? top.figures.p95_latency / 1000 : undefined,

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { neighbours, quickStart } from '../../../src/analyze/quick-search.ts';
+import { neighbours, quickStart, quickStep } from '../../../src/analyze/quick-search.ts';
+import type { ConfigScore } from '../../../src/analyze/ranking.ts';
 import {
   type BaseSettings,
   candidateKey,
@@ -81,6 +82,29 @@ describe('enumerateSpace', () => {
       [4],
     );
     assert.equal(invalid.length, 2);
+  });
+  it('a queue delay at max_batch_size 1 is the same config as none (every request is a full batch)', () => {
+    const space = resolveSearchSpace(
+      { maxBatchSize: [1, 4], dynamicBatching: [true], maxQueueDelayUs: [0, 1000, 5000] },
+      BASE,
+    );
+    assert.deepEqual(enumerateSpace(space).candidates.map(candidateKey), [
+      'max_batch_size=1 dynamic_batching=on max_queue_delay_us=0 instances=1xCPU',
+      'max_batch_size=4 dynamic_batching=on max_queue_delay_us=0 instances=1xCPU',
+      'max_batch_size=4 dynamic_batching=on max_queue_delay_us=1000 instances=1xCPU',
+      'max_batch_size=4 dynamic_batching=on max_queue_delay_us=5000 instances=1xCPU',
+    ]);
+    // The climb does not measure the delay step at max_batch_size 1: that neighbour is the config itself.
+    const start = [0, 0, 0, 0, 0, 0, 0];
+    const measured = (key: string) =>
+      key.startsWith('max_batch_size=1 ')
+        ? ({ feasible: true, score: 1, violation: 0 } as unknown as ConfigScore)
+        : undefined;
+    const step = quickStep(space, start, measured);
+    assert.equal(step.kind, 'measure');
+    assert.deepEqual(step.kind === 'measure' ? step.candidates.map(candidateKey) : [], [
+      'max_batch_size=4 dynamic_batching=on max_queue_delay_us=0 instances=1xCPU',
+    ]);
   });
   it("'max' preferred size follows each candidate's max_batch_size", () => {
     const space = resolveSearchSpace(
