@@ -91,3 +91,28 @@ export function nextSweepStep(
   if (stop) return { stop };
   return last.index + 1 < levelCount ? { measure: last.index + 1 } : { stop: 'all levels' };
 }
+
+/**
+ * After a re-measure (search.ts confirmTop) the mean of a level's measurements may break a latency limit that its
+ * first window met. A config swept from the lightest load then falls back on a lighter level it measured; one
+ * whose sweep started higher (quick search's warm start) has none, and would drop out of the ranking for want of
+ * a level never measured. This says which lighter level to measure next, walking down as from a start that broke
+ * the limits, or undefined: the config has a level meeting every constraint, its lightest measured level is the
+ * lightest load, or that level fails only limits that less load cannot fix. `levels`: the config's levels with
+ * their re-measures folded in (confirmedLevels), in load order.
+ */
+export function walkDownAfterRemeasure(
+  levels: readonly LevelSample[],
+  loads: readonly LoadPoint[],
+  constraints: readonly Constraint[],
+): number | undefined {
+  const usable = levels.filter(isUsableLevel);
+  if (usable.some((l) => checkConstraints(constraints, l.figures).every((c) => c.passed))) return undefined;
+  const lightest = levels[0];
+  if (!lightest) return undefined;
+  const index = loads.findIndex((l) => l.mode === lightest.mode && l.value === lightest.value);
+  if (index <= 0) return undefined;
+  const breaks =
+    !isUsableLevel(lightest) || checkConstraints(constraints, lightest.figures).some(failsForHigherLoad);
+  return breaks ? index - 1 : undefined;
+}

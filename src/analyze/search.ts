@@ -6,7 +6,13 @@
  * level; what was measured is returned.
  */
 import type { Constraint } from './constraints.ts';
-import { cannotBeatScore, nextSweepStep, type SweptLevel, warmStartIndex } from './level-sweep.ts';
+import {
+  cannotBeatScore,
+  nextSweepStep,
+  type SweptLevel,
+  walkDownAfterRemeasure,
+  warmStartIndex,
+} from './level-sweep.ts';
 import type { Objective } from './objectives.ts';
 import { quickStart, quickStep } from './quick-search.ts';
 import { type ConfigScore, compareScores, rankTrials, scoreTrial } from './ranking.ts';
@@ -18,7 +24,7 @@ import {
   enumerateSpace,
   type SearchSpace,
 } from './search-space.ts';
-import type { ConfigTrial, LevelSample, LoadPoint } from './trial.ts';
+import { type ConfigTrial, confirmedLevels, type LevelSample, type LoadPoint } from './trial.ts';
 
 /** The server refused the config (the load API answered with an error): recorded, and the search goes on. */
 export class ConfigRejectedError extends Error {}
@@ -187,6 +193,27 @@ export async function runSearch(options: SearchOptions): Promise<SearchResult> {
     return score;
   };
 
+  /**
+   * A re-measure that leaves a warm-started config without a level meeting the constraints: measure the lighter
+   * levels its sweep skipped, walking down until one meets them (level-sweep.ts walkDownAfterRemeasure).
+   */
+  const walkDown = async (trial: ConfigTrial): Promise<void> => {
+    for (;;) {
+      const next = walkDownAfterRemeasure(confirmedLevels(trial), options.loads, options.constraints);
+      if (next === undefined || signal?.aborted) return;
+      const load = options.loads[next] as LoadPoint;
+      let sample: LevelSample;
+      try {
+        sample = await options.measurer.measure(trial.candidate, load);
+      } catch {
+        return; // The config keeps what it has; a server gone shows in the next measurement.
+      }
+      measurements++;
+      trial.levels = [sample, ...trial.levels];
+      if (sample.status === 'interrupted') return;
+    }
+  };
+
   const confirmTop = Math.max(0, Math.floor(options.confirmTop ?? 0));
   let confirmRounds = 0;
   /**
@@ -199,10 +226,8 @@ export async function runSearch(options: SearchOptions): Promise<SearchResult> {
     if (consecutiveErrors >= MAX_CONSECUTIVE_ERRORS) return false;
     const ranked = [...scores.values()].sort(compareScores);
     const leader = ranked[0];
-    if (!leader?.feasible || (leader.trial.confirmations?.length ?? 0) > 0) return false;
-    const due = ranked
-      .filter((r) => r.feasible && r.level && !(r.trial.confirmations?.length ?? 0))
-      .slice(0, confirmTop);
+    if (!leader?.feasible || remeasured(leader)) return false;
+    const due = ranked.filter((r) => r.feasible && r.level && !remeasured(r)).slice(0, confirmTop);
     confirmRounds++;
     for (const r of due) {
       if (signal?.aborted) break;
@@ -229,6 +254,7 @@ export async function runSearch(options: SearchOptions): Promise<SearchResult> {
         if (!(error instanceof ConfigRejectedError)) consecutiveErrors++;
       }
       trial.confirmations = [...(trial.confirmations ?? []), sample];
+      await walkDown(trial);
       scores.set(trial.key, scoreTrial(trial, options.objectives, options.constraints));
       options.onTrial?.(trial, trials);
     }
@@ -271,13 +297,15 @@ export async function runSearch(options: SearchOptions): Promise<SearchResult> {
       while (confirmTop > 0 && !stopNowExceptCap()) {
         const progressed = await confirmLeaders();
         const leader = [...scores.values()].sort(compareScores)[0];
-        if (leader?.feasible && (leader.trial.confirmations?.length ?? 0) > 0) {
+        if (leader?.feasible && remeasured(leader)) {
           if (!climbedFrom.has(leader.trial.key)) at = coordinateOf.get(leader.trial.key);
           break;
         }
         if (!progressed) break;
       }
     }
+    // The climb can also end by having tried every config of a small space: the leaders are re-measured then too.
+    while (!stopNowExceptCap() && (await confirmLeaders())) {}
   }
   stopNow();
   // A trial cut short by SIGINT is kept in the record but never counts as done on --resume.
@@ -342,6 +370,13 @@ async function measureTrial(
       return done({ outcome: 'interrupted', levelsStoppedBy: 'interrupted' });
     }
   }
+}
+
+/** The level a config's figure stands on has been measured again (whether or not that worked). */
+function remeasured(score: ConfigScore): boolean {
+  const level = score.level;
+  if (!level) return false;
+  return (score.trial.confirmations ?? []).some((c) => c.mode === level.mode && c.value === level.value);
 }
 
 function messageOf(error: unknown): string {

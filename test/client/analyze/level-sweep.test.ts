@@ -5,13 +5,14 @@ import {
   cannotBeatScore,
   nextSweepStep,
   type SweptLevel,
+  walkDownAfterRemeasure,
   warmStartIndex,
 } from '../../../src/analyze/level-sweep.ts';
 import { type Objective, parseObjective } from '../../../src/analyze/objectives.ts';
 import { type ConfigScore, rankTrials, scoreTrial } from '../../../src/analyze/ranking.ts';
 import { runSearch } from '../../../src/analyze/search.ts';
-import { resolveSearchSpace } from '../../../src/analyze/search-space.ts';
-import type { ConfigTrial, LevelSample } from '../../../src/analyze/trial.ts';
+import { candidateKey, resolveSearchSpace } from '../../../src/analyze/search-space.ts';
+import type { ConfigTrial, LevelSample, LoadPoint } from '../../../src/analyze/trial.ts';
 import { CONCURRENCY, surfaceMeasurer } from './surface.ts';
 
 function ok<T>(r: { value: T } | { error: string }): T {
@@ -211,5 +212,91 @@ describe('level sweep', () => {
       );
     }
     assert.equal(quick.result.ranked[0]?.trial.key, brute.result.ranked[0]?.trial.key);
+  });
+});
+
+describe('a re-measure that breaks the limit at a warm start', () => {
+  const levels = (...rows: [number, number, number][]) => rows.map(([i, t, p]) => at(i, t, p).sample);
+
+  it('walks down to the lighter levels the sweep skipped, and only then', () => {
+    // Started at c=8 (index 3): the mean of two windows now breaks the limit there.
+    assert.equal(walkDownAfterRemeasure(levels([3, 600, 14], [4, 620, 30]), CONCURRENCY, p95Under10ms), 2);
+    // Walking on while the lightest measured level still breaks it.
+    assert.equal(walkDownAfterRemeasure(levels([2, 500, 11], [3, 600, 14]), CONCURRENCY, p95Under10ms), 1);
+    // A level meeting the limit exists: the config has its figure.
+    assert.equal(
+      walkDownAfterRemeasure(levels([2, 450, 6], [3, 600, 14]), CONCURRENCY, p95Under10ms),
+      undefined,
+    );
+    // Swept from the lightest load (brute force, or a walk that reached it): nothing lighter to measure.
+    assert.equal(walkDownAfterRemeasure(levels([0, 100, 12]), CONCURRENCY, p95Under10ms), undefined);
+    // Failing only a limit that less load cannot fix (a throughput floor): lighter levels do not help.
+    const floor = [ok(parseConstraint('throughput>=1000'))];
+    assert.equal(walkDownAfterRemeasure(levels([3, 600, 4]), CONCURRENCY, floor), undefined);
+  });
+
+  it('quick search: a config whose lucky first window is taken back keeps its lighter level, and wins there', async () => {
+    const loads: LoadPoint[] = CONCURRENCY.slice(0, 4);
+    // A: max_batch_size 1, best within 10 ms at c=4 (300 infer/s). B: max_batch_size 4, truly 450 at c=2 within
+    // the limit and 14 ms at c=4 — but its first window at c=4 (where the warm start puts it) reads 9.9 ms.
+    const table: Record<string, Record<number, [number, number]>> = {
+      a: { 1: [100, 2], 2: [180, 4], 4: [300, 8], 8: [320, 20] },
+      b: { 1: [120, 3], 2: [450, 6], 4: [600, 14], 8: [620, 30] },
+    };
+    const seen = new Set<string>();
+    const measured: string[] = [];
+    const measurer = {
+      async apply() {},
+      async measure(c: ConfigTrial['candidate'], load: LoadPoint): Promise<LevelSample> {
+        const name = c.maxBatchSize === 1 ? 'a' : 'b';
+        const id = `${name}@${load.value}`;
+        measured.push(id);
+        const [t, p95Ms] = table[name]?.[load.value] ?? [0, 0];
+        const lucky = id === 'b@4' && !seen.has(id);
+        seen.add(id);
+        return {
+          ...load,
+          status: 'stable',
+          figures: { throughput: t, p95_latency: (lucky ? 9.9 : p95Ms) * 1000 },
+        };
+      },
+    };
+    const result = await runSearch({
+      space: resolveSearchSpace(
+        { maxBatchSize: [1, 4], dynamicBatching: [true], maxQueueDelayUs: [0] },
+        {
+          maxBatchSize: 1,
+          dynamicBatching: true,
+          maxQueueDelayUs: 0,
+          preferredBatchSize: [],
+          instanceCount: 1,
+          instanceKind: 'KIND_CPU',
+        },
+      ),
+      mode: 'quick',
+      loads,
+      objectives: throughput,
+      constraints: p95Under10ms,
+      saturationGain: 0.05,
+      clientBatchSize: 1,
+      confirmTop: 2,
+      measurer,
+      nowMs: () => 0,
+    });
+    const top = result.ranked[0]!;
+    assert.equal(top.trial.candidate.maxBatchSize, 4);
+    assert.equal(top.level?.value, 2);
+    // B: warm start at c=4, then c=8; the re-measure at c=4 breaks the limit, so c=2 is measured (and later
+    // re-measured as the new leader's level); c=1 never is.
+    assert.deepEqual(
+      measured.filter((m) => m.startsWith('b')),
+      ['b@4', 'b@8', 'b@4', 'b@2', 'b@2'],
+    );
+    const b = result.trials.find((t) => t.key === candidateKey(top.trial.candidate))!;
+    assert.deepEqual(
+      b.levels.map((l) => l.value),
+      [2, 4, 8],
+    );
+    assert.equal(result.measurements, measured.length);
   });
 });
