@@ -8,6 +8,11 @@
  * Messages are flushed in the check phase of the turn in which they were posted (setImmediate), so a lone
  * request waits microseconds, not a timer; and at once when MAX_GROUP are waiting, so a burst never builds up.
  * Order is kept: a request's abort always follows the request.
+ *
+ * A message marked `alone` (the sender's only request in flight: a lone request at concurrency 1, or the
+ * answer to it) leaves at once when nothing is waiting, instead of at the end of the turn: there is nothing
+ * to coalesce it with, and the receiver starts waking up while this thread finishes its turn. Under load
+ * senders have other requests in flight, so their messages still travel grouped.
  */
 
 /** The most messages one group carries before it is flushed at once. */
@@ -35,7 +40,12 @@ export class CoalescingPoster<M> {
     private readonly onPostError: (message: M, e: unknown) => void,
   ) {}
 
-  post(message: M, transfer?: readonly ArrayBuffer[]): void {
+  /** Queues `message` for the end of the turn; with `alone` and nothing waiting, posts it at once. */
+  post(message: M, transfer?: readonly ArrayBuffer[], alone = false): void {
+    if (alone && this.messages.length === 0) {
+      this.postAlone(message, transfer);
+      return;
+    }
     this.messages.push(message);
     this.transfers.push(transfer);
     if (this.messages.length >= MAX_GROUP) {

@@ -101,7 +101,8 @@ export function createCoreHost(
           answers.post({ t: 'failed', id, error: toWireError(e) });
           return;
         }
-        answers.post({ t: 'done', id, response: out.response }, out.transfer);
+        // The answer to the thread's only request in flight leaves at once (see coalescing-poster.ts).
+        answers.post({ t: 'done', id, response: out.response }, out.transfer, aborts.size === 0);
       },
       (e: unknown) => {
         aborts.delete(id);

@@ -197,8 +197,10 @@ export class RemoteCore implements InferenceCore {
         onAbort = () => this.outbox.post({ t: 'abort', id });
         signal.addEventListener('abort', onAbort, { once: true });
       }
+      // The thread's only request in flight leaves at once (coalescing-poster.ts: nothing to group it with).
+      const alone = this.pending.size === 0;
       this.pending.set(id, { resolve, reject, signal, onAbort, sink });
-      this.outbox.post({ t: 'infer', id, request: wire }, tensors.transfer);
+      this.outbox.post({ t: 'infer', id, request: wire }, tensors.transfer, alone);
       if (signal?.aborted) onAbort?.();
     });
   }

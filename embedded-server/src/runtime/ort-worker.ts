@@ -211,6 +211,10 @@ function collectStage(gen: number, count: number, deferred: ToWorker[]): RunMess
   }
   const parts = stageParts.get(gen) ?? [];
   stageParts.delete(gen);
+  // One message holding the whole batch (a lone request at concurrency 1, or a stage nothing was appended
+  // to): it is the batch as it is.
+  const only = parts.length === 1 ? parts[0] : undefined;
+  if (only) return { type: 'run', seq: -1, inputs: only.inputs, outputNames: only.outputNames };
   const byName = new Map<string, WireInput>();
   for (const part of parts) {
     for (const input of part.inputs) {

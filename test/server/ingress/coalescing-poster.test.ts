@@ -79,4 +79,49 @@ describe('CoalescingPoster', () => {
     assert.deepEqual([...(got[0]?.data ?? [])], [9], 'the buffer of the failed group was not lost');
     port1.close();
   });
+
+  it('a message marked alone leaves at once when nothing waits, without waiting for the turn to end', async () => {
+    const { port1, port2 } = new MessageChannel();
+    const poster = new CoalescingPoster<Msg>(port1, () => assert.fail('no post error expected'));
+    const b = new Uint8Array([5, 6]);
+    poster.post({ t: 'm', id: 1, data: b }, [b.buffer as ArrayBuffer], true);
+    const got = drain(port2) as { t: string; id: number; data: Uint8Array }[];
+    assert.deepEqual(
+      got.map((m) => [m.t, m.id, [...m.data]]),
+      [['m', 1, [5, 6]]],
+      'posted synchronously, as itself',
+    );
+    assert.equal(b.byteLength, 0, 'transferred');
+    assert.equal(poster.waiting(), 0);
+    await immediate();
+    assert.deepEqual(drain(port2), [], 'nothing is posted twice');
+    port1.close();
+  });
+
+  it('a message marked alone queues behind waiting ones, so order is kept', async () => {
+    const { port1, port2 } = new MessageChannel();
+    const poster = new CoalescingPoster<Msg>(port1, () => assert.fail('no post error expected'));
+    poster.post({ t: 'm', id: 1 });
+    poster.post({ t: 'm', id: 2 }, undefined, true);
+    assert.deepEqual(drain(port2), [], 'the alone message does not overtake the waiting one');
+    assert.equal(poster.waiting(), 2);
+    await immediate();
+    const got = drain(port2) as { messages: { id: number }[] }[];
+    assert.deepEqual(
+      got[0]?.messages.map((m) => m.id),
+      [1, 2],
+    );
+    port1.close();
+  });
+
+  it('a message marked alone that cannot be cloned is reported, and the poster keeps working', async () => {
+    const { port1, port2 } = new MessageChannel();
+    const failed: number[] = [];
+    const poster = new CoalescingPoster<Msg>(port1, (m) => failed.push(m.id));
+    poster.post({ t: 'bad', id: 4, f: () => undefined }, undefined, true);
+    assert.deepEqual(failed, [4]);
+    poster.post({ t: 'm', id: 5 }, undefined, true);
+    assert.deepEqual(drain(port2), [{ t: 'm', id: 5 }]);
+    port1.close();
+  });
 });

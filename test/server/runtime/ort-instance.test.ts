@@ -346,6 +346,22 @@ describe('OrtInstance staged batches', () => {
     );
   });
 
+  it('runs a staged batch sent as one message (a lone request, or several at once) as it is, in order', async () => {
+    // The worker takes a stage held in one message as the batch without regrouping it (the c=1 path).
+    const inst = await instance('identity_int32', 'identity_one_message');
+    const rowI = (v: number) => [tensor('INPUT0', 'INT32', [1, 2], Int32Array.from([v, v + 1]))];
+    const lone = inst.stage?.([rowI(1)], []);
+    assert.ok(lone);
+    const a = await lone.result;
+    assert.deepEqual(a.outputs[0]?.shape, [1, 2]);
+    assert.deepEqual(int32s(a.outputs[0]), [1, 2]);
+    const three = inst.stage?.([rowI(10), rowI(20), rowI(30)], []);
+    assert.ok(three);
+    const b = await three.result;
+    assert.deepEqual(b.outputs[0]?.shape, [3, 2]);
+    assert.deepEqual(int32s(b.outputs[0]), [10, 11, 20, 21, 30, 31]);
+  });
+
   it('takes a request-owned buffer whole even where the tensor is a view into part of it (no copy)', async () => {
     const inst = await instance('identity_int32', 'identity_owned');
     const body = new ArrayBuffer(64);
