@@ -6,12 +6,9 @@
  * level is almost always the leader's or next to it, so the light levels below it are spent for nothing).
  * When the start level is no use — it failed, or broke a constraint that more load only makes worse — the
  * sweep walks down until a level meets the constraints, then stops: less load only gives less throughput.
- * For the same reason the walk down is not taken when it cannot matter: a quick-search neighbour only counts
- * if it beats the config the climb stands on, and when a level that broke the constraint is already below that
- * figure, every lighter level is too (`cannotBeat`).
  */
 import { type Constraint, checkConstraints, failsForHigherLoad } from './constraints.ts';
-import { type Objective, objectiveScore } from './objectives.ts';
+import type { Objective } from './objectives.ts';
 import type { ConfigScore } from './ranking.ts';
 import { levelStopReason } from './stop-early.ts';
 import { isUsableLevel, type LevelSample, type LoadPoint } from './trial.ts';
@@ -38,23 +35,6 @@ export function warmStartIndex(
   return Math.max(0, index);
 }
 
-/**
- * The figure a config must beat to matter, as a test on a level: true when that level's objective is at or
- * below `bar` (the score of the config the quick search climbs from). Only for a throughput-only objective:
- * lighter load is known to lower throughput, not any other figure.
- */
-export function cannotBeatScore(
-  objectives: readonly Objective[],
-  bar: number | undefined,
-): ((sample: LevelSample) => boolean) | undefined {
-  if (bar === undefined || objectives.length === 0) return undefined;
-  if (!objectives.every((o) => o.metric.name === 'throughput')) return undefined;
-  return (sample) => {
-    const score = objectiveScore(objectives, sample.figures);
-    return score !== undefined && score <= bar;
-  };
-}
-
 /** The next level to measure after `swept` (in the order measured), or why the sweep stops. */
 export function nextSweepStep(
   swept: readonly SweptLevel[],
@@ -62,7 +42,6 @@ export function nextSweepStep(
   levelCount: number,
   constraints: readonly Constraint[],
   saturationGain: number,
-  cannotBeat?: (sample: LevelSample) => boolean,
 ): SweepStep {
   const first = swept[0];
   const last = swept.at(-1);
@@ -74,10 +53,6 @@ export function nextSweepStep(
     if (last !== first && !noUse(last.sample))
       return { stop: 'below the start: first level meeting the constraints' };
     if (last !== first && !isUsableLevel(last.sample)) return { stop: `level failed: ${last.sample.status}` };
-    // Lighter levels give less: below the climb's figure already, none of them can matter.
-    if (isUsableLevel(last.sample) && cannotBeat?.(last.sample)) {
-      return { stop: 'lighter loads: cannot beat the config the climb stands on' };
-    }
     if (last.index === 0) {
       return { stop: levelStopReason([last.sample], constraints, saturationGain) ?? 'no lighter level' };
     }

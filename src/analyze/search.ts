@@ -6,13 +6,7 @@
  * level; what was measured is returned.
  */
 import type { Constraint } from './constraints.ts';
-import {
-  cannotBeatScore,
-  nextSweepStep,
-  type SweptLevel,
-  walkDownAfterRemeasure,
-  warmStartIndex,
-} from './level-sweep.ts';
+import { nextSweepStep, type SweptLevel, walkDownAfterRemeasure, warmStartIndex } from './level-sweep.ts';
 import type { Objective } from './objectives.ts';
 import { quickStart, quickStep } from './quick-search.ts';
 import { type ConfigScore, compareScores, rankTrials, scoreTrial } from './ranking.ts';
@@ -152,8 +146,7 @@ export async function runSearch(options: SearchOptions): Promise<SearchResult> {
       ? warmStartIndex(options.loads, [...scores.values()].sort(compareScores)[0], options.objectives)
       : 0;
 
-  /** `bar`: quick search's score of the config it climbs from, which a neighbour must beat to matter. */
-  const tryCandidate = async (candidate: Candidate, bar?: number): Promise<ConfigScore> => {
+  const tryCandidate = async (candidate: Candidate): Promise<ConfigScore> => {
     const key = candidateKey(candidate);
     const index = trials.length + 1;
     const earlier = previous.get(key);
@@ -172,15 +165,7 @@ export async function runSearch(options: SearchOptions): Promise<SearchResult> {
         etaMs: etaMs(measuredTrials, measuringMs, cap - index + 1),
       });
       const began = options.nowMs();
-      trial = await measureTrial(
-        candidate,
-        key,
-        index,
-        options,
-        () => measurements++,
-        sweepStart(),
-        cannotBeatScore(options.objectives, bar),
-      );
+      trial = await measureTrial(candidate, key, index, options, () => measurements++, sweepStart());
       trial.elapsedMs = options.nowMs() - began;
       measuringMs += trial.elapsedMs;
       measuredTrials++;
@@ -278,14 +263,11 @@ export async function runSearch(options: SearchOptions): Promise<SearchResult> {
         continue;
       }
       if (step.kind === 'measure') {
-        const here = candidateAt(space, at, options.clientBatchSize);
-        const hereScore = 'candidate' in here ? scores.get(candidateKey(here.candidate)) : undefined;
-        const bar = hereScore?.feasible ? hereScore.score : undefined;
         for (let i = 0; i < step.candidates.length; i++) {
           if (stopNow()) break;
           const candidate = step.candidates[i] as Candidate;
           coordinateOf.set(candidateKey(candidate), step.at[i] as Coordinate);
-          await tryCandidate(candidate, bar);
+          await tryCandidate(candidate);
         }
         continue;
       }
@@ -329,7 +311,6 @@ async function measureTrial(
   options: SearchOptions,
   counted: () => void,
   startIndex: number,
-  cannotBeat?: (sample: LevelSample) => boolean,
 ): Promise<ConfigTrial> {
   const trial: ConfigTrial = { index, key, candidate, outcome: 'measured', levels: [], elapsedMs: 0 };
   try {
@@ -354,7 +335,6 @@ async function measureTrial(
       options.loads.length,
       options.constraints,
       options.saturationGain,
-      cannotBeat,
     );
     if ('stop' in step) return done({ levelsStoppedBy: step.stop });
     if (options.signal?.aborted) return done({ outcome: 'interrupted', levelsStoppedBy: 'interrupted' });

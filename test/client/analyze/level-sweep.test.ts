@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Constraint, parseConstraint } from '../../../src/analyze/constraints.ts';
 import {
-  cannotBeatScore,
   nextSweepStep,
   type SweptLevel,
   walkDownAfterRemeasure,
@@ -83,51 +82,6 @@ describe('level sweep', () => {
     assert.deepEqual(nextSweepStep(swept, 3, CONCURRENCY.length, p95Under10ms, 0.05), {
       stop: 'level failed: error: server gone',
     });
-  });
-
-  it('a walk down that cannot beat the config the climb stands on is not taken', () => {
-    // The climb stands on a config at 500 infer/s: a start level over the limit at 450 says every lighter
-    // level of this config gives less than 450, so none can matter.
-    const below = cannotBeatScore(throughput, Math.log(500));
-    const over = [at(3, 450, 25)];
-    assert.deepEqual(nextSweepStep(over, 3, CONCURRENCY.length, p95Under10ms, 0.05, below), {
-      stop: 'lighter loads: cannot beat the config the climb stands on',
-    });
-    // Over the limit but above the bar: lighter levels may still beat it, so the walk goes on.
-    assert.deepEqual(nextSweepStep([at(3, 650, 25)], 3, CONCURRENCY.length, p95Under10ms, 0.05, below), {
-      measure: 2,
-    });
-    // A level on the way down that still breaks the limit and is below the bar ends the walk too.
-    const walked = [at(3, 650, 25), at(2, 480, 12)];
-    assert.deepEqual(nextSweepStep(walked, 3, CONCURRENCY.length, p95Under10ms, 0.05, below), {
-      stop: 'lighter loads: cannot beat the config the climb stands on',
-    });
-    // A level meeting the limit is always kept, even below the bar (it is the config's figure).
-    assert.deepEqual(
-      nextSweepStep([at(3, 650, 25), at(2, 300, 4)], 3, CONCURRENCY.length, p95Under10ms, 0.05, below),
-      { stop: 'below the start: first level meeting the constraints' },
-    );
-    // A failed start says nothing about the throughput of lighter levels: walk down.
-    const failed = [at(3, 0, 0, 'errors_over_limit')];
-    assert.deepEqual(nextSweepStep(failed, 3, CONCURRENCY.length, p95Under10ms, 0.05, below), {
-      measure: 2,
-    });
-    // Climbing up from a start that meets the limit: the bar plays no part.
-    assert.deepEqual(nextSweepStep([at(2, 300, 4)], 2, CONCURRENCY.length, p95Under10ms, 0.05, below), {
-      measure: 3,
-    });
-  });
-
-  it('the bar applies to a throughput-only objective only (lighter load is not known to lower other figures)', () => {
-    assert.ok(cannotBeatScore(throughput, 1));
-    assert.equal(cannotBeatScore(throughput, undefined), undefined);
-    assert.equal(cannotBeatScore([ok(parseObjective('p95_latency'))], 1), undefined);
-    assert.equal(cannotBeatScore([...throughput, ok(parseObjective('p95_latency:0.5'))], 1), undefined);
-    // A level without a throughput figure is never taken as below the bar.
-    assert.equal(
-      cannotBeatScore(throughput, 1)?.({ mode: 'concurrency', value: 1, status: 'stable', figures: {} }),
-      false,
-    );
   });
 
   it('stops after the last level', () => {
