@@ -17,6 +17,9 @@ describe('bench:ensemble options', () => {
       intraOpThreads: 'auto',
       serverWarmupS: 0,
     });
+    // The dist/ build by default; the tsx-run sources only when asked.
+    assert.deepEqual(parseEnsembleBenchOptions(['--source']), { serverWarmupS: 30, source: true });
+    assert.throws(() => parseEnsembleBenchOptions(['--source=yes']), /--source/);
   });
 
   it('auto leaves one server CPU to the event loop, and never goes below 1', () => {

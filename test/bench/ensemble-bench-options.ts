@@ -12,6 +12,8 @@ export interface EnsembleBenchOptions extends CpuPinning {
   intraOpThreads?: number | 'auto';
   /** Seconds of c=1 traffic per mode before the levels are measured (0 = none). */
   serverWarmupS: number;
+  /** Run the server's TypeScript sources through tsx instead of its dist/ build (server-build.ts). */
+  source?: true;
 }
 
 export const DEFAULT_SERVER_WARMUP_S = 30;
@@ -26,6 +28,8 @@ export const ENSEMBLE_BENCH_USAGE = `usage: npm run bench:ensemble -- [options]
   --server-warmup-s N       seconds of c=1 traffic per mode (ensemble, chained) on the fresh server before
                             the levels, so they measure a server whose request path V8 has optimised
                             (default ${DEFAULT_SERVER_WARMUP_S}; 0-${MAX_SERVER_WARMUP_S}); one cold window is measured before it either way
+  --source                  run the server from its TypeScript sources through tsx instead of the dist/ build
+                            that \`inferbench serve\` runs (npm run bench:ensemble builds it first)
   -h, --help`;
 
 /** Parses argv (without node and script); throws Error with a one-line reason on bad input. */
@@ -38,6 +42,7 @@ export function parseEnsembleBenchOptions(argv: readonly string[]): EnsembleBenc
       ...CPU_PINNING_ARGS,
       'intra-op-threads': { type: 'string' },
       'server-warmup-s': { type: 'string' },
+      source: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -45,6 +50,7 @@ export function parseEnsembleBenchOptions(argv: readonly string[]): EnsembleBenc
   const options: EnsembleBenchOptions = {
     ...cpuPinningOptions(values),
     serverWarmupS: DEFAULT_SERVER_WARMUP_S,
+    ...(values.source ? { source: true as const } : {}),
   };
   const warmup = values['server-warmup-s'];
   if (warmup !== undefined) {

@@ -15,14 +15,15 @@
 import { fork } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { create } from '@bufbuild/protobuf';
 import type { ModelStatisticsJson } from '../../embedded-server/src/core/api.ts';
 import { materializeEmbeddedRepository } from '../../embedded-server/src/embedded-repository.ts';
-import { type RunningServer, startServer } from '../../embedded-server/src/index.ts';
+import type { RunningServer } from '../../embedded-server/src/index.ts';
 import { configToPbtxt, parseModelConfigText } from '../../embedded-server/src/repository/model-config.ts';
 import { ModelParameterSchema } from '../../src/protocol/gen/model_config_pb.ts';
+import { packageInfo } from '../../src/protocol/package-info.ts';
 import { currentResultBase, writeBenchResults } from './bench-results.ts';
 import { type CpuPinning, pinProcess } from './cpu-pinning.ts';
 import { describeDevice } from './device-info.ts';
@@ -37,6 +38,7 @@ import type {
   EnsembleClientConfig,
   EnsembleRunResult,
 } from './ensemble-load-client.ts';
+import { loadStartServer, serverEntry } from './server-build.ts';
 
 const CLIENT = fileURLToPath(new URL('./ensemble-load-client.ts', import.meta.url));
 const CONCURRENCIES = [1, 8, 32] as const;
@@ -228,6 +230,8 @@ async function main(): Promise<void> {
   const intraOpThreads = resolveIntraOpThreads(options.intraOpThreads, serverCpuCount);
   const repository =
     intraOpThreads === undefined ? undefined : await repositoryWithIntraOpThreads(intraOpThreads);
+  const root = packageInfo().root;
+  const startServer = await loadStartServer(root, options.source === true);
   const loadBefore = os.loadavg()[0] as number;
   const server = await startServer(repository ? { modelRepository: repository.dir } : {});
   const rows: Row[] = [];
@@ -292,6 +296,7 @@ async function main(): Promise<void> {
     node: process.version,
     device,
     pinning: { serverCpus: options.serverCpus ?? null, clientCpus: options.clientCpus ?? null },
+    server: options.source ? 'sources (tsx)' : 'dist',
     intraOpThreads: intraOpThreads ?? null,
     loadAverage: { before: loadBefore, after: loadAfter },
     windows: { warmupMs: WARMUP_MS, runMs: RUN_MS, reps: REPS, serverWarmupS: warmupS },
@@ -305,7 +310,7 @@ async function main(): Promise<void> {
     `${record.date}, ${machine}, Node ${process.version}, onnxruntime-node ${device.onnxruntimeNode}, commit ${device.commit}.`,
     pinningText(options),
     threadsText,
-    'Server in-process, client in a child process, HTTP',
+    `Server in-process (${relative(root, serverEntry(root, options.source === true))}: ${options.source ? 'the TypeScript sources through tsx, --source' : 'the compiled build that `inferbench serve` runs'}), client in a child process, HTTP`,
     `binary tensors. ensemble = one request to \`${ENSEMBLE}\` asking for \`char_indices\` (text_direction pruned);`,
     `chained = the client calls ${STEPS.join(' → ')} itself. Medians of ${REPS} windows of ${RUN_MS} ms after ${WARMUP_MS} ms warm-up`,
     `per level, on a server warmed up by ${warmupS} s of c=1 traffic in each mode (--server-warmup-s) after one cold window.`,

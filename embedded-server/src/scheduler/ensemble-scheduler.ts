@@ -118,6 +118,46 @@ class StepLimiter {
   }
 }
 
+/**
+ * How many live tensors of one ensemble request sit on each buffer (request bodies and some step results
+ * hold several tensors in one buffer). A request has few live tensors at a time, so a linear scan of two
+ * parallel arrays beats a Map keyed by buffers: no identity hash is computed for every new step result.
+ */
+class LiveBuffers {
+  private readonly buffers: ArrayBufferLike[] = [];
+  private readonly counts: number[] = [];
+
+  count(buffer: ArrayBufferLike): number {
+    const i = this.buffers.indexOf(buffer);
+    return i < 0 ? 0 : (this.counts[i] as number);
+  }
+
+  add(buffer: ArrayBufferLike): void {
+    const i = this.buffers.indexOf(buffer);
+    if (i >= 0) this.counts[i] = (this.counts[i] as number) + 1;
+    else {
+      this.buffers.push(buffer);
+      this.counts.push(1);
+    }
+  }
+
+  remove(buffer: ArrayBufferLike): void {
+    const i = this.buffers.indexOf(buffer);
+    if (i < 0) return;
+    const left = (this.counts[i] as number) - 1;
+    if (left > 0) {
+      this.counts[i] = left;
+      return;
+    }
+    // Swap-remove: order does not matter.
+    const last = this.buffers.length - 1;
+    this.buffers[i] = this.buffers[last] as ArrayBufferLike;
+    this.counts[i] = this.counts[last] as number;
+    this.buffers.pop();
+    this.counts.pop();
+  }
+}
+
 interface Value {
   /** null: an optional ensemble input the request left out, or an output a step did not produce. */
   tensor: Tensor | null;
@@ -170,10 +210,20 @@ class StepRequest implements InferRequest {
   }
 }
 
+/** The response's output called `name`, or null when the step did not produce it. */
+function outputNamed(response: InferResponse, name: string): Tensor | null {
+  const outputs = response.outputs;
+  for (let i = 0; i < outputs.length; i++) {
+    const t = outputs[i] as Tensor;
+    if (t.name === name) return t;
+  }
+  return null;
+}
+
 class EnsembleRequest {
   private readonly values: (Value | undefined)[];
   private readonly waiting: Int32Array;
-  private readonly liveOnBuffer = new Map<ArrayBufferLike, number>();
+  private readonly live = new LiveBuffers();
   /** Per step: its composing model version's binding, resolved once per request. */
   private readonly bound: (StepBinding | undefined)[];
   private inflightSteps = 0;
@@ -191,8 +241,7 @@ class EnsembleRequest {
   ) {
     this.values = new Array(plan.tensorNames.length);
     this.bound = new Array(plan.steps.length);
-    this.waiting = new Int32Array(plan.steps.length);
-    for (const step of plan.steps) this.waiting[step.index] = step.reads.length;
+    this.waiting = scheduler.readsPerStep.slice();
     this.outputsPending = pruned.outputs.length;
   }
 
@@ -241,10 +290,7 @@ class EnsembleRequest {
   private setValue(tensor: number, value: Value): void {
     value.readers = this.pruned.readers[tensor] as number;
     this.values[tensor] = value;
-    if (value.tensor && value.readers > 0) {
-      const buffer = value.tensor.data.buffer;
-      this.liveOnBuffer.set(buffer, (this.liveOnBuffer.get(buffer) ?? 0) + 1);
-    }
+    if (value.tensor && value.readers > 0) this.live.add(value.tensor.data.buffer);
   }
 
   /** Tensors just became ready: starts the needed steps that now have all their inputs, or completes. */
@@ -262,7 +308,6 @@ class EnsembleRequest {
 
   private runStep(step: StepPlan): void {
     const binding = this.composing(step);
-    const model = binding.model;
     const request = new StepRequest(
       this,
       this.request,
@@ -271,31 +316,41 @@ class EnsembleRequest {
       // Shared by every request of this step: nothing downstream modifies a request's output list.
       binding.requestedOutputs as RequestedOutput[],
     );
-    const validation = model.validate(request);
+    const validation = binding.model.validate(request);
     // Triton's composing request is built and normalised (validated) first; its request_start is taken in
     // InferAsync, as it enters the composing model's scheduler.
     request.receivedNs = this.scheduler.clock.nowNs();
     // Triton's request batch size is 0 for a model that does not batch (reshapeTensorDims relies on it).
     const batchSize = binding.batching ? validation.batchSize : 0;
     this.inflightSteps += 1;
+    void this.execute(step, request, binding, batchSize);
+  }
+
+  /**
+   * Sends one step request to its composing model (after the step's `max_inflight_requests` slot, if any)
+   * and hands its outcome on. An async method rather than promise callbacks: no closure per step.
+   */
+  private async execute(
+    step: StepPlan,
+    request: StepRequest,
+    binding: StepBinding,
+    batchSize: number,
+  ): Promise<void> {
     const limiter = this.scheduler.limiters[step.index];
-    const gate = limiter?.acquire();
-    const run = (): void => {
-      model.infer(request).then(
-        (response) => {
-          limiter?.release();
-          this.stepDone(step, response, batchSize, binding.ownableOutputs);
-        },
-        (e: unknown) => {
-          limiter?.release();
-          this.inflightSteps -= 1;
-          this.fail(e);
-          this.settleIfIdle();
-        },
-      );
-    };
-    if (gate) void gate.then(run);
-    else run();
+    let response: InferResponse;
+    try {
+      const gate = limiter?.acquire();
+      if (gate) await gate;
+      response = await binding.model.infer(request);
+    } catch (e) {
+      limiter?.release();
+      this.inflightSteps -= 1;
+      this.fail(e);
+      this.settleIfIdle();
+      return;
+    }
+    limiter?.release();
+    this.stepDone(step, response, batchSize, binding.ownableOutputs);
   }
 
   /** The step's input tensors: renamed views, the buffer handed over only where this is its last use. */
@@ -320,25 +375,19 @@ class EnsembleRequest {
     }
     for (let r = 0; r < reads.length; r++) {
       const v = this.values[reads[r] as number] as Value;
-      if (v.readers === 0 && v.tensor) this.unlive(v.tensor.data.buffer);
+      if (v.readers === 0 && v.tensor) this.live.remove(v.tensor.data.buffer);
     }
     return inputs;
   }
 
   /** Live tensors of this request on `buffer`, besides those among `reads` that this step reads last. */
   private othersLiveOn(buffer: ArrayBufferLike, reads: readonly number[]): number {
-    let n = this.liveOnBuffer.get(buffer) ?? 0;
+    let n = this.live.count(buffer);
     for (let r = 0; r < reads.length; r++) {
       const v = this.values[reads[r] as number] as Value;
       if (v.readers === 0 && v.tensor && v.tensor.data.buffer === buffer) n -= 1;
     }
     return n;
-  }
-
-  private unlive(buffer: ArrayBufferLike): void {
-    const left = (this.liveOnBuffer.get(buffer) ?? 0) - 1;
-    if (left > 0) this.liveOnBuffer.set(buffer, left);
-    else this.liveOnBuffer.delete(buffer);
   }
 
   private stepDone(step: StepPlan, response: InferResponse, batchSize: number, ownable: boolean): void {
@@ -347,8 +396,12 @@ class EnsembleRequest {
       try {
         const ready: number[] = [];
         for (const o of step.outputs) {
-          const t = response.outputs.find((x) => x.name === o.modelOutput) ?? null;
-          this.setValue(o.tensor, { tensor: t, batchSize, readers: 0, ownable });
+          this.setValue(o.tensor, {
+            tensor: outputNamed(response, o.modelOutput),
+            batchSize,
+            readers: 0,
+            ownable,
+          });
           ready.push(o.tensor);
         }
         this.advance(ready);
@@ -403,6 +456,8 @@ class Scheduler implements EnsembleScheduler {
   readonly version: string;
   private readonly resolve: ComposingResolver;
   readonly limiters: (StepLimiter | undefined)[];
+  /** Per step: how many distinct tensors it waits for (each request starts from a copy). */
+  readonly readsPerStep: Int32Array;
   /** Per step: the binding of the composing model version it resolved to last. */
   private readonly bindings: (StepBinding | undefined)[];
   private readonly plan: EnsemblePlan;
@@ -427,6 +482,7 @@ class Scheduler implements EnsembleScheduler {
     );
     this.limiters = this.plan.steps.map(() => (limit > 0 ? new StepLimiter(limit) : undefined));
     this.bindings = this.plan.steps.map(() => undefined);
+    this.readsPerStep = Int32Array.from(this.plan.steps, (step) => step.reads.length);
   }
 
   /** The step's composing model, resolved now (a reload gives a new version object, hence a new binding). */

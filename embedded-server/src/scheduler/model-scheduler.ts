@@ -355,15 +355,20 @@ class Scheduler implements ModelScheduler {
     entry.detachSignal = () => signal.removeEventListener('abort', onAbort);
   }
 
-  /** Runs the batcher once, after the current synchronous work (coalesces bursts). */
+  /**
+   * Runs the batcher once, after the current synchronous work (coalesces bursts). A reaction on a settled
+   * promise, not queueMicrotask: Node's queueMicrotask makes an AsyncResource and a bound function per call.
+   */
   private kick(): void {
     if (this.batcherScheduled || !this.batching) return;
     this.batcherScheduled = true;
-    queueMicrotask(() => {
-      this.batcherScheduled = false;
-      this.runBatcher();
-    });
+    void SETTLED.then(this.runScheduledBatcher);
   }
+
+  private readonly runScheduledBatcher = (): void => {
+    this.batcherScheduled = false;
+    this.runBatcher();
+  };
 
   private slotAvailable(): boolean {
     if (this.policies.supportsPrefetch) return this.queuedPayloads() < 2 * this.instanceCount;
@@ -618,7 +623,8 @@ class Scheduler implements ModelScheduler {
       if (state.submitted === 0) this.idle.push(instance);
       else state.sinceNs = this.clock.nowNs();
       this.dispatch();
-      this.kick();
+      // Only waiting requests need the batcher (an empty queue has nothing to batch or time out).
+      if (this.queue.size() > 0) this.kick();
       this.checkDrained();
     }
   }
@@ -690,6 +696,9 @@ class Scheduler implements ModelScheduler {
     for (const w of waiters) w();
   }
 }
+
+/** Settled once: kick() chains the batcher run on it. */
+const SETTLED = Promise.resolve();
 
 /** Creates the scheduler of one model version (default scheduler or dynamic batcher, per the config). */
 export function createScheduler(options: SchedulerOptions): ModelScheduler {
