@@ -344,7 +344,11 @@ try {
       `measurements (target ≤ 40 %): targets ${result.targetsMet ? 'met' : 'NOT met'}.`,
     '',
   ].join('\n');
-  writeBenchResults(currentResultBase(`analyze-${model}-${device}`), { json: result, markdown: md });
+  writeBenchResults(currentResultBase(`analyze-${model}-${device}`), {
+    json: result,
+    markdown: md,
+    summary: `quick ${quick.measurements} of brute's ${brute.measurements} levels (${pct(measurementRatio)}), its pick ${pct(throughputRatio)} of brute's`,
+  });
   process.stdout.write(md);
 } finally {
   if (stateDir === undefined) rmSync(dir, { recursive: true, force: true });
