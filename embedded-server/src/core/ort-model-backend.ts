@@ -27,6 +27,7 @@ import { loadModelConfig } from '../repository/repository-scan.ts';
 import { assertServable } from '../repository/servable.ts';
 import { bucketPlanFor } from '../runtime/batch-buckets.ts';
 import { executionDelayUs } from '../runtime/execution-delay.ts';
+import { gatherThreadFor } from '../runtime/gather-thread-parameter.ts';
 import { type CudaProbe, probeCuda } from '../runtime/gpu-probe.ts';
 import { createOrtInstance } from '../runtime/ort-instance.ts';
 import { ModelLoadError } from '../runtime/runtime-errors.ts';
@@ -195,10 +196,11 @@ export class OrtModelBackend implements ModelBackend {
         const session = sessionOptionsFromConfig(config, { kind: plan.kind, deviceId: plan.deviceId });
         for (const w of session.warnings) this.log.warn(`model '${model.name}' instance ${plan.name}: ${w}`);
         const batchBuckets = bucketPlanFor(config, plan.kind);
+        const gatherThread = gatherThreadFor(config, plan.kind);
         const startNs = this.clock.nowNs();
         this.log.verbose?.(
           `model '${model.name}' version ${version.version}: creating instance ${plan.name} ` +
-            `(${plan.kind}, device ${plan.deviceId}) from ${version.modelPath}`,
+            `(${plan.kind}, device ${plan.deviceId}${gatherThread ? ', gather thread' : ''}) from ${version.modelPath}`,
         );
         const instance = await createOrtInstance({
           name: plan.name,
@@ -208,6 +210,7 @@ export class OrtModelBackend implements ModelBackend {
           sessionOptions: session.options,
           ...(batchBuckets ? { batchBuckets } : {}),
           executionDelayUs: executionDelayUs(config),
+          gatherThread,
           maxBatchRows: config.maxBatchSize,
           clock: this.clock,
         });

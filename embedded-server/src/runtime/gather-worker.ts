@@ -76,7 +76,7 @@ function errorText(e: unknown): string {
 function claimAndSend(): void {
   const open = openStageGen(control);
   if (open === undefined || !stageRoutedToGather(control, open)) return;
-  const claim = claimStage(control);
+  const claim = claimStage(control, open);
   if (!claim) return;
   // The ORT thread has a batch to run from now on: later messages must not close the next one early.
   setRunnerBusy(control, true);

@@ -89,10 +89,8 @@ export interface OrtInstanceOptions {
   executionDelayUs?: number;
   /**
    * True: a gather thread (gather-worker.ts) receives the batches staged behind a running one and gathers
-   * each input into one buffer while the ORT thread runs, so the ORT thread does not copy. Default false (the
-   * ORT thread gathers every batch itself): with the gather thread the server stalled for good after a model
-   * reload under load (`inferbench analyze`, 2-instance config at c=64, reproduced 2 of 2 on the 2-core VM;
-   * not yet understood), so it stays opt-in until that is found.
+   * each input into one buffer while the ORT thread runs, so the ORT thread does not copy. Default false
+   * (the ORT thread gathers every batch itself); the server decides per model (gather-thread-parameter.ts).
    */
   gatherThread?: boolean;
   /** max_batch_size: rows the gather thread reserves per input buffer (0 or absent: grown as needed). */
@@ -417,9 +415,14 @@ class OrtWorkerInstance implements OrtInstance {
     return f;
   }
 
+  /**
+   * The pending stage `gen`, removed. Usually the oldest, but not always: a failure (a batch whose requests
+   * never reached its thread) is answered as soon as it is known, possibly before an older batch's result.
+   */
   private settleStage(gen: number): PendingStage | undefined {
-    if (this.stages[0]?.gen !== gen) return undefined;
-    const s = this.stages.shift();
+    const index = this.stages.findIndex((s) => s.gen === gen);
+    if (index < 0) return undefined;
+    const [s] = this.stages.splice(index, 1);
     if (this.stages.length === 0 && !this.inFlight) this.worker.unref();
     return s;
   }

@@ -150,6 +150,19 @@ function pump(sessions: SessionSet): void {
   }
 }
 
+/**
+ * Free again: the next gathered batch, else the staged batch if one waits, without asking the main thread.
+ * Also after a gathered batch that failed to gather: the gather thread marked this thread busy when it
+ * claimed it, and only this thread clears that (left set, the gather thread would wait for a `free` forever).
+ */
+function nextWhenFree(sessions: SessionSet): void {
+  pump(sessions);
+  if (runsUsingScratch === 0) {
+    setRunnerBusy(stageControl, false);
+    startStagedBatch(sessions);
+  }
+}
+
 async function run(sessions: SessionSet, msg: RunMessage, stage?: StageRun): Promise<void> {
   runsUsingScratch += 1;
   setRunnerBusy(stageControl, true);
@@ -164,12 +177,7 @@ async function run(sessions: SessionSet, msg: RunMessage, stage?: StageRun): Pro
       void exitWhenIdle(sessions);
     } else if (runsUsingScratch === 0) {
       scratch.reset();
-      // Free again: the next gathered batch, else the staged batch if one waits, without asking the main thread.
-      pump(sessions);
-      if (runsUsingScratch === 0) {
-        setRunnerBusy(stageControl, false);
-        startStagedBatch(sessions);
-      }
+      nextWhenFree(sessions);
     }
   }
 }
@@ -244,7 +252,7 @@ function startStagedBatch(sessions: SessionSet): void {
     toGather({ type: 'free' });
     return;
   }
-  const claim = claimStage(stageControl);
+  const claim = claimStage(stageControl, open);
   if (!claim) return;
   const claimedNs = clock.nowNs();
   const deferred: ToWorker[] = [];
@@ -370,7 +378,8 @@ async function main(): Promise<void> {
   // Batches the gather thread claimed and built; run in the order they come, one at a time.
   gatherPort?.on('message', (m: FromGather) => {
     ready.push(m.type === 'gathered' ? { gen: m.gen, batch: m.batch } : { gen: m.gen, error: m.message });
-    pump(sessions);
+    // While a run is going on, its end takes the batch.
+    if (!closing && runsUsingScratch === 0) nextWhenFree(sessions);
   });
   post({
     type: 'ready',

@@ -70,11 +70,21 @@ export function stageClaimed(ctl: Int32Array, gen: number): boolean {
   return (word & CLAIMED) !== 0 || generationOf(word) !== (gen & GEN_MASK);
 }
 
-/** Worker: claims the open stage; its generation and request count, or undefined when none is open. */
-export function claimStage(ctl: Int32Array): { gen: number; count: number } | undefined {
-  const word = Atomics.or(ctl, WORD, CLAIMED);
-  if ((word & CLAIMED) !== 0) return undefined;
-  return { gen: generationOf(word), count: word & COUNT_MASK };
+/**
+ * Worker: claims generation `gen` if it is the open stage; its request count, or undefined when it is not
+ * (claimed already, or the main thread opened a later one since `gen` was read). A claim names its
+ * generation because the thread decided on the route of the one it read: with a gather thread, an unnamed
+ * claim could take the next stage, routed to the other thread, whose messages then never reach the claimer.
+ */
+export function claimStage(ctl: Int32Array, gen: number): { gen: number; count: number } | undefined {
+  for (;;) {
+    const word = Atomics.load(ctl, WORD);
+    if ((word & CLAIMED) !== 0 || generationOf(word) !== (gen & GEN_MASK)) return undefined;
+    // Fails only when the main thread appended in between: read the new count and try again.
+    if (Atomics.compareExchange(ctl, WORD, word, word | CLAIMED) === word) {
+      return { gen: generationOf(word), count: word & COUNT_MASK };
+    }
+  }
 }
 
 /** Main thread, after posting a stage message: counts it and wakes a worker waiting for it. */

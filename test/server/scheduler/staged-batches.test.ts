@@ -12,7 +12,10 @@ import {
   GEN_MASK,
   MAX_STAGE_REQUESTS,
   openStage,
+  openStageGen,
+  setStageRoute,
   stageClaimed,
+  stageRoutedToGather,
 } from '../../../embedded-server/src/runtime/stage-control.ts';
 import { config, flush, harness, identityConfig, MS, request } from './fake-instance.ts';
 
@@ -167,27 +170,54 @@ describe('staged batches in the scheduler', () => {
 describe('stage control word (runtime/stage-control.ts)', () => {
   it('one stage at a time: open, append, claim; appends after the claim are refused', () => {
     const ctl = createStageControl();
-    assert.equal(claimStage(ctl), undefined, 'nothing open at first');
+    assert.equal(claimStage(ctl, 0), undefined, 'nothing open at first');
     assert.ok(openStage(ctl, 1, 2));
     assert.equal(openStage(ctl, 2, 1), false, 'a second stage waits until the first is claimed');
     assert.ok(appendToStage(ctl, 1, 3));
     assert.equal(stageClaimed(ctl, 1), false);
-    assert.deepEqual(claimStage(ctl), { gen: 1, count: 5 });
+    assert.deepEqual(claimStage(ctl, 1), { gen: 1, count: 5 });
     assert.ok(stageClaimed(ctl, 1));
     assert.equal(appendToStage(ctl, 1, 1), false, 'claimed: the append is refused');
-    assert.equal(claimStage(ctl), undefined, 'claiming twice gets nothing');
+    assert.equal(claimStage(ctl, 1), undefined, 'claiming twice gets nothing');
     assert.ok(openStage(ctl, 2, 1));
     assert.equal(appendToStage(ctl, 1, 1), false, 'an old generation cannot append to a new stage');
     assert.ok(stageClaimed(ctl, 1), 'a newer generation implies the older was claimed');
-    assert.deepEqual(claimStage(ctl), { gen: 2, count: 1 });
+    assert.deepEqual(claimStage(ctl, 2), { gen: 2, count: 1 });
+  });
+
+  it('a claim names its generation: a thread that read an older one cannot take the next stage', () => {
+    // The race that stalled the server with a gather thread: the ORT thread read generation 1 as open; before
+    // it read the route, the gather thread claimed 1 and the main thread routed and opened 2 for the gather
+    // thread, so the route check for 1 said "not the gather thread's". An unnamed claim then took 2, whose
+    // messages had gone to the gather thread: the ORT thread waited 10 s for them and failed it, and the
+    // requests of 2 were never answered.
+    const ctl = createStageControl();
+    setStageRoute(ctl, 1, true);
+    assert.ok(openStage(ctl, 1, 2));
+    const seenByOrtThread = openStageGen(ctl);
+    assert.deepEqual(claimStage(ctl, 1), { gen: 1, count: 2 }, 'the gather thread claims 1');
+    setStageRoute(ctl, 2, true);
+    assert.ok(openStage(ctl, 2, 1));
+    assert.equal(seenByOrtThread, 1);
+    assert.equal(stageRoutedToGather(ctl, 1), false, 'the route word has moved on to 2');
+    assert.equal(claimStage(ctl, 1), undefined, 'the stale claim takes nothing');
+    assert.equal(stageClaimed(ctl, 2), false, 'generation 2 is still open for the gather thread');
+    assert.deepEqual(claimStage(ctl, 2), { gen: 2, count: 1 });
+  });
+
+  it('a claim sees the appends made before it', () => {
+    const ctl = createStageControl();
+    assert.ok(openStage(ctl, 3, 1));
+    assert.ok(appendToStage(ctl, 3, 4));
+    assert.deepEqual(claimStage(ctl, 3), { gen: 3, count: 5 });
   });
 
   it('generations wrap without touching the claimed bit or the count', () => {
     const ctl = createStageControl();
     assert.ok(openStage(ctl, GEN_MASK, 7));
-    assert.deepEqual(claimStage(ctl), { gen: GEN_MASK, count: 7 });
+    assert.deepEqual(claimStage(ctl, GEN_MASK), { gen: GEN_MASK, count: 7 });
     assert.ok(openStage(ctl, GEN_MASK + 1, 1));
-    assert.deepEqual(claimStage(ctl), { gen: 0, count: 1 });
+    assert.deepEqual(claimStage(ctl, GEN_MASK + 1), { gen: 0, count: 1 });
   });
 
   it('the count never overflows into the claimed bit', () => {
@@ -197,6 +227,6 @@ describe('stage control word (runtime/stage-control.ts)', () => {
     assert.ok(appendToStage(ctl, 1, 1));
     assert.equal(appendToStage(ctl, 1, 1), false, 'full');
     assert.equal(stageClaimed(ctl, 1), false);
-    assert.deepEqual(claimStage(ctl), { gen: 1, count: MAX_STAGE_REQUESTS });
+    assert.deepEqual(claimStage(ctl, 1), { gen: 1, count: MAX_STAGE_REQUESTS });
   });
 });
