@@ -63,6 +63,15 @@ function inputSpec(input: ModelInput): InputSpec {
 }
 
 /** Element count of a shape whose dims are already known to be ≥ 0. */
+/** Every dim a non-negative safe integer. */
+function allDimsKnown(shape: readonly number[]): boolean {
+  for (let i = 0; i < shape.length; i++) {
+    const d = shape[i] as number;
+    if (!Number.isSafeInteger(d) || d < 0) return false;
+  }
+  return true;
+}
+
 function countElements(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
@@ -216,11 +225,13 @@ export function createRequestValidator(config: ModelConfig): RequestValidator {
             `'${spec.datatype ?? 'INVALID'}'`,
         );
       }
-      const dims = batching ? t.shape.slice(1) : t.shape;
-      let matches = dims.length === spec.dims.length;
+      // The dims after the batch dim, read in place (no slice per input).
+      const first = batching ? 1 : 0;
+      const shape = t.shape;
+      let matches = shape.length - first === spec.dims.length;
       if (matches) {
-        for (let i = 0; i < dims.length; i++) {
-          const d = dims[i] as number;
+        for (let i = 0; i < spec.dims.length; i++) {
+          const d = shape[i + first] as number;
           const c = spec.dims[i] as number;
           if (d === -1) {
             throw invalid(
@@ -244,7 +255,7 @@ export function createRequestValidator(config: ModelConfig): RequestValidator {
     }
 
     for (const t of request.inputs) {
-      if (t.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+      if (!allDimsKnown(t.shape)) {
         throw invalid(
           `${prefix}All input dimensions should be specified for input '${t.name}' for model '${model}', ` +
             `got ${dimsToString(t.shape)}`,

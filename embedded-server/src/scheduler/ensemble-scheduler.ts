@@ -528,9 +528,11 @@ class Scheduler implements EnsembleScheduler {
       const batchSize = this.plan.batching ? Math.max(1, request.inputs[0]?.shape[0] ?? 1) : 1;
       const context = new EnsembleRequest(this, this.plan, pruned, request, (outcome) => {
         this.inflight -= 1;
+        // As for composing requests (model-scheduler complete()): the response is handed on first, then
+        // request_end is taken and the statistics reported, as Triton's core does.
         if (outcome instanceof InferenceError) {
-          this.stats.recordFailure('OTHER', this.clock.nowNs() - request.receivedNs);
           reject(outcome);
+          this.stats.recordFailure('OTHER', this.clock.nowNs() - request.receivedNs);
         } else {
           let cacheMissNs: number | undefined;
           // Only a response with every output can answer a later request for any subset of them.
@@ -539,6 +541,7 @@ class Scheduler implements EnsembleScheduler {
             this.cache.insert(cacheKey, outcome.outputs);
             cacheMissNs = cacheLookupNs + (this.clock.nowNs() - insertStartNs);
           }
+          resolve(outcome);
           const t = context.timings;
           this.stats.recordSuccess({
             batchSize,
@@ -548,7 +551,6 @@ class Scheduler implements EnsembleScheduler {
             ...(cacheMissNs !== undefined ? { cacheMissNs } : {}),
           });
           this.stats.recordExecution({ batchSize, ...t });
-          resolve(outcome);
         }
         this.checkDrained();
       });

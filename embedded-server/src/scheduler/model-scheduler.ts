@@ -639,25 +639,34 @@ class Scheduler implements ModelScheduler {
   ): void {
     const batchSize = entries.reduce((n, e) => n + e.batchSize, 0);
     this.stats.recordExecution({ batchSize, ...timings });
-    const endNs = this.clock.nowNs();
-    entries.forEach((e, i) => {
-      e.request.stamps?.mark('completed', endNs);
-      let cacheMissNs: number | undefined;
-      if (this.cache && e.cacheKey !== undefined) {
+    let cacheMissNs: (number | undefined)[] | undefined;
+    if (this.cache) {
+      cacheMissNs = entries.map((e, i) => {
+        if (!this.cache || e.cacheKey === undefined) return undefined;
         const insertStartNs = this.clock.nowNs();
         this.cache.insert(e.cacheKey, outputs[i] as Tensor[]);
-        cacheMissNs = e.cacheLookupNs + (this.clock.nowNs() - insertStartNs);
-      }
+        return e.cacheLookupNs + (this.clock.nowNs() - insertStartNs);
+      });
+    }
+    // Triton's backend sends the responses, then reports each request's statistics: request_end is taken
+    // once the responses are handed on (here: their promises resolved), as the core's ReportStatistics does.
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i] as Entry;
+      e.request.secondaryStats?.(timings);
+      this.settle(e, () => e.resolve(responses[i] as InferResponse));
+    }
+    const endNs = this.clock.nowNs();
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i] as Entry;
+      e.request.stamps?.mark('completed', endNs);
       this.stats.recordSuccess({
         batchSize: e.batchSize,
         requestNs: endNs - e.request.receivedNs,
         queueNs: computeStartNs - e.enqueueNs,
         ...timings,
-        cacheMissNs,
+        cacheMissNs: cacheMissNs?.[i],
       });
-      e.request.secondaryStats?.(timings);
-      this.settle(e, () => e.resolve(responses[i] as InferResponse));
-    });
+    }
   }
 
   /** The response of `request` from all model outputs (model order), keeping only the requested ones. */
