@@ -61,7 +61,8 @@ export interface SearchOptions {
   /**
    * Re-measure leaders (0 = never): once the search has tried its configs, the best `confirmTop` feasible
    * configs not yet re-measured measure their best level once more and count with the mean; repeated (at
-   * most {@link MAX_CONFIRM_ROUNDS} times) until the leader is a re-measured config. Quick search climbs on
+   * most {@link MAX_CONFIRM_ROUNDS} times, then up to {@link MAX_LEADER_ROUNDS} times for the leader alone)
+   * until the leader is a re-measured config. Quick search climbs on
    * from a new leader it has not climbed from.
    */
   confirmTop?: number;
@@ -95,6 +96,11 @@ export interface SearchResult {
 const MAX_CONSECUTIVE_ERRORS = 3;
 /** Confirmation rounds per search at most (each re-measures up to `confirmTop` configs). */
 export const MAX_CONFIRM_ROUNDS = 2;
+/**
+ * Rounds after those that re-measure the leader alone, while it is a config not yet re-measured: without
+ * them a search whose re-measured leaders all lost could end on a new leader's single window.
+ */
+export const MAX_LEADER_ROUNDS = 3;
 
 export function etaMs(
   measuredTrials: number,
@@ -207,12 +213,13 @@ export async function runSearch(options: SearchOptions): Promise<SearchResult> {
    * config is feasible, the rounds are used up, or the search was stopped.
    */
   const confirmLeaders = async (): Promise<boolean> => {
-    if (confirmTop === 0 || confirmRounds >= MAX_CONFIRM_ROUNDS || signal?.aborted) return false;
-    if (consecutiveErrors >= MAX_CONSECUTIVE_ERRORS) return false;
+    if (confirmTop === 0 || confirmRounds >= MAX_CONFIRM_ROUNDS + MAX_LEADER_ROUNDS) return false;
+    if (signal?.aborted || consecutiveErrors >= MAX_CONSECUTIVE_ERRORS) return false;
     const ranked = [...scores.values()].sort(compareScores);
     const leader = ranked[0];
     if (!leader?.feasible || remeasured(leader)) return false;
-    const due = ranked.filter((r) => r.feasible && r.level && !remeasured(r)).slice(0, confirmTop);
+    const width = confirmRounds < MAX_CONFIRM_ROUNDS ? confirmTop : 1;
+    const due = ranked.filter((r) => r.feasible && r.level && !remeasured(r)).slice(0, width);
     confirmRounds++;
     for (const r of due) {
       if (signal?.aborted) break;

@@ -143,6 +143,43 @@ describe('re-measuring the leaders (confirmTop)', () => {
     }
   });
 
+  it('when every re-measured leader loses, the next leader is re-measured alone before the search settles', async () => {
+    const t = truth();
+    // Five weak configs whose first window at each level reads 1.6× the true best (a little less each): two rounds of
+    // the top 2 re-measure four of them; the fifth then leads on one window, and only a leader-alone round
+    // takes it down.
+    const weak = enumerateSpace(SPACE)
+      .candidates.map((c) => candidateKey(c))
+      .filter((key) => t.of(key) > 0 && t.of(key) < 0.45 * t.best)
+      .slice(0, 5);
+    assert.equal(weak.length, 5);
+    const inner = surfaceMeasurer();
+    const seen = new Set<string>();
+    const measurer: SurfaceMeasurer = {
+      ...inner,
+      async measure(c: Candidate, load: LoadPoint): Promise<LevelSample> {
+        const sample = await inner.measure(c, load);
+        const rank = weak.indexOf(candidateKey(c));
+        const id = `${candidateKey(c)}@${load.value}`;
+        if (rank < 0 || seen.has(id)) return sample;
+        seen.add(id);
+        const factor = (1.6 - rank * 0.05) * (t.best / (sample.figures.throughput as number));
+        return {
+          ...sample,
+          figures: { ...sample.figures, throughput: (sample.figures.throughput as number) * factor },
+        };
+      },
+    };
+    const result = await runSearch(options('brute', measurer, 2));
+    const top = result.ranked[0]!;
+    assert.ok(top.trial.confirmations?.length, 'the winner was re-measured');
+    assert.equal(t.of(top.trial.key), t.best);
+    assert.ok(
+      result.trials.find((x) => x.key === weak[4])!.confirmations,
+      'the fifth lucky config was re-measured in a leader-alone round',
+    );
+  });
+
   it('a resumed search keeps the re-measures it had and does not repeat them', async () => {
     const first = await runSearch(options('brute', surfaceMeasurer(), 2));
     const again = surfaceMeasurer();
