@@ -146,6 +146,12 @@ const median = (xs: readonly number[]): number => {
       : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
 const r1 = (x: number): number => Math.round(x * 10) / 10;
+/** The middle half of the rounds (first to third quartile, nearest rank), to show the run-to-run spread. */
+function spread(xs: readonly number[]): string {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))] as number;
+  return `${Math.round(at(0.25))}–${Math.round(at(0.75))}`;
+}
 
 function positiveInt(text: string, flag: string): number {
   const n = Number(text);
@@ -299,8 +305,8 @@ async function main(): Promise<void> {
   const command = `npm run bench:server-c1 -- ${process.argv.slice(2).join(' ')}`.trim();
   const cpu = os.cpus()[0]?.model ?? 'unknown';
   const header =
-    `| --http-thread-count | case | ${variants.map((v) => `${v.label}: non-compute µs`).join(' | ')}` +
-    `${variants.length > 1 ? ' | after / before' : ''} | ${variants.map((v) => `${v.label}: req/s`).join(' | ')} | ${variants.map((v) => `${v.label}: server CPU µs / wake-ups per request`).join(' | ')} | infer µs | target |`;
+    `| --http-thread-count | case | ${variants.map((v) => `${v.label}: non-compute µs (middle half of rounds)`).join(' | ')}` +
+    `${variants.length > 1 ? ' | after / before' : ''} | ${variants.map((v) => `${v.label}: req/s (wall µs per request)`).join(' | ')} | ${variants.map((v) => `${v.label}: server CPU µs / wake-ups per request`).join(' | ')} | infer µs | target |`;
   const sep = `|---:|---|${variants.map(() => '---:|').join('')}${variants.length > 1 ? '---:|' : ''}${variants.map(() => '---:|').join('')}${variants.map(() => '---:|').join('')}---:|---:|`;
   const lines: string[] = [];
   for (const t of threads) {
@@ -309,7 +315,7 @@ async function main(): Promise<void> {
       const nc = rs.map((r) => median(r.nonComputeUs));
       const ratio = variants.length > 1 ? ` ${((nc[0] as number) / (nc[1] as number)).toFixed(2)} |` : '';
       lines.push(
-        `| ${t} | ${c.name} | ${nc.map(r1).join(' | ')} |${ratio} ${rs.map((r) => Math.round(median(r.rps))).join(' | ')} | ${rs.map((r) => `${r1(median(r.serverCpuUs))} / ${r1(median(r.serverSlices))}`).join(' | ')} | ${r1(median(rs.flatMap((r) => r.inferUs)))} | ≤ ${TARGET_US[c.protocol]} |`,
+        `| ${t} | ${c.name} | ${rs.map((r, i) => `${r1(nc[i] as number)} (${spread(r.nonComputeUs)})`).join(' | ')} |${ratio} ${rs.map((r) => `${Math.round(median(r.rps))} (${r1(1e6 / median(r.rps))})`).join(' | ')} | ${rs.map((r) => `${r1(median(r.serverCpuUs))} / ${r1(median(r.serverSlices))}`).join(' | ')} | ${r1(median(rs.flatMap((r) => r.inferUs)))} | ≤ ${TARGET_US[c.protocol]} |`,
       );
     }
   }
