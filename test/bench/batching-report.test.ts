@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildRows, ceilingBatchSizes, checkTargets, resultsTable, roundedBatch } from './batching-report.ts';
+import {
+  buildRows,
+  ceilingBatchSizes,
+  checkTargets,
+  resultsTable,
+  roundedBatch,
+  roundsRows,
+  roundsTable,
+} from './batching-report.ts';
 import { parseBenchOptions } from './bench-options.ts';
 import { currentResultBase } from './bench-results.ts';
 import { batchStatsDelta, type LevelFigures } from './config-run.ts';
@@ -191,5 +199,47 @@ describe('batching report', () => {
     assert.equal(d.serverThreads, undefined, "serve's default unless asked");
     for (const bad of ['-1', '257', '1.5', '', 'x', '99999999999'])
       assert.throws(() => parseBenchOptions(['--server-threads', bad]), /--server-threads/, bad);
+  });
+});
+
+describe('batching bench rounds (--rounds)', () => {
+  it('takes the median per config and level over the rounds, against the first config measured', () => {
+    const levels = [
+      { ...level('batched_nogather', 16, 200), round: 1 },
+      { ...level('batched_gather', 16, 400), round: 1 },
+      { ...level('batched_gather', 16, 300), round: 2 },
+      { ...level('batched_nogather', 16, 260), round: 2 },
+      { ...level('batched_nogather', 16, 240), round: 3 },
+      { ...level('batched_gather', 16, 360), round: 3 },
+    ];
+    const rows = roundsRows(buildRows(levels, () => undefined, 64));
+    assert.deepEqual(
+      rows.map((r) => [r.config, r.perRound, r.medianInferPerSec, r.ratioToFirst]),
+      [
+        ['batched_nogather', [200, 260, 240], 240, 1],
+        ['batched_gather', [400, 300, 360], 360, 1.5],
+      ],
+    );
+    const table = roundsTable(rows);
+    assert.match(table, /\| batched_gather \| http \| 16 \| 400\.0, 300\.0, 360\.0 \| 360\.0 \| 1\.50× \|/);
+    assert.match(
+      resultsTable(buildRows(levels, () => undefined, 64)),
+      /\| batched_gather #2 \| http \| 16 \| 300\.0 \|/,
+    );
+  });
+
+  it('parses --rounds and refuses a config named twice, zero and absurd round counts', () => {
+    const parsed = parseBenchOptions(['--configs', 'batched_nogather,batched_gather', '--rounds', '3']);
+    assert.ok(parsed !== 'help');
+    assert.equal(parsed.rounds, 3);
+    assert.deepEqual(parsed.configs, ['batched_nogather', 'batched_gather']);
+    assert.throws(() => parseBenchOptions(['--configs', 'batched,batched']), /named twice/);
+    for (const bad of ['0', '-1', '1.5', '21', 'x']) {
+      assert.throws(() => parseBenchOptions(['--rounds', bad]), /--rounds/, bad);
+    }
+    assert.throws(
+      () => parseBenchOptions(['--configs', 'batched_turbo']),
+      /expected one of .*batched_gather/,
+    );
   });
 });

@@ -18,6 +18,8 @@ export const TARGETS: Record<
 
 export interface ResultRow {
   config: string;
+  /** With --rounds > 1: the round that measured it. */
+  round?: number;
   protocol: string;
   concurrency: number;
   status: string;
@@ -84,6 +86,7 @@ export function buildRows(
   return levels.map((l) => {
     const row: ResultRow = {
       config: l.config,
+      ...(l.round === undefined ? {} : { round: l.round }),
       protocol: l.protocol,
       concurrency: l.concurrency,
       status: l.status,
@@ -181,10 +184,71 @@ export function resultsTable(rows: readonly ResultRow[]): string {
     const ceiling =
       r.ceilingInferPerSec === undefined ? '–' : `${fmt(r.ceilingInferPerSec)} (${r.ceilingBatch})`;
     lines.push(
-      `| ${r.config} | ${r.protocol} | ${r.concurrency} | ${fmt(r.inferPerSec)} | ${fmt(r.p95Ms, 2)} | ` +
+      `| ${r.config}${r.round === undefined ? '' : ` #${r.round}`} | ${r.protocol} | ${r.concurrency} | ${fmt(r.inferPerSec)} | ${fmt(r.p95Ms, 2)} | ` +
         `${r.meanBatch === undefined ? '–' : r.meanBatch.toFixed(2)} | ${ceiling} | ${percent(r.ceilingFraction)} | ` +
         `${percent(r.maxBatchCeilingFraction)} | ` +
         `${r.speedupVsPlain === undefined ? '–' : `${r.speedupVsPlain.toFixed(2)}×`} | ${r.status} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** One config's throughput at one protocol and concurrency over the rounds (--rounds), and against the first config's. */
+export interface RoundsRow {
+  config: string;
+  protocol: string;
+  concurrency: number;
+  perRound: number[];
+  medianInferPerSec: number;
+  /** medianInferPerSec / the first config's median at the same protocol and concurrency. */
+  ratioToFirst: number | undefined;
+}
+
+/**
+ * Medians over rounds, per config (in the order first measured), protocol and concurrency; the first config is
+ * the reference for the ratios (configs alternate order between rounds, so drift affects both sides alike).
+ */
+export function roundsRows(rows: readonly ResultRow[]): RoundsRow[] {
+  const groups = new Map<
+    string,
+    { config: string; protocol: string; concurrency: number; values: number[] }
+  >();
+  for (const r of rows) {
+    const key = `${r.config}/${r.protocol}/${r.concurrency}`;
+    const g = groups.get(key) ?? {
+      config: r.config,
+      protocol: r.protocol,
+      concurrency: r.concurrency,
+      values: [],
+    };
+    g.values.push(r.inferPerSec);
+    groups.set(key, g);
+  }
+  const first = rows[0]?.config;
+  const medians = new Map([...groups].map(([key, g]) => [key, median(g.values)]));
+  return [...groups.values()].map((g) => {
+    const m = median(g.values);
+    const reference = medians.get(`${first}/${g.protocol}/${g.concurrency}`);
+    return {
+      config: g.config,
+      protocol: g.protocol,
+      concurrency: g.concurrency,
+      perRound: g.values,
+      medianInferPerSec: m,
+      ratioToFirst: reference && reference > 0 ? m / reference : undefined,
+    };
+  });
+}
+
+export function roundsTable(rows: readonly RoundsRow[]): string {
+  const lines = [
+    '| config | protocol | concurrency | infer/s per round | median infer/s | vs first config |',
+    '|---|---|---:|---|---:|---:|',
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.config} | ${r.protocol} | ${r.concurrency} | ${r.perRound.map((v) => fmt(v)).join(', ')} | ` +
+        `${fmt(r.medianInferPerSec)} | ${r.ratioToFirst === undefined ? '–' : `${r.ratioToFirst.toFixed(2)}×`} |`,
     );
   }
   return lines.join('\n');
@@ -269,6 +333,14 @@ export function markdownReport(input: MarkdownInput): string {
     '',
     resultsTable(input.rows),
     '',
+    ...(input.rows.some((r) => (r.round ?? 1) > 1)
+      ? [
+          '## Rounds (medians; configs alternate order between rounds)',
+          '',
+          roundsTable(roundsRows(input.rows)),
+          '',
+        ]
+      : []),
     '## Where the time goes (server statistics over the same windows)',
     '',
     input.serverView,

@@ -135,7 +135,6 @@ async function main(): Promise<number> {
   const repos = new Map<string, BenchRepository>();
   try {
     for (const name of opts.configs) {
-      if (abort.signal.aborted) break;
       const spec = benchConfigSpec(name);
       const repo = await writeBenchRepository(embeddedDir, opts.model, spec, {
         device: opts.device,
@@ -146,10 +145,20 @@ async function main(): Promise<number> {
         variableDimSize: opts.width,
       });
       repos.set(name, repo);
+    }
+    // Rounds alternate the order (A B, B A, …): a drifting machine then weighs on every config alike.
+    const schedule = Array.from({ length: opts.rounds }, (_, r) =>
+      (r % 2 === 0 ? opts.configs : [...opts.configs].reverse()).map((name) => ({ name, round: r + 1 })),
+    ).flat();
+    for (const { name, round } of schedule) {
+      if (abort.signal.aborted) break;
+      const repo = repos.get(name) as BenchRepository;
       const input = inputDims(repo, opts.width);
       for (const protocol of opts.protocols) {
         if (abort.signal.aborted) break;
-        log(`${name} over ${protocol}: concurrency ${opts.concurrency.join(', ')}`);
+        log(
+          `${name} over ${protocol}${opts.rounds > 1 ? ` (round ${round} of ${opts.rounds})` : ''}: concurrency ${opts.concurrency.join(', ')}`,
+        );
         const run = await runConfig({
           config: name,
           protocol,
@@ -166,6 +175,7 @@ async function main(): Promise<number> {
           signal: abort.signal,
           log,
         });
+        if (opts.rounds > 1) for (const level of run.levels) level.round = round;
         runs.push(run);
         if (run.aborted) log(`  stopped early: ${run.aborted}`);
       }

@@ -4,7 +4,12 @@
  */
 
 import { parseArgs } from 'node:util';
-import { BENCH_CONFIG_NAMES, type BenchConfigName, type BenchDevice } from './bench-repository.ts';
+import {
+  BENCH_CONFIG_CHOICES,
+  BENCH_CONFIG_NAMES,
+  type BenchConfigName,
+  type BenchDevice,
+} from './bench-repository.ts';
 import { currentResultBase } from './bench-results.ts';
 import { CPU_PINNING_ARGS, type CpuPinning, cpuPinningOptions } from './cpu-pinning.ts';
 
@@ -35,6 +40,8 @@ export interface BenchOptions extends CpuPinning {
   intraOpSpinning?: boolean;
   /** The server's `--http-thread-count` (0 = its event loop only); undefined = serve's default, the cores available. */
   serverThreads?: number;
+  /** Times the config list is measured, alternating its order (A B, B A, …), for side-by-side medians. */
+  rounds: number;
   /** Output path without extension: `<out>.json` and `<out>.md` are written. */
   out: string;
 }
@@ -43,7 +50,10 @@ export const USAGE = `usage: node --import tsx test/bench/batching.bench.ts [opt
   --device cpu|gpu                   instances KIND_CPU or KIND_GPU, ceiling on CPU or CUDA EP (default cpu)
   --model text_direction|text_recognition                                  (default text_direction)
   --protocol http|grpc|both                                                (default http)
-  --configs plain,batched,batched_2inst                                    (default all three)
+  --configs plain,batched,batched_2inst                                    (default these three; also batched_gather,
+                                                                           batched_nogather: the gather thread forced on/off)
+  --rounds N                         measure the configs N times, order alternating between rounds, and report
+                                     each config's median per level next to the first config's (default 1)
   --concurrency 1,4,16,32            (default cpu: 1,4,16,32; gpu: 1,2,4,8,16,32,64,128)
   --window-ms N                      measurement window (default cpu 3000, gpu 2000)
   --max-trials N                     windows per level at most (default cpu 4, gpu 3)
@@ -93,6 +103,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
       model: { type: 'string', default: 'text_direction' },
       protocol: { type: 'string', default: 'http' },
       configs: { type: 'string', default: BENCH_CONFIG_NAMES.join(',') },
+      rounds: { type: 'string', default: '1' },
       concurrency: { type: 'string' },
       'window-ms': { type: 'string' },
       'max-trials': { type: 'string' },
@@ -113,7 +124,13 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
   const device = oneOf(values.device, ['cpu', 'gpu'] as const, '--device');
   const model = oneOf(values.model, ['text_direction', 'text_recognition'] as const, '--model');
   const protocol = oneOf(values.protocol, ['http', 'grpc', 'both'] as const, '--protocol');
-  const configs = values.configs.split(',').map((c) => oneOf(c.trim(), BENCH_CONFIG_NAMES, '--configs'));
+  const configs = values.configs.split(',').map((c) => oneOf(c.trim(), BENCH_CONFIG_CHOICES, '--configs'));
+  if (new Set(configs).size !== configs.length)
+    throw new Error(
+      `--configs: a config is named twice in '${values.configs}' (use --rounds to repeat them)`,
+    );
+  const rounds = positiveInt(values.rounds, '--rounds');
+  if (rounds > 20) throw new Error(`--rounds: expected 1 to 20, got '${values.rounds}'`);
   const concurrency = (values.concurrency ?? (device === 'gpu' ? '1,2,4,8,16,32,64,128' : '1,4,16,32'))
     .split(',')
     .map((c) => positiveInt(c.trim(), '--concurrency'));
@@ -128,6 +145,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
     model,
     protocols: protocol === 'both' ? ['http', 'grpc'] : [protocol],
     configs,
+    rounds,
     concurrency,
     windowMs: positiveInt(values['window-ms'] ?? (device === 'gpu' ? '2000' : '3000'), '--window-ms'),
     maxTrials: positiveInt(values['max-trials'] ?? (device === 'gpu' ? '3' : '4'), '--max-trials'),

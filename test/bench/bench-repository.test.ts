@@ -25,6 +25,19 @@ parameters { key: "intra_op_thread_count" value: { string_value: "4" } }
 describe('benchmark repositories', () => {
   const cpu = { device: 'cpu' as const, maxBatchSize: 16, maxQueueDelayUs: 500, intraOpThreads: 1 };
 
+  it('batched_gather and batched_nogather force the gather thread; batched leaves the server default', () => {
+    const shipped = parseModelConfigText(SHIPPED, 'm');
+    const param = (name: 'batched' | 'batched_gather' | 'batched_nogather') =>
+      editBenchConfig(shipped, benchConfigSpec(name), cpu).parameters['inferbench.gather_thread']
+        ?.stringValue;
+    assert.equal(param('batched'), undefined);
+    assert.equal(param('batched_gather'), 'true');
+    assert.equal(param('batched_nogather'), 'false');
+    const c = editBenchConfig(shipped, benchConfigSpec('batched_gather'), cpu);
+    assert.equal(c.schedulingChoice.case, 'dynamicBatching');
+    assert.equal(c.instanceGroup[0]!.count, 1);
+  });
+
   it('plain drops any dynamic_batching block and keeps one CPU instance', () => {
     const shipped = parseModelConfigText(SHIPPED, 'm');
     const c = editBenchConfig(shipped, benchConfigSpec('plain'), cpu);

@@ -1,7 +1,7 @@
 /**
  * The model repositories the batching benchmark compares: the embedded config.pbtxt of one model, edited
- * programmatically into `plain` (default scheduler), `batched` (dynamic batcher) and `batched_2inst`
- * (dynamic batcher, 2 instances), each in its own temporary directory with a hard link to (or a copy of)
+ * programmatically into `plain` (default scheduler), `batched` (dynamic batcher), `batched_2inst`
+ * (dynamic batcher, 2 instances) and `batched_gather` / `batched_nogather` (the gather thread forced on / off), each in its own temporary directory with a hard link to (or a copy of)
  * the embedded model.onnx. Editing the shipped config (rather than writing a new one) keeps everything else — tensor
  * names, dims, optimisation settings — exactly what users get.
  */
@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create } from '@bufbuild/protobuf';
 import { configToPbtxt, parseModelConfigText } from '../../embedded-server/src/repository/model-config.ts';
+import { GATHER_THREAD_PARAMETER } from '../../embedded-server/src/runtime/gather-thread-parameter.ts';
 import {
   type ModelConfig,
   ModelDynamicBatchingSchema,
@@ -19,8 +20,19 @@ import {
   ModelParameterSchema,
 } from '../../src/protocol/gen/model_config_pb.ts';
 
-export type BenchConfigName = 'plain' | 'batched' | 'batched_2inst';
+export type BenchConfigName = 'plain' | 'batched' | 'batched_2inst' | 'batched_gather' | 'batched_nogather';
+/** The configurations measured by default. */
 export const BENCH_CONFIG_NAMES: readonly BenchConfigName[] = ['plain', 'batched', 'batched_2inst'];
+/**
+ * Every name `--configs` takes: also `batched` with the instance's gather thread forced on or off (model
+ * parameter inferbench.gather_thread; `batched` leaves the server's default for the device), to compare
+ * them side by side in one run.
+ */
+export const BENCH_CONFIG_CHOICES: readonly BenchConfigName[] = [
+  ...BENCH_CONFIG_NAMES,
+  'batched_gather',
+  'batched_nogather',
+];
 
 export type BenchDevice = 'cpu' | 'gpu';
 
@@ -28,6 +40,8 @@ export interface BenchConfigSpec {
   name: BenchConfigName;
   dynamicBatching: boolean;
   instanceCount: number;
+  /** Forces the gather thread on or off; undefined = the server's default for the instance kind. */
+  gatherThread?: boolean;
 }
 
 /** What each named configuration changes in the shipped config. */
@@ -39,6 +53,10 @@ export function benchConfigSpec(name: BenchConfigName): BenchConfigSpec {
       return { name, dynamicBatching: true, instanceCount: 1 };
     case 'batched_2inst':
       return { name, dynamicBatching: true, instanceCount: 2 };
+    case 'batched_gather':
+      return { name, dynamicBatching: true, instanceCount: 1, gatherThread: true };
+    case 'batched_nogather':
+      return { name, dynamicBatching: true, instanceCount: 1, gatherThread: false };
   }
 }
 
@@ -98,6 +116,11 @@ export function editBenchConfig(
   if (options.device === 'cpu' && options.intraOpSpinning !== undefined) {
     config.parameters['session.intra_op.allow_spinning'] = create(ModelParameterSchema, {
       stringValue: options.intraOpSpinning ? '1' : '0',
+    });
+  }
+  if (spec.gatherThread !== undefined) {
+    config.parameters[GATHER_THREAD_PARAMETER] = create(ModelParameterSchema, {
+      stringValue: String(spec.gatherThread),
     });
   }
   return config;

@@ -67,6 +67,8 @@ export interface ServerFigures {
 
 export interface LevelFigures {
   config: BenchConfigName;
+  /** With --rounds > 1: which round (1-based) measured it. */
+  round?: number;
   protocol: BenchProtocol;
   concurrency: number;
   status: LevelStatus;
