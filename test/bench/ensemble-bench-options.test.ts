@@ -4,22 +4,45 @@ import { parseEnsembleBenchOptions, resolveIntraOpThreads } from './ensemble-ben
 
 describe('bench:ensemble options', () => {
   it('defaults to what users get: no pinning, intra-op threads as shipped', () => {
-    assert.deepEqual(parseEnsembleBenchOptions([]), { serverWarmupS: 30 });
+    assert.deepEqual(parseEnsembleBenchOptions([]), { serverWarmupS: 30, order: 'mode' });
     assert.equal(parseEnsembleBenchOptions(['--help']), 'help');
   });
 
   it('parses the CPU lists and the intra-op threads', () => {
     assert.deepEqual(
       parseEnsembleBenchOptions(['--server-cpus', '0-7', '--client-cpus', '8,9', '--intra-op-threads', '7']),
-      { serverCpus: [0, 1, 2, 3, 4, 5, 6, 7], clientCpus: [8, 9], intraOpThreads: 7, serverWarmupS: 30 },
+      {
+        serverCpus: [0, 1, 2, 3, 4, 5, 6, 7],
+        clientCpus: [8, 9],
+        intraOpThreads: 7,
+        serverWarmupS: 30,
+        order: 'mode',
+      },
     );
     assert.deepEqual(parseEnsembleBenchOptions(['--intra-op-threads', 'auto', '--server-warmup-s', '0']), {
       intraOpThreads: 'auto',
       serverWarmupS: 0,
+      order: 'mode',
     });
     // The dist/ build by default; the tsx-run sources only when asked.
-    assert.deepEqual(parseEnsembleBenchOptions(['--source']), { serverWarmupS: 30, source: true });
+    assert.deepEqual(parseEnsembleBenchOptions(['--source']), {
+      serverWarmupS: 30,
+      order: 'mode',
+      source: true,
+    });
     assert.throws(() => parseEnsembleBenchOptions(['--source=yes']), /--source/);
+  });
+
+  it('orders the levels by mode unless asked for mixed traffic', () => {
+    assert.equal((parseEnsembleBenchOptions(['--order', 'level']) as { order: string }).order, 'level');
+    assert.equal((parseEnsembleBenchOptions(['--order=mode']) as { order: string }).order, 'mode');
+    for (const bad of ['', 'Mode', 'levels', 'x']) {
+      assert.throws(
+        () => parseEnsembleBenchOptions([`--order=${bad}`]),
+        /--order: expected mode or level/,
+        bad,
+      );
+    }
   });
 
   it('auto leaves one server CPU to the event loop, and never goes below 1', () => {

@@ -14,7 +14,17 @@ export interface EnsembleBenchOptions extends CpuPinning {
   serverWarmupS: number;
   /** Run the server's TypeScript sources through tsx instead of its dist/ build (server-build.ts). */
   source?: true;
+  /**
+   * 'mode': every ensemble level, then every chained level, each block after its own warm-up (one kind of
+   * traffic at a time, as a perf_analyzer run profiles one model). 'level': per concurrency, ensemble then
+   * chained (mixed traffic: V8 re-optimises the shared request path after every switch, which inflates the
+   * ensemble's overhead for a while).
+   */
+  order: EnsembleBenchOrder;
 }
+
+export type EnsembleBenchOrder = 'mode' | 'level';
+export const DEFAULT_ENSEMBLE_BENCH_ORDER: EnsembleBenchOrder = 'mode';
 
 export const DEFAULT_SERVER_WARMUP_S = 30;
 const MAX_SERVER_WARMUP_S = 3600;
@@ -28,6 +38,9 @@ export const ENSEMBLE_BENCH_USAGE = `usage: npm run bench:ensemble -- [options]
   --server-warmup-s N       seconds of c=1 traffic per mode (ensemble, chained) on the fresh server before
                             the levels, so they measure a server whose request path V8 has optimised
                             (default ${DEFAULT_SERVER_WARMUP_S}; 0-${MAX_SERVER_WARMUP_S}); one cold window is measured before it either way
+  --order mode|level        mode (default): all ensemble levels after an ensemble warm-up, then all chained
+                            levels after a chained one; level: per concurrency ensemble then chained, so
+                            each ensemble level follows chained traffic (mixed traffic)
   --source                  run the server from its TypeScript sources through tsx instead of the dist/ build
                             that \`inferbench serve\` runs (npm run bench:ensemble builds it first)
   -h, --help`;
@@ -42,6 +55,7 @@ export function parseEnsembleBenchOptions(argv: readonly string[]): EnsembleBenc
       ...CPU_PINNING_ARGS,
       'intra-op-threads': { type: 'string' },
       'server-warmup-s': { type: 'string' },
+      order: { type: 'string' },
       source: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -50,6 +64,7 @@ export function parseEnsembleBenchOptions(argv: readonly string[]): EnsembleBenc
   const options: EnsembleBenchOptions = {
     ...cpuPinningOptions(values),
     serverWarmupS: DEFAULT_SERVER_WARMUP_S,
+    order: DEFAULT_ENSEMBLE_BENCH_ORDER,
     ...(values.source ? { source: true as const } : {}),
   };
   const warmup = values['server-warmup-s'];
@@ -58,6 +73,12 @@ export function parseEnsembleBenchOptions(argv: readonly string[]): EnsembleBenc
     if (!/^\d+$/.test(warmup) || n > MAX_SERVER_WARMUP_S)
       throw new Error(`--server-warmup-s: expected an integer 0-${MAX_SERVER_WARMUP_S}, got '${warmup}'`);
     options.serverWarmupS = n;
+  }
+  const order = values.order;
+  if (order !== undefined) {
+    if (order !== 'mode' && order !== 'level')
+      throw new Error(`--order: expected mode or level, got '${order}'`);
+    options.order = order;
   }
   const threads = values['intra-op-threads'];
   if (threads !== undefined) {

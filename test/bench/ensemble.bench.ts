@@ -42,6 +42,7 @@ import { loadStartServer, serverEntry } from './server-build.ts';
 
 const CLIENT = fileURLToPath(new URL('./ensemble-load-client.ts', import.meta.url));
 const CONCURRENCIES = [1, 8, 32] as const;
+const MODES = ['ensemble', 'chained'] as const;
 const WARMUP_MS = 1000;
 const RUN_MS = 2000;
 const REPS = 3;
@@ -251,24 +252,33 @@ async function main(): Promise<void> {
       return measureLevel(server, client, 'ensemble', 1, 1);
     });
     console.log(`cold     c= 1: ensemble overhead ${cold.overheadUs?.toFixed(1)} µs/request (first window)`);
-    // Server warm-up: both request paths (the ensemble's and the composing models' own), at c=1.
-    for (const mode of ['ensemble', 'chained'] as const) {
+    const warmUp = async (mode: Row['mode']) => {
       if (warmupS > 0) await withClient(server, mode, 1, options, (client) => client.run(warmupS * 1000));
-    }
-    for (const concurrency of CONCURRENCIES) {
-      for (const mode of ['ensemble', 'chained'] as const) {
-        await withClient(server, mode, concurrency, options, async (client) => {
-          await client.run(WARMUP_MS);
-          const row = await measureLevel(server, client, mode, concurrency, REPS);
-          rows.push(row);
-          console.log(
-            `${mode.padEnd(8)} c=${String(concurrency).padStart(2)}: ${row.inferPerSec.toFixed(1)} infer/s, ` +
-              `p50 ${(row.p50Us / 1000).toFixed(2)} ms, p99 ${(row.p99Us / 1000).toFixed(2)} ms` +
-              (row.overheadUs !== undefined
-                ? `, ensemble overhead ${row.overheadUs.toFixed(1)} µs/request`
-                : ''),
-          );
-        });
+    };
+    const measure = (mode: Row['mode'], concurrency: number) =>
+      withClient(server, mode, concurrency, options, async (client) => {
+        await client.run(WARMUP_MS);
+        const row = await measureLevel(server, client, mode, concurrency, REPS);
+        rows.push(row);
+        console.log(
+          `${mode.padEnd(8)} c=${String(concurrency).padStart(2)}: ${row.inferPerSec.toFixed(1)} infer/s, ` +
+            `p50 ${(row.p50Us / 1000).toFixed(2)} ms, p99 ${(row.p99Us / 1000).toFixed(2)} ms` +
+            (row.overheadUs !== undefined
+              ? `, ensemble overhead ${row.overheadUs.toFixed(1)} µs/request`
+              : ''),
+        );
+      });
+    if (options.order === 'mode') {
+      // One kind of traffic at a time: each mode's warm-up, then its levels.
+      for (const mode of MODES) {
+        await warmUp(mode);
+        for (const concurrency of CONCURRENCIES) await measure(mode, concurrency);
+      }
+    } else {
+      // Both request paths (the ensemble's and the composing models' own) warmed, then mixed per level.
+      for (const mode of MODES) await warmUp(mode);
+      for (const concurrency of CONCURRENCIES) {
+        for (const mode of MODES) await measure(mode, concurrency);
       }
     }
   } finally {
@@ -305,6 +315,7 @@ async function main(): Promise<void> {
     intraOpThreads: intraOpThreads ?? null,
     loadAverage: { before: loadBefore, after: loadAfter },
     windows: { warmupMs: WARMUP_MS, runMs: RUN_MS, reps: REPS, serverWarmupS: warmupS },
+    order: options.order,
     cold: cold ?? null,
     rows,
     targets,
@@ -318,7 +329,10 @@ async function main(): Promise<void> {
     `Server in-process (${relative(root, serverEntry(root, options.source === true))}: ${options.source ? 'the TypeScript sources through tsx, --source' : 'the compiled build that `inferbench serve` runs'}), client in a child process, HTTP`,
     `binary tensors. ensemble = one request to \`${ENSEMBLE}\` asking for \`char_indices\` (text_direction pruned);`,
     `chained = the client calls ${STEPS.join(' → ')} itself. Medians of ${REPS} windows of ${RUN_MS} ms after ${WARMUP_MS} ms warm-up`,
-    `per level, on a server warmed up by ${warmupS} s of c=1 traffic in each mode (--server-warmup-s) after one cold window.`,
+    `per level, on a server warmed up by ${warmupS} s of c=1 traffic in each mode (--server-warmup-s) after one cold window;`,
+    options.order === 'mode'
+      ? 'order by mode (--order mode): the ensemble warm-up and every ensemble level, then the chained warm-up and every chained level.'
+      : 'order by level (--order level): both warm-ups, then per concurrency ensemble then chained, so each ensemble level follows chained traffic.',
     "Request times are Triton's intervals: request_start once a request is validated and enters its scheduler (for the",
     "ensemble and for each step), request_end when its statistics are recorded; the overhead is the ensemble's mean minus",
     "the sum of the three steps' means, from the server's statistics over each window (read from the server core: a fetch",

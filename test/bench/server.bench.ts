@@ -1,6 +1,6 @@
 /**
  * Reference-server overhead benchmark for the FP32 identity model.
- * Run: node --import tsx test/bench/server.bench.ts   (npm run bench:server)
+ * Run: node --import tsx test/bench/server.bench.ts [--out PATH]   (npm run bench:server)
  * Writes bench-results/server-identity.{json,md} (the run it replaces goes to bench-results/history/).
  *
  * The server runs in this process; the load client runs in a child process (server-load-client.ts), so the
@@ -17,6 +17,7 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import type { ModelStatisticsJson } from '../../embedded-server/src/core/api.ts';
 import { type RunningServer, startServer } from '../../embedded-server/src/index.ts';
 import { identityModel } from '../../embedded-server/src/onnx/tiny-models.ts';
@@ -126,7 +127,35 @@ async function startClient(config: LoadClientConfig) {
   };
 }
 
+const USAGE = `usage: node --import tsx test/bench/server.bench.ts [options]
+  --out PATH    results path without extension (default bench-results/server-identity)
+  -h, --help`;
+
+/** The command line; a flag it does not know stops the run before a server starts (a typo must not overwrite the current result). */
+function parseOptions(): { out: string } | 'help' {
+  const { values } = parseArgs({
+    strict: true,
+    allowPositionals: false,
+    options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
+  });
+  if (values.help) return 'help';
+  if (values.out === '') throw new Error('--out: expected a path');
+  return { out: values.out ?? currentResultBase('server-identity') };
+}
+
 async function main(): Promise<void> {
+  let parsed: ReturnType<typeof parseOptions>;
+  try {
+    parsed = parseOptions();
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  if (parsed === 'help') {
+    console.log(USAGE);
+    return;
+  }
   const repo = await mkdtemp(path.join(os.tmpdir(), 'inferbench-server-bench-'));
   await mkdir(path.join(repo, MODEL, '1'), { recursive: true });
   await copyFile(
@@ -326,7 +355,7 @@ async function main(): Promise<void> {
         `thread spent on a CPU, time it was runnable but waiting for one, and how often it was put on one, ` +
         `per request.\n\n${threadTable}\n`
       : '');
-  writeBenchResults(currentResultBase('server-identity'), { json: { ...meta, results }, markdown: md });
+  writeBenchResults(parsed.out, { json: { ...meta, results }, markdown: md });
   console.log(table);
   console.log('');
   console.log(stageTable);
