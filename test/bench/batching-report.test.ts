@@ -112,6 +112,25 @@ describe('batching report', () => {
     );
   });
 
+  it('judges every batched variant measured at the max-batch level, not only `batched`', () => {
+    const rows = buildRows(
+      [level('batched_nogather', 256, 14_000, 64), level('batched_gather', 256, 16_000, 64)],
+      () => [point(64, 25_000)],
+      64,
+    );
+    const maxBatch = checkTargets('gpu', rows, ['http']).filter((c) =>
+      /at max_batch_size/.test(c.description),
+    );
+    assert.deepEqual(
+      maxBatch.map((c) => [c.description.split('@')[0], c.met]),
+      [
+        ['batched_gather', true],
+        ['batched_nogather', false],
+      ],
+      '16,000 / 25,000 = 64% ≥ 60%; 14,000 / 25,000 = 56%',
+    );
+  });
+
   it('evaluates the CPU targets on batched@16 and says when they cannot be', () => {
     const rows = buildRows(
       [level('plain', 16, 500, 1), level('batched', 16, 840, 8)],
