@@ -2,10 +2,12 @@
  * Types shared by the reference server's layers: transports decode wire requests into InferRequest,
  * the core validates and schedules them, model instances execute batches.
  */
+
 import type { ModelConfig } from '../../../src/protocol/gen/model_config_pb.ts';
 import type { SequenceParameters } from '../../../src/protocol/infer-parameters.ts';
 import type { Tensor } from '../../../src/protocol/tensor.ts';
 import type { StageStamps } from '../stats/stage-trace.ts';
+import type { RequestAbortSignal } from './request-abort.ts';
 
 export type ParameterValue = string | number | boolean | bigint;
 
@@ -37,7 +39,7 @@ export interface InferRequest {
   /** Clock ns of Triton's request_start: set by the transport once decoded, then by the core after validation. */
   receivedNs: number;
   /** Aborted when the client goes away (HTTP close, gRPC cancel): queued requests are then CANCELLED. */
-  signal?: AbortSignal;
+  signal?: RequestAbortSignal;
   /** `sequence_id` / `sequence_start` / `sequence_end`, when the request gave any (sequence batcher). */
   sequence?: SequenceParameters;
   /** Stage timestamps, only when the server traces stages (benchmarks); see stats/stage-trace.ts. */

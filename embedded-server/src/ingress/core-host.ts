@@ -4,8 +4,10 @@
  * it is scheduled) and posts the answers back. Synchronous calls are answered on the reply port, then the
  * thread's flag is raised.
  */
+
 import type { MessagePort } from 'node:worker_threads';
 import type { InferenceCore } from '../core/api.ts';
+import { RequestAbort } from '../core/request-abort.ts';
 import { markRequestOwned } from '../core/request-buffers.ts';
 import type { InferRequest } from '../core/types.ts';
 import { CoalescingPoster } from './coalescing-poster.ts';
@@ -22,37 +24,6 @@ import {
 const SYNC = new Set<string>(SYNC_METHODS);
 const ASYNC = new Set<string>(ASYNC_METHODS);
 
-/**
- * A request's abort signal on the main thread: what the scheduler uses of an AbortSignal (`aborted`, one-shot
- * 'abort' listeners) without the cost of a real one (an EventTarget per request was a tenth of the main
- * thread's time in a profile).
- */
-export class RemoteAbortSignal {
-  aborted = false;
-  private listeners: (() => void)[] | undefined;
-
-  addEventListener(type: string, listener: () => void): void {
-    if (type !== 'abort' || this.aborted) return;
-    this.listeners ??= [];
-    this.listeners.push(listener);
-  }
-
-  removeEventListener(type: string, listener: () => void): void {
-    if (type !== 'abort' || !this.listeners) return;
-    const i = this.listeners.indexOf(listener);
-    if (i >= 0) this.listeners.splice(i, 1);
-  }
-
-  /** Marks the signal aborted and calls each listener once. */
-  abort(): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    const listeners = this.listeners ?? [];
-    this.listeners = undefined;
-    for (const l of listeners) l();
-  }
-}
-
 export interface CoreHost {
   /** Handles one message of the thread; returns false when it is not a core message (lifecycle). */
   handle(message: FromIngress): boolean;
@@ -67,7 +38,7 @@ export function createCoreHost(
   flag: SharedArrayBuffer,
 ): CoreHost {
   const flagView = new Int32Array(flag);
-  const aborts = new Map<number, RemoteAbortSignal>();
+  const aborts = new Map<number, RequestAbort>();
 
   const post = (message: ToIngress, transfer?: ArrayBuffer[]): void => {
     port.postMessage(message, transfer);
@@ -88,9 +59,9 @@ export function createCoreHost(
         answers.post({ t: 'partial', id, response: out.response }, out.transfer);
       };
     }
-    const signal = new RemoteAbortSignal();
+    const signal = new RequestAbort();
     aborts.set(id, signal);
-    wire.signal = signal as unknown as AbortSignal;
+    wire.signal = signal;
     core.infer(wire).then(
       (response) => {
         aborts.delete(id);

@@ -17,6 +17,7 @@ import type {
   ModelStatisticsJson,
   ServerMetadata,
 } from '../core/api.ts';
+import type { RequestAbortSignal } from '../core/request-abort.ts';
 import type { InferRequest, InferResponse } from '../core/types.ts';
 import { CoalescingPoster } from './coalescing-poster.ts';
 import {
@@ -36,7 +37,7 @@ export const SYNC_CALL_TIMEOUT_MS = 30_000;
 interface Pending {
   resolve: (value: InferResponse) => void;
   reject: (e: Error) => void;
-  signal: AbortSignal | undefined;
+  signal: RequestAbortSignal | undefined;
   onAbort: (() => void) | undefined;
   sink: ((response: InferResponse) => void) | undefined;
 }

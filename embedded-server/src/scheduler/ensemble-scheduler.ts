@@ -22,11 +22,13 @@
  * request. The composing models keep their own statistics. With `response_cache` enabled the ensemble caches
  * its top-level responses.
  */
+
 import type { Clock } from '../../../src/protocol/clock.ts';
 import type { ModelConfig } from '../../../src/protocol/gen/model_config_pb.ts';
 import { InferenceError, isInferenceError } from '../../../src/protocol/status.ts';
 import type { Tensor } from '../../../src/protocol/tensor.ts';
 import { ResponseCache } from '../cache/response-cache.ts';
+import type { RequestAbortSignal } from '../core/request-abort.ts';
 import type { ExecutionTimings, InferRequest, InferResponse, RequestedOutput } from '../core/types.ts';
 import type { RequestValidator } from '../core/validate-request.ts';
 import { requestIdPrefix } from '../core/validate-request.ts';
@@ -171,9 +173,8 @@ interface Value {
 
 /**
  * One step's request to its composing model. A class, so every step request has one shape and its two
- * hooks are methods rather than closures made per step. `signal` forwards to the ensemble request's on
- * read: the transports create an AbortSignal only when someone asks (a composing scheduler does so for
- * queued requests only), so a step that is dispatched at once never makes one.
+ * hooks are methods rather than closures made per step. `signal` is the ensemble request's: the client
+ * going away cancels the step too.
  */
 class StepRequest implements InferRequest {
   readonly id: string;
@@ -200,7 +201,7 @@ class StepRequest implements InferRequest {
     this.timeoutUs = parent.timeoutUs;
   }
 
-  get signal(): AbortSignal | undefined {
+  get signal(): RequestAbortSignal | undefined {
     return this.parent.signal;
   }
 

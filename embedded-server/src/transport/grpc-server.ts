@@ -59,6 +59,7 @@ import { grpcRequestToWire, wireToGrpcResponse } from '../../../src/protocol/grp
 import { healthServiceDefinition, inferenceServiceDefinition } from '../../../src/protocol/grpc-service.ts';
 import { GrpcCode, InferenceError } from '../../../src/protocol/status.ts';
 import type { InferenceCore, ModelState } from '../core/api.ts';
+import { RequestAbort } from '../core/request-abort.ts';
 import type { InferResponse } from '../core/types.ts';
 import type { StageStamps, StageTraceRecorder } from '../stats/stage-trace.ts';
 import { asInferenceError, toInferRequest } from './infer-request-mapping.ts';
@@ -166,7 +167,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   /** Decodes, runs and encodes one request; `sink` (streams only) receives a decoupled model's responses. */
   const infer = async (
     req: ModelInferRequest,
-    abort: AbortController,
+    abort: RequestAbort,
     stamps?: StageStamps,
     sink?: (response: InferResponse) => void,
   ): Promise<ModelInferResponse> => {
@@ -198,17 +199,26 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   /** Unary ModelInfer; with stage tracing, the stamps end once grpc-js has serialised and written the response. */
   const modelInfer: handleUnaryCall<ModelInferRequest, ModelInferResponse> = (call, callback) => {
     const stamps = stageTrace?.begin(clock.nowNs());
-    const abort = new AbortController();
-    call.once('cancelled', () => abort.abort());
+    const abort = new RequestAbort();
+    // grpc-js reports every call as 'cancelled' once its stream closes, answered or not: only a call still
+    // running is aborted.
+    let answered = false;
+    call.once('cancelled', () => {
+      if (!answered) abort.abort();
+    });
     infer(call.request, abort, stamps).then(
       (res) => {
+        answered = true;
         callback(null, res);
         if (stamps) {
           stamps.mark('written', clock.nowNs());
           stageTrace?.record(stamps);
         }
       },
-      (e: unknown) => callback(grpcError(e)),
+      (e: unknown) => {
+        answered = true;
+        callback(grpcError(e));
+      },
     );
   };
 
@@ -216,7 +226,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     ModelInferRequest | UnparsableMessage,
     ModelStreamInferResponse
   > = (call: ServerDuplexStream<ModelInferRequest | UnparsableMessage, ModelStreamInferResponse>) => {
-    const abort = new AbortController();
+    const abort = new RequestAbort();
     const stream = new StreamResponder(
       (response) => {
         if (!call.cancelled) call.write(response);

@@ -4,6 +4,7 @@
  * compression. Plain node:http with keep-alive: the routes are few and fixed, and a framework would only
  * add copies between the socket and the codec. Every rule about models lives in the InferenceCore.
  */
+
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { promisify } from 'node:util';
@@ -29,6 +30,7 @@ import {
 import { modelConfigToJson } from '../../../src/protocol/model-config-json.ts';
 import { InferenceError } from '../../../src/protocol/status.ts';
 import type { InferenceCore, ModelIndexEntry } from '../core/api.ts';
+import { RequestAbort } from '../core/request-abort.ts';
 import { markRequestOwned } from '../core/request-buffers.ts';
 import type { StageStamps, StageTraceRecorder } from '../stats/stage-trace.ts';
 import { asInferenceError, toInferRequest } from './infer-request-mapping.ts';
@@ -194,7 +196,7 @@ function buildRoutes(
       headerLength === 0
         ? decodeRawHttpInferRequest(raw, params.model, core.modelConfig(params.model, params.version))
         : decodeHttpInferRequest(raw, headerLength, params.model, { maxInputBytes });
-    const abort = new AbortController();
+    const abort = new RequestAbort();
     const onClose = (): void => {
       if (!res.writableFinished) abort.abort();
     };

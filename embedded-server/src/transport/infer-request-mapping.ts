@@ -2,9 +2,11 @@
  * Wire-neutral request → the core's InferRequest, shared by the HTTP and gRPC transports so that both
  * apply the parameter rules (priority, timeout, binary_data_output, passthrough) identically.
  */
+
 import type { WireInferRequest, WireParameterValue } from '../../../src/protocol/infer-message.ts';
 import { extractRequestParameters } from '../../../src/protocol/infer-parameters.ts';
 import { InferenceError } from '../../../src/protocol/status.ts';
+import type { RequestAbort } from '../core/request-abort.ts';
 import type { InferRequest, RequestedOutput } from '../core/types.ts';
 
 function optionalBoolean(v: WireParameterValue | undefined): boolean | undefined {
@@ -53,11 +55,8 @@ export interface RequestContext {
   /** '' = server's choice. */
   modelVersion: string;
   receivedNs: number;
-  /**
-   * Aborted when the client goes away. The request's `signal` is read from it only when someone asks (the
-   * scheduler does so for queued requests only): creating an AbortSignal costs microseconds per request.
-   */
-  abort?: AbortController;
+  /** Aborted when the client goes away; it is the request's `signal`. */
+  abort?: RequestAbort;
 }
 
 /** Builds the core request; throws InferenceError for malformed output parameters. */
@@ -85,14 +84,7 @@ export function toInferRequest(wire: WireInferRequest, ctx: RequestContext): Inf
     receivedNs: ctx.receivedNs,
   };
   if (extracted.sequence) request.sequence = extracted.sequence;
-  const abort = ctx.abort;
-  if (abort) {
-    Object.defineProperty(request, 'signal', {
-      get: () => abort.signal,
-      enumerable: true,
-      configurable: true,
-    });
-  }
+  if (ctx.abort) request.signal = ctx.abort;
   return request;
 }
 

@@ -233,6 +233,28 @@ describe('grpc-server', () => {
     );
   });
 
+  it('leaves an answered request un-aborted when grpc-js reports its closed stream as cancelled', async () => {
+    // grpc-js emits 'cancelled' for every unary call once its stream closes. Aborting then did nothing useful
+    // and cost a DOMException per request on the ingress thread.
+    const req = wireToGrpcRequest({
+      modelName: 'addsub',
+      modelVersion: '1',
+      id: 'answered',
+      parameters: {},
+      inputs,
+      outputs: [],
+    });
+    await unaryCall(svc('ModelInfer'), ModelInferRequestSchema, ModelInferResponseSchema, req);
+    // A later call on the same connection: by its answer the server has handled the first stream's close.
+    await unaryCall(svc('ModelInfer'), ModelInferRequestSchema, ModelInferResponseSchema, {
+      ...req,
+      id: 'next',
+    });
+    const seen = core.requests.find((r) => r.id === 'answered');
+    assert.ok(seen?.signal, 'the request carries a signal');
+    assert.equal(seen.signal.aborted, false);
+  });
+
   it('keeps stream responses in request order and reports errors in-band', async () => {
     const stream = client.makeBidiStreamRequest(
       svc('ModelStreamInfer'),
