@@ -189,6 +189,20 @@ describe('batching report', () => {
     assert.equal(parseBenchOptions(['--help']), 'help');
     assert.equal(cpu.intraOpSpinning, undefined, "ORT's default unless asked");
     assert.equal(cpu.serverCpus, undefined);
+    assert.equal(cpu.warmupPerConcurrency, 4, 'the warm-up the committed results were measured with');
+  });
+
+  it('takes a longer warm-up per level and refuses a hostile one with the flag named', () => {
+    const o = parseBenchOptions(['--warmup-per-concurrency', '64']);
+    assert.ok(o !== 'help');
+    assert.equal(o.warmupPerConcurrency, 64);
+    for (const bad of ['0', '-1', '1.5', 'x', '10001', '']) {
+      assert.throws(
+        () => parseBenchOptions([`--warmup-per-concurrency=${bad}`]),
+        /--warmup-per-concurrency/,
+        bad,
+      );
+    }
   });
 
   it('parses spinning and the CPU lists the server and the client are pinned to', () => {

@@ -90,7 +90,7 @@ function justification(options: BenchOptions): string[] {
     options.serverCpus || options.clientCpus
       ? `CPU pinning (taskset): server and raw ORT ceiling on CPUs ${options.serverCpus?.join(',') ?? 'any'}; load generator on CPUs ${options.clientCpus?.join(',') ?? 'any'}.`
       : 'No CPU pinning: the server, the load generator and the OS share all cores (on a 2-core machine the client takes CPU the model would use).',
-    `Levels: warm-up max(32, 4×c) requests, then ${options.windowMs} ms windows until the last 3 are within ` +
+    `Levels: warm-up max(32, ${options.warmupPerConcurrency}×c) requests, then ${options.windowMs} ms windows until the last 3 are within ` +
       `${Math.round(options.stability * 100)}% or ${options.maxTrials} windows; figures are the merge of the last ≤ 3 windows.`,
     'Ceiling: median session.run time per batch size in worker threads (one session per instance, run concurrently), ' +
       'best of 3 passes, read at the mean batch formed rounded to the nearest integer.',
@@ -170,6 +170,7 @@ async function main(): Promise<number> {
           stability: opts.stability,
           shapes: { [input.name]: input.dims },
           clientThreads: opts.clientThreads,
+          warmupPerConcurrency: opts.warmupPerConcurrency,
           serverCommandPrefix: opts.serverCpus ? pinnedCommand(opts.serverCpus) : undefined,
           ...(opts.serverThreads !== undefined ? { serverThreads: opts.serverThreads } : {}),
           signal: abort.signal,

@@ -36,6 +36,12 @@ export interface BenchOptions extends CpuPinning {
   width: number;
   /** Load-generator worker threads (the server runs in its own process either way). */
   clientThreads: number;
+  /**
+   * Requests per level before its windows, per unit of concurrency (at least 32 in all). 4 fills the batcher
+   * and the instances' first runs; a fresh GPU server keeps speeding up for seconds after that (V8 optimising
+   * its request path), which a larger figure takes out of the windows.
+   */
+  warmupPerConcurrency: number;
   /** CPU: ORT intra-op thread-pool spinning; undefined = ORT's default (on). */
   intraOpSpinning?: boolean;
   /** The server's `--http-thread-count` (0 = its event loop only); undefined = serve's default, the cores available. */
@@ -58,6 +64,7 @@ export const USAGE = `usage: node --import tsx test/bench/batching.bench.ts [opt
   --window-ms N                      measurement window (default cpu 3000, gpu 2000)
   --max-trials N                     windows per level at most (default cpu 4, gpu 3)
   --stability F                      max/min spread of the last 3 windows to stop early (default 0.15)
+  --warmup-per-concurrency N         warm-up requests per level: max(32, N × concurrency) (default 4; 1-10000)
   --delay-us N                       dynamic batcher max_queue_delay_microseconds (default 500)
   --max-batch-size N                 (default text_direction 64, text_recognition 16)
   --intra-op-threads N|auto          CPU: ORT threads per instance (default 1, as shipped: the event loop keeps
@@ -108,6 +115,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
       'window-ms': { type: 'string' },
       'max-trials': { type: 'string' },
       stability: { type: 'string', default: '0.15' },
+      'warmup-per-concurrency': { type: 'string', default: '4' },
       'delay-us': { type: 'string', default: '500' },
       'max-batch-size': { type: 'string' },
       'intra-op-threads': { type: 'string', default: '1' },
@@ -137,6 +145,11 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
   const stability = Number(values.stability);
   if (!(stability > 0 && stability < 1))
     throw new Error(`--stability: expected 0 < F < 1, got '${values.stability}'`);
+  const warmupPerConcurrency = positiveInt(values['warmup-per-concurrency'], '--warmup-per-concurrency');
+  if (warmupPerConcurrency > 10_000)
+    throw new Error(
+      `--warmup-per-concurrency: expected 1 to 10000, got '${values['warmup-per-concurrency']}'`,
+    );
   const delayUs = Number(values['delay-us']);
   if (!Number.isInteger(delayUs) || delayUs < 0)
     throw new Error(`--delay-us: expected an integer ≥ 0, got '${values['delay-us']}'`);
@@ -150,6 +163,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
     windowMs: positiveInt(values['window-ms'] ?? (device === 'gpu' ? '2000' : '3000'), '--window-ms'),
     maxTrials: positiveInt(values['max-trials'] ?? (device === 'gpu' ? '3' : '4'), '--max-trials'),
     stability,
+    warmupPerConcurrency,
     delayUs,
     maxBatchSize: positiveInt(
       values['max-batch-size'] ?? (model === 'text_direction' ? '64' : '16'),

@@ -39,6 +39,8 @@ export interface ConfigRunOptions {
   shapes: Record<string, number[]>;
   /** Load-generator worker threads (profile --worker-threads); 1 = the main thread only. */
   clientThreads: number;
+  /** Warm-up requests per level: max(32, this × concurrency). */
+  warmupPerConcurrency: number;
   /** Start the server through this command (e.g. `taskset -c 0,1`), or directly when absent. */
   serverCommandPrefix?: readonly string[];
   /** The server's `--http-thread-count`; absent = serve's default (the cores available). */
@@ -180,8 +182,8 @@ function settingsFor(options: ConfigRunOptions, url: string, concurrency: number
       stabilityWindows: 3,
       maxTrials: options.maxTrials,
       latencyThresholdMs: 0,
-      // Enough to fill the batcher and the instances' first runs; bounded by the request timeout.
-      warmupRequestCount: Math.max(32, 4 * concurrency),
+      // At 4 per unit of concurrency (the default): enough to fill the batcher and the instances' first runs.
+      warmupRequestCount: Math.max(32, options.warmupPerConcurrency * concurrency),
       requestCount: 0,
       singleMeasurement: false,
       delayToleranceUs: 1000,
