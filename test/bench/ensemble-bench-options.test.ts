@@ -33,6 +33,12 @@ describe('bench:ensemble options', () => {
     assert.throws(() => parseEnsembleBenchOptions(['--source=yes']), /--source/);
   });
 
+  it('writes elsewhere when given --out, and refuses an empty one', () => {
+    assert.equal((parseEnsembleBenchOptions(['--out', '/tmp/x']) as { out?: string }).out, '/tmp/x');
+    assert.equal((parseEnsembleBenchOptions([]) as { out?: string }).out, undefined);
+    assert.throws(() => parseEnsembleBenchOptions(['--out=']), /--out: expected a path/);
+  });
+
   it('orders the levels by mode unless asked for mixed traffic', () => {
     assert.equal((parseEnsembleBenchOptions(['--order', 'level']) as { order: string }).order, 'level');
     assert.equal((parseEnsembleBenchOptions(['--order=mode']) as { order: string }).order, 'mode');

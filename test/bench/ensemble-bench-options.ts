@@ -21,6 +21,8 @@ export interface EnsembleBenchOptions extends CpuPinning {
    * ensemble's overhead for a while).
    */
   order: EnsembleBenchOrder;
+  /** Results path without extension; undefined = bench-results/ensemble-pipeline (the current result). */
+  out?: string;
 }
 
 export type EnsembleBenchOrder = 'mode' | 'level';
@@ -41,6 +43,7 @@ export const ENSEMBLE_BENCH_USAGE = `usage: npm run bench:ensemble -- [options]
   --order mode|level        mode (default): all ensemble levels after an ensemble warm-up, then all chained
                             levels after a chained one; level: per concurrency ensemble then chained, so
                             each ensemble level follows chained traffic (mixed traffic)
+  --out PATH                results path without extension (default bench-results/ensemble-pipeline)
   --source                  run the server from its TypeScript sources through tsx instead of the dist/ build
                             that \`inferbench serve\` runs (npm run bench:ensemble builds it first)
   -h, --help`;
@@ -56,6 +59,7 @@ export function parseEnsembleBenchOptions(argv: readonly string[]): EnsembleBenc
       'intra-op-threads': { type: 'string' },
       'server-warmup-s': { type: 'string' },
       order: { type: 'string' },
+      out: { type: 'string' },
       source: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -73,6 +77,10 @@ export function parseEnsembleBenchOptions(argv: readonly string[]): EnsembleBenc
     if (!/^\d+$/.test(warmup) || n > MAX_SERVER_WARMUP_S)
       throw new Error(`--server-warmup-s: expected an integer 0-${MAX_SERVER_WARMUP_S}, got '${warmup}'`);
     options.serverWarmupS = n;
+  }
+  if (values.out !== undefined) {
+    if (values.out === '') throw new Error('--out: expected a path');
+    options.out = values.out;
   }
   const order = values.order;
   if (order !== undefined) {

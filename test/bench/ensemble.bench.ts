@@ -353,7 +353,7 @@ async function main(): Promise<void> {
       `ensemble / chained throughput at c=8 ${ratioC8.toFixed(2)}× (≥ 1: ${targets.throughputMet ? 'met' : 'NOT met'}).`,
     '',
   ].join('\n');
-  writeBenchResults(currentResultBase('ensemble-pipeline'), { json: record, markdown: md });
+  writeBenchResults(options.out ?? currentResultBase('ensemble-pipeline'), { json: record, markdown: md });
   console.log(md);
 }
 
