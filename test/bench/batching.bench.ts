@@ -276,6 +276,12 @@ async function main(): Promise<number> {
         targets: checks,
         notes,
       },
+      summary: `${device.cpuModel} × ${device.cpuCount}: ${rows
+        .map(
+          (r) =>
+            `${r.config}${r.round === undefined ? '' : ` #${r.round}`} ${r.protocol} c=${r.concurrency} ${Math.round(r.inferPerSec)} infer/s`,
+        )
+        .join(', ')}`,
     });
 
     process.stdout.write(

@@ -353,7 +353,11 @@ async function main(): Promise<void> {
       `ensemble / chained throughput at c=8 ${ratioC8.toFixed(2)}× (≥ 1: ${targets.throughputMet ? 'met' : 'NOT met'}).`,
     '',
   ].join('\n');
-  writeBenchResults(options.out ?? currentResultBase('ensemble-pipeline'), { json: record, markdown: md });
+  writeBenchResults(options.out ?? currentResultBase('ensemble-pipeline'), {
+    json: record,
+    markdown: md,
+    summary: `${device.cpuModel} × ${device.cpuCount}, order by ${options.order}: overhead at c=1 ${overheadC1.toFixed(1)} µs (cold ${coldOverheadUs.toFixed(1)}), c=8 ${ratioC8.toFixed(2)}× chained`,
+  });
   console.log(md);
 }
 

@@ -246,6 +246,7 @@ async function main(): Promise<number> {
   writeBenchResults(out, {
     json: { command, startedAt: startedAt.toISOString(), device, serverCpus, clientCpus, points },
     markdown: md,
+    summary: `${device.cpuModel} × ${device.cpuCount}: ${points.map((p) => `${p.cores} cores ${Math.round(p.requestsPerSec)} req/s`).join(', ')}`,
   });
   process.stdout.write(`${md}\nwrote ${out}.json and ${out}.md\n`);
   return points.some((p) => p.errors > 0) ? 1 : 0;
