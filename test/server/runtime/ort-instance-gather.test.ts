@@ -179,13 +179,16 @@ describe('ORT instance with a gather thread', () => {
       batchBuckets: { sizes: [1, 4], warmInputs: [{ name: 'INPUT0', datatype: 'FP32', dims: [2, 3] }] },
     });
     const row = (v: number) => fp32([1, 2, 3], [v, v, v, v, v, -v]);
-    const r = await behindRunning(inst, [row(1)], [row(2)], [[row(3)], [row(5)]]);
+    // Three requests staged at once (not appended: the identity runs in microseconds, so an append could lose
+    // the race with the gather thread's claim): several requests go through the gather thread either way.
+    const r = await behindRunning(inst, [row(1)], [row(2), row(3), row(5)]);
     const b = await r.second.result;
     assert.deepEqual(b.outputs[0]?.shape, [3, 2, 3], 'padded to 4 for the run, 3 real rows back');
     assert.deepEqual(
       floats(b),
       [2, 3, 5].flatMap((v) => [v, v, v, v, v, -v]),
     );
+    assert.equal((await inst.threadUsage()).ort.gatheredRuns, 1, 'the three-request batch was gathered');
   });
 
   it('fails a gathered batch whose requests disagree beyond the batch dim with the usual text, and keeps working', async () => {
