@@ -45,6 +45,11 @@ interface Point {
   serverCores: number;
   mainThreadCores: number;
   threadSummary: string;
+  /**
+   * CPU cores the load-client processes used together over the window, of the client CPUs they may use: near
+   * that many, the clients and not the server set the figure.
+   */
+  clientCores: number;
   /** requestsPerSec / (cores × the 1-core figure). */
   scaling?: number;
 }
@@ -115,9 +120,14 @@ async function measure(
     }
     await Promise.all(clients.map((c) => c.ready));
     await Promise.all(clients.map((c) => c.run(1000)));
+    const clientPids = clients.flatMap((c) => (c.child.pid === undefined ? [] : [c.child.pid]));
+    const clientCpuSeconds = () =>
+      clientPids.reduce((sum, pid) => sum + (sampleProcessCpu(pid, 0)?.totalSeconds ?? 0), 0);
+    const clientsBefore = clientCpuSeconds();
     const first = sampleProcessCpu(server.pid, systemClock.nowNs());
     const runs = await Promise.all(clients.map((c) => c.run(opts.seconds * 1000)));
     const last = sampleProcessCpu(server.pid, systemClock.nowNs());
+    const clientsAfter = clientCpuSeconds();
     const ok = runs.reduce((a, r) => a + r.ok, 0);
     const errors = runs.reduce((a, r) => a + r.errors, 0);
     const seconds = Math.max(...runs.map((r) => r.seconds));
@@ -133,6 +143,7 @@ async function measure(
       mainThreadCores:
         first && last ? (last.mainThreadSeconds - first.mainThreadSeconds) / elapsed : Number.NaN,
       threadSummary: threadCoresSummary(threadsCpu, server.pid),
+      clientCores: (clientsAfter - clientsBefore) / elapsed,
     };
   } finally {
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
@@ -215,7 +226,8 @@ async function main(): Promise<number> {
   const rows = points.map(
     (p) =>
       `| ${p.cores} | ${p.threads} | ${p.requestsPerSec.toFixed(0)} | ${p.scaling === undefined ? '–' : p.scaling.toFixed(2)} | ` +
-      `${p.serverCores.toFixed(2)} (${p.mainThreadCores.toFixed(2)}) | ${p.threadSummary} | ${p.errors} |`,
+      `${p.serverCores.toFixed(2)} (${p.mainThreadCores.toFixed(2)}) | ${p.threadSummary} | ` +
+      `${p.clientCores.toFixed(2)} of ${clientCpus.length} | ${p.errors} |`,
   );
   const md = [
     `# Server scaling: identity_fp32 over ${protocol}, c=${concurrency}`,
@@ -228,8 +240,8 @@ async function main(): Promise<number> {
     `- 1 s warm-up, then ${seconds} s measured per core count; binary tensors, 16 FP32 per request`,
     `- Load average at start ${device.loadAverageStart.toFixed(2)}, at end ${device.loadAverageEnd.toFixed(2)}`,
     '',
-    '| server cores N | ingress threads | requests/s | ÷ (N × 1-core) | server CPU cores (main thread) | cores per thread (main first) | errors |',
-    '|---:|---:|---:|---:|---:|---|---:|',
+    '| server cores N | ingress threads | requests/s | ÷ (N × 1-core) | server CPU cores (main thread) | cores per thread (main first) | load clients CPU cores | errors |',
+    '|---:|---:|---:|---:|---:|---|---:|---:|',
     ...rows,
     '',
     `Target: ≥ 0.70 × N × the 1-core figure: ${
