@@ -203,6 +203,13 @@ describe('batching report', () => {
         bad,
       );
     }
+    // Bounded in total too: the warm-up runs until that many requests complete.
+    assert.throws(
+      () => parseBenchOptions(['--warmup-per-concurrency', '10000', '--concurrency', '1,256']),
+      /2560000 warm-up requests, more than 1000000/,
+    );
+    const atLimit = parseBenchOptions(['--warmup-per-concurrency', '3906', '--concurrency', '256']);
+    assert.ok(atLimit !== 'help' && atLimit.warmupPerConcurrency === 3906);
   });
 
   it('parses spinning and the CPU lists the server and the client are pinned to', () => {

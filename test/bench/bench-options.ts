@@ -100,6 +100,9 @@ function oneOf<T extends string>(text: string, allowed: readonly T[], flag: stri
   return text as T;
 }
 
+/** The most warm-up requests one level may ask for (--warmup-per-concurrency × the largest concurrency). */
+const MAX_WARMUP_REQUESTS = 1_000_000;
+
 /** Parses argv (without node and script); throws Error with a one-line reason on bad input. */
 export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help' {
   const { values } = parseArgs({
@@ -149,6 +152,12 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
   if (warmupPerConcurrency > 10_000)
     throw new Error(
       `--warmup-per-concurrency: expected 1 to 10000, got '${values['warmup-per-concurrency']}'`,
+    );
+  // The warm-up runs until that many requests complete: a product in the millions would hold a level for hours.
+  const warmupRequests = warmupPerConcurrency * Math.max(...concurrency);
+  if (warmupRequests > MAX_WARMUP_REQUESTS)
+    throw new Error(
+      `--warmup-per-concurrency: ${warmupPerConcurrency} × concurrency ${Math.max(...concurrency)} = ${warmupRequests} warm-up requests, more than ${MAX_WARMUP_REQUESTS}`,
     );
   const delayUs = Number(values['delay-us']);
   if (!Number.isInteger(delayUs) || delayUs < 0)
