@@ -62,6 +62,7 @@ import type { InferenceCore, ModelState } from '../core/api.ts';
 import { RequestAbort } from '../core/request-abort.ts';
 import type { InferResponse } from '../core/types.ts';
 import type { StageStamps, StageTraceRecorder } from '../stats/stage-trace.ts';
+import { widenReceiveWindows } from './grpc-flow-control.ts';
 import { asInferenceError, toInferRequest } from './infer-request-mapping.ts';
 import {
   EMPTY_FINAL,
@@ -163,6 +164,9 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     'grpc.max_send_message_length': -1,
     'grpc.max_connection_idle_ms': limits.idleTimeoutMs,
   });
+  if (!widenReceiveWindows(server)) {
+    process.emitWarning('this grpc-js version does not let the gRPC server widen its HTTP/2 receive windows');
+  }
 
   /** Decodes, runs and encodes one request; `sink` (streams only) receives a decoupled model's responses. */
   const infer = async (
