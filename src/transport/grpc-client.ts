@@ -1,17 +1,15 @@
 /**
- * gRPC InferClient over @grpc/grpc-js: K channels (each with its own subchannel pool, so K real HTTP/2
- * connections), pre-encoded ModelInferRequest bytes, unary `ModelInfer` or one bidi `ModelStreamInfer`
- * stream per channel. Failures resolve as outcomes, never as rejections.
- *
- * Hot path: calls go straight to the channel's `createCall` (grpc-js's public Channel interface, the layer
- * under its Client and interceptors) with the prepared bytes and a listener object, so no per-call Client
- * argument checking, interceptor chain, serializer, call EventEmitter or captured caller stack (the Client's
- * `new Error()` per call). Responses arrive as bytes and are not decoded: only their size is reported, and a
- * streamed response is scanned for `error_message` alone (with `keepResponses` on, a successful one is also
- * copied once into the outcome, for the profile export, after its end time is taken). No deadline (so no timer) unless a timeout is set.
+ * gRPC InferClient. Unary `ModelInfer` calls go straight on node:http2 (grpc-unary-http2.ts): K connections,
+ * each request framed (and compressed) once at prepare time, the response read as bytes and not decoded: only
+ * its size is reported (with `keepResponses` on, a successful one is also copied once into the outcome, for
+ * the profile export, after its end time is taken). `--streaming` uses one bidi `ModelStreamInfer` stream per
+ * grpc-js channel: calls go straight to the channel's `createCall` (grpc-js's public Channel interface, the
+ * layer under its Client and interceptors), a streamed response is scanned for `error_message` and its id
+ * alone. Failures resolve as outcomes, never as rejections. No timer unless a timeout is set.
  * Measured with `npm run bench:client` (bench-results/client-identity.md).
  */
 
+import { deflateSync, gzipSync } from 'node:zlib';
 import { toBinary } from '@bufbuild/protobuf';
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import * as grpc from '@grpc/grpc-js';
@@ -21,19 +19,27 @@ import { wireToGrpcRequest } from '../protocol/grpc-infer-codec.ts';
 import { asBuffer, preencodedModelInfer, preencodedModelStreamInfer } from '../protocol/grpc-service.ts';
 import { msToNs } from '../protocol/units.ts';
 import type { ClientOptions, InferClient, InferOutcome, PreparedRequest, RequestSpec } from './client.ts';
+import {
+  type FramedRequest,
+  frameMessage,
+  GrpcHttp2Connection,
+  type Http2Target,
+  unaryHeaders,
+} from './grpc-unary-http2.ts';
 import { ownedCopy } from './kept-response.ts';
 import { grpcTarget } from './server-url.ts';
 import { loadTlsMaterial } from './tls-files.ts';
 
-interface GrpcPrepared extends PreparedRequest {
+/** A streamed request: the message bytes (an id is appended per send). */
+interface GrpcStreamPrepared extends PreparedRequest {
   readonly bytes: Buffer;
 }
 
+/** A unary request: its framed (and maybe compressed) message and the headers of every call. */
+interface GrpcUnaryPrepared extends PreparedRequest, FramedRequest {}
+
 /** A call on a channel (grpc-js's internal Call, reached through the public Channel interface). */
 type ChannelCall = ReturnType<grpc.ChannelInterface['createCall']>;
-
-/** Write context of every message: no flags, no callback. */
-const NO_WRITE_CONTEXT = {};
 
 /** Channel options shared by the infer client and the server API client. */
 export function grpcChannelOptions(options: Pick<ClientOptions, 'grpcCompression'>): grpc.ChannelOptions {
@@ -178,68 +184,6 @@ interface OpenStream {
 /** The message of a failed status: its details, or "<code> <NAME>" when the server sent none. */
 function statusMessage(status: grpc.StatusObject): string {
   return status.details || `${status.code} ${grpc.status[status.code] ?? 'UNKNOWN'}`;
-}
-
-/**
- * One unary ModelInfer call, and its own listener: the three callbacks are methods of this one object, so a
- * call costs us this object and its promise (the rest is grpc-js's call chain).
- */
-class UnaryCall implements grpc.InterceptingListener {
-  private responseStartNs = 0;
-  private responseBytes = -1;
-  private message: Buffer | undefined;
-  private done = false;
-
-  constructor(
-    private readonly clock: Clock,
-    private readonly sendStartNs: number,
-    /** Keep the response bytes in the outcome (keepResponses). */
-    private readonly keep: boolean,
-    private readonly resolve: (outcome: InferOutcome) => void,
-  ) {}
-
-  onReceiveMetadata(): void {
-    this.responseStartNs = this.clock.nowNs();
-  }
-
-  onReceiveMessage(message: Buffer): void {
-    this.responseBytes = message.byteLength;
-    if (this.keep) this.message = message;
-  }
-
-  onReceiveStatus(status: grpc.StatusObject): void {
-    if (this.done) return;
-    this.done = true;
-    const endNs = this.clock.nowNs();
-    const { sendStartNs } = this;
-    const responseStartNs = this.responseStartNs || endNs;
-    const responseBytes = Math.max(0, this.responseBytes);
-    if (status.code === grpc.status.OK && this.responseBytes >= 0) {
-      const outcome: InferOutcome = {
-        ok: true,
-        sendStartNs,
-        sendEndNs: sendStartNs,
-        responseStartNs,
-        endNs,
-        responseBytes,
-      };
-      // grpc-js's message may sit in a shared pool: the kept copy owns its buffer.
-      if (this.message) outcome.response = { encoding: 'grpc', bytes: ownedCopy(this.message) };
-      this.resolve(outcome);
-      return;
-    }
-    const noMessage = status.code === grpc.status.OK;
-    this.resolve({
-      ok: false,
-      errorKind: grpcErrorKind(noMessage ? grpc.status.UNIMPLEMENTED : status.code),
-      errorMessage: noMessage ? 'No message received' : statusMessage(status),
-      sendStartNs,
-      sendEndNs: sendStartNs,
-      responseStartNs,
-      endNs,
-      responseBytes,
-    });
-  }
 }
 
 /**
@@ -404,62 +348,114 @@ class InferStream implements grpc.InterceptingListener {
   }
 }
 
-/** Creates the gRPC InferClient (`--streaming` → `options.streaming`). */
+/** Where the unary calls connect (node:http2): the `-u` address, over TLS with the `--ssl-grpc-*` files. */
+export function grpcHttp2Target(options: Pick<ClientOptions, 'tls' | 'url'>): Http2Target {
+  const { address, secure } = grpcTarget(options.url);
+  const tls = loadTlsMaterial(options.tls?.enabled ? options.tls : secure ? { enabled: true } : undefined);
+  if (!tls) return { origin: `http://${address}` };
+  return {
+    origin: `https://${address}`,
+    tls: {
+      ...(tls.ca ? { ca: tls.ca } : {}),
+      ...(tls.cert ? { cert: tls.cert } : {}),
+      ...(tls.key ? { key: tls.key } : {}),
+      rejectUnauthorized: tls.verifyPeer,
+      ...(tls.verifyHost ? {} : { checkServerIdentity: () => undefined }),
+    },
+  };
+}
+
+/** A request's message compressed as `--grpc-compression-algorithm` says (once, at prepare time). */
+function compressed(message: Uint8Array, algorithm: 'none' | 'gzip' | 'deflate'): Uint8Array {
+  if (algorithm === 'gzip') return gzipSync(message);
+  if (algorithm === 'deflate') return deflateSync(message);
+  return message;
+}
+
+/** "NOT_FOUND" for 5. */
+function statusName(code: number): string {
+  return grpc.status[code] ?? 'UNKNOWN';
+}
+
+/**
+ * Creates the gRPC InferClient (`--streaming` → `options.streaming`): unary calls on node:http2
+ * (grpc-unary-http2.ts), one connection per `options.connections`; streams on grpc-js channels.
+ */
 export function createGrpcClient(options: ClientOptions): InferClient {
-  const { address } = grpcTarget(options.url);
-  const credentials = grpcCredentials(options);
-  const channelOptions = grpcChannelOptions(options);
   const clock = options.clock;
-  /** One Metadata for every call: grpc-js clones it per call before its filters touch it. */
-  const metadata = grpcMetadata(options.headers);
-  const channels: grpc.ChannelInterface[] = Array.from(
-    { length: Math.max(1, options.connections) },
-    () => new grpc.Channel(address, credentials, channelOptions),
-  );
+  const connectionCount = Math.max(1, options.connections);
   /** keepResponses: successful outcomes carry their response bytes. */
   const keeping = { on: false };
-  const streams = options.streaming
-    ? channels.map((ch, i) => new InferStream(ch, metadata, clock, keeping, `ib${i}-`))
-    : [];
-  const unaryPath = preencodedModelInfer.path;
+  const compression = options.grpcCompression ?? 'none';
   let next = 0;
 
-  function unary(channel: grpc.ChannelInterface, bytes: Buffer, timeoutMs: number): Promise<InferOutcome> {
-    return new Promise((resolve) => {
-      const listener = new UnaryCall(clock, clock.nowNs(), keeping.on, resolve);
-      const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
-      const call = channel.createCall(unaryPath, deadline, null, null, null);
-      call.start(metadata, listener);
-      call.sendMessageWithContext(NO_WRITE_CONTEXT, bytes);
-      call.halfClose();
-      call.startRead();
-    });
+  if (options.streaming) {
+    const { address } = grpcTarget(options.url);
+    const credentials = grpcCredentials(options);
+    const channelOptions = grpcChannelOptions(options);
+    /** One Metadata for every call: grpc-js clones it per call before its filters touch it. */
+    const metadata = grpcMetadata(options.headers);
+    const channels: grpc.ChannelInterface[] = Array.from(
+      { length: connectionCount },
+      () => new grpc.Channel(address, credentials, channelOptions),
+    );
+    const streams = channels.map((ch, i) => new InferStream(ch, metadata, clock, keeping, `ib${i}-`));
+    return {
+      protocol: 'grpc',
+      prepare(spec: RequestSpec): PreparedRequest {
+        // Ask for the FINAL flag's empty response: a decoupled request then always ends visibly.
+        const wire = {
+          ...spec,
+          parameters: { ...spec.parameters, triton_enable_empty_final_response: true },
+        };
+        const bytes = asBuffer(toBinary(ModelInferRequestSchema, wireToGrpcRequest(wire)));
+        const prepared: GrpcStreamPrepared = { spec, byteLength: bytes.byteLength, bytes };
+        return prepared;
+      },
+      infer(request: PreparedRequest, timeoutMs: number): Promise<InferOutcome> {
+        const stream = streams[next] as InferStream;
+        next = (next + 1) % streams.length;
+        return stream.send((request as GrpcStreamPrepared).bytes, timeoutMs);
+      },
+      keepResponses(on: boolean): void {
+        keeping.on = on;
+      },
+      async close(): Promise<void> {
+        for (const s of streams) s.close();
+        for (const c of channels) c.close();
+      },
+    };
   }
 
+  const target = grpcHttp2Target(options);
+  // Validated as grpc-js validates metadata (lower-case keys, -bin values in base64), then sent as headers.
+  const headers = unaryHeaders(
+    preencodedModelInfer.path,
+    grpcMetadata(options.headers).toHttp2Headers(),
+    compression === 'none' ? 'identity' : compression,
+  );
+  const connections = Array.from(
+    { length: connectionCount },
+    () => new GrpcHttp2Connection(target, clock, grpcErrorKind, statusName),
+  );
   return {
     protocol: 'grpc',
     prepare(spec: RequestSpec): PreparedRequest {
-      // On a stream, ask for the FINAL flag's empty response: a decoupled request then always ends visibly.
-      const wire = options.streaming
-        ? { ...spec, parameters: { ...spec.parameters, triton_enable_empty_final_response: true } }
-        : spec;
-      const bytes = asBuffer(toBinary(ModelInferRequestSchema, wireToGrpcRequest(wire)));
-      const prepared: GrpcPrepared = { spec, byteLength: bytes.byteLength, bytes };
+      const bytes = toBinary(ModelInferRequestSchema, wireToGrpcRequest(spec));
+      const framed = frameMessage(compressed(bytes, compression), compression !== 'none');
+      const prepared: GrpcUnaryPrepared = { spec, byteLength: bytes.byteLength, framed, headers };
       return prepared;
     },
     infer(request: PreparedRequest, timeoutMs: number): Promise<InferOutcome> {
-      const { bytes } = request as GrpcPrepared;
-      const i = next;
-      next = (next + 1) % channels.length;
-      if (options.streaming) return (streams[i] as InferStream).send(bytes, timeoutMs);
-      return unary(channels[i] as grpc.ChannelInterface, bytes, timeoutMs);
+      const connection = connections[next] as GrpcHttp2Connection;
+      next = (next + 1) % connections.length;
+      return connection.call(request as GrpcUnaryPrepared, timeoutMs, keeping.on);
     },
     keepResponses(on: boolean): void {
       keeping.on = on;
     },
     async close(): Promise<void> {
-      for (const s of streams) s.close();
-      for (const c of channels) c.close();
+      for (const c of connections) c.close();
     },
   };
 }

@@ -271,7 +271,7 @@ export function renderClientBenchTables(s: ClientBenchSummary): string {
       : []),
     ...(s.grpcFloor && grpc
       ? [
-          `- Our gRPC client's own share of the c=1 overhead (ours − bare node:http2 floor): ${fmt(grpc.medianOverheadUs - s.grpcFloor.medianOverheadUs, 1)} µs (@grpc/grpc-js's call stack and ours); the floor (${fmt(s.grpcFloor.medianOverheadUs, 1)} µs, ${fmt(s.grpcFloor.medianCpuUsPerRequest, 1)} µs of client CPU per request) is Node's HTTP/2 at both ends, loopback and the server's gRPC handling outside its statistics.`,
+          `- Our gRPC client's own share of the c=1 overhead (ours − bare node:http2 floor): ${fmt(grpc.medianOverheadUs - s.grpcFloor.medianOverheadUs, 1)} µs (the load loop, timestamps and outcomes on top of the same node:http2 calls); the floor (${fmt(s.grpcFloor.medianOverheadUs, 1)} µs, ${fmt(s.grpcFloor.medianCpuUsPerRequest, 1)} µs of client CPU per request) is Node's HTTP/2 at both ends, loopback and the server's gRPC handling outside its statistics.`,
         ]
       : []),
     `- Median client overhead at c=1 ≤ ${s.targets.maxOverheadUs} µs: **${verdict(s.overheadMet)}** (worst ${fmt(worstOverhead, 1)} µs).`,
