@@ -25,6 +25,7 @@ import {
 import { inferenceServiceDefinition } from '../../../src/protocol/grpc-service.ts';
 import { wireParameterToGrpc } from '../../../src/protocol/infer-parameters.ts';
 import { InferenceError } from '../../../src/protocol/status.ts';
+import { markGrpcMessageOwned } from '../core/request-buffers.ts';
 
 /** Stands for "the FINAL flag without a response" between the core call and the responder. */
 export const EMPTY_FINAL: ModelInferResponse = create(ModelInferResponseSchema);
@@ -41,18 +42,30 @@ export class UnparsableMessage {
 }
 
 /**
- * The inference service with a ModelStreamInfer whose request decoder never throws: grpc-js ends the whole
- * stream with INTERNAL when a decoder throws, losing every response still due; an UnparsableMessage instead
- * reaches the handler, which answers it in-band.
+ * The inference service as the server decodes it. ModelStreamInfer's request decoder never throws: grpc-js
+ * ends the whole stream with INTERNAL when a decoder throws, losing every response still due; an
+ * UnparsableMessage instead reaches the handler, which answers it in-band. Both infer RPCs mark a message that
+ * owns its buffer as request-owned, so its tensor bytes move to the main thread without a copy.
  */
 export const streamTolerantDefinition: ServiceDefinition = (() => {
   const def = { ...inferenceServiceDefinition } as Record<string, MethodDefinition<unknown, unknown>>;
+  const unary = def.ModelInfer as MethodDefinition<unknown, unknown>;
+  def.ModelInfer = {
+    ...unary,
+    requestDeserialize: (bytes: Buffer) => {
+      const request = fromBinary(ModelInferRequestSchema, bytes);
+      markGrpcMessageOwned(bytes);
+      return request;
+    },
+  };
   const stream = def.ModelStreamInfer as MethodDefinition<unknown, unknown>;
   def.ModelStreamInfer = {
     ...stream,
     requestDeserialize: (bytes: Buffer) => {
       try {
-        return fromBinary(ModelInferRequestSchema, bytes);
+        const request = fromBinary(ModelInferRequestSchema, bytes);
+        markGrpcMessageOwned(bytes);
+        return request;
       } catch (e) {
         return new UnparsableMessage(e instanceof Error ? e.message : String(e));
       }

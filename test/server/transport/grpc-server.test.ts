@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { create, type DescMessage, fromBinary, type MessageShape, toBinary } from '@bufbuild/protobuf';
 import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { isRequestOwned } from '../../../embedded-server/src/core/request-buffers.ts';
 import {
   type GrpcServerHandle,
   startGrpcServer,
@@ -253,6 +254,44 @@ describe('grpc-server', () => {
     const seen = core.requests.find((r) => r.id === 'answered');
     assert.ok(seen?.signal, 'the request carries a signal');
     assert.equal(seen.signal.aborted, false);
+  });
+
+  it('hands a message of 4 KiB or more to the core in its own buffer (moved, not copied, to the main thread), a small one not', async () => {
+    const big = Array.from({ length: 2048 }, (_, i) => i);
+    const request = (id: string, n: number[]) =>
+      wireToGrpcRequest({
+        modelName: 'addsub',
+        modelVersion: '',
+        id,
+        parameters: {},
+        inputs: [int32Tensor('INPUT0', n), int32Tensor('INPUT1', n)],
+        outputs: ['OUTPUT0'],
+      });
+    const res = await unaryCall(
+      svc('ModelInfer'),
+      ModelInferRequestSchema,
+      ModelInferResponseSchema,
+      request('big', big),
+    );
+    assert.deepEqual(
+      values(grpcResponseToWire(res).outputs[0] as Tensor),
+      big.map((v) => 2 * v),
+    );
+    const seenBig = core.requests.find((r) => r.id === 'big');
+    assert.equal(isRequestOwned(seenBig?.inputs[0]?.data.buffer as ArrayBuffer), true);
+    assert.equal(seenBig?.inputs[0]?.data.buffer, seenBig?.inputs[1]?.data.buffer, 'one message, one buffer');
+    await unaryCall(
+      svc('ModelInfer'),
+      ModelInferRequestSchema,
+      ModelInferResponseSchema,
+      request('small', [1, 2]),
+    );
+    const seenSmall = core.requests.find((r) => r.id === 'small');
+    assert.equal(
+      isRequestOwned(seenSmall?.inputs[0]?.data.buffer as ArrayBuffer),
+      false,
+      'Node pool: shared',
+    );
   });
 
   it('keeps stream responses in request order and reports errors in-band', async () => {
