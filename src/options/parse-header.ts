@@ -4,10 +4,25 @@
  */
 import { OptionError } from '../errors.ts';
 
+/** An HTTP field name (RFC 9110 token): what both transports can send. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Bytes no header value may carry (they would end the header, or the request, early). */
+const FORBIDDEN_IN_VALUE = /[\r\n\0]/;
+
 export function parseHeader(text: string): { name: string; value: string } {
   const colon = text.indexOf(':');
   if (colon <= 0) throw new OptionError(`Failed to parse -H. The value must be <Header:Value>: '${text}'`);
-  return { name: text.slice(0, colon), value: text.slice(colon + 1) };
+  const name = text.slice(0, colon);
+  const value = text.slice(colon + 1);
+  if (!TOKEN.test(name)) {
+    throw new OptionError(
+      `-H '${name}': a header name may hold only letters, digits and !#$%&'*+-.^_\`|~ (no spaces)`,
+    );
+  }
+  if (FORBIDDEN_IN_VALUE.test(value)) {
+    throw new OptionError(`-H '${name}': the value must not contain a line break or NUL byte`);
+  }
+  return { name, value };
 }
 
 /** Folds repeated -H values into one record; a repeated name gets its values joined with ", " (HTTP semantics). */

@@ -13,6 +13,7 @@ import { deflateSync, gzipSync } from 'node:zlib';
 import { toBinary } from '@bufbuild/protobuf';
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import * as grpc from '@grpc/grpc-js';
+import { OptionError } from '../errors.ts';
 import type { Clock, TimerHandle } from '../protocol/clock.ts';
 import { ModelInferRequestSchema } from '../protocol/gen/grpc_service_pb.ts';
 import { wireToGrpcRequest } from '../protocol/grpc-infer-codec.ts';
@@ -73,7 +74,14 @@ export function grpcCredentials(options: Pick<ClientOptions, 'tls' | 'url'>): gr
 /** `-H` headers as gRPC metadata (perf_analyzer sends them on every call). */
 export function grpcMetadata(headers: Record<string, string>): grpc.Metadata {
   const md = new grpc.Metadata();
-  for (const [k, v] of Object.entries(headers)) md.add(k.toLowerCase(), v);
+  for (const [k, v] of Object.entries(headers)) {
+    try {
+      md.add(k.toLowerCase(), v);
+    } catch (e) {
+      // grpc-js's own check (keys: lower-case letters, digits, "-_."; values: printable ASCII).
+      throw new OptionError(`-H '${k}' cannot be sent as gRPC metadata: ${(e as Error).message}`);
+    }
+  }
   return md;
 }
 

@@ -57,8 +57,11 @@ export function unaryHeaders(
   metadata: http2.OutgoingHttpHeaders,
   encoding: 'identity' | 'gzip' | 'deflate',
 ): http2.OutgoingHttpHeaders {
+  // The call's own headers win over `-H` metadata of the same name, and the two that are set per request (or
+  // not at all) are never taken from it: a stray `grpc-encoding` would make the server inflate a plain message.
+  const { 'grpc-encoding': _encoding, 'grpc-timeout': _timeout, ...user } = metadata;
   return {
-    ...metadata,
+    ...user,
     ':method': 'POST',
     ':path': path,
     'content-type': 'application/grpc',

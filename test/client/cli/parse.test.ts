@@ -54,6 +54,10 @@ describe('parseHeader', () => {
     assert.deepEqual(parseHeader('Authorization:Bearer a:b'), { name: 'Authorization', value: 'Bearer a:b' });
     assert.deepEqual(headersOf(['X:1', 'X:2', 'Y:']), { X: '1, 2', Y: '' });
     assert.throws(() => parseHeader('nocolon'), { name: 'OptionError' });
+    for (const bad of ['bad key:v', 'a(b):v', 'é:v', 'X:line\nbreak', 'X:a\rb', 'X:nul\0']) {
+      assert.throws(() => parseHeader(bad), { name: 'OptionError' }, bad);
+    }
+    assert.deepEqual(parseHeader("X-a.b_c!#$%&'*+^`|~:v"), { name: "X-a.b_c!#$%&'*+^`|~", value: 'v' });
   });
 });
 

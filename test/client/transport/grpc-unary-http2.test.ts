@@ -187,6 +187,34 @@ describe('gRPC unary calls on node:http2', () => {
     assert.equal(body.readUInt32BE(1), body.byteLength - 5);
   });
 
+  it('never lets -H metadata replace the headers of the call itself', async () => {
+    const c = client({
+      headers: {
+        'grpc-encoding': 'gzip',
+        'grpc-timeout': '1n',
+        'content-type': 'text/plain',
+        te: 'x',
+        'x-ok': 'y',
+      },
+    });
+    seen.length = 0;
+    const out = await call(c, 'ok', 0);
+    assert.equal(out.ok, true, out.errorMessage);
+    const { headers } = seen[0] as Seen;
+    assert.equal(headers['grpc-encoding'], undefined);
+    assert.equal(headers['grpc-timeout'], undefined);
+    assert.equal(headers['content-type'], 'application/grpc');
+    assert.equal(headers.te, 'trailers');
+    assert.equal(headers['x-ok'], 'y');
+  });
+
+  it('refuses -H names that are HTTP tokens but not gRPC metadata keys, by name', () => {
+    assert.throws(() => client({ headers: { 'x!a': 'v' } }), {
+      name: 'OptionError',
+      message: /^-H 'x!a' cannot be sent as gRPC metadata/,
+    });
+  });
+
   it('reads a message split over several DATA frames, and keeps an owned copy when asked', async () => {
     const c = client();
     c.keepResponses?.(true);
