@@ -16,23 +16,10 @@
 import http2 from 'node:http2';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import type { Clock, TimerHandle } from '../protocol/clock.ts';
+import { GrpcCode } from '../protocol/status.ts';
 import { msToNs } from '../protocol/units.ts';
 import type { InferOutcome } from './client.ts';
 import { ownedCopy } from './kept-response.ts';
-
-/** gRPC status codes used here (grpc/grpc doc/statuscodes.md). */
-export const GrpcStatus = {
-  OK: 0,
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  DEADLINE_EXCEEDED: 4,
-  PERMISSION_DENIED: 7,
-  RESOURCE_EXHAUSTED: 8,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-  UNAUTHENTICATED: 16,
-} as const;
 
 /** Receive windows the client advertises (stream and connection): responses up to a few MB in one go. */
 export const CLIENT_WINDOW_BYTES = 16 * 1024 * 1024;
@@ -86,20 +73,20 @@ export function frameMessage(message: Uint8Array, compressed: boolean): Buffer {
 export function grpcCodeOfHttpStatus(httpStatus: number): number {
   switch (httpStatus) {
     case 400:
-      return GrpcStatus.INTERNAL;
+      return GrpcCode.INTERNAL;
     case 401:
-      return GrpcStatus.UNAUTHENTICATED;
+      return GrpcCode.UNAUTHENTICATED;
     case 403:
-      return GrpcStatus.PERMISSION_DENIED;
+      return GrpcCode.PERMISSION_DENIED;
     case 404:
-      return GrpcStatus.UNIMPLEMENTED;
+      return GrpcCode.UNIMPLEMENTED;
     case 429:
     case 502:
     case 503:
     case 504:
-      return GrpcStatus.UNAVAILABLE;
+      return GrpcCode.UNAVAILABLE;
     default:
-      return GrpcStatus.UNKNOWN;
+      return GrpcCode.UNKNOWN;
   }
 }
 
@@ -108,15 +95,15 @@ export function grpcCodeOfRstCode(rstCode: number): number {
   const c = http2.constants;
   switch (rstCode) {
     case c.NGHTTP2_REFUSED_STREAM:
-      return GrpcStatus.UNAVAILABLE;
+      return GrpcCode.UNAVAILABLE;
     case c.NGHTTP2_CANCEL:
-      return GrpcStatus.CANCELLED;
+      return GrpcCode.CANCELLED;
     case c.NGHTTP2_ENHANCE_YOUR_CALM:
-      return GrpcStatus.RESOURCE_EXHAUSTED;
+      return GrpcCode.RESOURCE_EXHAUSTED;
     case c.NGHTTP2_INADEQUATE_SECURITY:
-      return GrpcStatus.PERMISSION_DENIED;
+      return GrpcCode.PERMISSION_DENIED;
     default:
-      return GrpcStatus.INTERNAL;
+      return GrpcCode.INTERNAL;
   }
 }
 
@@ -170,8 +157,14 @@ class UnaryHttp2Call {
   readStatus(headers: http2.IncomingHttpHeaders): void {
     const status = headers['grpc-status'];
     if (status === undefined) return;
-    this.status = Number(status);
+    const code = Number(status);
     const message = headers['grpc-message'];
+    if (!Number.isInteger(code) || code < 0) {
+      this.status = GrpcCode.UNKNOWN;
+      this.statusMessage = `the server sent an invalid grpc-status '${String(status)}'`;
+      return;
+    }
+    this.status = code;
     if (typeof message === 'string') this.statusMessage = decodeGrpcMessage(message);
   }
 
@@ -194,14 +187,14 @@ class UnaryHttp2Call {
       responseBytes: this.receivedBytes,
     });
     if (this.timedOut) {
-      this.resolve({ ...failed(GrpcStatus.DEADLINE_EXCEEDED, 'Deadline exceeded'), errorKind: 'timeout' });
+      this.resolve({ ...failed(GrpcCode.DEADLINE_EXCEEDED, 'Deadline exceeded'), errorKind: 'timeout' });
       return;
     }
     if (this.status < 0) {
       this.resolve(this.withoutStatus(failed));
       return;
     }
-    if (this.status !== GrpcStatus.OK) {
+    if (this.status !== GrpcCode.OK) {
       this.resolve(
         failed(this.status, this.statusMessage || `${this.status} ${connection.statusName(this.status)}`),
       );
@@ -210,10 +203,7 @@ class UnaryHttp2Call {
     const message = this.message();
     if (typeof message === 'string') {
       this.resolve(
-        failed(
-          message === '' ? GrpcStatus.UNIMPLEMENTED : GrpcStatus.INTERNAL,
-          message || 'No message received',
-        ),
+        failed(message === '' ? GrpcCode.UNIMPLEMENTED : GrpcCode.INTERNAL, message || 'No message received'),
       );
       return;
     }
@@ -242,13 +232,13 @@ class UnaryHttp2Call {
         : (this.connection.lastError ??
           (this.streamError?.code === 'ERR_HTTP2_STREAM_CANCEL' ? this.streamError : undefined));
     if (this.httpStatus === 0 && connectionError) {
-      return failed(GrpcStatus.UNAVAILABLE, `No connection established: ${connectionError.message}`);
+      return failed(GrpcCode.UNAVAILABLE, `No connection established: ${connectionError.message}`);
     }
     const rst = this.stream.rstCode ?? http2.constants.NGHTTP2_NO_ERROR;
     if (rst !== http2.constants.NGHTTP2_NO_ERROR) {
       return failed(grpcCodeOfRstCode(rst), `Received RST_STREAM with code ${rst}`);
     }
-    return failed(GrpcStatus.UNKNOWN, 'the server ended the call without a gRPC status');
+    return failed(GrpcCode.UNKNOWN, 'the server ended the call without a gRPC status');
   }
 
   /** The one response message (decompressed if the server compressed it), or why there is none ('' = none). */
@@ -327,7 +317,7 @@ export class GrpcHttp2Connection {
         const now = this.clock.nowNs();
         resolve({
           ok: false,
-          errorKind: this.errorKindOf(GrpcStatus.UNAVAILABLE),
+          errorKind: this.errorKindOf(GrpcCode.UNAVAILABLE),
           errorMessage: (e as Error).message,
           sendStartNs,
           sendEndNs: sendStartNs,

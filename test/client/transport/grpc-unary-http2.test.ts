@@ -97,6 +97,9 @@ function answer(stream: http2.ServerHttp2Stream, model: string): void {
       stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
       stream.end(frameMessage(message, false).subarray(0, 9));
       return;
+    case 'bad-status':
+      stream.respond({ ...ok, 'grpc-status': 'nope' }, { endStream: true });
+      return;
     case 'no-status':
       stream.respond(ok);
       stream.end(frameMessage(message, false));
@@ -258,6 +261,7 @@ describe('gRPC unary calls on node:http2', () => {
       ['two-messages', 'grpc:INTERNAL', 'more than one message in a unary response'],
       ['truncated', 'grpc:INTERNAL', 'a truncated gRPC message'],
       ['no-status', 'grpc:UNKNOWN', 'the server ended the call without a gRPC status'],
+      ['bad-status', 'grpc:UNKNOWN', "the server sent an invalid grpc-status 'nope'"],
       ['anything-else', 'grpc:INVALID_ARGUMENT', 'no case anything-else'],
     ];
     for (const [model, kind, message] of cases) {
