@@ -293,7 +293,7 @@ export function serveCommand(): Command {
       new Option(
         '--http-thread-count <n>',
         'threads that parse, decode and answer HTTP and gRPC requests while the main thread keeps each ' +
-          "model's one batching queue (0 = all on the main thread's event loop; default: the cores available, 0 below 4 cores)",
+          "model's one batching queue (0 = all on the main thread's event loop; default: half the cores available, 0 below 4 cores)",
       ).argParser(threadCount),
     )
     .helpOption('-h, --help', 'show this help')

@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { materializeEmbeddedRepository } from '../../embedded-server/src/embedded-repository.ts';
+import { defaultIngressThreads } from '../../embedded-server/src/ingress/ingress-pool.ts';
 import { startEmbeddedServerProcess } from '../../src/cli/embedded-process.ts';
 import { systemClock } from '../../src/protocol/clock.ts';
 import { currentResultBase, writeBenchResults } from './bench-results.ts';
@@ -30,7 +31,8 @@ const USAGE = `usage: node --import tsx test/bench/server-scaling.bench.ts [opti
   --cores 1,2,4,8          server core counts (the first N of --server-cpus)   (default 1,2,4,8)
   --server-cpus LIST       CPUs the server may be pinned to            (default: the first half)
   --client-cpus LIST       CPUs of the load clients                    (default: the second half)
-  --threads N|cores        the server's --http-thread-count (0 = event loop only)   (default cores = N)
+  --threads N|cores|default  the server's --http-thread-count (0 = event loop only; cores = N; default = what
+                           serve picks on N cores: half of them, 0 below 4)          (default default)
   --protocol http|grpc     (default http)
   --concurrency N          requests in flight in all              (default 64)
   --clients N              load-client processes sharing the concurrency            (default 4)
@@ -159,7 +161,7 @@ async function main(): Promise<number> {
       cores: { type: 'string', default: '1,2,4,8' },
       'server-cpus': { type: 'string' },
       'client-cpus': { type: 'string' },
-      threads: { type: 'string', default: 'cores' },
+      threads: { type: 'string', default: 'default' },
       protocol: { type: 'string', default: 'http' },
       concurrency: { type: 'string', default: '64' },
       clients: { type: 'string', default: '4' },
@@ -194,7 +196,12 @@ async function main(): Promise<number> {
   const clients = int(values.clients, '--clients', 1, 64);
   const seconds = int(values.seconds, '--seconds', 1, 600);
   const threadsFor = (n: number) =>
-    values.threads === 'cores' ? n : int(values.threads, '--threads', 0, 256);
+    values.threads === 'default'
+      ? defaultIngressThreads(n)
+      : values.threads === 'cores'
+        ? n
+        : int(values.threads, '--threads', 0, 256);
+  threadsFor(1); // a bad --threads fails here, before any server starts
   const command =
     `node --import tsx test/bench/server-scaling.bench.ts ${process.argv.slice(2).join(' ')}`.trim();
   const device = await describeDevice();

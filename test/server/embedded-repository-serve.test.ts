@@ -101,13 +101,13 @@ describe('serve options', () => {
     );
   });
 
-  it('--http-thread-count: 0 to 256, default the cores available (0 below 4); anything else is refused', () => {
+  it('--http-thread-count: 0 to 256, default half the cores available (0 below 4); anything else is refused', () => {
     const parsed = parseServeArgs([]);
     assert.ok(parsed.kind === 'run');
     assert.equal(parsed.options.httpThreadCount, defaultIngressThreads(availableParallelism()));
     assert.deepEqual(
-      [1, 2, 3, 4, 16].map((cores) => defaultIngressThreads(cores)),
-      [0, 0, 0, 4, 16],
+      [1, 2, 3, 4, 5, 16].map((cores) => defaultIngressThreads(cores)),
+      [0, 0, 0, 2, 2, 8],
     );
     const zero = parseServeArgs(['--http-thread-count', '0']);
     assert.ok(zero.kind === 'run');

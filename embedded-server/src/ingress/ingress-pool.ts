@@ -38,12 +38,16 @@ export const MAX_INGRESS_THREADS = 256;
 export const MIN_CORES_FOR_INGRESS_THREADS = 4;
 
 /**
- * The default thread count: the cores this process may use, or 0 (the main thread's event loop) on fewer
- * than 4 — there ingress threads take CPU from the model: text_direction batched on 3 pinned cores of the
- * H200 host reached 74 % of the ORT ceiling with 3 ingress threads against 79 % with none.
+ * The default thread count: half the cores this process may use, or 0 (the main thread's event loop) on fewer
+ * than 4. Half, because the main thread (every request's scheduling), the model instances' threads and the
+ * ingress threads share the cores: identity_fp32 over HTTP at c=64 on the H200 host (server pinned, 2026-12-04,
+ * `bench-results/history/server-scaling-threads-h200-2026-12-04.md`) ran at 17,421 req/s with 2 ingress threads
+ * on 4 cores against 10,591 with 4, and at 18,932 with 4 on 8 cores against 16,871 with 8. Below 4 cores the
+ * threads take CPU from the model: text_direction batched on 3 pinned cores reached 74 % of the ORT ceiling with
+ * 3 ingress threads against 79 % with none.
  */
 export function defaultIngressThreads(cores: number = availableParallelism()): number {
-  return cores >= MIN_CORES_FOR_INGRESS_THREADS ? cores : 0;
+  return cores >= MIN_CORES_FOR_INGRESS_THREADS ? Math.floor(cores / 2) : 0;
 }
 
 export interface IngressPoolOptions {
