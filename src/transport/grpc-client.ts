@@ -21,6 +21,7 @@ import { asBuffer, preencodedModelInfer, preencodedModelStreamInfer } from '../p
 import { msToNs } from '../protocol/units.ts';
 import type { ClientOptions, InferClient, InferOutcome, PreparedRequest, RequestSpec } from './client.ts';
 import {
+  CLIENT_WINDOW_BYTES,
   type FramedRequest,
   frameMessage,
   GrpcHttp2Connection,
@@ -51,6 +52,9 @@ export function grpcChannelOptions(options: Pick<ClientOptions, 'grpcCompression
     'grpc.max_send_message_length': -1,
     // No channelz bookkeeping (per-call trackers and closures); nothing here serves channelz.
     'grpc.enable_channelz': 0,
+    // The receive windows of the unary calls (grpc-unary-http2.ts), for streamed responses too: Node's
+    // 65,535 bytes would make a large response wait for WINDOW_UPDATE round trips.
+    'grpc-node.flow_control_window': CLIENT_WINDOW_BYTES,
     ...(compression === 'none'
       ? {}
       : { 'grpc.default_compression_algorithm': grpc.compressionAlgorithms[compression] }),

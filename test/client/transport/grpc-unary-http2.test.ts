@@ -128,6 +128,7 @@ function serve(server: http2.Http2Server | http2.Http2SecureServer, seen: Seen[]
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.on('error', () => undefined);
     stream.on('end', () => {
+      if (stream.destroyed) return; // a client that gave up (a stream cancelled by close())
       const body = Buffer.concat(chunks);
       seen.push({ headers, body });
       let message = body.subarray(5);
@@ -318,6 +319,26 @@ describe('gRPC unary calls on node:http2', () => {
       seenWindows.connection > CLIENT_WINDOW_BYTES - 1024,
       `connection window ${seenWindows.connection}`,
     );
+  });
+
+  it('opens streams (grpc-js) with the same wide receive windows', async () => {
+    const windows = new Promise<{ stream: number; connection: number }>((resolve) => {
+      server.once('session', (s) => {
+        s.once('remoteSettings', (settings) => {
+          s.ping(() =>
+            resolve({ stream: settings.initialWindowSize ?? -1, connection: s.state.remoteWindowSize ?? -1 }),
+          );
+        });
+      });
+    });
+    const c = client({ streaming: true });
+    // The bare server does not speak the stream: only the connection's settings matter here.
+    const outcome = c.infer(c.prepare(spec('ok')), 1000);
+    const seen = await windows;
+    await c.close();
+    assert.equal((await outcome).ok, false, 'closed before any answer');
+    assert.equal(seen.stream, CLIENT_WINDOW_BYTES);
+    assert.ok(seen.connection > CLIENT_WINDOW_BYTES - 1024, `connection window ${seen.connection}`);
   });
 
   it('reports a server that is not there as grpc:UNAVAILABLE with the connection error', async () => {
