@@ -2,7 +2,7 @@
  * The seam between load generation and the wire. A transport pre-encodes each distinct request once
  * (`prepare`) and then sends the same bytes again and again (`infer`), so per-request work stays tiny.
  * Implementations: http-client.ts (keep-alive HTTP/1.1 sockets, JSON or binary tensor extension),
- * grpc-client.ts (@grpc/grpc-js, unary or bidi streaming).
+ * grpc-client.ts (unary calls on node:http2, grpc-unary-http2.ts; bidi streams on @grpc/grpc-js).
  */
 import type { Clock } from '../protocol/clock.ts';
 import type { Tensor } from '../protocol/tensor.ts';
