@@ -131,8 +131,13 @@ class UnaryHttp2Call {
   status = -1;
   statusMessage = '';
   responseEncoding = '';
+  /** The response body, kept only when its bytes are needed (kept responses, compressed messages). */
   chunks: Buffer[] = [];
   receivedBytes = 0;
+  /** Bytes of the 5-byte message prefix read so far, its compressed flag and its big-endian length. */
+  prefixRead = 0;
+  compressedFlag = 0;
+  messageLength = 0;
   timer: TimerHandle | undefined;
   timedOut = false;
   done = false;
@@ -152,6 +157,20 @@ class UnaryHttp2Call {
     this.httpStatus = Number(headers[':status'] ?? 0);
     this.responseEncoding = String(headers['grpc-encoding'] ?? '');
     this.readStatus(headers); // a trailers-only response carries its status here
+  }
+
+  /**
+   * A DATA chunk: the prefix is read as it arrives and the size counted; the bytes are kept only when the
+   * outcome needs them, so a large response costs no copy and no memory past its chunks.
+   */
+  readData(chunk: Buffer): void {
+    for (let i = 0; this.prefixRead < 5 && i < chunk.byteLength; i++, this.prefixRead++) {
+      const byte = chunk[i] as number;
+      if (this.prefixRead === 0) this.compressedFlag = byte;
+      else this.messageLength = this.messageLength * 256 + byte;
+    }
+    this.receivedBytes += chunk.byteLength;
+    if (this.keep || this.compressedFlag !== 0) this.chunks.push(chunk);
   }
 
   readStatus(headers: http2.IncomingHttpHeaders): void {
@@ -200,11 +219,13 @@ class UnaryHttp2Call {
       );
       return;
     }
+    if (this.receivedBytes === 0) {
+      this.resolve(failed(GrpcCode.UNIMPLEMENTED, 'No message received'));
+      return;
+    }
     const message = this.message();
     if (typeof message === 'string') {
-      this.resolve(
-        failed(message === '' ? GrpcCode.UNIMPLEMENTED : GrpcCode.INTERNAL, message || 'No message received'),
-      );
+      this.resolve(failed(GrpcCode.INTERNAL, message));
       return;
     }
     const outcome: InferOutcome = {
@@ -213,9 +234,9 @@ class UnaryHttp2Call {
       sendEndNs: sendStartNs,
       responseStartNs,
       endNs,
-      responseBytes: message.byteLength,
+      responseBytes: message === undefined ? this.messageLength : message.byteLength,
     };
-    if (this.keep) outcome.response = { encoding: 'grpc', bytes: ownedCopy(message) };
+    if (this.keep && message) outcome.response = { encoding: 'grpc', bytes: ownedCopy(message) };
     this.resolve(outcome);
   }
 
@@ -241,20 +262,19 @@ class UnaryHttp2Call {
     return failed(GrpcCode.UNKNOWN, 'the server ended the call without a gRPC status');
   }
 
-  /** The one response message (decompressed if the server compressed it), or why there is none ('' = none). */
-  private message(): Uint8Array | string {
-    if (this.receivedBytes === 0) return '';
+  /**
+   * The one response message of a non-empty body: its bytes (decompressed if the server compressed it) when
+   * they were kept, undefined when only its size is needed (`messageLength`), or why it is malformed.
+   */
+  private message(): Uint8Array | undefined | string {
+    const expected = 5 + this.messageLength;
+    if (this.prefixRead < 5 || this.receivedBytes < expected) return 'a truncated gRPC message';
+    if (this.receivedBytes > expected) return 'more than one message in a unary response';
+    if (this.chunks.length === 0) return undefined;
     const body =
       this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.receivedBytes);
-    if (body.byteLength < 5) return 'a truncated gRPC message';
-    const length = body.readUInt32BE(1);
-    if (body.byteLength !== 5 + length) {
-      return body.byteLength > 5 + length
-        ? 'more than one message in a unary response'
-        : 'a truncated gRPC message';
-    }
     const message = body.subarray(5);
-    if (body[0] === 0) return message;
+    if (this.compressedFlag === 0) return message;
     try {
       if (this.responseEncoding === 'gzip') return gunzipSync(message);
       if (this.responseEncoding === 'deflate') return inflateSync(message);
@@ -329,10 +349,7 @@ export class GrpcHttp2Connection {
       }
       const call = new UnaryHttp2Call(this, stream, sendStartNs, keep, resolve);
       stream.on('response', (h) => call.readHead(h));
-      stream.on('data', (chunk: Buffer) => {
-        call.chunks.push(chunk);
-        call.receivedBytes += chunk.byteLength;
-      });
+      stream.on('data', (chunk: Buffer) => call.readData(chunk));
       stream.on('trailers', (h) => call.readStatus(h));
       // The outcome comes from 'close' (reset code, connection error).
       stream.on('error', (e: Error) => {
