@@ -30,7 +30,7 @@ import {
 } from './grpc-unary-http2.ts';
 import { ownedCopy } from './kept-response.ts';
 import { grpcTarget } from './server-url.ts';
-import { loadTlsMaterial } from './tls-files.ts';
+import { loadTlsMaterial, type TlsMaterial } from './tls-files.ts';
 
 /** A streamed request: the message bytes (an id is appended per send). */
 interface GrpcStreamPrepared extends PreparedRequest {
@@ -61,11 +61,16 @@ export function grpcChannelOptions(options: Pick<ClientOptions, 'grpcCompression
   };
 }
 
-/** Channel credentials from `options.tls` (`--ssl-grpc-*`); insecure when TLS is off and the URL is not grpcs/https. */
-export function grpcCredentials(options: Pick<ClientOptions, 'tls' | 'url'>): grpc.ChannelCredentials {
-  const tls = loadTlsMaterial(
+/** The `--ssl-grpc-*` files when TLS is on: by the flags, or by a grpcs:// or https:// URL. */
+function grpcTlsMaterial(options: Pick<ClientOptions, 'tls' | 'url'>): TlsMaterial | undefined {
+  return loadTlsMaterial(
     options.tls?.enabled ? options.tls : grpcTarget(options.url).secure ? { enabled: true } : undefined,
   );
+}
+
+/** Channel credentials from `options.tls` (`--ssl-grpc-*`); insecure when TLS is off and the URL is not grpcs/https. */
+export function grpcCredentials(options: Pick<ClientOptions, 'tls' | 'url'>): grpc.ChannelCredentials {
+  const tls = grpcTlsMaterial(options);
   if (!tls) return grpc.credentials.createInsecure();
   return grpc.credentials.createSsl(
     tls.ca ?? null,
@@ -362,8 +367,8 @@ class InferStream implements grpc.InterceptingListener {
 
 /** Where the unary calls connect (node:http2): the `-u` address, over TLS with the `--ssl-grpc-*` files. */
 export function grpcHttp2Target(options: Pick<ClientOptions, 'tls' | 'url'>): Http2Target {
-  const { address, secure } = grpcTarget(options.url);
-  const tls = loadTlsMaterial(options.tls?.enabled ? options.tls : secure ? { enabled: true } : undefined);
+  const { address } = grpcTarget(options.url);
+  const tls = grpcTlsMaterial(options);
   if (!tls) return { origin: `http://${address}` };
   return {
     origin: `https://${address}`,

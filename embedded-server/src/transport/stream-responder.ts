@@ -49,23 +49,18 @@ export class UnparsableMessage {
  */
 export const streamTolerantDefinition: ServiceDefinition = (() => {
   const def = { ...inferenceServiceDefinition } as Record<string, MethodDefinition<unknown, unknown>>;
-  const unary = def.ModelInfer as MethodDefinition<unknown, unknown>;
-  def.ModelInfer = {
-    ...unary,
-    requestDeserialize: (bytes: Buffer) => {
-      const request = fromBinary(ModelInferRequestSchema, bytes);
-      markGrpcMessageOwned(bytes);
-      return request;
-    },
+  const decode = (bytes: Buffer): ModelInferRequest => {
+    const request = fromBinary(ModelInferRequestSchema, bytes);
+    markGrpcMessageOwned(bytes);
+    return request;
   };
+  def.ModelInfer = { ...(def.ModelInfer as MethodDefinition<unknown, unknown>), requestDeserialize: decode };
   const stream = def.ModelStreamInfer as MethodDefinition<unknown, unknown>;
   def.ModelStreamInfer = {
     ...stream,
     requestDeserialize: (bytes: Buffer) => {
       try {
-        const request = fromBinary(ModelInferRequestSchema, bytes);
-        markGrpcMessageOwned(bytes);
-        return request;
+        return decode(bytes);
       } catch (e) {
         return new UnparsableMessage(e instanceof Error ? e.message : String(e));
       }

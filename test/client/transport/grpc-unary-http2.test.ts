@@ -299,8 +299,9 @@ describe('gRPC unary calls on node:http2', () => {
     assert.equal(sessions.size, 3);
   });
 
-  it('advertises wide receive windows, so a large response is not throttled', async () => {
-    const windows = new Promise<{ stream: number; connection: number }>((resolve) => {
+  /** The receive windows the next client connection advertises, as the server sees them. */
+  function nextClientWindows(): Promise<{ stream: number; connection: number }> {
+    return new Promise((resolve) => {
       server.once('session', (s) => {
         s.once('remoteSettings', (settings) => {
           // The connection's WINDOW_UPDATE follows the SETTINGS; a ping round trip makes sure it was read.
@@ -310,6 +311,10 @@ describe('gRPC unary calls on node:http2', () => {
         });
       });
     });
+  }
+
+  it('advertises wide receive windows, so a large response is not throttled', async () => {
+    const windows = nextClientWindows();
     const c = client();
     assert.equal((await call(c, 'ok')).ok, true);
     const seenWindows = await windows;
@@ -322,15 +327,7 @@ describe('gRPC unary calls on node:http2', () => {
   });
 
   it('opens streams (grpc-js) with the same wide receive windows', async () => {
-    const windows = new Promise<{ stream: number; connection: number }>((resolve) => {
-      server.once('session', (s) => {
-        s.once('remoteSettings', (settings) => {
-          s.ping(() =>
-            resolve({ stream: settings.initialWindowSize ?? -1, connection: s.state.remoteWindowSize ?? -1 }),
-          );
-        });
-      });
-    });
+    const windows = nextClientWindows();
     const c = client({ streaming: true });
     // The bare server does not speak the stream: only the connection's settings matter here.
     const outcome = c.infer(c.prepare(spec('ok')), 1000);
