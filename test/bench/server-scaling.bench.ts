@@ -15,13 +15,13 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { materializeEmbeddedRepository } from '../../embedded-server/src/embedded-repository.ts';
-import { defaultIngressThreads } from '../../embedded-server/src/ingress/ingress-pool.ts';
 import { startEmbeddedServerProcess } from '../../src/cli/embedded-process.ts';
 import { systemClock } from '../../src/protocol/clock.ts';
 import { currentResultBase, writeBenchResults } from './bench-results.ts';
 import { parseCpuList, pinnedCommand, pinProcess } from './cpu-pinning.ts';
 import { describeDevice } from './device-info.ts';
 import { sampleProcessCpu, threadCoresBetween, threadCoresSummary } from './proc-cpu.ts';
+import { ingressThreadsFor } from './scaling-threads.ts';
 import type { LoadClientCommand, LoadClientConfig, LoadRunResult } from './server-load-client.ts';
 
 const CLIENT = fileURLToPath(new URL('./server-load-client.ts', import.meta.url));
@@ -195,13 +195,7 @@ async function main(): Promise<number> {
   const concurrency = int(values.concurrency, '--concurrency', 1, 4096);
   const clients = int(values.clients, '--clients', 1, 64);
   const seconds = int(values.seconds, '--seconds', 1, 600);
-  const threadsFor = (n: number) =>
-    values.threads === 'default'
-      ? defaultIngressThreads(n)
-      : values.threads === 'cores'
-        ? n
-        : int(values.threads, '--threads', 0, 256);
-  threadsFor(1); // a bad --threads fails here, before any server starts
+  const threadsFor = ingressThreadsFor(values.threads);
   const command =
     `node --import tsx test/bench/server-scaling.bench.ts ${process.argv.slice(2).join(' ')}`.trim();
   const device = await describeDevice();
