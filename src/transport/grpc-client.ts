@@ -76,7 +76,12 @@ export function grpcCredentials(options: Pick<ClientOptions, 'tls' | 'url'>): gr
     tls.ca ?? null,
     tls.key ?? null,
     tls.cert ?? null,
-    tls.verifyHost ? undefined : { checkServerIdentity: () => undefined },
+    // The same verification as the unary calls (grpcHttp2Target): the streams and the server API must not
+    // refuse a server the infer calls accept, nor accept one they refuse.
+    {
+      rejectUnauthorized: tls.verifyPeer,
+      ...(tls.verifyHost ? {} : { checkServerIdentity: () => undefined }),
+    },
   );
 }
 

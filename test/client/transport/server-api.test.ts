@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { create } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
 import { systemClock } from '../../../src/protocol/clock.ts';
@@ -12,6 +14,7 @@ import {
   ServerMetadataResponseSchema,
 } from '../../../src/protocol/gen/grpc_service_pb.ts';
 import { inferenceServiceDefinition } from '../../../src/protocol/grpc-service.ts';
+import type { TlsOptions } from '../../../src/transport/client.ts';
 import { createTransport } from '../../../src/transport/create.ts';
 import type { ServerApi } from '../../../src/transport/server-api.ts';
 import { ServerApiError } from '../../../src/transport/server-api.ts';
@@ -264,5 +267,51 @@ describe('ServerApi over gRPC', () => {
   it('maps UNIMPLEMENTED to not_supported and NOT_FOUND to not_found', async () => {
     await rejectsWith(api.modelConfig('m', ''), 'not_supported');
     await rejectsWith(api.modelMetadata('x', ''), 'not_found', /unknown model/);
+  });
+});
+
+describe('ServerApi over gRPC with TLS', () => {
+  const TLS_DIR = fileURLToPath(new URL('../../fixtures/tls/', import.meta.url));
+  const CERT = `${TLS_DIR}server-cert.pem`;
+  const server = new grpc.Server();
+  let port = 0;
+
+  before(async () => {
+    server.addService(inferenceServiceDefinition, {
+      ServerMetadata(_call: unknown, cb: grpc.sendUnaryData<unknown>) {
+        cb(null, create(ServerMetadataResponseSchema, { name: 'tls', version: '1', extensions: [] }));
+      },
+    });
+    const credentials = grpc.ServerCredentials.createSsl(null, [
+      { cert_chain: readFileSync(CERT), private_key: readFileSync(`${TLS_DIR}server-key.pem`) },
+    ]);
+    port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', credentials, (err, p) => (err ? reject(err) : resolve(p))),
+    );
+  });
+  after(() => server.forceShutdown());
+
+  async function serverName(tls: TlsOptions): Promise<string> {
+    const t = createTransport('grpc', {
+      url: `127.0.0.1:${port}`,
+      clock: systemClock,
+      connections: 1,
+      headers: {},
+      tls,
+    });
+    try {
+      return (await t.api.serverMetadata()).name;
+    } finally {
+      await t.client.close();
+      await t.api.close();
+    }
+  }
+
+  // The server API (and the streams) run on grpc-js, the unary infer calls on node:http2: both must verify
+  // the peer alike (grpc-unary-http2.test.ts checks the unary side against the same certificate).
+  it('connects with the CA file, refuses the self-signed certificate without it, and accepts it with peer verification off', async () => {
+    assert.equal(await serverName({ enabled: true, caFile: CERT }), 'tls');
+    await rejectsWith(serverName({ enabled: true }), 'unavailable', /self[- ]signed/i);
+    assert.equal(await serverName({ enabled: true, verifyPeer: false }), 'tls');
   });
 });
