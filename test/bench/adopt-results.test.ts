@@ -40,6 +40,34 @@ describe('adoptResults', () => {
     assert.match(rows[0] as string, /^\| 2026-12-04 \| gate \|.*adopted from /);
   });
 
+  it("the history row carries the adopted run's own headline, read from its JSON", () => {
+    const results = join(root, 'results-headline');
+    const device = join(root, 'device-headline');
+    mkdirSync(results);
+    mkdirSync(device);
+    writeFileSync(join(results, 'README.md'), '| date | benchmark | file | note |\n|---|---|---|---|\n');
+    for (const name of ['scaling', 'c1', 'odd']) writeFileSync(join(results, `${name}.md`), '# old\n');
+    writeFileSync(
+      join(device, 'scaling.json'),
+      '{"headline":"Xeon × 16: 8 cores 16,680 req/s | HTTP","v":2}',
+    );
+    writeFileSync(join(device, 'c1.json'), '{"v":1}');
+    writeFileSync(join(device, 'odd.json'), '{"headline":"two\\nlines"}');
+    adoptResults(device, { now, resultsDir: results });
+    const rows = readFileSync(join(results, 'README.md'), 'utf8').trim().split('\n').slice(2);
+    const row = (name: string) => rows.find((r) => r.includes(`| ${name} |`)) ?? '';
+    assert.match(
+      row('scaling'),
+      /replaced by a new run: Xeon × 16: 8 cores 16,680 req\/s \\\| HTTP; adopted from /,
+    );
+    assert.match(row('c1'), /replaced by a new run: adopted from /, 'no headline: where it came from alone');
+    assert.match(row('odd'), /replaced by a new run: adopted from /, 'a headline on two lines is not used');
+    assert.deepEqual(JSON.parse(readFileSync(join(results, 'scaling.json'), 'utf8')), {
+      headline: 'Xeon × 16: 8 cores 16,680 req/s | HTTP',
+      v: 2,
+    });
+  });
+
   it('refuses a missing directory, one without results, and a broken JSON file, writing nothing', () => {
     const results = join(root, 'results2');
     mkdirSync(results);

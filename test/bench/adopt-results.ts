@@ -2,12 +2,13 @@
  * Behind `npm run bench:adopt -- DIR…` (adopt.ts): makes the result files of a run made elsewhere (the GPU host, whose copy of the
  * repository does not come back) the current results here, exactly as if the run had written them in this
  * checkout: each `<name>.json` / `<name>.md` pair in DIR replaces bench-results/<name>.*, the files it replaces
- * move to bench-results/history/ and the index gets a history row (writeBenchResults). On the device, give
+ * move to bench-results/history/ and the index gets a history row (writeBenchResults) with the run's own
+ * headline, read from its JSON. On the device, give
  * each benchmark `--out $OUT/<name>` (the name it has in bench-results/), then adopt the files that come back.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BENCH_RESULTS_DIR, writeBenchResults } from './bench-results.ts';
+import { BENCH_RESULTS_DIR, storedHeadline, writeBenchResults } from './bench-results.ts';
 
 export interface AdoptedResult {
   name: string;
@@ -54,7 +55,9 @@ export function adoptResults(
       {
         ...(json !== undefined ? { json } : {}),
         ...(markdown !== undefined ? { markdown } : {}),
-        summary: `adopted from ${dir}`,
+        // The run's own headline (bench-results.ts stores it in the JSON), then where it came from; the JSON
+        // itself is adopted as it is.
+        rowNote: [storedHeadline(json), `adopted from ${dir}`].filter(Boolean).join('; '),
       },
       { now, resultsDir },
     ),

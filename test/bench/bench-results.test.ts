@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { BENCH_RESULTS_DIR, currentResultBase, writeBenchResults } from './bench-results.ts';
+import { BENCH_RESULTS_DIR, currentResultBase, storedHeadline, writeBenchResults } from './bench-results.ts';
 
 describe('writeBenchResults', () => {
   const dir = mkdtempSync(join(tmpdir(), 'inferbench-bench-results-'));
@@ -46,6 +46,21 @@ describe('writeBenchResults', () => {
       /^\| 2026-12-03 \| demo \| \[demo-until-2026-12-03\.md\]\(history\/demo-until-2026-12-03\.md\) \|/,
     );
     assert.match(rows[0] as string, /x \\\| y/, 'a | in the summary cannot break the table');
+  });
+
+  it("stores the headline in an object JSON (not in an array), leaving the caller's value alone", () => {
+    const json = { figure: 7 };
+    writeBenchResults(join(dir, 'headline', 'h'), { json, summary: '7 req/s' }, { now, resultsDir: dir });
+    assert.deepEqual(JSON.parse(readFileSync(join(dir, 'headline', 'h.json'), 'utf8')), {
+      headline: '7 req/s',
+      figure: 7,
+    });
+    assert.deepEqual(json, { figure: 7 });
+    writeBenchResults(join(dir, 'headline', 'a'), { json: [1, 2], summary: 's' }, { now, resultsDir: dir });
+    assert.deepEqual(JSON.parse(readFileSync(join(dir, 'headline', 'a.json'), 'utf8')), [1, 2]);
+    assert.equal(storedHeadline({ headline: ' 7 req/s ' }), '7 req/s');
+    for (const bad of [{ headline: 'two\nlines' }, { headline: '' }, { headline: 3 }, [1], null, 'x'])
+      assert.equal(storedHeadline(bad), undefined, JSON.stringify(bad));
   });
 
   it('a result written elsewhere (--out) is just written, nothing archived', () => {

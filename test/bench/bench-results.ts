@@ -21,8 +21,29 @@ export interface BenchResultFiles {
   json?: unknown;
   /** Written as <base>.md. */
   markdown?: string;
-  /** One line for the history table (the headline figure); defaults to the name. */
+  /**
+   * One line for the history table (the headline figure). Also stored in the JSON as `headline` (when the
+   * JSON is an object), so that a run adopted from another machine (adopt-results.ts) brings its own line.
+   */
   summary?: string;
+  /** The history row's note when it must say more than `summary` (adoption adds where the run came from). */
+  rowNote?: string;
+}
+
+/** The JSON key holding a result's history line (see BenchResultFiles.summary). */
+export const HEADLINE_KEY = 'headline';
+
+/** `json` with the headline stored in it: only for a plain object, and without touching the caller's value. */
+function withHeadline(json: unknown, summary: string | undefined): unknown {
+  if (summary === undefined || typeof json !== 'object' || json === null || Array.isArray(json)) return json;
+  return { [HEADLINE_KEY]: summary, ...(json as Record<string, unknown>) };
+}
+
+/** The headline stored in a result's JSON, if it has one (a non-empty string on one line). */
+export function storedHeadline(json: unknown): string | undefined {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return undefined;
+  const h = (json as Record<string, unknown>)[HEADLINE_KEY];
+  return typeof h === 'string' && h.trim() !== '' && !/[\r\n]/.test(h) ? h.trim() : undefined;
 }
 
 function freeHistoryBase(historyDir: string, name: string, day: string): string {
@@ -61,7 +82,7 @@ export function writeBenchResults(
       const link = `history/${basename(archived)}${old.includes('.md') ? '.md' : '.json'}`;
       if (existsSync(index)) {
         const text = readFileSync(index, 'utf8');
-        const row = `| ${day} | ${name} | [${basename(link)}](${link}) | replaced by a new run: ${(files.summary ?? '').replace(/\|/g, '\\|')} |\n`;
+        const row = `| ${day} | ${name} | [${basename(link)}](${link}) | replaced by a new run: ${(files.rowNote ?? files.summary ?? '').replace(/\|/g, '\\|')} |\n`;
         writeFileSync(index, text.endsWith('\n') ? text + row : `${text}\n${row}`);
       }
     }
@@ -71,7 +92,9 @@ export function writeBenchResults(
     const path = `${target}${ext}`;
     writeFileSync(
       path,
-      ext === '.json' ? `${JSON.stringify(files.json, null, 2)}\n` : (files.markdown as string),
+      ext === '.json'
+        ? `${JSON.stringify(withHeadline(files.json, files.summary), null, 2)}\n`
+        : (files.markdown as string),
     );
     written.push(path);
   }
