@@ -131,6 +131,12 @@ export interface ModelInstance {
    * once when it holds nothing). Undefined while an earlier staged batch has not started: one at a time.
    */
   stage?(requests: ReadonlyArray<readonly Tensor[]>, outputNames: readonly string[]): StagedBatch | undefined;
+  /**
+   * Optional: queues one request to run alone after everything queued before it; settles with that
+   * execution's result (`startedNs`: when it started). The default scheduler hands several requests to a busy
+   * instance this way, so they travel to its thread together. Not mixed with execute()/stage().
+   */
+  queueExecution?(inputs: readonly Tensor[], outputNames: readonly string[]): Promise<ExecutionResult>;
   close(): Promise<void>;
 }
 

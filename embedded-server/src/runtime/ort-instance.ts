@@ -30,6 +30,7 @@ import type {
   FromWorker,
   GatherWorkerData,
   OrtValueInfo,
+  QueueMessage,
   RunMessage,
   StageMessage,
   ToWorker,
@@ -95,6 +96,8 @@ export interface OrtInstanceOptions {
   gatherThread?: boolean;
   /** max_batch_size: rows the gather thread reserves per input buffer (0 or absent: grown as needed). */
   maxBatchRows?: number;
+  /** Tests: the worker's bounds on holding queued results back to send them together (WorkerData.resultHold). */
+  resultHold?: WorkerData['resultHold'];
   clock?: Clock;
 }
 
@@ -140,6 +143,24 @@ interface InFlight {
   seq: number;
   resolve: (r: ExecutionResult) => void;
   reject: (e: Error) => void;
+}
+
+/** A request handed to queueExecution() and not yet posted (the turn's requests go in one message). */
+interface BufferedExecution {
+  inputs: readonly Tensor[];
+  resolve: (r: ExecutionResult) => void;
+  reject: (e: Error) => void;
+}
+
+/** Settled once: the queue flush is chained on it (a microtask, without queueMicrotask's per-call cost). */
+const SETTLED = Promise.resolve();
+
+/** The input names of a request, in a canonical order: requests that agree can share a queue message. */
+function inputNamesKey(inputs: readonly Tensor[]): string {
+  return inputs
+    .map((t) => t.name)
+    .sort()
+    .join('\0');
 }
 
 /** A staged batch not yet answered (claimed or not), oldest first. */
@@ -196,6 +217,10 @@ function wireInputs(requests: ReadonlyArray<readonly Tensor[]>, transfer: boolea
   });
 }
 
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((n, i) => n === b[i]);
+}
+
 /** Every input buffer once (a transfer list must not name a buffer twice). */
 function transferList(inputs: readonly WireInput[]): ArrayBuffer[] {
   const list: ArrayBuffer[] = [];
@@ -225,6 +250,16 @@ class OrtWorkerInstance implements OrtInstance {
   /** Generation of the stage opened last. */
   private stageGen = 0;
   private readonly stages: PendingStage[] = [];
+  /** Queued executions posted to the worker and not yet answered, by seq (queueExecution). */
+  private readonly queued = new Map<number, InFlight>();
+  /** Queued executions of this turn, posted together once the turn's synchronous work is done. */
+  private buffered: BufferedExecution[] = [];
+  private bufferedOutputNames: readonly string[] = [];
+  private flushScheduled = false;
+  private readonly flushNow = (): void => {
+    this.flushScheduled = false;
+    this.flushQueue();
+  };
   /** Set once the worker is gone: every later execute() fails with this. */
   private deadReason: string | undefined;
   private closing: Promise<void> | undefined;
@@ -276,7 +311,7 @@ class OrtWorkerInstance implements OrtInstance {
     outputNames: readonly string[],
   ): Promise<ExecutionResult> {
     if (this.deadReason !== undefined) return Promise.reject(new InferenceError('INTERNAL', this.deadReason));
-    if (this.inFlight || this.stages.length > 0) {
+    if (this.inFlight || this.stages.length > 0 || this.queuedCount() > 0) {
       return Promise.reject(
         new InferenceError('INTERNAL', `model instance '${this.name}' is already executing a batch`),
       );
@@ -310,8 +345,109 @@ class OrtWorkerInstance implements OrtInstance {
     });
   }
 
+  /**
+   * Queues one request to run alone, after every execution queued before it (the default scheduler: requests
+   * never share a batch). The requests queued in one turn reach the worker in one message; the worker runs
+   * them one by one and answers each on its own, stamped with its own start. Not mixed with execute() or
+   * stage() on one instance (a model has one scheduler).
+   */
+  queueExecution(inputs: readonly Tensor[], outputNames: readonly string[]): Promise<ExecutionResult> {
+    if (this.deadReason !== undefined) return Promise.reject(new InferenceError('INTERNAL', this.deadReason));
+    if (this.inFlight || this.stages.length > 0) {
+      return Promise.reject(
+        new InferenceError('INTERNAL', `model instance '${this.name}' is executing a batch; cannot queue`),
+      );
+    }
+    return new Promise<ExecutionResult>((resolve, reject) => {
+      if (this.buffered.length > 0 && !sameNames(outputNames, this.bufferedOutputNames)) this.flushQueue();
+      if (this.buffered.length === 0) this.bufferedOutputNames = [...outputNames];
+      this.buffered.push({ inputs, resolve, reject });
+      // Referenced from now on: the process must not exit under a request waiting for its message.
+      this.worker.ref();
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        void SETTLED.then(this.flushNow);
+      }
+    });
+  }
+
+  /** Executions queued and not yet answered (buffered or posted). */
+  private queuedCount(): number {
+    return this.queued.size + this.buffered.length;
+  }
+
+  /**
+   * Posts the turn's queued executions: one message per run of requests with the same input names (an
+   * optional input may be absent in some), each request alone when its group cannot be sent.
+   */
+  private flushQueue(): void {
+    const items = this.buffered;
+    if (items.length === 0) return;
+    this.buffered = [];
+    const outputNames = [...this.bufferedOutputNames];
+    let start = 0;
+    while (start < items.length) {
+      const key = inputNamesKey((items[start] as BufferedExecution).inputs);
+      let end = start + 1;
+      while (end < items.length && inputNamesKey((items[end] as BufferedExecution).inputs) === key) end++;
+      const group = items.slice(start, end);
+      if (!this.postQueued(group, outputNames) && group.length > 1) {
+        for (const item of group) this.postQueued([item], outputNames);
+      }
+      start = end;
+    }
+    this.unrefWhenIdle();
+  }
+
+  /**
+   * One queue message for `group`; false, with nothing sent or settled, when its tensors cannot form one
+   * (then each is tried alone, so that one bad request fails by itself). A single request that cannot be
+   * sent is failed here.
+   */
+  private postQueued(group: BufferedExecution[], outputNames: string[]): boolean {
+    if (this.deadReason !== undefined) {
+      for (const item of group) item.reject(new InferenceError('INTERNAL', this.deadReason));
+      return true;
+    }
+    let inputs: WireInput[];
+    try {
+      inputs = wireInputs(
+        group.map((item) => item.inputs),
+        this.transferInputs,
+      );
+    } catch (e) {
+      if (group.length > 1) return false;
+      (group[0] as BufferedExecution).reject(e as Error);
+      return true;
+    }
+    const firstSeq = this.seq + 1;
+    this.seq += group.length;
+    group.forEach((item, i) => {
+      this.queued.set(firstSeq + i, { seq: firstSeq + i, resolve: item.resolve, reject: item.reject });
+    });
+    const msg: QueueMessage = { type: 'queue', firstSeq, count: group.length, inputs, outputNames };
+    try {
+      this.worker.postMessage(msg, transferList(inputs));
+    } catch (e) {
+      for (let i = 0; i < group.length; i++) this.queued.delete(firstSeq + i);
+      if (group.length > 1) return false;
+      (group[0] as BufferedExecution).reject(
+        new InferenceError(
+          'INTERNAL',
+          `cannot send the request to model instance '${this.name}': ${(e as Error).message}`,
+        ),
+      );
+    }
+    return true;
+  }
+
+  /** The worker may let the process exit only while nothing is executing, staged or queued. */
+  private unrefWhenIdle(): void {
+    if (!this.inFlight && this.stages.length === 0 && this.queuedCount() === 0) this.worker.unref();
+  }
+
   stage(requests: ReadonlyArray<readonly Tensor[]>, outputNames: readonly string[]): StagedBatch | undefined {
-    if (this.inFlight || requests.length === 0) return undefined;
+    if (this.inFlight || requests.length === 0 || this.queuedCount() > 0) return undefined;
     if (this.deadReason !== undefined) {
       const result = Promise.reject(new InferenceError('INTERNAL', this.deadReason));
       return { append: () => false, started: () => true, result };
@@ -367,7 +503,7 @@ class OrtWorkerInstance implements OrtInstance {
 
   async threadUsage(): Promise<{ ort: UsageReply; gather: UsageReply | undefined }> {
     const [ort, gather] = await Promise.all([
-      usageOf(this.worker, () => !this.inFlight && this.stages.length === 0),
+      usageOf(this.worker, () => !this.inFlight && this.stages.length === 0 && this.queuedCount() === 0),
       this.gather ? usageOf(this.gather, () => true) : Promise.resolve(undefined),
     ]);
     return { ort, gather };
@@ -411,7 +547,16 @@ class OrtWorkerInstance implements OrtInstance {
   private settle(): InFlight | undefined {
     const f = this.inFlight;
     this.inFlight = undefined;
-    if (this.stages.length === 0) this.worker.unref();
+    this.unrefWhenIdle();
+    return f;
+  }
+
+  /** The queued execution `seq`, removed. */
+  private settleQueued(seq: number): InFlight | undefined {
+    const f = this.queued.get(seq);
+    if (!f) return undefined;
+    this.queued.delete(seq);
+    this.unrefWhenIdle();
     return f;
   }
 
@@ -423,7 +568,7 @@ class OrtWorkerInstance implements OrtInstance {
     const index = this.stages.findIndex((s) => s.gen === gen);
     if (index < 0) return undefined;
     const [s] = this.stages.splice(index, 1);
-    if (this.stages.length === 0 && !this.inFlight) this.worker.unref();
+    this.unrefWhenIdle();
     return s;
   }
 
@@ -432,16 +577,25 @@ class OrtWorkerInstance implements OrtInstance {
     const error = new InferenceError('INTERNAL', reason);
     this.settle()?.reject(error);
     for (const s of this.stages.splice(0)) s.reject(error);
+    const queued = [...this.queued.values(), ...this.buffered];
+    this.queued.clear();
+    this.buffered = [];
+    for (const q of queued) q.reject(error);
   }
 
   private onMessage(m: FromWorker): void {
+    if (m.type === 'results') {
+      for (const r of m.results) this.onMessage(r);
+      return;
+    }
     if (m.type !== 'result' && m.type !== 'run-error') return;
     const resultReceivedNs = this.clock.nowNs();
+    const queuedResult = m.stage === undefined && m.seq !== this.inFlight?.seq;
     const f =
       m.stage === undefined
-        ? m.seq === this.inFlight?.seq
-          ? this.settle()
-          : undefined
+        ? queuedResult
+          ? this.settleQueued(m.seq)
+          : this.settle()
         : this.settleStage(m.stage);
     if (!f) return;
     if (m.type === 'run-error') {
@@ -449,7 +603,8 @@ class OrtWorkerInstance implements OrtInstance {
       return;
     }
     f.resolve({
-      ...(m.stage === undefined ? {} : { startedNs: m.receivedNs }),
+      // A staged batch or a queued execution starts when the worker takes it up, not when it was handed over.
+      ...(m.stage === undefined && !queuedResult ? {} : { startedNs: m.receivedNs }),
       outputs: m.outputs.map((o) => ({
         name: o.name,
         datatype: o.datatype,
@@ -486,6 +641,7 @@ export function createOrtInstance(options: OrtInstanceOptions): Promise<OrtInsta
     stageControl: stageControl.buffer as SharedArrayBuffer,
     ...(options.batchBuckets ? { batchBuckets: options.batchBuckets } : {}),
     ...(options.executionDelayUs ? { executionDelayUs: options.executionDelayUs } : {}),
+    ...(options.resultHold ? { resultHold: options.resultHold } : {}),
     ...(channel ? { gatherPort: channel.port1 } : {}),
   };
   const worker = startWorker(WORKER_URL, data, `ort:${options.name}`, channel ? [channel.port1] : []);

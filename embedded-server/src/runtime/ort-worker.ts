@@ -28,6 +28,7 @@ import type {
   FromGather,
   FromWorker,
   OrtValueInfo,
+  QueueMessage,
   RunMessage,
   StageMessage,
   ToGather,
@@ -43,6 +44,59 @@ const init = workerData as WorkerData;
 
 function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   (port as NonNullable<typeof port>).postMessage(message, transfer);
+}
+
+/**
+ * Results of queued executions held back to travel to the main thread together: while more queued executions
+ * are ready to run and each takes under HOLD_RUN_MAX_NS, results wait for the next ones, up to HOLD_MAX_NS
+ * after the first was held and HOLD_MAX of them. A tiny model's result then waits at most ~0.1 ms, for one
+ * message (and one main-thread wake-up) per group instead of per request; a model whose runs take longer
+ * never holds a result, and a lone request (nothing queued behind it) is posted at once.
+ */
+const held: { message: FromWorker; transfer: ArrayBuffer[] }[] = [];
+let heldSinceNs = 0;
+const HOLD_RUN_MAX_NS = init.resultHold?.runMaxNs ?? 50_000;
+const HOLD_MAX_NS = init.resultHold?.ageMaxNs ?? 100_000;
+const HOLD_MAX = 16;
+
+/** Posts the held results, one message for several. */
+function flushHeld(): void {
+  if (held.length === 0) return;
+  const group = held.splice(0);
+  // Posted now, not when they were held (the stamp traces where a request's time went).
+  const postedNs = clock.nowNs();
+  for (const g of group) if (g.message.type === 'result') g.message.postedNs = postedNs;
+  if (group.length === 1) {
+    const only = group[0] as (typeof group)[number];
+    postResult(only.message, only.transfer);
+    return;
+  }
+  const transfer: ArrayBuffer[] = [];
+  for (const g of group) for (const b of g.transfer) transfer.push(b);
+  try {
+    post({ type: 'results', results: group.map((g) => g.message) }, transfer);
+  } catch {
+    // One result whose buffers refuse to move must not hold up the others: each alone, with its fallback.
+    for (const g of group) postResult(g.message, g.transfer);
+  }
+}
+
+/** Posts a result whose output buffers move by transfer, or as copies when a buffer refuses to move. */
+function postResult(result: FromWorker, transfer: ArrayBuffer[]): void {
+  try {
+    post(result, transfer);
+  } catch {
+    if (result.type !== 'result') throw new Error('only results carry buffers');
+    // A buffer ORT owns may refuse to move: send copies instead.
+    for (const o of result.outputs) {
+      o.buffer = o.buffer.slice(o.byteOffset, o.byteOffset + o.byteLength);
+      o.byteOffset = 0;
+    }
+    post(
+      result,
+      result.outputs.map((o) => o.buffer),
+    );
+  }
 }
 
 function valueInfos(meta: readonly InferenceSession.ValueMetadata[]): OrtValueInfo[] {
@@ -125,6 +179,7 @@ let exiting = false;
 /** Ends this thread from inside between runs (a terminate() from outside during a native run aborts the process). */
 async function exitWhenIdle(sessions: SessionSet): Promise<void> {
   if (!closing || exiting || runsUsingScratch > 0) return;
+  flushHeld();
   exiting = true;
   await sessions.release();
   process.exit(0);
@@ -150,12 +205,44 @@ function pump(sessions: SessionSet): void {
   }
 }
 
+/** Separate executions queued by the main thread (QueueMessage), oldest first; they go before staged batches. */
+const queued: RunMessage[] = [];
+
+/** A QueueMessage as one RunMessage per execution (request i's part of every input). */
+function splitQueued(m: QueueMessage): RunMessage[] {
+  const runs: RunMessage[] = [];
+  for (let i = 0; i < m.count; i++) {
+    runs.push({
+      type: 'run',
+      seq: m.firstSeq + i,
+      queued: true,
+      outputNames: m.outputNames,
+      inputs: m.inputs.map((input) => ({
+        name: input.name,
+        datatype: input.datatype,
+        shapes: [input.shapes[i] as number[]],
+        buffers: [input.buffers[i] as ArrayBuffer],
+        byteOffsets: [input.byteOffsets[i] as number],
+        byteLengths: [input.byteLengths[i] as number],
+      })),
+    });
+  }
+  return runs;
+}
+
 /**
- * Free again: the next gathered batch, else the staged batch if one waits, without asking the main thread.
+ * Free again: the next queued execution, else the next gathered batch, else the staged batch if one waits,
+ * without asking the main thread.
  * Also after a gathered batch that failed to gather: the gather thread marked this thread busy when it
  * claimed it, and only this thread clears that (left set, the gather thread would wait for a `free` forever).
  */
 function nextWhenFree(sessions: SessionSet): void {
+  const next = closing ? undefined : queued.shift();
+  if (next) {
+    void run(sessions, next);
+    return;
+  }
+  flushHeld();
   pump(sessions);
   if (runsUsingScratch === 0) {
     setRunnerBusy(stageControl, false);
@@ -169,6 +256,7 @@ async function run(sessions: SessionSet, msg: RunMessage, stage?: StageRun): Pro
   try {
     await gatherRunAndPost(sessions, msg, stage);
   } catch (e) {
+    flushHeld();
     post({ type: 'run-error', seq: msg.seq, ...(stage ? { stage: stage.gen } : {}), message: errorText(e) });
   } finally {
     if (stage?.gathered) recycle(msg);
@@ -245,7 +333,7 @@ function collectStage(gen: number, count: number, deferred: ToWorker[]): RunMess
  * gather thread is that thread's to claim: it is told this one is free, and sends the batch gathered.
  */
 function startStagedBatch(sessions: SessionSet): void {
-  if (closing || runsUsingScratch > 0 || ready.length > 0) return;
+  if (closing || runsUsingScratch > 0 || ready.length > 0 || queued.length > 0) return;
   const open = openStageGen(stageControl);
   if (open === undefined) return;
   if (gatherPort !== undefined && stageRoutedToGather(stageControl, open)) {
@@ -288,6 +376,11 @@ function onMessage(sessions: SessionSet, msg: ToWorker): void {
   if (msg.type === 'stage') {
     keepStagePart(msg);
     startStagedBatch(sessions);
+    return;
+  }
+  if (msg.type === 'queue') {
+    for (const r of splitQueued(msg)) queued.push(r);
+    if (runsUsingScratch === 0) nextWhenFree(sessions);
     return;
   }
   void run(sessions, msg);
@@ -349,19 +442,21 @@ async function gatherRunAndPost(sessions: SessionSet, msg: RunMessage, stage?: S
     postedNs: t3,
   };
   const transfer = [...new Set(outputs.map((o) => o.buffer))];
-  try {
-    post(result, transfer);
-  } catch {
-    // A buffer ORT owns may refuse to move: send copies instead.
-    for (const o of outputs) {
-      o.buffer = o.buffer.slice(o.byteOffset, o.byteOffset + o.byteLength);
-      o.byteOffset = 0;
-    }
-    post(
-      result,
-      outputs.map((o) => o.buffer),
-    );
+  // A queued execution with more queued behind it, on a model that runs fast: its result may wait for theirs.
+  const hold =
+    msg.queued === true &&
+    !closing &&
+    queued.length > 0 &&
+    t2 - t1 < HOLD_RUN_MAX_NS &&
+    held.length < HOLD_MAX &&
+    (held.length === 0 || t3 - heldSinceNs < HOLD_MAX_NS);
+  if (hold) {
+    if (held.length === 0) heldSinceNs = t3;
+    held.push({ message: result, transfer });
+    return;
   }
+  flushHeld();
+  postResult(result, transfer);
 }
 
 async function main(): Promise<void> {

@@ -20,6 +20,8 @@ export interface WorkerData {
   executionDelayUs?: number;
   /** The ORT thread's end of its channel to the gather thread (gather-worker.ts); absent = no gather thread. */
   gatherPort?: MessagePort;
+  /** Overrides the bounds on holding queued results back (ort-worker.ts flushHeld); tests make them certain. */
+  resultHold?: { runMaxNs: number; ageMaxNs: number };
 }
 
 /** The gather thread's `workerData`. */
@@ -91,6 +93,8 @@ export interface RunMessage {
    * the bucket that holds them (its shape says the padded rows).
    */
   rows?: number;
+  /** Set on the worker's side for a queued execution (QueueMessage): its result may travel with others. */
+  queued?: boolean;
 }
 
 /**
@@ -107,6 +111,22 @@ export interface StageMessage {
   outputNames: string[];
 }
 
+/**
+ * Separate executions queued on the ORT thread in one message (the default scheduler's requests, which never
+ * share a batch): request i is `inputs[k].shapes[i]` etc. of every input, runs alone as execution `firstSeq + i`,
+ * and is answered with its own `result` (or `run-error`) of that seq. The thread runs queued executions in
+ * order, one at a time, before any staged batch. One message per main-thread turn instead of one per request:
+ * at ~16k req/s the per-request stage message was the main thread's largest single cost (postMessage, 16 %).
+ */
+export interface QueueMessage {
+  type: 'queue';
+  firstSeq: number;
+  /** Executions in this message (each input's arrays hold this many entries). */
+  count: number;
+  inputs: WireInput[];
+  /** Empty = every model output, in model order. */
+  outputNames: string[];
+}
 /** Asks a worker (ORT or gather thread) for its thread-usage.ts figures; answered with a `usage` message. */
 export interface UsageRequest {
   type: 'usage';
@@ -131,7 +151,7 @@ export interface CloseRequest {
   type: 'close';
 }
 
-export type ToWorker = RunMessage | StageMessage | UsageRequest | CloseRequest;
+export type ToWorker = RunMessage | StageMessage | QueueMessage | UsageRequest | CloseRequest;
 
 /** ORT thread → gather thread. */
 export type ToGather =
@@ -159,7 +179,7 @@ export type FromWorker =
   | { type: 'load-error'; message: string }
   | {
       type: 'result';
-      /** The RunMessage's seq; -1 for a staged batch. */
+      /** The RunMessage's (or queued execution's) seq; -1 for a staged batch. */
       seq: number;
       /** The staged batch's generation, when it was one. */
       stage?: number;
@@ -174,4 +194,6 @@ export type FromWorker =
       postedNs: number;
     }
   | { type: 'run-error'; seq: number; stage?: number; message: string }
+  /** Results of queued executions that travelled together (ort-worker.ts flushHeld), in order. */
+  | { type: 'results'; results: FromWorker[] }
   | UsageReply;

@@ -4,6 +4,11 @@
  *
  * **Default scheduler** (no `dynamic_batching`): every request is its own payload, FIFO, executed alone by the
  * first idle instance (a client batch of 8 stays one execution of 8). No priorities, timeouts or queue limits.
+ * Instances that queue (the ORT instance: ModelInstance.queueExecution) are handed requests ahead, up to
+ * QUEUED_PER_INSTANCE_MAX each, to the one holding fewest; those handed over in one turn travel to its thread
+ * in one message, and each still runs alone, in order. Where Triton would give a request to whichever
+ * instance frees first, here it waits behind the ones its instance holds (at most that cap; the same instance
+ * type runs at the same speed, so the order of completion barely changes).
  *
  * **Dynamic batcher**: requests wait in a {@link PriorityQueue}; whenever a *payload slot* exists the batcher
  * ({@link formDynamicBatch}) moves requests into the current payload, which keeps growing until an instance
@@ -86,6 +91,15 @@ export interface ModelScheduler {
 const SWEEP_MAX_NS = 500 * NS_PER_MS;
 /** Shortest wait between sweeps, so that a near deadline does not become a busy poll. */
 const SWEEP_MIN_NS = NS_PER_MS;
+/**
+ * Default scheduler on instances that queue (ModelInstance.queueExecution): the most requests handed to one
+ * instance and not yet answered, and the count it must fall below before it takes more. Requests then reach
+ * an instance's thread several to a message (all those handed over in one turn) instead of one by one, and
+ * the instance still holds work while the refill travels. A cap, so that a request waits behind at most this
+ * many on one instance while another may free up (Triton hands each request to the first free instance).
+ */
+export const QUEUED_PER_INSTANCE_MAX = 16;
+export const QUEUE_REFILL_BELOW = 8;
 /** Cap for one armed timer; a later re-evaluation is harmless, an overflowing timer is not. */
 const MAX_TIMER_NS = 60_000 * NS_PER_MS;
 
@@ -146,6 +160,8 @@ interface InstanceState {
   sinceNs: number;
   /** The payload staged on it last (it may have started since). */
   staged: Payload | undefined;
+  /** Queueing instances: taking requests until QUEUED_PER_INSTANCE_MAX since it fell below the refill mark. */
+  filling: boolean;
 }
 
 function preferredSizes(config: ModelConfig, batching: ModelDynamicBatching): number[] {
@@ -196,6 +212,8 @@ class Scheduler implements ModelScheduler {
    * instance, as in Triton, so that late high-priority requests still go first.
    */
   private readonly stagingAllowed: boolean;
+  /** Default scheduler whose instances all queue (queueExecution): payloads go out by dispatchQueued(). */
+  private readonly queueing: boolean;
   /** Queued payloads not yet handed to any instance. */
   private readonly payloads: Payload[] = [];
   private current: Payload | undefined;
@@ -225,8 +243,10 @@ class Scheduler implements ModelScheduler {
     this.policies = resolveQueuePolicies(this.batching);
     this.queue = new PriorityQueue<Entry>(this.policies);
     this.stagingAllowed = !this.batching || this.policies.supportsPrefetch;
+    this.queueing =
+      !this.batching && o.instances.length > 0 && o.instances.every((i) => i.queueExecution !== undefined);
     for (const instance of o.instances) {
-      this.instanceStates.set(instance, { submitted: 0, sinceNs: 0, staged: undefined });
+      this.instanceStates.set(instance, { submitted: 0, sinceNs: 0, staged: undefined, filling: false });
     }
     this.ordering = this.batching?.preserveOrdering ? new OrderedRelease() : undefined;
   }
@@ -297,6 +317,11 @@ class Scheduler implements ModelScheduler {
   pendingCount(): number {
     let n = this.queue.size();
     for (const p of this.payloads) n += p.entries.length;
+    if (this.queueing) {
+      // Handed to an instance, one request each: all but the one it is running wait there.
+      for (const state of this.instanceStates.values()) n += Math.max(0, state.submitted - 1);
+      return n;
+    }
     return n + this.stagedNotStarted().entries;
   }
 
@@ -507,6 +532,10 @@ class Scheduler implements ModelScheduler {
    * instances that can stage one behind their running batch (the one that started first first).
    */
   private dispatch(): void {
+    if (this.queueing) {
+      this.dispatchQueued();
+      return;
+    }
     while (this.payloads.length > 0) {
       const payload = this.payloads[0] as Payload;
       const idle = this.idle[0];
@@ -514,6 +543,47 @@ class Scheduler implements ModelScheduler {
       if (!instance || !this.submit(instance, payload)) break;
       if (idle) this.idle.shift();
       this.payloads.shift();
+    }
+  }
+
+  /**
+   * Default scheduler, queueing instances: each payload to the instance holding the fewest unanswered ones
+   * (the first on a tie: an idle instance first), while it takes more (QUEUED_PER_INSTANCE_MAX,
+   * QUEUE_REFILL_BELOW). What one turn hands an instance reaches its thread in one message.
+   */
+  private dispatchQueued(): void {
+    while (this.payloads.length > 0) {
+      let best: ModelInstance | undefined;
+      let bestSubmitted = Number.POSITIVE_INFINITY;
+      for (const [instance, state] of this.instanceStates) {
+        const takes =
+          state.submitted < QUEUE_REFILL_BELOW ||
+          (state.filling && state.submitted < QUEUED_PER_INSTANCE_MAX);
+        if (takes && state.submitted < bestSubmitted) {
+          best = instance;
+          bestSubmitted = state.submitted;
+        }
+      }
+      if (!best) return;
+      const payload = this.payloads.shift() as Payload;
+      const state = this.instanceStates.get(best) as InstanceState;
+      const nowNs = this.clock.nowNs();
+      const entry = payload.entries[0] as Entry;
+      payload.executing = true;
+      let result: Promise<ExecutionResult>;
+      try {
+        result = (best.queueExecution as NonNullable<ModelInstance['queueExecution']>)(
+          entry.request.inputs,
+          this.outputNames,
+        );
+      } catch (err) {
+        result = Promise.reject(errorOf(err));
+      }
+      state.submitted += 1;
+      state.filling = state.submitted < QUEUED_PER_INSTANCE_MAX;
+      this.executing += 1;
+      entry.request.stamps?.mark('dispatched', nowNs);
+      void this.finish(best, payload, result, nowNs);
     }
   }
 
@@ -620,7 +690,8 @@ class Scheduler implements ModelScheduler {
       this.executing -= 1;
       state.submitted -= 1;
       if (state.staged === payload) state.staged = undefined;
-      if (state.submitted === 0) this.idle.push(instance);
+      // dispatchQueued() reads the counts, not the idle list.
+      if (state.submitted === 0 && !this.queueing) this.idle.push(instance);
       else state.sinceNs = this.clock.nowNs();
       this.dispatch();
       // Only waiting requests need the batcher (an empty queue has nothing to batch or time out).

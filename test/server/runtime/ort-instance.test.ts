@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { markRequestOwned } from '../../../embedded-server/src/core/request-buffers.ts';
 import {
   failingModel,
@@ -409,5 +410,138 @@ describe('OrtInstance.close', () => {
     );
     await inst.close();
     await running;
+  });
+});
+
+describe('OrtInstance queued executions', () => {
+  const pair = (v: number) => [
+    tensor('INPUT0', 'INT32', [1, 16], new Int32Array(16).fill(v)),
+    tensor('INPUT1', 'INT32', [1, 16], new Int32Array(16).fill(1)),
+  ];
+
+  /** Counts the `queue` messages posted to any worker while `fn` runs (synchronously and in its microtasks). */
+  async function queueMessages<T>(fn: () => Promise<T>): Promise<{ messages: number[]; value: T }> {
+    const messages: number[] = [];
+    const original = Worker.prototype.postMessage;
+    Worker.prototype.postMessage = function (this: Worker, m: unknown, t?: readonly unknown[]) {
+      if ((m as { type?: string }).type === 'queue') messages.push((m as { count: number }).count);
+      return original.call(this, m, t as never);
+    };
+    try {
+      return { messages, value: await fn() };
+    } finally {
+      Worker.prototype.postMessage = original;
+    }
+  }
+
+  it("one turn's requests reach the worker in one message and run one by one, in order, each answered alone", async () => {
+    const inst = await instance('simple', 'simple_queued');
+    assert.ok(inst.queueExecution);
+    const { messages, value: results } = await queueMessages(() =>
+      Promise.all([1, 2, 3, 4, 5].map((v) => inst.queueExecution?.(pair(v), ['OUTPUT0']))),
+    );
+    assert.deepEqual(messages, [5]);
+    results.forEach((r, i) => {
+      assert.ok(r);
+      assert.deepEqual(int32s(r.outputs[0]), new Array(16).fill(i + 2), `request ${i + 1}'s own sum`);
+      assert.equal(r.outputs.length, 1, 'only the requested output');
+    });
+    // Each started when the one before it had ended (its own start, not the message's arrival).
+    for (let i = 1; i < results.length; i++) {
+      const prev = results[i - 1]?.stamps;
+      const cur = results[i]?.stamps;
+      assert.ok(prev && cur);
+      assert.ok(cur.runStartNs >= prev.runEndNs, `execution ${i} started before ${i - 1} ended`);
+      assert.equal(results[i]?.startedNs, cur.workerReceivedNs);
+      assert.ok((results[i]?.startedNs ?? 0) >= prev.runEndNs);
+    }
+  });
+
+  /** The sizes of the result messages the main thread receives from any worker while `fn` runs. */
+  async function resultMessages<T>(fn: () => Promise<T>): Promise<{ sizes: number[]; value: T }> {
+    const sizes: number[] = [];
+    const original = Worker.prototype.emit;
+    Worker.prototype.emit = function (this: Worker, event: string | symbol, ...args: unknown[]) {
+      const m = args[0] as { type?: string; results?: unknown[] } | undefined;
+      if (event === 'message' && m?.type === 'result') sizes.push(1);
+      if (event === 'message' && m?.type === 'results') sizes.push(m.results?.length ?? 0);
+      return original.call(this, event, ...args);
+    };
+    try {
+      return { sizes, value: await fn() };
+    } finally {
+      Worker.prototype.emit = original;
+    }
+  }
+
+  it('results of fast queued executions travel together, at most 16, and the last one is never held', async () => {
+    const inst = await createOrtInstance({
+      name: 'identity_grouped',
+      modelPath: paths.identity_int32 as string,
+      kind: 'KIND_CPU',
+      deviceId: 0,
+      sessionOptions: SESSION,
+      // Every run counts as fast and no hold as too old: which results travel together is then certain.
+      resultHold: { runMaxNs: 1e15, ageMaxNs: 1e15 },
+    });
+    open.push(inst);
+    const row = (v: number) => [tensor('INPUT0', 'INT32', [1, 4], Int32Array.from([v, v, v, v]))];
+    const { sizes, value } = await resultMessages(() =>
+      Promise.all(Array.from({ length: 20 }, (_, i) => inst.queueExecution?.(row(i), []))),
+    );
+    // 16 held then sent together; the 17th finds the group full; 18–19 held; the 20th has nothing behind it.
+    assert.deepEqual(sizes, [16, 1, 2, 1]);
+    value.forEach((r, i) => {
+      assert.deepEqual(int32s(r?.outputs[0]), [i, i, i, i]);
+    });
+  });
+
+  it('a slow model never holds a result back: each is sent as its run ends', async () => {
+    const inst = await instance('slow', 'slow_not_grouped');
+    const row = () => [tensor('INPUT0', 'FP32', [1, 4], Float32Array.from([1, 2, 3, 4]))];
+    const { sizes } = await resultMessages(() =>
+      Promise.all([inst.queueExecution?.(row(), []), inst.queueExecution?.(row(), [])]),
+    );
+    assert.deepEqual(sizes, [1, 1]);
+  });
+
+  it('a request that cannot be sent or run fails alone: the others of its turn succeed', async () => {
+    const inst = await instance('simple', 'simple_queued_bad');
+    const detached = pair(7);
+    structuredClone(detached[0]?.data.buffer, { transfer: [detached[0]?.data.buffer as ArrayBuffer] });
+    const settled = await Promise.allSettled([
+      inst.queueExecution?.(pair(1), []),
+      inst.queueExecution?.(detached, []),
+      inst.queueExecution?.([pair(2)[0] as Tensor], []), // no INPUT1: its own message, refused by ORT
+      inst.queueExecution?.(pair(3), []),
+    ]);
+    assert.deepEqual(
+      settled.map((s) => s.status),
+      ['fulfilled', 'rejected', 'rejected', 'fulfilled'],
+    );
+    assert.match(String((settled[1] as PromiseRejectedResult).reason), /has no data/);
+    assert.match(String((settled[2] as PromiseRejectedResult).reason), /INPUT1/);
+    const last = (settled[3] as PromiseFulfilledResult<{ outputs: Tensor[] }>).value;
+    assert.deepEqual(int32s(last.outputs[0]), new Array(16).fill(4));
+  });
+
+  it('does not mix with execute(), and close() fails what is still queued', async () => {
+    const inst = await instance('slow', 'slow_queued');
+    const row = () => [tensor('INPUT0', 'FP32', [1, 4], Float32Array.from([1, 2, 3, 4]))];
+    const first = inst.queueExecution?.(row(), []);
+    const second = inst.queueExecution?.(row(), []);
+    await assert.rejects(inst.execute([row()], []), /already executing a batch/);
+    assert.ok(await first);
+    assert.ok(await second);
+    const running = inst.execute([row()], []);
+    await assert.rejects(inst.queueExecution?.(row(), []) as Promise<unknown>, /cannot queue/);
+    await running;
+    const queued = Promise.allSettled([inst.queueExecution?.(row(), []), inst.queueExecution?.(row(), [])]);
+    await inst.close();
+    const outcomes = await queued;
+    assert.ok(
+      outcomes.some((o) => o.status === 'rejected' && /is closed/.test(String(o.reason))),
+      'an execution still queued at close fails as closed',
+    );
   });
 });

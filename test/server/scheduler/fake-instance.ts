@@ -170,6 +170,67 @@ export class StagingFakeInstance extends FakeInstance {
   }
 }
 
+/**
+ * A FakeInstance that queues (like the ORT worker instance's queueExecution): requests handed over in one turn
+ * arrive together (one entry of `deliveries`, as one message would), run one at a time in order, each alone,
+ * and the next starts by itself, synchronously, when the running one settles.
+ */
+export class QueueingFakeInstance extends FakeInstance {
+  /** The request tags of each delivery (what one turn handed over). */
+  readonly deliveries: number[][] = [];
+  private readonly waiting: {
+    inputs: readonly Tensor[];
+    outputNames: readonly string[];
+    start: () => void;
+  }[] = [];
+  private turn: number[] | undefined;
+  private startedNs: number | undefined;
+
+  constructor(
+    name: string,
+    private readonly clock: FakeClock,
+    sharedLog?: FakeCall[],
+  ) {
+    super(name, sharedLog ? { sharedLog } : {});
+  }
+
+  queueExecution(inputs: readonly Tensor[], outputNames: readonly string[]): Promise<ExecutionResult> {
+    const tag = new DataView((inputs[0] as Tensor).data.buffer).getInt32(0, true);
+    if (!this.turn) {
+      const turn: number[] = [];
+      this.turn = turn;
+      queueMicrotask(() => {
+        this.turn = undefined;
+        this.deliveries.push(turn);
+        if (this.running === 0) this.waiting.shift()?.start();
+      });
+    }
+    this.turn.push(tag);
+    return new Promise<ExecutionResult>((resolve, reject) => {
+      this.waiting.push({
+        inputs,
+        outputNames,
+        start: () => {
+          this.startedNs = this.clock.nowNs();
+          this.execute([inputs], outputNames).then(resolve, reject);
+        },
+      });
+    });
+  }
+
+  protected override resultExtras(): Partial<ExecutionResult> {
+    const startedNs = this.startedNs;
+    return startedNs === undefined ? {} : { startedNs };
+  }
+
+  protected override freed(): void {
+    this.startedNs = undefined;
+    // Only what was delivered runs: a request of the current turn is still on its way.
+    const delivered = this.waiting.length - (this.turn?.length ?? 0);
+    if (this.running === 0 && delivered > 0) this.waiting.shift()?.start();
+  }
+}
+
 /** Lets queued microtasks (the batcher) and promise continuations run. */
 export function flush(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -260,15 +321,23 @@ export interface Harness {
 /** A scheduler over `instanceCount` fake instances on a FakeClock at 0 ns. */
 export function harness(
   cfg: ModelConfig,
-  o: { instanceCount?: number; cache?: ResponseCache; cacheEnabled?: boolean; staging?: boolean } = {},
+  o: {
+    instanceCount?: number;
+    cache?: ResponseCache;
+    cacheEnabled?: boolean;
+    staging?: boolean;
+    queueing?: boolean;
+  } = {},
 ): Harness {
   const clock = new FakeClock();
   const stats = new ModelStatsRecorder(clock);
   const order: FakeCall[] = [];
   const instances = Array.from({ length: o.instanceCount ?? 1 }, (_, i) =>
-    o.staging
-      ? new StagingFakeInstance(`m_0_${i}`, clock, order)
-      : new FakeInstance(`m_0_${i}`, { sharedLog: order }),
+    o.queueing
+      ? new QueueingFakeInstance(`m_0_${i}`, clock, order)
+      : o.staging
+        ? new StagingFakeInstance(`m_0_${i}`, clock, order)
+        : new FakeInstance(`m_0_${i}`, { sharedLog: order }),
   );
   const scheduler = createScheduler({
     config: cfg,
