@@ -35,6 +35,17 @@ parameters { key: "intra_op_thread_count" value: { string_value: "1" } }
 dynamic_batching { max_queue_delay_microseconds: ${delayUs} }
 `;
 
+/** No dynamic batcher, two instances: each request is its own execution, queued on the ORT instances. */
+const plainConfig = (name: string) => `
+name: "${name}"
+platform: "onnxruntime_onnx"
+max_batch_size: 8
+input [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ ${ROW} ] } ]
+output [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ ${ROW} ] } ]
+instance_group [ { count: 2 kind: KIND_CPU } ]
+parameters { key: "intra_op_thread_count" value: { string_value: "1" } }
+`;
+
 const rowOf = (k: number) => Array.from({ length: ROW }, (_, i) => k * 10 + i);
 
 /** One HTTP JSON inference on a connection of its own (agent: false), so each lands on an ingress thread. */
@@ -129,6 +140,7 @@ describe('ingress threads (httpThreadCount 3)', () => {
   before(async () => {
     repo = await tempRepository({
       ident: { config: batchingConfig('ident', 30_000_000), onnx: identityModel('FP32') },
+      plain: { config: plainConfig('plain'), onnx: identityModel('FP32') },
     });
     server = await startServer({ modelRepository: repo.dir, httpThreadCount: 3 });
   });
@@ -184,6 +196,40 @@ describe('ingress threads (httpThreadCount 3)', () => {
     assert.equal(metricValue(metrics, 'nv_inference_count', 'ident'), 24);
     assert.equal(metricValue(metrics, 'nv_inference_exec_count', 'ident'), 3);
     assert.equal(metricValue(metrics, 'nv_inference_pending_request_count', 'ident'), 0);
+  });
+
+  it('default scheduler: 96 requests from every thread, queued on two instances, each answered with its own data and counted once as an execution of 1', async () => {
+    const grpcClients = [0, 1, 2, 3].map(() => ownGrpcClient(server.grpcUrl));
+    try {
+      const httpCalls = Array.from({ length: 64 }, (_, k) =>
+        httpInferOwnConnection(server.httpPort, 'plain', k),
+      );
+      const grpcCalls = Array.from({ length: 32 }, (_, k) =>
+        grpcInfer(grpcClients[k % 4] as GrpcInferClient, 'plain', 100 + k),
+      );
+      const [httpResults, grpcResults] = await Promise.all([Promise.all(httpCalls), Promise.all(grpcCalls)]);
+      httpResults.forEach((r, k) => {
+        assert.equal(r.status, 200);
+        assert.deepEqual(r.data, rowOf(k));
+      });
+      grpcResults.forEach((data, k) => {
+        assert.deepEqual(data, rowOf(100 + k));
+      });
+    } finally {
+      for (const c of grpcClients) c.close();
+    }
+    const stats = await statsOf(server, 'plain');
+    assert.equal(stats.inference_count, 96);
+    assert.equal(stats.execution_count, 96);
+    assert.equal(stats.inference_stats.success.count, 96);
+    assert.deepEqual(
+      stats.batch_stats.map((b) => [b.batch_size, b.compute_infer.count]),
+      [[1, 96]],
+    );
+    const metrics = (await http(server.metricsUrl)).text;
+    assert.equal(metricValue(metrics, 'nv_inference_request_success', 'plain'), 96);
+    assert.equal(metricValue(metrics, 'nv_inference_exec_count', 'plain'), 96);
+    assert.equal(metricValue(metrics, 'nv_inference_pending_request_count', 'plain'), 0);
   });
 
   it("answers control calls and errors through the threads with Triton's codes and texts", async () => {
