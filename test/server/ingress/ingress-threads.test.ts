@@ -23,28 +23,24 @@ import { http, type TempRepository, tempRepository } from '../../helpers/real-se
 
 const ROW = 4;
 
-/** One batch forms only once max_batch_size requests are queued (the delay is far longer than the test). */
-const batchingConfig = (name: string, delayUs: number) => `
+/** An FP32 identity of rows of ROW with max_batch_size 8, on `count` CPU instances, plus `extra` config text. */
+const modelConfig = (name: string, count: number, extra = '') => `
 name: "${name}"
 platform: "onnxruntime_onnx"
 max_batch_size: 8
 input [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ ${ROW} ] } ]
 output [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ ${ROW} ] } ]
-instance_group [ { count: 1 kind: KIND_CPU } ]
+instance_group [ { count: ${count} kind: KIND_CPU } ]
 parameters { key: "intra_op_thread_count" value: { string_value: "1" } }
-dynamic_batching { max_queue_delay_microseconds: ${delayUs} }
+${extra}
 `;
 
+/** One batch forms only once max_batch_size requests are queued (the delay is far longer than the test). */
+const batchingConfig = (name: string, delayUs: number) =>
+  modelConfig(name, 1, `dynamic_batching { max_queue_delay_microseconds: ${delayUs} }`);
+
 /** No dynamic batcher, two instances: each request is its own execution, queued on the ORT instances. */
-const plainConfig = (name: string) => `
-name: "${name}"
-platform: "onnxruntime_onnx"
-max_batch_size: 8
-input [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ ${ROW} ] } ]
-output [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ ${ROW} ] } ]
-instance_group [ { count: 2 kind: KIND_CPU } ]
-parameters { key: "intra_op_thread_count" value: { string_value: "1" } }
-`;
+const plainConfig = (name: string) => modelConfig(name, 2);
 
 const rowOf = (k: number) => Array.from({ length: ROW }, (_, i) => k * 10 + i);
 

@@ -12,7 +12,11 @@ import {
   simpleAddSubModel,
   slowIdentityModel,
 } from '../../../embedded-server/src/onnx/tiny-models.ts';
-import { createOrtInstance, type OrtInstance } from '../../../embedded-server/src/runtime/ort-instance.ts';
+import {
+  createOrtInstance,
+  type OrtInstance,
+  type OrtInstanceOptions,
+} from '../../../embedded-server/src/runtime/ort-instance.ts';
 import { ModelLoadError } from '../../../embedded-server/src/runtime/runtime-errors.ts';
 import { encodeBytesElements } from '../../../embedded-server/src/runtime/tensor-map.ts';
 import { FakeClock, systemClock } from '../../../src/protocol/clock.ts';
@@ -33,13 +37,18 @@ let dir: string;
 const paths: Record<string, string> = {};
 const open: OrtInstance[] = [];
 
-async function instance(model: string, name = model): Promise<OrtInstance> {
+async function instance(
+  model: string,
+  name = model,
+  extra: Partial<OrtInstanceOptions> = {},
+): Promise<OrtInstance> {
   const inst = await createOrtInstance({
     name,
     modelPath: paths[model] ?? model,
     kind: 'KIND_CPU',
     deviceId: 0,
     sessionOptions: SESSION,
+    ...extra,
   });
   open.push(inst);
   return inst;
@@ -475,16 +484,10 @@ describe('OrtInstance queued executions', () => {
   }
 
   it('results of fast queued executions travel together, at most 16, and the last one is never held', async () => {
-    const inst = await createOrtInstance({
-      name: 'identity_grouped',
-      modelPath: paths.identity_int32 as string,
-      kind: 'KIND_CPU',
-      deviceId: 0,
-      sessionOptions: SESSION,
-      // Every run counts as fast and no hold as too old: which results travel together is then certain.
+    // Every run counts as fast and no hold as too old: which results travel together is then certain.
+    const inst = await instance('identity_int32', 'identity_grouped', {
       resultHold: { runMaxNs: 1e15, ageMaxNs: 1e15 },
     });
-    open.push(inst);
     const row = (v: number) => [tensor('INPUT0', 'INT32', [1, 4], Int32Array.from([v, v, v, v]))];
     const { sizes, value } = await resultMessages(() =>
       Promise.all(Array.from({ length: 20 }, (_, i) => inst.queueExecution?.(row(i), []))),

@@ -109,12 +109,10 @@ export class FakeInstance implements ModelInstance {
 }
 
 /**
- * A FakeInstance that can stage a batch (like the ORT worker instance): the staged batch grows by `append`
- * until the instance starts it — by itself, synchronously, as soon as its running execution settles (before
- * the scheduler hears of that), or in a microtask when it was idle (the worker picks a message up).
+ * A FakeInstance that starts its next execution by itself (staged or queued), stamped with the fake clock:
+ * the result carries that start as `startedNs`, as the ORT instance's do.
  */
-export class StagingFakeInstance extends FakeInstance {
-  private open: { requests: (readonly Tensor[])[]; start: () => void } | undefined;
+abstract class SelfStartingFakeInstance extends FakeInstance {
   private startedNs: number | undefined;
 
   constructor(
@@ -124,6 +122,29 @@ export class StagingFakeInstance extends FakeInstance {
   ) {
     super(name, sharedLog ? { sharedLog } : {});
   }
+
+  /** Stamps the start of the execution that is about to run. */
+  protected markStarted(): void {
+    this.startedNs = this.clock.nowNs();
+  }
+
+  protected override resultExtras(): Partial<ExecutionResult> {
+    const startedNs = this.startedNs;
+    return startedNs === undefined ? {} : { startedNs };
+  }
+
+  protected override freed(): void {
+    this.startedNs = undefined;
+  }
+}
+
+/**
+ * A FakeInstance that can stage a batch (like the ORT worker instance): the staged batch grows by `append`
+ * until the instance starts it — by itself, synchronously, as soon as its running execution settles (before
+ * the scheduler hears of that), or in a microtask when it was idle (the worker picks a message up).
+ */
+export class StagingFakeInstance extends SelfStartingFakeInstance {
+  private open: { requests: (readonly Tensor[])[]; start: () => void } | undefined;
 
   stage(requests: ReadonlyArray<readonly Tensor[]>, outputNames: readonly string[]): StagedBatch | undefined {
     if (this.open) return undefined;
@@ -138,7 +159,7 @@ export class StagingFakeInstance extends FakeInstance {
       start: () => {
         started = true;
         this.open = undefined;
-        this.startedNs = this.clock.nowNs();
+        this.markStarted();
         const s = settle as NonNullable<typeof settle>;
         this.execute(staged, outputNames).then(s.resolve, s.reject);
       },
@@ -159,13 +180,8 @@ export class StagingFakeInstance extends FakeInstance {
     };
   }
 
-  protected override resultExtras(): Partial<ExecutionResult> {
-    const startedNs = this.startedNs;
-    return startedNs === undefined ? {} : { startedNs };
-  }
-
   protected override freed(): void {
-    this.startedNs = undefined;
+    super.freed();
     if (this.running === 0) this.open?.start();
   }
 }
@@ -175,7 +191,7 @@ export class StagingFakeInstance extends FakeInstance {
  * arrive together (one entry of `deliveries`, as one message would), run one at a time in order, each alone,
  * and the next starts by itself, synchronously, when the running one settles.
  */
-export class QueueingFakeInstance extends FakeInstance {
+export class QueueingFakeInstance extends SelfStartingFakeInstance {
   /** The request tags of each delivery (what one turn handed over). */
   readonly deliveries: number[][] = [];
   private readonly waiting: {
@@ -184,15 +200,6 @@ export class QueueingFakeInstance extends FakeInstance {
     start: () => void;
   }[] = [];
   private turn: number[] | undefined;
-  private startedNs: number | undefined;
-
-  constructor(
-    name: string,
-    private readonly clock: FakeClock,
-    sharedLog?: FakeCall[],
-  ) {
-    super(name, sharedLog ? { sharedLog } : {});
-  }
 
   queueExecution(inputs: readonly Tensor[], outputNames: readonly string[]): Promise<ExecutionResult> {
     const tag = new DataView((inputs[0] as Tensor).data.buffer).getInt32(0, true);
@@ -211,20 +218,15 @@ export class QueueingFakeInstance extends FakeInstance {
         inputs,
         outputNames,
         start: () => {
-          this.startedNs = this.clock.nowNs();
+          this.markStarted();
           this.execute([inputs], outputNames).then(resolve, reject);
         },
       });
     });
   }
 
-  protected override resultExtras(): Partial<ExecutionResult> {
-    const startedNs = this.startedNs;
-    return startedNs === undefined ? {} : { startedNs };
-  }
-
   protected override freed(): void {
-    this.startedNs = undefined;
+    super.freed();
     // Only what was delivered runs: a request of the current turn is still on its way.
     const delivered = this.waiting.length - (this.turn?.length ?? 0);
     if (this.running === 0 && delivered > 0) this.waiting.shift()?.start();
