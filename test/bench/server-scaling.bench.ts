@@ -21,6 +21,7 @@ import { currentResultBase, writeBenchResults } from './bench-results.ts';
 import { parseCpuList, pinnedCommand, pinProcess } from './cpu-pinning.ts';
 import { describeDevice } from './device-info.ts';
 import { sampleProcessCpu, threadCoresBetween, threadCoresSummary } from './proc-cpu.ts';
+import { type AggregatedPoint, aggregateRounds, roundOrder } from './scaling-rounds.ts';
 import { ingressThreadsFor } from './scaling-threads.ts';
 import type { LoadClientCommand, LoadClientConfig, LoadRunResult } from './server-load-client.ts';
 
@@ -37,6 +38,8 @@ const USAGE = `usage: node --import tsx test/bench/server-scaling.bench.ts [opti
   --concurrency N          requests in flight in all              (default 64)
   --clients N              load-client processes sharing the concurrency            (default 4)
   --seconds S              measured seconds per core count (after 1 s warm-up)       (default 4)
+  --rounds N               measure every core count N times, alternating the order; the figures are
+                           medians over the rounds (scaling-rounds.ts)               (default 3)
   --out PATH               results path without extension (default bench-results/server-scaling-<protocol>)`;
 
 interface Point {
@@ -52,8 +55,6 @@ interface Point {
    * that many, the clients and not the server set the figure.
    */
   clientCores: number;
-  /** requestsPerSec / (cores × the 1-core figure). */
-  scaling?: number;
 }
 
 function startClient(config: LoadClientConfig, cpuList: readonly number[]) {
@@ -166,6 +167,7 @@ async function main(): Promise<number> {
       concurrency: { type: 'string', default: '64' },
       clients: { type: 'string', default: '4' },
       seconds: { type: 'string', default: '4' },
+      rounds: { type: 'string', default: '3' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -195,6 +197,7 @@ async function main(): Promise<number> {
   const concurrency = int(values.concurrency, '--concurrency', 1, 4096);
   const clients = int(values.clients, '--clients', 1, 64);
   const seconds = int(values.seconds, '--seconds', 1, 600);
+  const roundCount = int(values.rounds, '--rounds', 1, 50);
   const threadsFor = ingressThreadsFor(values.threads);
   const command =
     `node --import tsx test/bench/server-scaling.bench.ts ${process.argv.slice(2).join(' ')}`.trim();
@@ -205,28 +208,47 @@ async function main(): Promise<number> {
   const embedded = await materializeEmbeddedRepository();
   const repo = await mkdtemp(join(tmpdir(), 'inferbench-scaling-'));
   await cp(join(embedded, 'identity_fp32'), join(repo, 'identity_fp32'), { recursive: true });
-  const points: Point[] = [];
-  for (const n of coreCounts) {
-    log(`server on ${n} core(s), ${threadsFor(n)} ingress thread(s), ${protocol}, c=${concurrency}`);
-    const p = await measure(repo, n, threadsFor(n), serverCpus, clientCpus, {
-      protocol,
-      concurrency,
-      clients,
-      seconds,
-    });
-    log(
-      `  ${p.requestsPerSec.toFixed(0)} req/s; server ${p.serverCores.toFixed(2)} cores (${p.threadSummary})`,
-    );
-    points.push(p);
+  const rounds: Point[][] = [];
+  for (let round = 0; round < roundCount; round++) {
+    const measured: Point[] = [];
+    for (const n of roundOrder(coreCounts, round)) {
+      log(
+        `round ${round + 1}/${roundCount}: server on ${n} core(s), ${threadsFor(n)} ingress thread(s), ${protocol}, c=${concurrency}`,
+      );
+      const p = await measure(repo, n, threadsFor(n), serverCpus, clientCpus, {
+        protocol,
+        concurrency,
+        clients,
+        seconds,
+      });
+      log(
+        `  ${p.requestsPerSec.toFixed(0)} req/s; server ${p.serverCores.toFixed(2)} cores (${p.threadSummary})`,
+      );
+      measured.push(p);
+    }
+    rounds.push(measured);
   }
   await rm(repo, { recursive: true, force: true });
+  // Medians over the rounds; the per-thread summary shown is the round closest to the median.
+  const points = aggregateRounds(coreCounts, rounds).map((a: AggregatedPoint) => {
+    const mine = rounds.flatMap((r) => r.filter((p) => p.cores === a.cores));
+    const nearest = mine.reduce((best, p) =>
+      Math.abs(p.requestsPerSec - a.requestsPerSec) < Math.abs(best.requestsPerSec - a.requestsPerSec)
+        ? p
+        : best,
+    );
+    return { ...a, threads: nearest.threads, threadSummary: nearest.threadSummary };
+  });
   const one = points.find((p) => p.cores === 1)?.requestsPerSec;
-  for (const p of points) if (one) p.scaling = p.requestsPerSec / (p.cores * one);
   device.loadAverageEnd = loadavg()[0] ?? 0;
+  const spread = (p: (typeof points)[number]): string =>
+    p.requestsPerSecRounds.length > 1
+      ? ` (${Math.round(Math.min(...p.requestsPerSecRounds))}–${Math.round(Math.max(...p.requestsPerSecRounds))})`
+      : '';
 
   const rows = points.map(
     (p) =>
-      `| ${p.cores} | ${p.threads} | ${p.requestsPerSec.toFixed(0)} | ${p.scaling === undefined ? '–' : p.scaling.toFixed(2)} | ` +
+      `| ${p.cores} | ${p.threads} | ${p.requestsPerSec.toFixed(0)}${spread(p)} | ${p.scaling === undefined ? '–' : p.scaling.toFixed(2)} | ` +
       `${p.serverCores.toFixed(2)} (${p.mainThreadCores.toFixed(2)}) | ${p.threadSummary} | ` +
       `${p.clientCores.toFixed(2)} of ${clientCpus.length} | ${p.errors} |`,
   );
@@ -239,6 +261,7 @@ async function main(): Promise<number> {
     `- CPU: ${device.cpuModel} × ${device.cpuCount}; Node ${device.node}; commit ${device.commit}`,
     `- Server pinned to the first N of CPUs ${serverCpus.join(',')}; ${clients} load-client processes on CPUs ${clientCpus.join(',')}`,
     `- 1 s warm-up, then ${seconds} s measured per core count; binary tensors, 16 FP32 per request`,
+    `- ${roundCount} round(s), each measuring every core count with a fresh server, in alternating order; figures are medians over the rounds (min–max of requests/s in brackets), the ratio uses the 1-core median`,
     `- Load average at start ${device.loadAverageStart.toFixed(2)}, at end ${device.loadAverageEnd.toFixed(2)}`,
     '',
     '| server cores N | ingress threads | requests/s | ÷ (N × 1-core) | server CPU cores (main thread) | cores per thread (main first) | load clients CPU cores | errors |',
@@ -257,7 +280,7 @@ async function main(): Promise<number> {
   ].join('\n');
   const out = resolve(values.out ?? currentResultBase(`server-scaling-${protocol}`));
   writeBenchResults(out, {
-    json: { command, startedAt: startedAt.toISOString(), device, serverCpus, clientCpus, points },
+    json: { command, startedAt: startedAt.toISOString(), device, serverCpus, clientCpus, points, rounds },
     markdown: md,
     summary: `${device.cpuModel} × ${device.cpuCount}: ${points.map((p) => `${p.cores} cores ${Math.round(p.requestsPerSec)} req/s`).join(', ')}`,
   });
