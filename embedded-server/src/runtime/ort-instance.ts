@@ -361,9 +361,10 @@ class OrtWorkerInstance implements OrtInstance {
     return new Promise<ExecutionResult>((resolve, reject) => {
       if (this.buffered.length > 0 && !sameNames(outputNames, this.bufferedOutputNames)) this.flushQueue();
       if (this.buffered.length === 0) this.bufferedOutputNames = [...outputNames];
+      // Referenced from the first one on (nothing else runs here while any is queued): the process must not
+      // exit under a request waiting for its message. Once per idle-to-busy change, not per request.
+      if (this.queuedCount() === 0) this.worker.ref();
       this.buffered.push({ inputs, resolve, reject });
-      // Referenced from now on: the process must not exit under a request waiting for its message.
-      this.worker.ref();
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         void SETTLED.then(this.flushNow);

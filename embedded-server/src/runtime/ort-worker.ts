@@ -53,7 +53,8 @@ function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
  * message (and one main-thread wake-up) per group instead of per request; a model whose runs take longer
  * never holds a result, and a lone request (nothing queued behind it) is posted at once.
  */
-const held: { message: FromWorker; transfer: ArrayBuffer[] }[] = [];
+type ResultMessage = Extract<FromWorker, { type: 'result' }>;
+const held: { message: ResultMessage; transfer: ArrayBuffer[] }[] = [];
 let heldSinceNs = 0;
 const HOLD_RUN_MAX_NS = init.resultHold?.runMaxNs ?? 50_000;
 const HOLD_MAX_NS = init.resultHold?.ageMaxNs ?? 100_000;
@@ -65,7 +66,7 @@ function flushHeld(): void {
   const group = held.splice(0);
   // Posted now, not when they were held (the stamp traces where a request's time went).
   const postedNs = clock.nowNs();
-  for (const g of group) if (g.message.type === 'result') g.message.postedNs = postedNs;
+  for (const g of group) g.message.postedNs = postedNs;
   if (group.length === 1) {
     const only = group[0] as (typeof group)[number];
     postResult(only.message, only.transfer);
@@ -82,11 +83,10 @@ function flushHeld(): void {
 }
 
 /** Posts a result whose output buffers move by transfer, or as copies when a buffer refuses to move. */
-function postResult(result: FromWorker, transfer: ArrayBuffer[]): void {
+function postResult(result: ResultMessage, transfer: ArrayBuffer[]): void {
   try {
     post(result, transfer);
   } catch {
-    if (result.type !== 'result') throw new Error('only results carry buffers');
     // A buffer ORT owns may refuse to move: send copies instead.
     for (const o of result.outputs) {
       o.buffer = o.buffer.slice(o.byteOffset, o.byteOffset + o.byteLength);
@@ -428,7 +428,7 @@ async function gatherRunAndPost(sessions: SessionSet, msg: RunMessage, stage?: S
     };
   });
   const t3 = clock.nowNs();
-  const result: FromWorker = {
+  const result: ResultMessage = {
     type: 'result',
     seq: msg.seq,
     ...(stage ? { stage: stage.gen } : {}),
