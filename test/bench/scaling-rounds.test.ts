@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { aggregateRounds, type RoundPoint, roundOrder } from './scaling-rounds.ts';
+import { aggregateRounds, MAX_ROUNDS, parseRounds, type RoundPoint, roundOrder } from './scaling-rounds.ts';
 
 const point = (cores: number, requestsPerSec: number, errors = 0): RoundPoint => ({
   cores,
@@ -38,5 +38,12 @@ describe('server-scaling rounds', () => {
     const [two] = aggregateRounds([2], [[point(2, 100)], [point(2, 300)]]);
     assert.equal(two?.requestsPerSec, 200);
     assert.equal(two?.scaling, undefined);
+  });
+
+  it('--rounds takes 1 to 50 in digits and refuses hostile values before anything starts', () => {
+    assert.equal(parseRounds('1'), 1);
+    assert.equal(parseRounds(String(MAX_ROUNDS)), MAX_ROUNDS);
+    for (const bad of ['', '0', '-1', '51', '1.5', '1e1', ' 3', '3x', '99999999999999999999', 'Infinity'])
+      assert.throws(() => parseRounds(bad), /--rounds: expected a whole number 1-50/, JSON.stringify(bad));
   });
 });

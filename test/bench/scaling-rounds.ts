@@ -7,6 +7,17 @@
  */
 import { median } from './client-bench-report.ts';
 
+/** Most rounds `--rounds` takes: each measures every core count with a fresh server. */
+export const MAX_ROUNDS = 50;
+
+/** `--rounds`: a whole number 1…MAX_ROUNDS written in digits; anything else throws naming the flag. */
+export function parseRounds(text: string): number {
+  const n = Number(text);
+  if (!/^\d{1,3}$/.test(text) || n < 1 || n > MAX_ROUNDS)
+    throw new Error(`--rounds: expected a whole number 1-${MAX_ROUNDS}, got '${text}'`);
+  return n;
+}
+
 /** The core counts of round `round` (0-based): as given on even rounds, reversed on odd ones. */
 export function roundOrder(coreCounts: readonly number[], round: number): number[] {
   return round % 2 === 0 ? [...coreCounts] : [...coreCounts].reverse();

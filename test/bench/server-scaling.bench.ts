@@ -21,7 +21,7 @@ import { currentResultBase, writeBenchResults } from './bench-results.ts';
 import { parseCpuList, pinnedCommand, pinProcess } from './cpu-pinning.ts';
 import { describeDevice } from './device-info.ts';
 import { sampleProcessCpu, threadCoresBetween, threadCoresSummary } from './proc-cpu.ts';
-import { type AggregatedPoint, aggregateRounds, roundOrder } from './scaling-rounds.ts';
+import { type AggregatedPoint, aggregateRounds, parseRounds, roundOrder } from './scaling-rounds.ts';
 import { ingressThreadsFor } from './scaling-threads.ts';
 import type { LoadClientCommand, LoadClientConfig, LoadRunResult } from './server-load-client.ts';
 
@@ -197,7 +197,7 @@ async function main(): Promise<number> {
   const concurrency = int(values.concurrency, '--concurrency', 1, 4096);
   const clients = int(values.clients, '--clients', 1, 64);
   const seconds = int(values.seconds, '--seconds', 1, 600);
-  const roundCount = int(values.rounds, '--rounds', 1, 50);
+  const roundCount = parseRounds(values.rounds);
   const threadsFor = ingressThreadsFor(values.threads);
   const command =
     `node --import tsx test/bench/server-scaling.bench.ts ${process.argv.slice(2).join(' ')}`.trim();
