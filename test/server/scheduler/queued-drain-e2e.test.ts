@@ -56,7 +56,7 @@ describe('queued executions drain', () => {
     });
     try {
       const calls = Array.from({ length: 11 }, (_, k) => infer(server, k));
-      assert.ok(await sawPending(server, 8, calls), 'requests were queued when the unload came');
+      assert.ok(await sawPending(server, 10, calls), 'requests were queued when the unload came');
       const unload = await http(`${server.httpUrl}/v2/repository/models/slowplain/unload`, {
         method: 'POST',
       });
@@ -80,7 +80,7 @@ describe('queued executions drain', () => {
     let stopped = false;
     try {
       const calls = Array.from({ length: 11 }, (_, k) => infer(server, k));
-      assert.ok(await sawPending(server, 8, calls), 'requests were queued when the stop came');
+      assert.ok(await sawPending(server, 10, calls), 'requests were queued when the stop came');
       const stopping = server.stop({ timeoutMs: 10_000 });
       const results = await Promise.all(calls);
       await stopping;
